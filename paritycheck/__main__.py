@@ -1,0 +1,5 @@
+"""``python -m paritycheck``."""
+
+from paritycheck.cli import main
+
+main()

@@ -1,0 +1,140 @@
+"""The data model every stage shares: captured exchanges, backend replies, compared outcomes.
+
+Library objects (aiohttp or httpx responses, ijson events, sqlite rows) are converted to these at the
+edge, so normalise, diff, store and report never import an HTTP client. This module imports nothing
+from the project.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+#: Header list as ``(name, value)`` pairs. Names are lower-case; repeated headers stay repeated.
+Headers = tuple[tuple[str, str], ...]
+
+#: Methods replayed without ``--allow-writes``.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def header(headers: Headers, name: str) -> str | None:
+    """Return the first value of header ``name`` (lower-case), or None."""
+    for key, value in headers:
+        if key == name:
+            return value
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A request as captured, ready to be re-sent to any backend.
+
+    ``path`` is the captured path without scheme, host or query; ``query`` is the raw query string
+    without ``?``. Hop-by-hop, transport and HTTP/2 pseudo-headers are already removed.
+    """
+
+    method: str
+    url: str
+    path: str
+    query: str = ""
+    headers: Headers = ()
+    body: bytes | None = None
+
+    @property
+    def target(self) -> str:
+        """Path plus query, as appended to a backend's base URL."""
+        return f"{self.path}?{self.query}" if self.query else self.path
+
+    @property
+    def is_safe(self) -> bool:
+        return self.method in SAFE_METHODS
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """The response recorded in the capture, when it has one."""
+
+    status: int
+    headers: Headers = ()
+    body: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One captured request (and the response recorded with it).
+
+    ``skip`` is set by the capture reader for entries that cannot be replayed (a WebSocket, a
+    non-HTTP URL); they are still yielded so that every entry is accounted for in the totals.
+    """
+
+    index: int
+    source: str
+    request: Request
+    recorded: Recorded | None = None
+    started: str | None = None
+    page: str | None = None
+    skip: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One backend's answer to one request, or the reason it did not answer.
+
+    ``error`` is set for transport failures (refused, reset, timeout, invalid HTTP); ``status`` is then 0.
+    ``elapsed_ms`` runs from send to last byte.
+    """
+
+    status: int
+    headers: Headers = ()
+    body: bytes = b""
+    elapsed_ms: float = 0.0
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """One difference between the two normalised replies.
+
+    ``kind`` is one of ``status``, ``header``, ``changed``, ``type``, ``added`` (only in candidate),
+    ``removed`` (only in legacy), ``order``, ``body``. ``path`` is ``status``, ``header:<name>`` or a
+    JSONPath into the body such as ``$.data.items[2].price``. Values are JSON-serialisable.
+    """
+
+    kind: str
+    path: str
+    legacy: Any = None
+    candidate: Any = None
+
+
+class Status(str, Enum):
+    """What happened to one exchange."""
+
+    MATCHED = "matched"
+    MISMATCHED = "mismatched"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """An exchange, both replies, and what comparing them found.
+
+    ``reason`` explains a failed or skipped outcome (``"legacy: connection refused"``,
+    ``"unsafe method POST (use --allow-writes)"``). ``noise`` holds differences that were found but
+    classed as noise; they do not make the outcome mismatched.
+    """
+
+    exchange: Exchange
+    endpoint: str
+    status: Status
+    legacy: Reply | None = None
+    candidate: Reply | None = None
+    differences: tuple[Difference, ...] = ()
+    reason: str | None = None
+    noise: tuple[Difference, ...] = field(default=())
+    legacy_again: Reply | None = None
