@@ -1,0 +1,147 @@
+"""Endpoint names: group requests like ``GET /api/v1/users/42`` under ``GET /api/v1/users/{id}``.
+
+An endpoint is ``"METHOD /path-template"``. Configured patterns (``GET /api/v1/kpis/{id}/tags``,
+``* /api/v1/auth/*``) win over the automatic template, which replaces identifier-like path segments.
+
+Pattern syntax, shared by every module that matches endpoints (gate, known differences, per-endpoint
+rules): ``METHOD /path``, where METHOD is an HTTP method or ``*`` (a bare ``/path`` means any method);
+in the path ``{name}`` matches exactly one segment, ``*`` any text within one segment, and ``**`` any
+number of segments (a whole ``/**`` segment also matches none).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+
+from paritycheck.errors import ConfigError
+
+__all__ = ["METHODS", "EndpointMatcher", "parse_pattern", "pattern_matches", "template"]
+
+#: Words accepted as the METHOD of a pattern (besides ``*``): HTTP, PATCH, QUERY and WebDAV methods.
+METHODS = frozenset(
+    {
+        "GET",
+        "HEAD",
+        "POST",
+        "PUT",
+        "DELETE",
+        "CONNECT",
+        "OPTIONS",
+        "TRACE",
+        "PATCH",
+        "QUERY",
+        "PROPFIND",
+        "PROPPATCH",
+        "MKCOL",
+        "COPY",
+        "MOVE",
+        "LOCK",
+        "UNLOCK",
+        "SEARCH",
+        "REPORT",
+    }
+)
+
+_NUMBER = re.compile(r"[0-9]+")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_LONG_HEX = re.compile(r"(?=[a-fA-F]*[0-9])[0-9a-fA-F]{12,}")
+# Base64url-ish (with padding) and at least one letter and one digit, so long words stay words.
+_TOKEN = re.compile(r"(?=[^0-9]*[0-9])(?=[^A-Za-z]*[A-Za-z])[A-Za-z0-9_\-]{20,}={0,2}")
+
+ID = "{id}"
+
+
+def _is_id(segment: str) -> bool:
+    return bool(
+        _NUMBER.fullmatch(segment)
+        or _UUID.fullmatch(segment)
+        or _LONG_HEX.fullmatch(segment)
+        or _TOKEN.fullmatch(segment)
+    )
+
+
+def template(path: str) -> str:
+    """Replace identifier-like segments (numbers, UUIDs, long hex, opaque tokens) with ``{id}``.
+
+    Any query string or fragment is dropped; every other segment, including an empty one from a
+    trailing slash, is kept, so the number of segments never changes.
+    """
+    path = path.partition("?")[0].partition("#")[0]
+    return "/".join(ID if _is_id(seg) else seg for seg in path.split("/"))
+
+
+def normalise_path(path: str) -> str:
+    """The path an endpoint is named after: no query, no fragment, no trailing slash, never empty."""
+    path = path.partition("?")[0].partition("#")[0].rstrip("/")
+    return path if path.startswith("/") else "/" + path
+
+
+def parse_pattern(pattern: str, *, what: str = "endpoint pattern") -> tuple[str, str]:
+    """Split ``"METHOD /path"`` (or a bare ``"/path"``) into ``(METHOD or "*", path)``; else ConfigError."""
+    text = pattern.strip()
+    method, _, path = text.partition(" ")
+    if text.startswith("/"):
+        method, path = "*", text
+    method, path = method.upper(), path.strip()
+    if not path.startswith("/") or (method != "*" and method not in METHODS):
+        raise ConfigError(
+            f"{what} {pattern!r} is not 'METHOD /path'",
+            hint="write e.g. 'GET /api/v1/users/{id}', '* /api/v1/auth/**' or '/health'; "
+            f"METHOD is * or one of {', '.join(sorted(METHODS))}",
+        )
+    return method, path
+
+
+def _segment_regex(segment: str) -> str:
+    out = []
+    pos = 0
+    for m in re.finditer(r"\*\*|\*|\{[^/{}]*\}", segment):
+        out.append(re.escape(segment[pos : m.start()]))
+        token = m.group()
+        out.append(".*" if token == "**" else "[^/]*" if token == "*" else "[^/]+")
+        pos = m.end()
+    out.append(re.escape(segment[pos:]))
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_pattern(pattern: str) -> tuple[str, str, re.Pattern[str]]:
+    """Return ``(METHOD, normalised pattern path, regex for a normalised request path)``."""
+    method, path = parse_pattern(pattern)
+    path = normalise_path(path)
+    parts = []
+    for segment in path.split("/")[1:]:
+        parts.append("(?:/[^/]*)*" if segment == "**" else "/" + _segment_regex(segment))
+    return method, path, re.compile("".join(parts))
+
+
+def pattern_matches(pattern: str, endpoint: str) -> bool:
+    """Whether ``"METHOD /pattern"`` matches an endpoint such as ``"GET /api/v1/goals/{id}"``."""
+    method, _, regex = compile_pattern(pattern)
+    ep_method, _, ep_path = endpoint.strip().partition(" ")
+    if method != "*" and method != ep_method.upper():
+        return False
+    return regex.fullmatch(normalise_path(ep_path)) is not None
+
+
+class EndpointMatcher:
+    """Names the endpoint of each request: the first configured pattern that matches, else a template."""
+
+    def __init__(self, patterns: Iterable[str] = (), *, cache_size: int = 65536) -> None:
+        # Compiled up front so that a bad pattern fails when the run starts, not mid-way.
+        self._patterns = [compile_pattern(p) for p in patterns]
+        self._cached = functools.lru_cache(maxsize=cache_size)(self._endpoint)
+
+    def endpoint(self, method: str, path: str) -> str:
+        """``"METHOD /template"`` for a request; results are cached (this runs once per exchange)."""
+        return self._cached(method, path)
+
+    def _endpoint(self, method: str, path: str) -> str:
+        method = method.upper()
+        path = normalise_path(path)
+        for p_method, p_path, regex in self._patterns:
+            if (p_method == "*" or p_method == method) and regex.fullmatch(path):
+                return f"{method} {p_path}"
+        return f"{method} {template(path)}"
