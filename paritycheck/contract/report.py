@@ -1,0 +1,215 @@
+"""Aggregating contract results over traffic: per-operation counts, coverage, JSON, JUnit, table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import quoteattr
+
+from rich.table import Table
+
+from paritycheck.contract.check import Contract, Operation, Response, Violation, validate_reply
+
+SIDES = ("legacy", "candidate", "recorded")
+#: Distinct violations kept per operation and side; the counts still include every one.
+MAX_KEPT = 50
+
+
+@dataclass(slots=True)
+class _OpStats:
+    seen: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SIDES, 0))
+    candidate_only: int = 0
+    kept: dict[tuple[str, int, str, str], tuple[Violation, int]] = field(default_factory=dict)
+
+
+class ContractReport:
+    """Validates traffic against a contract and keeps what the reports need."""
+
+    def __init__(self, contract: Contract) -> None:
+        self.contract = contract
+        self._ops: dict[str, _OpStats] = {op.key: _OpStats() for op in contract.operations}
+        self._statuses: dict[str, set[str]] = {op.key: set() for op in contract.operations}
+        self._undocumented: dict[str, int] = {}
+        self._sides_used: set[str] = set()
+
+    def add(
+        self,
+        method: str,
+        path: str,
+        *,
+        legacy: Response | None = None,
+        candidate: Response | None = None,
+        recorded: Response | None = None,
+    ) -> None:
+        """Validate the replies to one request; one no operation documents counts as undocumented."""
+        op = self.contract.operation(method, path)
+        if op is None:
+            key = f"{method.upper()} {path.split('?', 1)[0]}"
+            self._undocumented[key] = self._undocumented.get(key, 0) + 1
+            return
+        stats = self._ops[op.key]
+        stats.seen += 1
+        broken: dict[str, bool] = {}
+        for side, reply in (("legacy", legacy), ("candidate", candidate), ("recorded", recorded)):
+            if reply is None:
+                continue
+            self._sides_used.add(side)
+            self._exercise(op, reply.status)
+            violations = validate_reply(op, reply)
+            broken[side] = bool(violations)
+            stats.counts[side] += len(violations)
+            for v in violations:
+                ident = (side, v.status, v.path, v.keyword)
+                if ident in stats.kept:
+                    first, n = stats.kept[ident]
+                    stats.kept[ident] = (first, n + 1)
+                elif len(stats.kept) < MAX_KEPT * len(SIDES):
+                    stats.kept[ident] = (v, 1)
+        if broken.get("candidate") and broken.get("legacy") is False:
+            stats.candidate_only += 1
+
+    def _exercise(self, op: Operation, status: int) -> None:
+        if status > 0:
+            spec = op.response_for(status)
+            if spec is not None:
+                self._statuses[op.key].add(spec.code)
+
+    @property
+    def ok(self) -> bool:
+        """True when no reply violated the contract (undocumented requests do not count)."""
+        return not any(sum(s.counts.values()) for s in self._ops.values())
+
+    @property
+    def undocumented(self) -> list[str]:
+        """Requests no operation documents, as ``METHOD /path`` (sorted)."""
+        return sorted(self._undocumented)
+
+    @property
+    def unexercised(self) -> list[str]:
+        """Operations never seen (``GET /pets/{id}``) and documented codes never answered (``... 404``).
+
+        Codes are as documented (``404``, ``4XX``); ``default`` is a catch-all and never listed.
+        """
+        out: list[str] = []
+        for op in self.contract.operations:
+            if not self._ops[op.key].seen:
+                out.append(op.key)
+                continue
+            out.extend(
+                f"{op.key} {code}"
+                for code in sorted(op.responses)
+                if code != "default" and code not in self._statuses[op.key]
+            )
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` document (see docs/contract.md)."""
+        operations = []
+        for op in self.contract.operations:
+            stats = self._ops[op.key]
+            entry: dict[str, Any] = {
+                "operation": op.key,
+                "seen": stats.seen,
+                "legacy_violations": stats.counts["legacy"],
+                "candidate_violations": stats.counts["candidate"],
+            }
+            if "recorded" in self._sides_used:
+                entry["recorded_violations"] = stats.counts["recorded"]
+            entry["candidate_only"] = stats.candidate_only
+            entry["violations"] = [
+                {
+                    "side": side,
+                    "status": v.status,
+                    "path": v.path,
+                    "keyword": v.keyword,
+                    "message": v.message,
+                    "value": v.value,
+                    "count": n,
+                }
+                for (side, *_), (v, n) in stats.kept.items()
+            ]
+            operations.append(entry)
+        return {
+            "spec": self.contract.source,
+            "operations": operations,
+            "undocumented": self.undocumented,
+            "unexercised": self.unexercised,
+        }
+
+    def to_table(self) -> Table:
+        """A rich table: one row per operation seen or violated."""
+        sides = [s for s in SIDES if s in self._sides_used] or ["legacy", "candidate"]
+        table = Table(title=f"Contract: {self.contract.title or self.contract.source}")
+        table.add_column("operation")
+        table.add_column("seen", justify="right")
+        for side in sides:
+            table.add_column(f"{side} violations", justify="right")
+        for op in self.contract.operations:
+            stats = self._ops[op.key]
+            if not stats.seen:
+                continue
+            cells = [str(stats.counts[s]) for s in sides]
+            style = "red" if stats.candidate_only else None
+            table.add_row(op.key, str(stats.seen), *cells, style=style)
+        return table
+
+
+def check_captures(spec: Contract, captures: Sequence[Path]) -> ContractReport:
+    """Validate the responses recorded in capture files (side ``recorded``)."""
+    from paritycheck.capture import read
+
+    report = ContractReport(spec)
+    for path in captures:
+        for exchange in read(path):
+            if exchange.skip or exchange.recorded is None:
+                continue
+            report.add(exchange.request.method, exchange.request.path, recorded=exchange.recorded)
+    return report
+
+
+def to_junit(report: ContractReport) -> str:
+    """JUnit XML: one testcase per operation seen, failing when any side violated the contract."""
+    data = report.to_json()
+    cases: list[str] = []
+    failures = 0
+    for entry in data["operations"]:
+        if not entry["seen"]:
+            continue
+        name = quoteattr(entry["operation"])
+        if entry["violations"]:
+            failures += 1
+            lines = "\n".join(
+                f"[{v['side']}] {v['status']} {v['path']} ({v['keyword']}): {v['message']}"
+                for v in entry["violations"]
+            )
+            total = sum(entry.get(f"{s}_violations", 0) for s in SIDES)
+            cases.append(
+                f'    <testcase classname="contract" name={name}>\n'
+                f"      <failure message={quoteattr(f'{total} contract violation(s)')}>"
+                f"{_text(lines)}</failure>\n"
+                f"    </testcase>"
+            )
+        else:
+            cases.append(f'    <testcase classname="contract" name={name}/>')
+    undocumented = data["undocumented"]
+    if undocumented:
+        cases.append(
+            '    <testcase classname="contract" name="undocumented requests">\n'
+            f"      <skipped message={quoteattr(f'{len(undocumented)} undocumented')}>"
+            f"{_text(chr(10).join(undocumented))}</skipped>\n    </testcase>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n'
+        f'  <testsuite name="paritycheck contract" tests="{len(cases)}" failures="{failures}">\n'
+        + "\n".join(cases)
+        + "\n  </testsuite>\n</testsuites>\n"
+    )
+
+
+def _text(value: str) -> str:
+    # XML 1.0 forbids most control characters even when escaped.
+    value = "".join(c for c in value if c >= " " or c in "\n\t")
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,86 @@
+"""Matching requests to operations: base paths, templates, specificity, methods."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from paritycheck.contract import Contract, load_spec
+from paritycheck.contract.match import Route, Router, base_paths
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "openapi" / "features"
+
+
+@pytest.fixture(scope="module")
+def api30() -> Contract:
+    return load_spec(DATA / "api30.yaml")
+
+
+def key(contract: Contract, method: str, path: str) -> str | None:
+    op = contract.operation(method, path)
+    return None if op is None else op.key
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("GET", "/api/v1/users/me", "GET /api/v1/users/me"),
+        ("GET", "/api/v1/users/42", "GET /api/v1/users/{id}"),
+        ("get", "/api/v1/users/42", "GET /api/v1/users/{id}"),
+        ("GET", "/api/v1/users/42/", "GET /api/v1/users/{id}"),
+        ("GET", "/api/v1/users/42?x=1", "GET /api/v1/users/{id}"),
+        ("GET", "/api/v1/users/42/avatar", "GET /api/v1/users/{id}/avatar"),
+        ("GET", "/api/v1/files/report.json", "GET /api/v1/files/{name}.json"),
+        ("HEAD", "/api/v1/users/42", "GET /api/v1/users/{id}"),
+        ("DELETE", "/api/v1/users/me", "DELETE /api/v1/users/{id}"),  # /users/me has no DELETE
+        ("GET", "/users/42", "GET /api/v1/users/{id}"),  # captured without the base path
+        ("GET", "/api/v1/users", None),
+        ("GET", "/api/v1/users/42/avatar/big", None),
+        ("GET", "/api/v1/files/report.xml", None),
+        ("POST", "/api/v1/users/42", None),
+        ("GET", "/api/v2/users/42", None),
+    ],
+)
+def test_operation_matching(api30: Contract, method: str, path: str, expected: str | None) -> None:
+    assert key(api30, method, path) == expected
+
+
+def test_endpoint_patterns_use_spec_templates(api30: Contract) -> None:
+    patterns = api30.endpoint_patterns()
+    assert "GET /api/v1/users/{id}" in patterns
+    assert "GET /api/v1/goals/{goal_id}" in patterns
+    assert all(p.split(" ", 1)[1].startswith("/api/v1/") for p in patterns)
+
+
+def test_base_paths() -> None:
+    servers = [
+        {"url": "https://x.example/api/{v}/", "variables": {"v": {"default": "v3"}}},
+        {"url": "/relative"},
+        {"url": "http://root.example"},
+        {"url": 5},
+    ]
+    assert base_paths(servers) == ["/api/v3", "/relative", ""]
+    assert base_paths(None) == []
+
+
+def test_most_specific_template_wins_regardless_of_order() -> None:
+    names = ["/a/{x}/c", "/a/b/{y}", "/a/{x}/{y}", "/a/b/c"]
+    for order in (names, names[::-1]):
+        router = Router([Route(t, {"GET": t}) for t in order], [])
+        assert router.find("GET", "/a/b/c") == "/a/b/c"
+        assert router.find("GET", "/a/b/z") == "/a/b/{y}"
+        assert router.find("GET", "/a/z/c") == "/a/{x}/c"
+        assert router.find("GET", "/a/z/z") == "/a/{x}/{y}"
+
+
+@given(
+    st.text(alphabet=st.characters(blacklist_characters="/?#{}", blacklist_categories=("Cs",)), min_size=1)
+)
+def test_any_segment_fills_a_parameter(segment: str) -> None:
+    router = Router([Route("/items/{id}", {"GET": "item"}), Route("/items/new", {"GET": "new"})], ["/v1"])
+    expected = "new" if segment == "new" else "item"
+    assert router.find("GET", f"/v1/items/{segment}") == expected
+    assert router.find("GET", f"/items/{segment}") == expected
