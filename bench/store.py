@@ -1,0 +1,112 @@
+"""Measure how fast the store writes outcomes: 20,000 with ~1 KB JSON bodies, all distinct and all identical.
+
+Run: .venv/bin/python bench/store.py [--n 20000] [--level 6] [--no-redact]
+The replay needs >= 2,500 exchanges/s end to end, so writing should cost well under 100 us per outcome.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from paritycheck import redact
+from paritycheck import store as store_mod
+from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
+from paritycheck.store import Store
+
+HEADERS = (
+    ("content-type", "application/json"),
+    ("date", "Mon, 01 Jan 2024 00:00:00 GMT"),
+    ("server", "bench"),
+    ("cache-control", "no-cache"),
+)
+
+
+def body(i: int) -> bytes:
+    items = [
+        {"id": i * 100 + k, "sku": f"{(i * 7919 + k * 104729) % 999983:x}", "price": (i * 7 + k) / 100}
+        for k in range(26)
+    ]
+    return orjson.dumps({"data": {"items": items, "page": i}})
+
+
+def outcomes(n: int, *, distinct: bool) -> list[Outcome]:
+    same = body(0)
+    out = []
+    for i in range(n):
+        data = body(i) if distinct else same
+        request = Request("GET", f"http://legacy.test/api/items/{i}?page=2", f"/api/items/{i}", "page=2",
+                          (("accept", "application/json"), ("authorization", "Bearer abc")))  # fmt: skip
+        mismatched = i % 10 == 0
+        out.append(
+            Outcome(
+                Exchange(i, "bench.har", request),
+                "GET /api/items/{id}",
+                Status.MISMATCHED if mismatched else Status.MATCHED,
+                legacy=Reply(200, HEADERS, data, elapsed_ms=1.5),
+                candidate=Reply(200, HEADERS, data, elapsed_ms=1.7),
+                differences=(Difference("changed", "$.data.page", i, i + 1),) if mismatched else (),
+            )
+        )
+    return out
+
+
+def measure(n: int, *, distinct: bool) -> None:
+    items = outcomes(n, distinct=distinct)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.db"
+        with Store.open(db) as s:
+            run_id = s.start_run(tool_version="bench", config={}, backends={}, captures=[])
+            t0 = time.perf_counter()
+            for o in items:
+                s.add(run_id, o)
+            s.finish_run(run_id, status="complete")
+            elapsed = time.perf_counter() - t0
+        size = sum(p.stat().st_size for p in Path(tmp).iterdir())
+    label = "distinct" if distinct else "identical"
+    print(
+        f"{label:>9} bodies: {n:,} outcomes in {elapsed:.2f} s = {n / elapsed:,.0f} outcomes/s,"
+        f" {elapsed / n * 1e6:.1f} us each; database {size / 1e6:.1f} MB"
+    )
+
+
+def compression() -> None:
+    data = body(1)
+    rounds = 5000
+    for level in (1, 3, 6, 9):
+        t0 = time.perf_counter()
+        for _ in range(rounds):
+            packed = zlib.compress(data, level)
+        us = (time.perf_counter() - t0) / rounds * 1e6
+        print(f"zlib level {level}: {len(data)} B -> {len(packed)} B in {us:.1f} us")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=20_000)
+    parser.add_argument("--level", type=int, default=store_mod.LEVEL)
+    parser.add_argument(
+        "--no-redact", action="store_true", help="pass-through redaction: the store's own cost"
+    )
+    args = parser.parse_args()
+    store_mod.LEVEL = args.level
+    if args.no_redact:
+        redact.headers = lambda h: h
+        redact.url = lambda u: u
+        redact.body = lambda data, content_type: data
+        redact.json_value = lambda v: v
+    compression()
+    measure(args.n, distinct=True)
+    measure(args.n, distinct=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""Versioned schema of the results database: an ordered list of migrations and the code that runs them.
+
+The schema version is ``PRAGMA user_version``; migration ``i`` of :data:`MIGRATIONS` brings it from
+``i`` to ``i + 1`` inside one transaction (DDL is transactional in SQLite), so a crash leaves the old
+version intact. A feature that needs a table appends a function here; a released one is never edited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlite_utils
+
+from paritycheck.errors import StoreError
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    """Runs, exchanges, their differences, and bodies stored once per digest."""
+    _script(
+        db,
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            started TEXT NOT NULL,
+            ended TEXT,
+            status TEXT NOT NULL,
+            tool_version TEXT NOT NULL,
+            config TEXT NOT NULL,
+            backends TEXT NOT NULL,
+            captures TEXT NOT NULL,
+            total INTEGER, matched INTEGER, mismatched INTEGER, failed INTEGER, skipped INTEGER,
+            meta TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE TABLE bodies (
+            digest TEXT PRIMARY KEY,
+            data BLOB NOT NULL,
+            size INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE exchanges (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            seq INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            entry INTEGER NOT NULL,
+            method TEXT NOT NULL,
+            url TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            request_headers TEXT NOT NULL,
+            request_body TEXT,
+            legacy_status INTEGER, legacy_ms REAL, legacy_headers TEXT, legacy_body TEXT, legacy_error TEXT,
+            candidate_status INTEGER, candidate_ms REAL, candidate_headers TEXT, candidate_body TEXT,
+            candidate_error TEXT,
+            again_status INTEGER, again_ms REAL, again_body TEXT, again_error TEXT,
+            outcome TEXT NOT NULL,
+            reason TEXT,
+            UNIQUE (run_id, seq)
+        );
+        CREATE INDEX exchanges_run_endpoint ON exchanges (run_id, endpoint, outcome);
+        CREATE INDEX exchanges_run_outcome ON exchanges (run_id, outcome, seq);
+        -- endpoint is copied from the exchange so that grouping needs no join
+        CREATE TABLE differences (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            exchange_id INTEGER NOT NULL REFERENCES exchanges(id),
+            endpoint TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            path TEXT NOT NULL,
+            legacy TEXT NOT NULL,
+            candidate TEXT NOT NULL,
+            noise INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX differences_exchange ON differences (exchange_id);
+        CREATE INDEX differences_group ON differences (run_id, noise, endpoint, kind, path, id);
+        """,
+    )
+
+
+#: Ordered schema migrations; migration i brings the schema to version i + 1 (PRAGMA user_version).
+#: Append new ones at the end; never edit, remove or reorder a released one.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+
+
+def _script(db: sqlite_utils.Database, sql: str) -> None:
+    """Run DDL statements inside the migration's transaction (executescript would commit first)."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            db.conn.execute(statement)
+
+
+def migrate(db: sqlite_utils.Database, path: Path) -> None:
+    """Bring the database to the newest schema, one transaction per migration."""
+    conn = db.conn
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    if version > len(MIGRATIONS):
+        raise StoreError(
+            f"{path} was written by a newer paritycheck"
+            f" (schema version {version}; this one knows up to {len(MIGRATIONS)})",
+            hint="upgrade paritycheck, or pass another --db path",
+        )
+    # Version 0 with tables: some other program's database, which must not be written into.
+    if version == 0 and (tables := db.table_names()):
+        raise StoreError(
+            f"{path} is a SQLite database of something else (tables: {', '.join(sorted(tables)[:5])})",
+            hint="pass another --db path",
+        )
+    for number in range(version, len(MIGRATIONS)):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            MIGRATIONS[number](db)
+            conn.execute(f"PRAGMA user_version = {number + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise

@@ -1,0 +1,297 @@
+"""Summary maths every report reads: counts, parity, latency percentiles and grouped differences.
+
+A :class:`RunSummary` comes either from the database (:func:`summarise`) or incrementally from the
+outcomes as they arrive (:class:`LiveSummary`); both give the same result for the same run. The
+``--json`` shape of :meth:`RunSummary.to_json` is documented in ``docs/json-summary.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from paritycheck.models import Outcome, Status
+from paritycheck.store import RunInfo, Store, stored_value
+
+QUANTILES = (("p50", 50.0), ("p95", 95.0), ("p99", 99.0))
+#: Difference groups kept per endpoint in a summary; the rest are counted in ``differences_omitted``.
+MAX_DIFFERENCES = 50
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) of ``values``, interpolating linearly between closest ranks.
+
+    The rank is ``(n - 1) * q / 100`` over the sorted values; a fractional rank interpolates between
+    its two neighbours. This is numpy's default ("linear") and ``statistics.quantiles(...,
+    method="inclusive")``; p0 is the minimum and p100 the maximum. Raises ValueError on no values.
+    """
+    return _percentiles(sorted(values), (q,))[0]
+
+
+def _percentiles(ordered: Sequence[float], qs: Sequence[float]) -> list[float]:
+    if not ordered:
+        raise ValueError("percentile of no values")
+    out = []
+    for q in qs:
+        if not 0.0 <= q <= 100.0 or math.isnan(q):
+            raise ValueError(f"percentile must be between 0 and 100, not {q}")
+        rank = (len(ordered) - 1) * q / 100.0
+        low = math.floor(rank)
+        high = min(low + 1, len(ordered) - 1)
+        out.append(ordered[low] + (ordered[high] - ordered[low]) * (rank - low))
+    return out
+
+
+def latency_summary(values: Sequence[float]) -> dict[str, float | None]:
+    """p50, p95 and p99 of ``values`` in ms; None each when there are no values."""
+    if not values:
+        return {name: None for name, _ in QUANTILES}
+    return dict(
+        zip((n for n, _ in QUANTILES), _percentiles(sorted(values), [q for _, q in QUANTILES]), strict=True)
+    )
+
+
+def parity(matched: int, mismatched: int, failed: int) -> float | None:
+    """matched / (matched + mismatched + failed) * 100; None when nothing was replayed."""
+    replayed = matched + mismatched + failed
+    return matched / replayed * 100.0 if replayed else None
+
+
+@dataclass(frozen=True, slots=True)
+class DiffGroup:
+    """Identical (kind, path) differences of one endpoint, with the first occurrence's values."""
+
+    kind: str
+    path: str
+    count: int
+    legacy: Any
+    candidate: Any
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSummary:
+    """Counts, latency percentiles and grouped differences of one endpoint."""
+
+    endpoint: str
+    total: int
+    matched: int
+    mismatched: int
+    failed: int
+    skipped: int
+    legacy_ms: dict[str, float | None]
+    candidate_ms: dict[str, float | None]
+    differences: list[DiffGroup] = field(default_factory=list)
+    differences_omitted: int = 0
+
+    @property
+    def parity(self) -> float | None:
+        """Percentage of replayed exchanges that matched (skipped ones excluded)."""
+        return parity(self.matched, self.mismatched, self.failed)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint,
+            "total": self.total,
+            "matched": self.matched,
+            "mismatched": self.mismatched,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "parity": _round(self.parity),
+            "legacy_ms": {k: _round(v) for k, v in self.legacy_ms.items()},
+            "candidate_ms": {k: _round(v) for k, v in self.candidate_ms.items()},
+            "differences": [
+                {
+                    "kind": d.kind,
+                    "path": d.path,
+                    "count": d.count,
+                    "legacy": d.legacy,
+                    "candidate": d.candidate,
+                }
+                for d in self.differences
+            ],
+            "differences_omitted": self.differences_omitted,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """The whole run: totals, per-endpoint summaries (sorted by endpoint) and what the run was."""
+
+    run_id: int
+    total: int
+    matched: int
+    mismatched: int
+    failed: int
+    skipped: int
+    endpoints: list[EndpointSummary]
+    started: str | None = None
+    ended: str | None = None
+    status: str | None = None
+    backends: dict[str, str] = field(default_factory=dict)
+    captures: list[dict[str, str]] = field(default_factory=list)
+    tool_version: str | None = None
+
+    @property
+    def parity(self) -> float | None:
+        """Percentage of replayed exchanges that matched (skipped ones excluded)."""
+        return parity(self.matched, self.mismatched, self.failed)
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented ``--json`` summary (docs/json-summary.md)."""
+        return {
+            "run_id": self.run_id,
+            "total": self.total,
+            "matched": self.matched,
+            "mismatched": self.mismatched,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "parity": _round(self.parity),
+            "status": self.status,
+            "started": self.started,
+            "ended": self.ended,
+            "tool_version": self.tool_version,
+            "backends": dict(self.backends),
+            "captures": [dict(c) for c in self.captures],
+            "endpoints": [e.to_json() for e in self.endpoints],
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _build(
+    run_id: int,
+    counts: dict[str, dict[str, int]],
+    latencies: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    groups: dict[str, list[DiffGroup]],
+    run: RunInfo | None,
+    max_differences: int | None,
+) -> RunSummary:
+    """Assemble a RunSummary; groups must already be sorted most frequent first."""
+    endpoints = []
+    for endpoint in sorted(counts):
+        c = counts[endpoint]
+        legacy, candidate = latencies.get(endpoint, ((), ()))
+        diffs = groups.get(endpoint, [])
+        keep = diffs if max_differences is None else diffs[:max_differences]
+        endpoints.append(
+            EndpointSummary(
+                endpoint=endpoint,
+                total=sum(c.values()),
+                matched=c.get(Status.MATCHED.value, 0),
+                mismatched=c.get(Status.MISMATCHED.value, 0),
+                failed=c.get(Status.FAILED.value, 0),
+                skipped=c.get(Status.SKIPPED.value, 0),
+                legacy_ms=latency_summary(legacy),
+                candidate_ms=latency_summary(candidate),
+                differences=keep,
+                differences_omitted=len(diffs) - len(keep),
+            )
+        )
+    return RunSummary(
+        run_id=run_id,
+        total=sum(e.total for e in endpoints),
+        matched=sum(e.matched for e in endpoints),
+        mismatched=sum(e.mismatched for e in endpoints),
+        failed=sum(e.failed for e in endpoints),
+        skipped=sum(e.skipped for e in endpoints),
+        endpoints=endpoints,
+        started=run.started if run else None,
+        ended=run.ended if run else None,
+        status=run.status if run else None,
+        backends=dict(run.backends) if run else {},
+        captures=list(run.captures) if run else [],
+        tool_version=run.tool_version if run else None,
+    )
+
+
+def summarise(store: Store, run_id: int, *, max_differences: int | None = MAX_DIFFERENCES) -> RunSummary:
+    """Summarise stored run ``run_id`` with SQL aggregation."""
+    run = store.run(run_id)
+    groups: dict[str, list[DiffGroup]] = {}
+    for g in store.difference_groups(run_id, examples=1):
+        groups.setdefault(g.endpoint, []).append(DiffGroup(g.kind, g.path, g.count, g.legacy, g.candidate))
+    return _build(run_id, store.counts(run_id), store.latencies(run_id), groups, run, max_differences)
+
+
+class _Group:
+    __slots__ = ("candidate", "count", "legacy")
+
+    def __init__(self, legacy: Any, candidate: Any) -> None:
+        self.count = 0
+        self.legacy = legacy
+        self.candidate = candidate
+
+
+class LiveSummary:
+    """A run summary built one outcome at a time, for progress lines and the end-of-run summary."""
+
+    def __init__(self) -> None:
+        self.total = self.matched = self.mismatched = self.failed = self.skipped = 0
+        self._counts: dict[str, dict[str, int]] = {}
+        self._latencies: dict[str, tuple[array[float], array[float]]] = {}
+        self._groups: dict[str, dict[tuple[str, str], _Group]] = {}
+
+    def add(self, outcome: Outcome) -> None:
+        """Count one outcome."""
+        endpoint, status = outcome.endpoint, outcome.status
+        self.total += 1
+        if status is Status.MATCHED:
+            self.matched += 1
+        elif status is Status.MISMATCHED:
+            self.mismatched += 1
+        elif status is Status.FAILED:
+            self.failed += 1
+        else:
+            self.skipped += 1
+        counts = self._counts.get(endpoint)
+        if counts is None:
+            counts = self._counts[endpoint] = {}
+        counts[status.value] = counts.get(status.value, 0) + 1
+        legacy, candidate = outcome.legacy, outcome.candidate
+        if legacy is not None and candidate is not None and legacy.error is None and candidate.error is None:
+            pair = self._latencies.get(endpoint)
+            if pair is None:
+                pair = self._latencies[endpoint] = (array("d"), array("d"))
+            pair[0].append(legacy.elapsed_ms)
+            pair[1].append(candidate.elapsed_ms)
+        if outcome.differences:
+            groups = self._groups.setdefault(endpoint, {})
+            for d in outcome.differences:
+                group = groups.get((d.kind, d.path))
+                if group is None:
+                    # Kept exactly as the store would show it: redacted and through JSON.
+                    group = groups[(d.kind, d.path)] = _Group(
+                        stored_value(d.path, d.legacy), stored_value(d.path, d.candidate)
+                    )
+                group.count += 1
+
+    @property
+    def parity(self) -> float | None:
+        return parity(self.matched, self.mismatched, self.failed)
+
+    def line(self) -> str:
+        """A one-line progress report."""
+        p = self.parity
+        share = "" if p is None else f" (parity {p:.1f}%)"
+        return (
+            f"{self.total:,} exchanges: {self.matched:,} matched, {self.mismatched:,} mismatched,"
+            f" {self.failed:,} failed, {self.skipped:,} skipped{share}"
+        )
+
+    def summary(
+        self, *, run_id: int = 0, run: RunInfo | None = None, max_differences: int | None = MAX_DIFFERENCES
+    ) -> RunSummary:
+        """The RunSummary of everything added so far; ``run`` fills in the run's own details."""
+        groups = {
+            endpoint: [
+                DiffGroup(kind, path, g.count, g.legacy, g.candidate)
+                for (kind, path), g in sorted(by_path.items(), key=lambda kv: (-kv[1].count, kv[0]))
+            ]
+            for endpoint, by_path in self._groups.items()
+        }
+        return _build(run.id if run else run_id, self._counts, self._latencies, groups, run, max_differences)
