@@ -1,0 +1,329 @@
+"""Replay benchmark: the HTTP client's raw ceiling against paritycheck end to end, and dry-run memory.
+
+Starts local bench backends (bench/servers.py, one process each), writes a HAR capture of ``--pairs``
+GET requests to a temp dir and prints, from one run:
+
+1. the raw ceiling: the same transport fetching the same pairs at the same concurrency, no pipeline;
+   plus the engine alone (``schedule`` + ``Engine.pair``, nothing done with the replies);
+2. paritycheck end to end (replay, normalise, diff, store) and its ratio to (1);
+3. end to end with every pair differing in one field;
+4. peak RSS of ``python -m paritycheck replay --dry-run`` over a generated ``--har-mb`` MB HAR.
+
+Usage: ``.venv/bin/python bench/replay.py [--pairs 20000] [--concurrency 32] [--repeat 3] [--har-mb 500]
+[--clients]`` (``--clients`` adds aiohttp on the default loop and httpx, on fewer pairs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from servers import backend  # noqa: E402
+
+from paritycheck import aio  # noqa: E402
+from paritycheck.config import Backend  # noqa: E402
+from paritycheck.models import Request  # noqa: E402
+from paritycheck.replay import Engine, schedule  # noqa: E402
+from paritycheck.transport import make_transport  # noqa: E402
+
+HOST = "https://api.example.com"
+RESOURCES = ("users", "orders", "products", "invoices", "carts", "reviews", "shipments", "accounts")
+
+
+def paths(n: int) -> list[str]:
+    """``n`` varied GET targets: several resources, ids, sub-resources and query strings."""
+    out = []
+    for i in range(n):
+        res = RESOURCES[i % len(RESOURCES)]
+        kind = i % 4
+        if kind == 0:
+            out.append(f"/api/{res}/{i}")
+        elif kind == 1:
+            out.append(f"/api/{res}/{i}/items?page={i % 7}&size=20")
+        elif kind == 2:
+            out.append(f"/api/{res}?q=term{i % 97}&sort=-created")
+        else:
+            out.append(f"/api/v1/{res}/{i % 500}/history")
+    return out
+
+
+def _entry(target: str, *, padding: str = "") -> str:
+    entry = {
+        "startedDateTime": "2024-05-01T12:00:00.000Z",
+        "time": 12.5,
+        "request": {
+            "method": "GET",
+            "url": HOST + target,
+            "httpVersion": "HTTP/1.1",
+            "headers": [
+                {"name": "Host", "value": "api.example.com"},
+                {"name": "Accept", "value": "application/json"},
+                {"name": "User-Agent", "value": "bench/1.0"},
+            ],
+            "queryString": [],
+            "cookies": [],
+            "headersSize": -1,
+            "bodySize": 0,
+        },
+        "response": {
+            "status": 200,
+            "statusText": "OK",
+            "httpVersion": "HTTP/1.1",
+            "headers": [{"name": "Content-Type", "value": "application/json"}],
+            "cookies": [],
+            "content": {"size": len(padding), "mimeType": "application/json", "text": padding},
+            "redirectURL": "",
+            "headersSize": -1,
+            "bodySize": len(padding),
+        },
+        "cache": {},
+        "timings": {"send": 0, "wait": 12, "receive": 0.5},
+    }
+    return json.dumps(entry, separators=(",", ":"))
+
+
+def write_har(path: Path, targets: Iterator[str] | Sequence[str], *, padding: str = "") -> int:
+    """Write a HAR 1.2 file entry by entry (never the whole document in memory); return its size."""
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write('{"log":{"version":"1.2","creator":{"name":"bench","version":"1"},"entries":[')
+        for i, target in enumerate(targets):
+            if i:
+                fh.write(",")
+            fh.write(_entry(target, padding=padding))
+        fh.write("]}}")
+    return path.stat().st_size
+
+
+def big_targets(size_mb: int, entry_bytes: int) -> Iterator[str]:
+    for i in range(max(1, size_mb * 1024 * 1024 // entry_bytes)):
+        yield f"/api/{RESOURCES[i % len(RESOURCES)]}/{i}"
+
+
+# --- (1) the raw ceiling --------------------------------------------------------------------------
+
+
+async def raw_pairs(
+    kind: str, legacy: str, candidate: str, requests: list[Request], concurrency: int
+) -> float:
+    """Pairs/s of ``concurrency`` plain workers, each awaiting both sends with gather."""
+    transport = make_transport(kind, concurrency=concurrency)
+    failures = 0
+    try:
+        for req in requests[:concurrency]:  # warm up: open the keep-alive connections
+            await asyncio.gather(
+                transport.send(legacy, req, headers={}, timeout=10),
+                transport.send(candidate, req, headers={}, timeout=10),
+            )
+        it = iter(requests)
+
+        async def worker() -> None:
+            nonlocal failures
+            for req in it:
+                a, b = await asyncio.gather(
+                    transport.send(legacy, req, headers={}, timeout=10),
+                    transport.send(candidate, req, headers={}, timeout=10),
+                )
+                failures += (a.status != 200) + (b.status != 200)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    finally:
+        await transport.aclose()
+    if failures:
+        raise RuntimeError(f"{failures} failed requests in the raw ceiling run")
+    return len(requests) / elapsed
+
+
+async def engine_pairs(legacy: str, candidate: str, requests: list[Request], concurrency: int) -> float:
+    """Pairs/s of ``schedule`` + ``Engine.pair`` with nothing done with the replies."""
+    transport = make_transport("aiohttp", concurrency=concurrency)
+    engine = Engine(
+        legacy=Backend(url=legacy), candidate=Backend(url=candidate), transport=transport, timeout=10
+    )
+    try:
+        async for _ in schedule(requests[:concurrency], engine.pair, concurrency=concurrency):
+            pass
+        started = time.perf_counter()
+        n = 0
+        async for a, b in schedule(requests, engine.pair, concurrency=concurrency):
+            n += a.status == b.status == 200
+        elapsed = time.perf_counter() - started
+    finally:
+        await transport.aclose()
+    if n != len(requests):
+        raise RuntimeError(f"{len(requests) - n} failed pairs in the engine run")
+    return n / elapsed
+
+
+# --- (2), (3) end to end --------------------------------------------------------------------------
+
+
+def end_to_end(legacy: str, candidate: str, har: Path, workdir: Path, concurrency: int) -> tuple[float, str]:
+    """Pairs/s of ``paritycheck.runner.replay_captures`` and a note with the matched count."""
+    from paritycheck.config import Backends, Config, ReplayConfig
+    from paritycheck.runner import replay_captures
+
+    config = Config(
+        backends=Backends(legacy=Backend(url=legacy), candidate=Backend(url=candidate)),
+        replay=ReplayConfig(concurrency=concurrency, timeout=10),
+    )
+    db = workdir / f"bench-{time.monotonic_ns()}.db"
+    started = time.perf_counter()
+    result = aio.run(replay_captures(config, [har], db=db))
+    elapsed = time.perf_counter() - started
+    summary = result.summary
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    return summary.total / elapsed, f"{summary.matched}/{summary.total} matched"
+
+
+# --- (4) dry-run memory ---------------------------------------------------------------------------
+
+
+def dry_run_rss(har_mb: int, legacy: str, candidate: str, workdir: Path) -> str:
+    """Peak RSS of a dry run over a generated HAR of about ``har_mb`` MB (deleted afterwards)."""
+    big = workdir / "big.har"
+    padding = json.dumps({"data": ["x" * 120] * 120})  # ~15 KB recorded body per entry
+    entry_bytes = len(_entry("/api/users/1", padding=padding))
+    size = write_har(big, big_targets(har_mb, entry_bytes), padding=padding)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    try:
+        cmd = [sys.executable, "-m", "paritycheck", "replay", str(big), "--dry-run"]
+        cmd += ["--legacy", legacy, "--candidate", candidate]
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+        started = time.perf_counter()
+        # Run in the temp dir so that no paritycheck.toml of the working tree is picked up.
+        proc = subprocess.run(
+            cmd, cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        elapsed = time.perf_counter() - started
+    finally:
+        big.unlink(missing_ok=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"skipped: dry run exited {proc.returncode}: {last[:150]}"
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # kilobytes on Linux
+    note = "" if before == 0 else f" (an earlier child peaked at {before / 1024:.0f} MB)"
+    return f"{peak_kb / 1024:.0f} MB peak RSS over a {size / 2**20:.0f} MB HAR in {elapsed:.1f} s{note}"
+
+
+# --- running and printing -------------------------------------------------------------------------
+
+
+def repeated(k: int, measure: Callable[[], float]) -> tuple[float, list[float]]:
+    runs = [measure() for _ in range(k)]
+    return statistics.median(runs), runs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=20_000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is reported")
+    parser.add_argument(
+        "--har-mb", type=int, default=500, help="size of the HAR for the dry-run memory figure"
+    )
+    parser.add_argument("--clients", action="store_true", help="also aiohttp on the default loop, and httpx")
+    parser.add_argument("--only-raw", action="store_true", help="only the raw ceiling and the engine rows")
+    args = parser.parse_args()
+    c, k = args.concurrency, args.repeat
+    rows: list[tuple[str, str, str]] = []
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    def fig(median: float, runs: list[float], base: float | None = None) -> tuple[str, str]:
+        ratio = f"  ({median / base:.0%} of raw)" if base else ""
+        return f"{median:,.0f} pairs/s{ratio}", " ".join(f"{r:,.0f}" for r in runs)
+
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="paritycheck-bench-")))
+        legacy = stack.enter_context(backend())
+        same = stack.enter_context(backend())
+        differ = stack.enter_context(backend(differ=True))
+        targets = paths(args.pairs)
+        requests = [
+            Request("GET", HOST + t, *t.partition("?")[::2], (("accept", "application/json"),))
+            for t in targets
+        ]
+        har = workdir / "capture.har"
+        write_har(har, targets)
+
+        if not args.only_raw:
+            # First, so that RUSAGE_CHILDREN holds this child only (the backends are reaped at the end).
+            log(f"(4) dry run over a {args.har_mb} MB HAR ...")
+            rss = dry_run_rss(args.har_mb, legacy, same, workdir)
+
+        log("(1) raw ceiling ...")
+        few = requests[: min(len(requests), 1000)]
+        measures: dict[str, Callable[[], float]] = {
+            "(1) raw ceiling: aiohttp + uvloop, gather per pair": lambda: aio.run(
+                raw_pairs("aiohttp", legacy, same, requests, c)
+            ),
+            "    engine only: schedule + Engine.pair": lambda: aio.run(
+                engine_pairs(legacy, same, requests, c)
+            ),
+        }
+        if args.clients:
+            measures["    aiohttp, default asyncio loop"] = lambda: asyncio.run(
+                raw_pairs("aiohttp", legacy, same, requests, c)
+            )
+            measures[f"    httpx + uvloop ({len(few)} pairs)"] = lambda: aio.run(
+                raw_pairs("httpx", legacy, same, few, c)
+            )
+        # Rounds interleave the measures, so that load from elsewhere on the machine hits them alike.
+        results: dict[str, list[float]] = {label: [] for label in measures}
+        for _ in range(k):
+            for label, measure in measures.items():
+                results[label].append(measure())
+        raw = statistics.median(next(iter(results.values())))
+        for i, (label, runs) in enumerate(results.items()):
+            rows.append((label, *fig(statistics.median(runs), runs, raw if i else None)))
+
+        if not args.only_raw:
+            for label, candidate in (
+                ("(2) end to end, all match", same),
+                ("(3) end to end, all differ", differ),
+            ):
+                log(f"{label} ...")
+                try:
+                    notes: list[str] = []
+
+                    def once(candidate: str = candidate, notes: list[str] = notes) -> float:
+                        rate, note = end_to_end(legacy, candidate, har, workdir, c)
+                        notes.append(note)
+                        return rate
+
+                    med, runs = repeated(k, once)
+                    figure, all_runs = fig(med, runs, raw)
+                    rows.append((label, figure, f"{all_runs}  [{notes[-1]}]"))
+                except ImportError as exc:
+                    rows.append((label, f"skipped: {exc}", ""))
+                except Exception as exc:  # the lead's API may be unfinished: report, go on
+                    rows.append((label, f"skipped: {type(exc).__name__}: {str(exc)[:120]}", ""))
+            rows.append(("(4) dry-run peak RSS", rss, ""))
+
+    print(f"\nparitycheck replay bench: {args.pairs:,} pairs, concurrency {c}, median of {k}, 2 x ~1 KB JSON")
+    width = max(len(r[0]) for r in rows)
+    for label, figure, runs_text in rows:
+        print(f"{label:<{width}}  {figure:<28}  {runs_text}")
+
+
+if __name__ == "__main__":
+    main()
