@@ -1,0 +1,251 @@
+"""Compare two backend replies: status, the configured headers, and the body.
+
+The body is compared structurally when it is JSON: when either side's content type says JSON, or when
+both bodies parse as JSON whatever their type. If only one side is JSON and a content type claimed JSON,
+that is one ``type`` difference at ``$``. Other bodies are compared as text (exactly; ``kind="body"``),
+or by SHA-256 digest when either is binary (not UTF-8, or an image/audio/video/octet-stream/pdf/zip/font
+type). Equal raw bytes are equal without parsing, and normalised bodies are cached by their raw bytes
+because the same legacy body repeats across exchanges (and in legacy-vs-legacy noise checks).
+
+Headers: ``content-type`` compares the media type only, case-insensitively (no charset or boundary);
+``location`` compares without scheme and host, because each backend answers with its own origin;
+``cache-control`` compares the set of directives, in any order or case; other headers compare exactly.
+A missing header differs from a present one. Repeated headers are joined with ``", "``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from paritycheck.config import EndpointRule, NormaliseConfig
+from paritycheck.diff import bounded, diff
+from paritycheck.endpoints import pattern_matches
+from paritycheck.jsonparse import dumps_canonical, loads
+from paritycheck.models import Difference, Headers, Reply
+from paritycheck.normalise import Rules
+
+_BINARY_PREFIXES = ("image/", "audio/", "video/", "font/")
+_BINARY_TYPES = frozenset(
+    {
+        "application/octet-stream",
+        "application/pdf",
+        "application/zip",
+        "application/gzip",
+        "application/x-gzip",
+        "application/x-tar",
+        "application/x-protobuf",
+        "application/protobuf",
+        "application/grpc",
+        "application/msgpack",
+        "application/x-msgpack",
+        "application/cbor",
+        "application/wasm",
+    }
+)
+_ORIGIN = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
+_CONTEXT = 60
+# Bodies above this size are not cached: the cache is for the small JSON answers that repeat.
+_CACHEABLE = 256 * 1024
+_NOT_JSON: Any = object()
+
+
+def media_type(content_type: str | None) -> str:
+    """``"Application/JSON; charset=utf-8"`` -> ``"application/json"``."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def _is_json_type(media: str) -> bool:
+    # application/json, text/json, application/problem+json, application/vnd.api+json, ...
+    return "json" in media
+
+
+def _content_type(headers: Headers) -> str | None:
+    for name, value in headers:
+        if name == "content-type":
+            return value
+    return None
+
+
+def _joined(headers: Headers, name: str) -> str | None:
+    values = [value for key, value in headers if key == name]
+    return ", ".join(values) if values else None
+
+
+def _location(value: str) -> str:
+    return _ORIGIN.sub("", value.strip()) or "/"
+
+
+def _cache_control(value: str) -> str:
+    directives = (d.strip() for d in value.split(","))
+    return ", ".join(
+        sorted(
+            {name.lower() + sep + arg for name, sep, arg in (d.partition("=") for d in directives) if name}
+        )
+    )
+
+
+_HEADER_FORMS: dict[str, Callable[[str], str]] = {
+    "content-type": media_type,
+    "location": _location,
+    "cache-control": _cache_control,
+}
+
+
+def digest(data: bytes) -> str:
+    """``"sha256:9f86d081884c7d65 (2048 bytes)"``: a short, comparable stand-in for a binary body."""
+    return f"sha256:{hashlib.sha256(data).hexdigest()[:16]} ({len(data)} bytes)"
+
+
+def _text_pair(a: str, b: str) -> tuple[str, str]:
+    """Both texts cut to a window around the first difference, so long pages show what differs."""
+    i = 0
+    n = min(len(a), len(b))
+    step = 256
+    while i + step <= n and a[i : i + step] == b[i : i + step]:
+        i += step
+    while i < n and a[i] == b[i]:
+        i += 1
+    start = max(0, i - _CONTEXT)
+    if start == 0:
+        return bounded(a), bounded(b)
+
+    def cut(s: str) -> str:
+        window = s[start : start + 200]
+        tail = "…" if start + 200 < len(s) else ""
+        return f"… [from char {start}] {window}{tail}"
+
+    return cut(a), cut(b)
+
+
+class _LRU:
+    """A small least-recently-used map (dict order is the recency order)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.data: dict[Any, Any] = {}
+
+    def get(self, key: Any) -> Any:
+        value = self.data.pop(key, None)
+        if value is not None:
+            self.data[key] = value
+        return value
+
+    def put(self, key: Any, value: Any) -> None:
+        self.data[key] = value
+        if len(self.data) > self.size:
+            del self.data[next(iter(self.data))]
+
+
+class Comparator:
+    """Compares replies under ``[normalise]`` plus the ``[[endpoint]]`` rules matching each endpoint."""
+
+    def __init__(
+        self, config: NormaliseConfig, endpoint_rules: Sequence[EndpointRule] = (), *, cache_size: int = 2048
+    ) -> None:
+        self.config = config
+        self.endpoint_rules = tuple(endpoint_rules)
+        self.headers = tuple(dict.fromkeys(name.lower() for name in config.compare_headers))
+        self._rules_by_endpoint: dict[str, tuple[int, Rules]] = {}
+        self._rules_by_set: dict[tuple[int, ...], tuple[int, Rules]] = {}
+        self._bodies = _LRU(cache_size)
+
+    def rules(self, endpoint: str) -> Rules:
+        """The compiled rules for ``endpoint`` (global rules plus every matching endpoint rule)."""
+        return self._rules(endpoint)[1]
+
+    def _rules(self, endpoint: str) -> tuple[int, Rules]:
+        found = self._rules_by_endpoint.get(endpoint)
+        if found is None:
+            matching = tuple(
+                i for i, r in enumerate(self.endpoint_rules) if pattern_matches(r.match, endpoint)
+            )
+            found = self._rules_by_set.get(matching)
+            if found is None:
+                extra = [self.endpoint_rules[i] for i in matching]
+                found = (len(self._rules_by_set), Rules.from_config(self.config, extra))
+                self._rules_by_set[matching] = found
+            if len(self._rules_by_endpoint) > 65_536:  # raw, untemplated endpoints must not grow it forever
+                self._rules_by_endpoint.clear()
+            self._rules_by_endpoint[endpoint] = found
+        return found
+
+    def compare(self, endpoint: str, legacy: Reply, candidate: Reply) -> tuple[Difference, ...]:
+        """Every difference between two replies to the same request (legacy vs candidate, or A/A)."""
+        out: list[Difference] = []
+        if legacy.status != candidate.status:
+            out.append(Difference("status", "status", legacy.status, candidate.status))
+        for name in self.headers:
+            a, b = _joined(legacy.headers, name), _joined(candidate.headers, name)
+            if a == b:
+                continue
+            form = _HEADER_FORMS.get(name)
+            if a is None or b is None or form is None or form(a) != form(b):
+                out.append(Difference("header", f"header:{name}", a, b))
+        if legacy.body != candidate.body:
+            out.extend(self._body(endpoint, legacy, candidate))
+        return tuple(out)
+
+    def compare_bodies(self, endpoint: str, legacy: Reply, other: Reply) -> tuple[Difference, ...]:
+        """Only the body differences (for legacy-vs-legacy noise checks, where headers vary freely)."""
+        if legacy.body == other.body:
+            return ()
+        return tuple(self._body(endpoint, legacy, other))
+
+    def _parsed(self, key: int, rules: Rules, data: bytes, *, sniff: bool) -> Any:
+        """The normalised JSON body and its canonical bytes, or ``_NOT_JSON``; cached by raw bytes."""
+        if not data or (sniff and data.lstrip()[:1] not in b'{["-0123456789tfn'):
+            return _NOT_JSON
+        cacheable = len(data) <= _CACHEABLE
+        if cacheable:
+            hit = self._bodies.get((key, data))
+            if hit is not None:
+                return hit
+        try:
+            value = rules.apply(loads(data))
+            result: Any = (value, dumps_canonical(value))
+        except (ValueError, RecursionError):
+            result = _NOT_JSON
+        if cacheable:
+            self._bodies.put((key, data), result)
+        return result
+
+    def _body(self, endpoint: str, legacy: Reply, candidate: Reply) -> list[Difference]:
+        key, rules = self._rules(endpoint)
+        type_a, type_b = (
+            media_type(_content_type(legacy.headers)),
+            media_type(_content_type(candidate.headers)),
+        )
+        declared_a, declared_b = _is_json_type(type_a), _is_json_type(type_b)
+        a = self._parsed(key, rules, legacy.body, sniff=not declared_a)
+        b = self._parsed(key, rules, candidate.body, sniff=not declared_b)
+        if a is not _NOT_JSON and b is not _NOT_JSON:
+            if a[1] == b[1]:
+                return []
+            return diff(a[0], b[0], float_tolerance=rules.float_tolerance)
+        if (a is not _NOT_JSON or b is not _NOT_JSON) and (declared_a or declared_b):
+            left = bounded(a[0]) if a is not _NOT_JSON else self._shown(legacy.body, type_a)
+            right = bounded(b[0]) if b is not _NOT_JSON else self._shown(candidate.body, type_b)
+            return [Difference("type", "$", left, right)]
+        text_a, text_b = _text(legacy.body, type_a), _text(candidate.body, type_b)
+        if text_a is None or text_b is None:
+            return [Difference("body", "$", digest(legacy.body), digest(candidate.body))]
+        left, right = _text_pair(text_a, text_b)
+        return [Difference("body", "$", left, right)]
+
+    @staticmethod
+    def _shown(data: bytes, media: str) -> str:
+        text = _text(data, media)
+        return digest(data) if text is None else bounded(text)
+
+
+def _text(data: bytes, media: str) -> str | None:
+    """The body as text, or None when it is binary."""
+    if media.startswith(_BINARY_PREFIXES) or media in _BINARY_TYPES:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None

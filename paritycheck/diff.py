@@ -1,0 +1,128 @@
+"""Walk two normalised JSON documents and list where they differ, in a stable order.
+
+Equality is JSON equality: ``1`` equals ``1.0``, ``true`` never equals ``1`` (which Python's ``==``
+would allow). Subtrees equal under ``==`` are confirmed with their canonical serialisation and skipped,
+so the walk only descends where something differs. Object keys are visited in sorted order.
+Values in a :class:`~paritycheck.models.Difference` are bounded: long strings and subtrees over
+:data:`LIMIT` characters are cut and marked, so stored differences stay small.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paritycheck.jsonparse import dumps_canonical
+from paritycheck.jsonpath import Part, format_path
+from paritycheck.models import Difference
+
+LIMIT = 200
+_CONTAINERS = (dict, list)
+_BIG = 10**LIMIT
+
+
+def json_type(value: Any) -> str:
+    """The JSON type name of a parsed value: null, boolean, number, string, array or object."""
+    kind = type(value)
+    if kind is bool:
+        return "boolean"
+    if kind is int or kind is float:
+        return "number"
+    if kind is str:
+        return "string"
+    if kind is list:
+        return "array"
+    if kind is dict:
+        return "object"
+    if value is None:
+        return "null"
+    return kind.__name__
+
+
+def bounded(value: Any) -> Any:
+    """``value`` itself when small, else a cut-down string ending in a marker with the full size."""
+    kind = type(value)
+    if kind is str:
+        if len(value) > LIMIT:
+            return f"{value[:LIMIT]}… [{len(value)} chars]"
+        return value
+    if kind is int and not -_BIG < value < _BIG:
+        text = str(value)
+        return f"{text[:LIMIT]}… [{len(text)} digits]"
+    if kind in _CONTAINERS and value:
+        raw = dumps_canonical(value)
+        if len(raw) > LIMIT:
+            return f"{raw[:LIMIT].decode('utf-8', 'ignore')}… [{len(raw)} bytes]"
+    return value
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON-equal containers: ``==`` is fast but says ``[true] == [1]``; the canonical bytes do not."""
+    return bool(a == b) and dumps_canonical(a) == dumps_canonical(b)
+
+
+def _close(a: int | float, b: int | float, tolerance: float) -> bool:
+    try:
+        return abs(a - b) <= tolerance * max(abs(a), abs(b))
+    except OverflowError:  # an int beyond the float range: only exact equality counts
+        return False
+
+
+def diff(legacy: Any, candidate: Any, *, float_tolerance: float = 0.0) -> list[Difference]:
+    """Every difference between two normalised documents; empty when they are JSON-equal.
+
+    ``float_tolerance`` is relative: numbers within ``tolerance * max(|a|, |b|)`` are equal.
+    """
+    out: list[Difference] = []
+    _walk(legacy, candidate, (), out, float_tolerance)
+    return out
+
+
+def _walk(a: Any, b: Any, parts: tuple[Part, ...], out: list[Difference], tolerance: float) -> None:
+    kind_a, kind_b = json_type(a), json_type(b)
+    if kind_a != kind_b:
+        out.append(Difference("type", format_path(parts), bounded(a), bounded(b)))
+    elif kind_a == "object":
+        if not _same(a, b):
+            _walk_object(a, b, parts, out, tolerance)
+    elif kind_a == "array":
+        if not _same(a, b):
+            _walk_array(a, b, parts, out, tolerance)
+    elif kind_a == "number":
+        if a != b and not (tolerance and _close(a, b, tolerance)):
+            out.append(Difference("changed", format_path(parts), bounded(a), bounded(b)))
+    elif a != b:
+        out.append(Difference("changed", format_path(parts), bounded(a), bounded(b)))
+
+
+def _walk_object(
+    a: dict[str, Any], b: dict[str, Any], parts: tuple[Part, ...], out: list[Difference], tolerance: float
+) -> None:
+    for key in sorted(a.keys() | b.keys()):
+        if key not in b:
+            out.append(Difference("removed", format_path((*parts, key)), bounded(a[key]), None))
+        elif key not in a:
+            out.append(Difference("added", format_path((*parts, key)), None, bounded(b[key])))
+        else:
+            va, vb = a[key], b[key]
+            kind = type(va)
+            # Same Python scalar type and ==: equal without building a path (the common case).
+            if kind is type(vb) and kind not in _CONTAINERS and va == vb:
+                continue
+            _walk(va, vb, (*parts, key), out, tolerance)
+
+
+def _walk_array(
+    a: list[Any], b: list[Any], parts: tuple[Part, ...], out: list[Difference], tolerance: float
+) -> None:
+    if len(a) == len(b) and len(a) > 1 and sorted(map(dumps_canonical, a)) == sorted(map(dumps_canonical, b)):
+        out.append(Difference("order", format_path(parts), bounded(a), bounded(b)))
+        return
+    for i, (va, vb) in enumerate(zip(a, b, strict=False)):
+        kind = type(va)
+        if kind is type(vb) and kind not in _CONTAINERS and va == vb:
+            continue
+        _walk(va, vb, (*parts, i), out, tolerance)
+    for i in range(len(b), len(a)):
+        out.append(Difference("removed", format_path((*parts, i)), bounded(a[i]), None))
+    for i in range(len(a), len(b)):
+        out.append(Difference("added", format_path((*parts, i)), None, bounded(b[i])))

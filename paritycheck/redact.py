@@ -1,0 +1,196 @@
+"""Secret redaction, applied before anything is stored or shown.
+
+Secrets are recognised by name: header names, query and form parameter names, JSON keys. Names are
+compared without case and without ``_``, ``-`` or ``.``, so ``accessToken``, ``Access-Token`` and
+``access_token`` are one name. A name is secret when it contains one of :data:`_SECRET_PARTS`
+(``password``, ``secret``, ``apikey``, ...), ends with ``token`` (``total_tokens`` and ``token_type``
+are not secrets), or is one of a few short exact names (``pwd``, ``otp``, ``sig``). Header
+names are wider: anything containing ``token``, ``secret``, ``password``, ``apikey``, ``session``,
+``signature``, ``credential``, plus ``authorization`` and cookies. Values of known secrets (such as
+configured backend headers) are scrubbed from free text with :func:`text`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote, quote_plus, unquote_plus
+
+from paritycheck import jsonparse
+from paritycheck.models import Headers
+
+REDACTED = "[redacted]"
+
+_SECRET_PARTS = (
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "apikey",
+    "privatekey",
+    "sessionid",
+    "sessiontoken",
+    "authorization",
+    "cardnumber",
+    "creditcard",
+    "cvv",
+    "cvc",
+    "csrf",
+    "xsrf",
+)
+_SECRET_EXACT = frozenset({"pwd", "pin", "otp", "ssn", "auth", "sig", "signature", "cookie", "setcookie"})
+_HEADER_PARTS = ("token", "secret", "password", "passwd", "apikey", "session", "signature", "credential")
+#: Query parameters that carry credentials in URLs besides the names above (``?key=AIza...``).
+_QUERY_EXACT = frozenset({"key", "code", "accesskey", "xamzcredential", "xamzsignature", "xamzsecuritytoken"})
+_NOT_NAME = re.compile(r"[^a-z0-9]")
+_name_cache: dict[str, str] = {}
+
+
+def _compact(name: str) -> str:
+    out = _name_cache.get(name)
+    if out is None:
+        out = _NOT_NAME.sub("", name.lower())
+        if len(_name_cache) > 10_000:
+            _name_cache.clear()
+        _name_cache[name] = out
+    return out
+
+
+def is_secret_name(name: str) -> bool:
+    """True when a JSON key or parameter named ``name`` holds a secret."""
+    c = _compact(name)
+    return c.endswith("token") or c in _SECRET_EXACT or any(part in c for part in _SECRET_PARTS)
+
+
+def is_secret_header(name: str) -> bool:
+    """True when a header named ``name`` holds a secret."""
+    c = _compact(name)
+    return is_secret_name(name) or any(part in c for part in _HEADER_PARTS)
+
+
+def _cookie_pairs(value: str) -> str:
+    pairs = []
+    for pair in value.split(";"):
+        name, eq, _ = pair.partition("=")
+        pairs.append(f"{name}={REDACTED}" if eq else pair)
+    return ";".join(pairs)
+
+
+def _set_cookie(value: str) -> str:
+    # Only the first pair is the cookie; Path, Domain, Expires and flags are kept for the report.
+    first, sep, attributes = value.partition(";")
+    name, eq, _ = first.partition("=")
+    return f"{name}={REDACTED}{sep}{attributes}" if eq else REDACTED
+
+
+def header_value(name: str, value: str) -> str:
+    """The value of header ``name`` as it may be shown."""
+    lower = name.lower()
+    if lower in ("authorization", "proxy-authorization"):
+        scheme, space, _ = value.strip().partition(" ")
+        return f"{scheme} {REDACTED}" if space else REDACTED
+    if lower == "cookie":
+        return _cookie_pairs(value)
+    if lower == "set-cookie":
+        return _set_cookie(value)
+    if is_secret_header(lower):
+        return REDACTED
+    return value
+
+
+def headers(h: Headers) -> Headers:
+    """Headers with secret values redacted (names and order kept)."""
+    return tuple((name, header_value(name, value)) for name, value in h)
+
+
+def _secret_param(name: str) -> bool:
+    return is_secret_name(name) or _compact(name) in _QUERY_EXACT
+
+
+def query(q: str) -> str:
+    """A query string (or form body) with the values of secret-looking parameters redacted."""
+    if not q:
+        return q
+    out = []
+    for part in q.split("&"):
+        name, eq, _ = part.partition("=")
+        out.append(f"{name}={REDACTED}" if eq and _secret_param(unquote_plus(name)) else part)
+    return "&".join(out)
+
+
+_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)([^/?#@]*)@")
+
+
+def url(u: str) -> str:
+    """A URL with its password (``user:pass@``) and secret query values redacted."""
+
+    def userinfo(m: re.Match[str]) -> str:
+        user, colon, _ = m.group(2).partition(":")
+        return f"{m.group(1)}{user}:{REDACTED}@" if colon else f"{m.group(1)}{REDACTED}@"
+
+    u = _USERINFO.sub(userinfo, u, count=1)
+    base, hash_, fragment = u.partition("#")
+    path, qmark, q = base.partition("?")
+    # Fragments carry tokens in OAuth implicit flows (#access_token=...).
+    fragment = query(fragment) if "=" in fragment else fragment
+    return f"{path}{qmark}{query(q)}{hash_}{fragment}"
+
+
+def json_value(v: Any) -> Any:
+    """A copy of a parsed JSON value with the values of secret-looking keys redacted.
+
+    Null and boolean values are kept (``"password_set": true`` tells nothing away); any other value
+    under a secret key, object or array included, becomes :data:`REDACTED`.
+    """
+    if isinstance(v, dict):
+        return {
+            k: REDACTED if x is not None and type(x) is not bool and is_secret_name(k) else json_value(x)
+            for k, x in v.items()
+        }
+    if isinstance(v, list):
+        return [json_value(x) for x in v]
+    return v
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def body(data: bytes, content_type: str | None) -> bytes:
+    """A body with secrets redacted: JSON by key, form-urlencoded by parameter, anything else as is.
+
+    The body is rewritten only when something was redacted, so other bodies keep their exact bytes.
+    """
+    media = _media_type(content_type)
+    if not data:
+        return data
+    if "json" in media:
+        try:
+            parsed = jsonparse.loads(data)
+        except ValueError:
+            return data
+        redacted = json_value(parsed)
+        return data if redacted == parsed else jsonparse.dumps(redacted)
+    if media == "application/x-www-form-urlencoded":
+        try:
+            text_ = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data
+        return query(text_).encode("utf-8")
+    return data
+
+
+def text(s: str, secrets: Iterable[str]) -> str:
+    """``s`` with every occurrence of each known secret (plain or URL-encoded) replaced.
+
+    Secrets shorter than 4 characters are skipped: replacing them would garble the text and they
+    protect nothing.
+    """
+    forms: set[str] = set()
+    for secret in secrets:
+        if len(secret) >= 4:
+            forms.update((secret, quote(secret, safe=""), quote_plus(secret)))
+    for form in sorted(forms, key=len, reverse=True):
+        s = s.replace(form, REDACTED)
+    return s

@@ -1,0 +1,158 @@
+"""diff: kinds, paths, bounded values, tolerance, and JSON (not Python) equality."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from paritycheck.diff import LIMIT, bounded, diff, json_type
+from paritycheck.models import Difference
+
+
+def kinds(a: Any, b: Any, **kwargs: Any) -> list[tuple[str, str]]:
+    return [(d.kind, d.path) for d in diff(a, b, **kwargs)]
+
+
+def test_equal_documents_have_no_differences() -> None:
+    doc = {"a": [1, {"b": None}], "c": "x", "d": 1.5, "e": True}
+    assert diff(doc, json.loads(json.dumps(doc))) == []
+
+
+def test_changed_added_removed() -> None:
+    legacy = {"id": 1, "name": "a", "gone": True, "nested": {"x": 1}}
+    candidate = {"id": 2, "name": "a", "new": [1], "nested": {"x": 1, "y": 2}}
+    assert diff(legacy, candidate) == [
+        Difference("removed", "$.gone", True, None),
+        Difference("changed", "$.id", 1, 2),
+        Difference("added", "$.nested.y", None, 2),
+        Difference("added", "$.new", None, [1]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "path"),
+    [
+        ("1", 1, "$.v"),
+        (None, {}, "$.v"),
+        (True, 1, "$.v"),
+        (False, 0, "$.v"),
+        (1.0, True, "$.v"),
+        ([], {}, "$.v"),
+        ("", None, "$.v"),
+        ([1], [True], "$.v[0]"),
+    ],
+)
+def test_different_json_types_are_type_differences(a: Any, b: Any, path: str) -> None:
+    assert kinds({"v": a}, {"v": b}) == [("type", path)]
+
+
+def test_int_and_float_are_one_number_type() -> None:
+    assert diff({"v": 1}, {"v": 1.0}) == []
+    assert kinds({"v": 1}, {"v": 1.5}) == [("changed", "$.v")]
+
+
+def test_reordered_array_is_one_order_difference() -> None:
+    found = diff({"tags": [1, 2, 3, {"a": 1}]}, {"tags": [{"a": 1}, 3, 2, 1]})
+    assert found == [Difference("order", "$.tags", [1, 2, 3, {"a": 1}], [{"a": 1}, 3, 2, 1])]
+
+
+def test_arrays_of_different_length_compare_by_index() -> None:
+    assert kinds([1, 2, 3], [1, 9]) == [("changed", "$[1]"), ("removed", "$[2]")]
+    assert kinds({"x": [1]}, {"x": [1, 2, 3]}) == [("added", "$.x[1]"), ("added", "$.x[2]")]
+
+
+def test_paths_quote_keys_that_are_not_identifiers() -> None:
+    assert kinds({"a b": {"it's": 1}}, {"a b": {"it's": 2}}) == [("changed", "$['a b']['it\\'s']")]
+
+
+def test_big_integers_that_differ_in_the_last_digit() -> None:
+    assert kinds({"id": 123456789012345678901234567890}, {"id": 123456789012345678901234567891}) == [
+        ("changed", "$.id")
+    ]
+
+
+def test_float_tolerance_is_relative() -> None:
+    assert diff({"v": 1000.0}, {"v": 1000.0001}, float_tolerance=1e-6) == []
+    assert kinds({"v": 0.001}, {"v": 0.0011}, float_tolerance=1e-6) == [("changed", "$.v")]
+    assert kinds({"v": 1.0}, {"v": 1.1}) == [("changed", "$.v")]
+    assert diff({"v": 10**400}, {"v": 1.0}, float_tolerance=0.5) != []  # beyond float range: no crash
+
+
+def test_differences_come_in_a_stable_order() -> None:
+    a = {"z": 1, "a": 1, "m": [1, 2]}
+    b = {"m": [1, 3], "a": 2, "z": 2}
+    assert kinds(a, b) == [("changed", "$.a"), ("changed", "$.m[1]"), ("changed", "$.z")]
+    assert kinds(dict(reversed(a.items())), b) == kinds(a, b)
+
+
+def test_values_are_bounded() -> None:
+    long_text = "x" * 5000
+    found = diff({"t": long_text, "big": [0] * 1000}, {"t": long_text + "y", "big": None})
+    by_path = {d.path: d for d in found}
+    assert len(by_path["$.t"].legacy) < LIMIT + 40 and by_path["$.t"].legacy.endswith("[5000 chars]")
+    assert isinstance(by_path["$.big"].legacy, str) and by_path["$.big"].legacy.endswith("bytes]")
+    json.dumps([d.legacy for d in found] + [d.candidate for d in found])  # JSON-serialisable
+
+
+def test_bounded_keeps_small_values_as_they_are() -> None:
+    assert bounded({"a": [1, 2]}) == {"a": [1, 2]}
+    assert bounded("short") == "short"
+    assert bounded(10**300).endswith("[301 digits]")
+
+
+def test_json_type_names() -> None:
+    values: tuple[Any, ...] = (None, True, 1, 1.5, "s", [], {})
+    assert [json_type(v) for v in values] == [
+        "null",
+        "boolean",
+        "number",
+        "number",
+        "string",
+        "array",
+        "object",
+    ]
+
+
+# --- properties -------------------------------------------------------------------------------------
+
+documents = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-3, max_value=3)
+    | st.sampled_from([0.0, 1.0, 2.5, -1.5, 10**25])
+    | st.sampled_from(["", "a", "b"]),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.sampled_from("abc"), children, max_size=3)
+    ),
+    max_leaves=15,
+)
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    """Reference JSON equality: numbers by value, booleans apart from numbers, containers deeply."""
+    if json_type(a) != json_type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+@given(documents)
+def test_a_value_never_differs_from_itself(doc: Any) -> None:
+    assert diff(doc, doc) == []
+    assert diff(doc, json.loads(json.dumps(doc))) == []
+
+
+@settings(max_examples=300)
+@given(documents, documents)
+def test_no_differences_exactly_when_json_equal(a: Any, b: Any) -> None:
+    found = diff(a, b)
+    assert (found == []) == json_equal(a, b)
+    assert diff(b, a) == [] if not found else diff(b, a) != []
+    json.dumps([(d.kind, d.path, d.legacy, d.candidate) for d in found])
