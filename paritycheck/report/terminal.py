@@ -1,0 +1,230 @@
+"""Terminal output: the run summary table, the dry-run listing and the progress bar."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
+from rich.table import Table
+from rich.text import Text
+
+from paritycheck.errors import ExitStatus
+from paritycheck.models import Outcome, Status
+
+if TYPE_CHECKING:
+    from paritycheck.config import Config
+    from paritycheck.runner import Planned
+    from paritycheck.summary import RunSummary
+
+#: Example values longer than this are cut in the terminal (the HTML report shows them whole).
+EXAMPLE_WIDTH = 32
+
+
+class Progress:
+    """A live count of outcomes on stderr, shown only when stderr is a terminal."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.enabled = console.is_terminal
+        self.counts: Counter[str] = Counter()
+        self._bar: RichProgress | None = None
+        self._task: Any = None
+        self._pending = 0
+
+    def __enter__(self) -> Progress:
+        if self.enabled:
+            self._bar = RichProgress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(bar_width=None),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("replaying", total=None)
+        return self
+
+    def advance(self, outcome: Outcome) -> None:
+        self.counts[outcome.status.value] += 1
+        if self._bar is None:
+            return
+        self._pending += 1
+        # Updating per outcome costs more than the replay at thousands of pairs per second.
+        if self._pending >= 25:
+            self._flush()
+
+    def _flush(self) -> None:
+        assert self._bar is not None
+        c = self.counts
+        self._bar.update(
+            self._task,
+            advance=self._pending,
+            description=(
+                f"[green]{c['matched']} matched[/] [red]{c['mismatched']} mismatched[/] "
+                f"[yellow]{c['failed']} failed[/] [dim]{c['skipped']} skipped[/]"
+            ),
+        )
+        self._pending = 0
+
+    def stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = text.replace("\n", " ")
+    return text if len(text) <= EXAMPLE_WIDTH else text[: EXAMPLE_WIDTH - 1] + "…"
+
+
+def _parity(value: float | None) -> Text:
+    if value is None:
+        return Text("-", style="dim")
+    style = "green" if value >= 100 else ("yellow" if value >= 95 else "red")
+    return Text(f"{value:.1f}%", style=style)
+
+
+def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
+    """Per-endpoint parity and latency table, the top differences, then totals and a verdict."""
+    table = Table(title=f"paritycheck run {summary.run_id}", title_justify="left", show_lines=False)
+    table.add_column("endpoint", overflow="fold")
+    for name in ("total", "matched", "mismatched", "failed"):
+        table.add_column(name, justify="right")
+    table.add_column("parity", justify="right")
+    table.add_column("legacy p50/p95 ms", justify="right")
+    table.add_column("candidate p50/p95 ms", justify="right")
+    for ep in summary.endpoints:
+        replayed = ep.matched + ep.mismatched + ep.failed
+        if replayed == 0:
+            continue
+        lat_l = f"{_ms(ep.legacy_ms.get('p50'))} / {_ms(ep.legacy_ms.get('p95'))}"
+        lat_c = f"{_ms(ep.candidate_ms.get('p50'))} / {_ms(ep.candidate_ms.get('p95'))}"
+        table.add_row(
+            ep.endpoint,
+            str(replayed),
+            str(ep.matched),
+            Text(str(ep.mismatched), style="red" if ep.mismatched else ""),
+            Text(str(ep.failed), style="yellow" if ep.failed else ""),
+            _parity(ep.parity),
+            lat_l,
+            lat_c,
+        )
+    out.print(table)
+
+    for ep in summary.endpoints:
+        if not ep.differences:
+            continue
+        diffs = Table(
+            title=ep.endpoint, title_justify="left", title_style="bold", box=None, show_header=False
+        )
+        diffs.add_column("count", justify="right", no_wrap=True, min_width=5)
+        diffs.add_column("kind", style="magenta", no_wrap=True)
+        diffs.add_column("path", overflow="fold", min_width=24)
+        diffs.add_column("legacy", style="dim", overflow="ellipsis", no_wrap=True, max_width=EXAMPLE_WIDTH)
+        diffs.add_column("candidate", style="dim", overflow="ellipsis", no_wrap=True, max_width=EXAMPLE_WIDTH)
+        # A changed status code matters more than any body field, however rare.
+        ranked = sorted(ep.differences, key=lambda g: (g.kind != "status", -g.count))
+        for group in ranked[:top]:
+            diffs.add_row(
+                f"{group.count}×",
+                group.kind,
+                group.path,
+                "" if group.kind == "added" else _short(group.legacy),
+                "" if group.kind == "removed" else _short(group.candidate),
+            )
+        if len(ep.differences) > top:
+            more = len(ep.differences) - top
+            diffs.add_row("", "", Text(f"… {more} more groups (paritycheck report)", style="dim"), "", "")
+        out.print(diffs)
+    failures = getattr(summary, "failure_reasons", None)
+    if failures:
+        out.print(Text("Failed exchanges", style="bold"))
+        for reason, count in failures:
+            out.print(Text(f"  {count}× {reason}", style="yellow"))
+
+    replayed = summary.matched + summary.mismatched + summary.failed
+    parity = 100.0 * summary.matched / replayed if replayed else None
+    totals = Text()
+    totals.append(f"{summary.total} exchanges: ")
+    totals.append(f"{summary.matched} matched", style="green")
+    totals.append(", ")
+    totals.append(f"{summary.mismatched} mismatched", style="red" if summary.mismatched else "")
+    totals.append(", ")
+    totals.append(f"{summary.failed} failed", style="yellow" if summary.failed else "")
+    totals.append(f", {summary.skipped} skipped")
+    if parity is not None:
+        totals.append("  parity ")
+        totals.append_text(_parity(parity))
+    out.print(totals)
+    skipped = getattr(summary, "skip_reasons", None)
+    if skipped:
+        out.print(Text("  skipped: " + ", ".join(f"{n}× {r}" for r, n in skipped), style="dim"))
+    verdict = (
+        Text("AT PARITY", style="bold green")
+        if replayed and summary.mismatched == 0 and summary.failed == 0
+        else Text("NOT AT PARITY", style="bold red")
+        if replayed
+        else Text("NOTHING REPLAYED", style="bold yellow")
+    )
+    out.print(verdict)
+
+
+def print_dry_run(plan: Iterable[Planned], config: Config, *, out: Console) -> int:
+    """List what would be sent where; nothing is sent. Streams: memory does not grow with the capture."""
+    write = sys.stdout.write
+    sent = 0
+    skipped: Counter[str] = Counter()
+    for item in plan:
+        request = item.exchange.request
+        if item.skip is None:
+            sent += 1
+            write(f"{request.method} {request.target}  [{item.endpoint}]\n")
+        else:
+            skipped[item.skip] += 1
+            write(f"skip {request.method} {request.target}  ({item.skip})\n")
+    sys.stdout.flush()
+    legacy = config.backends.legacy.url or "(no legacy backend configured)"
+    candidate = config.backends.candidate.url or "(no candidate backend configured)"
+    total_skipped = sum(skipped.values())
+    out.print(f"dry run: {sent} exchanges would be sent to {legacy} and {candidate}; {total_skipped} skipped")
+    for reason, count in skipped.most_common():
+        out.print(f"  {count}× {reason}")
+    return ExitStatus.OK
+
+
+def print_interrupted(db: Path, *, err: Console) -> None:
+    """After Ctrl-C: say what was kept."""
+    from paritycheck.store import Store
+
+    try:
+        with Store.open(db, create=False) as store:
+            run_id = store.latest_run_id()
+            kept = store.run(run_id)
+        err.print(f"interrupted: run {run_id} kept {getattr(kept, 'total', '?')} exchanges in {db}")
+    except Exception:  # the interrupt message must not itself fail
+        err.print(f"interrupted: results so far are in {db}")
+
+
+__all__ = ["Progress", "Status", "print_dry_run", "print_interrupted", "print_summary"]

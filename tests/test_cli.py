@@ -1,0 +1,380 @@
+"""The replay command end to end: real loopback servers, a real SQLite file, every exit status."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from click.testing import CliRunner
+
+from paritycheck.cli import cli
+from paritycheck.errors import ExitStatus
+from paritycheck.store import Store
+from tests.harutil import entry, gets, write_har
+from tests.servers import json_serve, refused
+
+PATHS = ["/api/users/1", "/api/users/2", "/api/orders/7f3c9a1e-2b4d-4c6e-8f00-123456789abc", "/health"]
+
+
+def routes(**overrides: Any) -> dict[str, Any]:
+    """Fixed answers for every test path (the echo route would differ by the Host header)."""
+    table: dict[str, Any] = {path: {"path": path} for path in PATHS}
+    table.update({"/" + k.replace("__", "/"): v for k, v in overrides.items()})
+    return table
+
+
+def invoke(*args: str, cwd: Path) -> Any:
+    runner = CliRunner()
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+@pytest.fixture
+def capture(tmp_path: Path) -> Path:
+    return write_har(tmp_path / "c.har", gets("https://prod.example.com", PATHS))
+
+
+def test_identical_backends_exit_0_and_store_everything(tmp_path: Path, capture: Path) -> None:
+    with json_serve(routes()) as legacy, json_serve(routes()) as cand:
+        result = invoke(
+            "replay",
+            str(capture),
+            "--legacy",
+            legacy.url,
+            "--candidate",
+            cand.url,
+            "--db",
+            "r.db",
+            "--json",
+            cwd=tmp_path,
+        )
+    assert result.exit_code == ExitStatus.OK, result.output
+    summary = json.loads(result.stdout)
+    assert summary["total"] == len(PATHS) == summary["matched"]
+    assert {e["endpoint"] for e in summary["endpoints"]} >= {"GET /api/users/{id}", "GET /api/orders/{id}"}
+    # both backends saw every path, under their own host
+    assert sorted(legacy.paths) == sorted(cand.paths) == sorted(PATHS)
+    with Store.open(tmp_path / "r.db", create=False) as store:
+        run = store.run(store.latest_run_id())
+        assert run.status == "complete"
+        assert len(list(store.exchanges(run.id))) == len(PATHS)
+
+
+def test_a_difference_exits_1_and_is_reported(tmp_path: Path, capture: Path) -> None:
+    with (
+        json_serve({**routes(), "/api/users/1": {"id": 1, "name": "Ada"}}) as legacy,
+        json_serve({**routes(), "/api/users/1": {"id": 1, "name": "Bob"}}) as cand,
+    ):
+        result = invoke(
+            "replay",
+            str(capture),
+            "--legacy",
+            legacy.url,
+            "--candidate",
+            cand.url,
+            "--db",
+            "r.db",
+            "--json",
+            cwd=tmp_path,
+        )
+    assert result.exit_code == ExitStatus.DIFFERENCES
+    summary = json.loads(result.stdout)
+    assert summary["mismatched"] == 1
+    (users,) = [e for e in summary["endpoints"] if e["endpoint"] == "GET /api/users/{id}"]
+    (group,) = users["differences"]
+    assert (group["kind"], group["path"], group["legacy"], group["candidate"]) == (
+        "changed",
+        "$.name",
+        "Ada",
+        "Bob",
+    )
+
+
+def test_terminal_summary_names_endpoint_and_difference(tmp_path: Path, capture: Path) -> None:
+    with (
+        json_serve({**routes(), "/health": {"ok": True}}) as legacy,
+        json_serve({**routes(), "/health": {"ok": False}}) as cand,
+    ):
+        result = invoke(
+            "replay",
+            str(capture),
+            "--legacy",
+            legacy.url,
+            "--candidate",
+            cand.url,
+            "--db",
+            "r.db",
+            cwd=tmp_path,
+        )
+    assert result.exit_code == ExitStatus.DIFFERENCES
+    assert "GET /health" in result.stdout
+    assert "$.ok" in result.stdout
+    assert "NOT AT PARITY" in result.stdout
+
+
+def test_unreachable_backend_is_a_failed_exchange_not_a_crash(tmp_path: Path, capture: Path) -> None:
+    with json_serve() as legacy, refused() as dead:
+        result = invoke(
+            "replay",
+            str(capture),
+            "--legacy",
+            legacy.url,
+            "--candidate",
+            dead,
+            "--db",
+            "r.db",
+            "--json",
+            cwd=tmp_path,
+        )
+    assert result.exit_code == ExitStatus.DIFFERENCES
+    summary = json.loads(result.stdout)
+    assert summary["failed"] == len(PATHS)
+    assert (
+        summary["total"]
+        == summary["failed"] + summary["matched"] + summary["mismatched"] + summary["skipped"]
+    )
+
+
+def test_writes_are_skipped_and_counted_unless_allowed(tmp_path: Path) -> None:
+    har = write_har(
+        tmp_path / "w.har",
+        [
+            entry("GET", "http://x/a"),
+            entry("POST", "http://x/a", body='{"v": 1}'),
+            entry("DELETE", "http://x/a/1"),
+        ],
+    )
+    with json_serve() as legacy, json_serve() as cand:
+        result = invoke(
+            "replay",
+            str(har),
+            "--legacy",
+            legacy.url,
+            "--candidate",
+            cand.url,
+            "--db",
+            "r.db",
+            "--json",
+            cwd=tmp_path,
+        )
+        assert json.loads(result.stdout)["skipped"] == 2
+        assert legacy.paths == ["/a"]
+        result = invoke(
+            "replay",
+            str(har),
+            "--legacy",
+            legacy.url,
+            "--candidate",
+            cand.url,
+            "--db",
+            "r.db",
+            "--json",
+            "--allow-writes",
+            cwd=tmp_path,
+        )
+        assert json.loads(result.stdout)["skipped"] == 0
+        assert sorted(s.method for s in cand.requests) == ["DELETE", "GET", "GET", "POST"]
+
+
+def test_include_and_exclude(tmp_path: Path, capture: Path) -> None:
+    with json_serve(routes()) as legacy, json_serve(routes()) as cand:
+        result = invoke(
+            "replay",
+            str(capture),
+            "--legacy",
+            legacy.url,
+            "--candidate",
+            cand.url,
+            "--db",
+            "r.db",
+            "--include",
+            "GET /api/*",
+            "--exclude",
+            "* /api/orders/*",
+            "--json",
+            cwd=tmp_path,
+        )
+    assert result.exit_code == ExitStatus.OK
+    assert sorted(legacy.paths) == ["/api/users/1", "/api/users/2"]
+    assert json.loads(result.stdout)["skipped"] == 2
+
+
+def test_dry_run_sends_nothing(tmp_path: Path, capture: Path) -> None:
+    with json_serve() as legacy, json_serve() as cand:
+        result = invoke(
+            "replay", str(capture), "--legacy", legacy.url, "--candidate", cand.url, "--dry-run", cwd=tmp_path
+        )
+        assert legacy.requests == [] and cand.requests == []
+    assert result.exit_code == ExitStatus.OK
+    for path in PATHS:
+        assert path in result.stdout
+    assert not (tmp_path / "reports").exists()
+
+
+def test_secrets_never_reach_the_database(tmp_path: Path) -> None:
+    secret = "tok-9f8e7d6c5b4a39281706"
+    har = write_har(
+        tmp_path / "s.har",
+        [
+            entry(
+                "GET",
+                f"http://x/me?api_key={secret}",
+                headers=[("Authorization", f"Bearer {secret}"), ("Cookie", f"session={secret}")],
+            ),
+        ],
+    )
+
+    async def leak(request: web.Request) -> web.Response:
+        return web.json_response({"token": secret, "user": "ada"}, headers={"Set-Cookie": f"sid={secret}"})
+
+    with json_serve({"/me": leak}) as legacy, json_serve({"/me": leak}) as cand:
+        result = invoke(
+            "replay", str(har), "--legacy", legacy.url, "--candidate", cand.url, "--db", "r.db", cwd=tmp_path
+        )
+        assert cand.requests[0].headers and any(v == f"Bearer {secret}" for _, v in cand.requests[0].headers)
+    assert result.exit_code == ExitStatus.OK
+    for file in tmp_path.glob("r.db*"):
+        assert secret.encode() not in file.read_bytes(), file
+
+
+@pytest.mark.parametrize(
+    ("setup", "needle"),
+    [
+        ("missing", "no such file"),
+        ("truncated", "entry 1"),
+        ("not-json", "c.har"),
+    ],
+)
+def test_bad_capture_exits_2_with_one_line(tmp_path: Path, setup: str, needle: str) -> None:
+    har = tmp_path / "c.har"
+    if setup == "truncated":
+        text = json.dumps({"log": {"entries": gets("http://x", ["/a", "/b", "/c"])}})
+        har.write_text(text[: len(text) * 2 // 3])
+    elif setup == "not-json":
+        har.write_text("this is not a capture")
+    with json_serve() as legacy, json_serve() as cand:
+        result = invoke(
+            "replay", str(har), "--legacy", legacy.url, "--candidate", cand.url, "--db", "r.db", cwd=tmp_path
+        )
+    assert result.exit_code == ExitStatus.USAGE
+    assert needle in result.stderr
+    assert "Traceback" not in result.stderr
+    if setup == "truncated":  # the entry before the broken one was replayed and kept
+        assert legacy.paths == ["/a"]
+        with Store.open(tmp_path / "r.db", create=False) as store:
+            assert len(list(store.exchanges(store.latest_run_id()))) == 1
+
+
+def test_no_backend_configured_exits_2(tmp_path: Path, capture: Path) -> None:
+    result = invoke("replay", str(capture), "--db", "r.db", cwd=tmp_path)
+    assert result.exit_code == ExitStatus.USAGE
+    assert "no legacy backend" in result.stderr and "--legacy" in result.stderr
+
+
+def test_bad_config_exits_2_naming_key_and_file(tmp_path: Path, capture: Path) -> None:
+    (tmp_path / "paritycheck.toml").write_text("[replay]\nconcurency = 3\n")
+    result = invoke("replay", str(capture), cwd=tmp_path)
+    assert result.exit_code == ExitStatus.USAGE
+    assert "replay.concurency" in result.stderr and "paritycheck.toml" in result.stderr
+
+
+def test_bad_option_exits_2(tmp_path: Path, capture: Path) -> None:
+    result = invoke("replay", str(capture), "--concurrency", "0", cwd=tmp_path)
+    assert result.exit_code == ExitStatus.USAGE
+    result = invoke(
+        "replay",
+        str(capture),
+        "--legacy",
+        "http://a",
+        "--candidate",
+        "http://b",
+        "--include",
+        "FETCH /x",
+        cwd=tmp_path,
+    )
+    assert result.exit_code == ExitStatus.USAGE
+    assert "FETCH /x" in result.stderr
+
+
+def test_internal_error_exits_3_without_traceback(
+    tmp_path: Path, capture: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paritycheck import runner
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(runner, "replay_captures", boom)
+    result = invoke("replay", str(capture), "--legacy", "http://a", "--candidate", "http://b", cwd=tmp_path)
+    assert result.exit_code == ExitStatus.FAILURE
+    assert "kaboom" in result.stderr and "--traceback" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_interrupt_exits_130(tmp_path: Path, capture: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from paritycheck import aio
+
+    def interrupted(coro: Any) -> Any:
+        coro.close()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(aio, "run", interrupted)
+    result = invoke("replay", str(capture), "--legacy", "http://a", "--candidate", "http://b", cwd=tmp_path)
+    assert result.exit_code == ExitStatus.INTERRUPTED
+
+
+def test_ctrl_c_in_a_real_process_keeps_results(tmp_path: Path) -> None:
+    """SIGINT mid-run: exit 130, a valid database with every exchange finished so far."""
+    har = write_har(tmp_path / "slow.har", gets("http://x", [f"/item/{i}" for i in range(400)]))
+    with json_serve(delay=0.02) as legacy, json_serve(delay=0.02) as cand:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "paritycheck",
+                "replay",
+                str(har),
+                "--legacy",
+                legacy.url,
+                "--candidate",
+                cand.url,
+                "--db",
+                str(tmp_path / "r.db"),
+                "--concurrency",
+                "4",
+            ],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 20
+        while len(legacy.requests) < 40 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == ExitStatus.INTERRUPTED, err.decode()
+    with Store.open(tmp_path / "r.db", create=False) as store:
+        run = store.run(store.latest_run_id())
+        kept = list(store.exchanges(run.id))
+    assert run.status == "interrupted"
+    assert 0 < len(kept) < 400
+    assert len(kept) <= len(legacy.requests)
+
+
+def test_every_command_has_help() -> None:
+    runner = CliRunner()
+    for name, command in cli.commands.items():
+        result = runner.invoke(cli, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert (command.help or "").strip(), name
