@@ -1,0 +1,130 @@
+"""JUnit XML for CI test reporters (GitLab, Jenkins, GitHub actions that read JUnit).
+
+One ``<testsuite>`` per run and one ``<testcase>`` per endpoint: a ``<failure>`` listing the grouped
+differences when the endpoint has mismatched exchanges, an ``<error>`` with the reasons when some
+failed, ``<skipped>`` when none was replayed. Characters XML 1.0 forbids (from binary bodies) are
+replaced, so the file always parses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from paritycheck.report import model as m
+from paritycheck.report.model import EndpointRow, ReportModel
+from paritycheck.store import Store
+
+#: Difference groups listed per failing testcase; the rest are counted.
+MAX_GROUPS = 50
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _clean(text: str) -> str:
+    return _INVALID_XML.sub("\ufffd", text)
+
+
+def _text(value: str) -> str:
+    return escape(_clean(value))
+
+
+def _attr(value: Any) -> str:
+    return quoteattr(_clean(str(value)), {"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+
+
+def _value(value: Any, limit: int = 200) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _seconds(start: str | None, end: str | None) -> float:
+    try:
+        if start and end:
+            return max(
+                0.0, (dt.datetime.fromisoformat(end) - dt.datetime.fromisoformat(start)).total_seconds()
+            )
+    except ValueError:
+        pass
+    return 0.0
+
+
+def render_junit(report: ReportModel, *, max_groups: int = MAX_GROUPS) -> str:
+    """The JUnit XML document of ``report``."""
+    run = report.run
+    groups: dict[str, list[m.Group]] = {}
+    for g in report.groups:
+        groups.setdefault(g.endpoint, []).append(g)
+    cases = [_case(e, groups.get(e.endpoint, []), report, max_groups) for e in report.endpoints]
+    tests = len(report.endpoints)
+    failures = sum(1 for e in report.endpoints if e.mismatched)
+    errors = sum(1 for e in report.endpoints if e.failed)
+    skipped = sum(1 for e in report.endpoints if e.matched + e.mismatched + e.failed == 0)
+    seconds = f"{_seconds(run.started, run.ended):.3f}"
+    counts = f'tests="{tests}" failures="{failures}" errors="{errors}" skipped="{skipped}" time="{seconds}"'
+    props = [
+        ("run_id", run.id),
+        ("status", run.status),
+        ("tool_version", run.tool_version),
+        ("parity", "" if report.parity is None else f"{report.parity:.3f}"),
+        *((f"backend.{k}", v) for k, v in run.backends.items()),
+        *((f"capture.{i}", c.get("name", "")) for i, c in enumerate(run.captures)),
+    ]
+    properties = "".join(f"<property name={_attr(k)} value={_attr(v)}/>" for k, v in props)
+    timestamp = run.started[:19] if run.started else ""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<testsuites name="paritycheck" {counts}>\n'
+        f"<testsuite name={_attr(f'paritycheck run {run.id}')} {counts} timestamp={_attr(timestamp)}>\n"
+        f"<properties>{properties}</properties>\n" + "".join(cases) + "</testsuite>\n</testsuites>\n"
+    )
+
+
+def _case(e: EndpointRow, groups: list[m.Group], report: ReportModel, max_groups: int) -> str:
+    replayed = e.matched + e.mismatched + e.failed
+    inner = []
+    if e.mismatched:
+        lines = [
+            f"{g.count}x {g.kind} {g.path}: legacy {_value(g.legacy)} / candidate {_value(g.candidate)}"
+            for g in groups[:max_groups]
+        ]
+        if len(groups) > max_groups:
+            lines.append(f"... {len(groups) - max_groups} more difference groups (see the HTML report)")
+        message = f"{e.mismatched} of {replayed} exchanges differ ({len(groups)} difference groups)"
+        inner.append(
+            f'<failure message={_attr(message)} type="mismatch">{_text(chr(10).join(lines))}</failure>'
+        )
+    if e.failed:
+        reasons = [f"{r.count}x {r.reason}" for r in report.failures if r.endpoint == e.endpoint]
+        message = f"{e.failed} of {replayed} exchanges failed"
+        inner.append(f'<error message={_attr(message)} type="failed">{_text(chr(10).join(reasons))}</error>')
+    if not replayed:
+        reasons = [f"{r.count}x {r.reason}" for r in report.skips if r.endpoint == e.endpoint]
+        inner.append(f"<skipped message={_attr('; '.join(reasons) or 'nothing replayed')}/>")
+    out = (
+        f"<system-out>{_text(f'parity {e.parity:.1f}% ' if e.parity is not None else '')}"
+        f"{_text(_latency(e))}</system-out>"
+    )
+    return (
+        f'<testcase classname={_attr(f"paritycheck.run{report.run.id}")} name={_attr(e.endpoint)} time="0">'
+        f"{''.join(inner)}{out}</testcase>\n"
+    )
+
+
+def _latency(e: EndpointRow) -> str:
+    def three(side: dict[str, float | None]) -> str:
+        return "/".join("-" if (v := side.get(q)) is None else f"{v:.1f}" for q in ("p50", "p95", "p99"))
+
+    return f"p50/p95/p99 ms legacy {three(e.legacy_ms)} candidate {three(e.candidate_ms)}"
+
+
+def write_junit(store: Store, run_id: int | None, path: str | Path) -> Path:
+    """Write the JUnit XML of run ``run_id`` (None: the latest) to ``path``."""
+    text = render_junit(m.build(store, run_id, max_examples=0))
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return out

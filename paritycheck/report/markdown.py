@@ -1,0 +1,164 @@
+"""A Markdown summary for a pull request comment or a CI job summary (``$GITHUB_STEP_SUMMARY``).
+
+Verdict, headline figures, the endpoints not at parity with their top differences, and latency
+regressions; always under :data:`MAX_BYTES` so that it fits a job summary (GitHub allows 1 MiB, GitLab
+less in a comment). Values from backends are escaped so that they render as text, never as markup.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from paritycheck.report import model as m
+from paritycheck.report.model import ReportModel
+from paritycheck.store import Store
+
+MAX_BYTES = 64_000
+_SPECIAL = re.compile(r"([\\`*_\[\]|#~!<>])")
+
+
+def md(value: Any, *, limit: int = 80) -> str:
+    """Text that renders literally inside a Markdown table cell: one line, specials escaped, cut."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    text = text.replace("&", "&amp;")
+    return _SPECIAL.sub(
+        lambda match: {"<": "&lt;", ">": "&gt;"}.get(match.group(1), "\\" + match.group(1)), text
+    )
+
+
+def code(value: Any, *, limit: int = 70) -> str:
+    """An inline code span that stays one table cell: backticks replaced, pipes escaped (GFM tables)."""
+    text = " ".join(str(value).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
+
+
+def _values(g: m.Group) -> str:
+    if g.kind == "removed":
+        return f"{md(g.legacy, limit=30)} (only in legacy)"
+    if g.kind == "added":
+        return f"{md(g.candidate, limit=30)} (only in candidate)"
+    return f"{md(g.legacy, limit=30)} → {md(g.candidate, limit=30)}"
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else (f"{value:,.0f}" if value >= 100 else f"{value:.1f}")
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}%"
+
+
+def render_markdown(report: ReportModel, *, top: int = 3, max_bytes: int = MAX_BYTES) -> str:
+    """The Markdown summary of ``report``, at most ``max_bytes`` bytes of UTF-8."""
+    s, run = report.summary, report.run
+    icon = {"at parity": "✅", "not at parity": "❌"}.get(report.verdict, "⚠️")
+    head = [f"## {icon} paritycheck run {run.id}: {report.verdict.upper()}", ""]
+    prev = ""
+    if report.previous is not None and report.parity is not None and report.previous.parity is not None:
+        change = report.parity - report.previous.parity
+        arrow = "▲" if change > 0 else ("▼" if change < 0 else "=")
+        prev = f" ({arrow} {abs(change):.1f} pts vs run {report.previous.run_id})"
+    head += [
+        f"**{s.total:,}** exchanges · parity **{_pct(report.parity)}**{prev}"
+        f" · **{s.mismatched:,}** mismatched · **{s.failed:,}** failed · {s.skipped:,} skipped"
+        f" · {report.noise_paths} noise paths",
+        "",
+        f"p95 legacy {_ms(report.legacy_ms['p95'])} ms · candidate {_ms(report.candidate_ms['p95'])} ms"
+        f" · legacy {md(run.backends.get('legacy', '?'))}"
+        f" · candidate {md(run.backends.get('candidate', '?'))}"
+        f" · paritycheck {md(run.tool_version)}",
+        "",
+    ]
+    groups: dict[str, list[m.Group]] = {}
+    for g in report.groups:
+        groups.setdefault(g.endpoint, []).append(g)
+    bad = sorted(
+        (e for e in report.endpoints if not e.at_parity),
+        key=lambda e: (-(e.mismatched + e.failed), e.endpoint),
+    )
+    rows: list[str] = []
+    for e in bad:
+        found = groups.get(e.endpoint, [])
+        diffs = "<br>".join(
+            f"{g.count:,}× {md(g.kind)} {code(g.path, limit=60)}: {_values(g)}" for g in found[:top]
+        )
+        if len(found) > top:
+            diffs += f"<br>… {len(found) - top} more"
+        if e.failed:
+            reasons = [r for r in report.failures if r.endpoint == e.endpoint][:1]
+            why = f": {md(reasons[0].reason, limit=60)}" if reasons else ""
+            diffs += f"{'<br>' if diffs else ''}{e.failed:,} failed{why}"
+        rows.append(
+            f"| {code(e.endpoint)} | {e.matched + e.mismatched + e.failed:,} | {e.mismatched:,}"
+            f" | {e.failed:,} | {_pct(e.parity)} | {diffs} |"
+        )
+    slow = [
+        f"| {code(e.endpoint)} | {_ms(e.legacy_ms['p95'])} | {_ms(e.candidate_ms['p95'])} | {e.ratio:.2f}× |"
+        for e in report.slower_endpoints
+        if e.ratio is not None
+    ]
+    sections: list[tuple[list[str], list[str]]] = []
+    if rows:
+        sections.append(
+            (
+                [
+                    "### Endpoints not at parity",
+                    "",
+                    "| endpoint | replayed | mismatched | failed | parity | top differences |",
+                    "|---|--:|--:|--:|--:|---|",
+                ],
+                rows,
+            )
+        )
+    if slow:
+        sections.append(
+            (
+                [
+                    "### Latency regressions (p95, ms)",
+                    "",
+                    "| endpoint | legacy | candidate | ratio |",
+                    "|---|--:|--:|--:|",
+                ],
+                slow,
+            )
+        )
+    return _fit(head, sections, max_bytes)
+
+
+def _fit(head: list[str], sections: list[tuple[list[str], list[str]]], max_bytes: int) -> str:
+    """Join the parts, dropping table rows from the end (and saying so) until it fits."""
+    footer = ["", "_Full report: `paritycheck report` (HTML)._", ""]
+    out = "\n".join(head) + "\n"
+    used = len(out.encode()) + len("\n".join(footer).encode()) + 200
+    for title, rows in sections:
+        block = "\n".join(title) + "\n"
+        used += len(block.encode())
+        kept = 0
+        for row in rows:
+            size = len(row.encode()) + 1
+            if used + size > max_bytes:
+                break
+            block += row + "\n"
+            used += size
+            kept += 1
+        if kept < len(rows):
+            block += f"\n_… {len(rows) - kept} more rows left out to stay under {max_bytes // 1000} KB._\n"
+        out += block + "\n"
+    return out + "\n".join(footer)
+
+
+def write_markdown(store: Store, run_id: int | None, path: str | Path, *, top: int = 3) -> Path:
+    """Write the Markdown summary of run ``run_id`` (None: the latest) to ``path``."""
+    text = render_markdown(m.build(store, run_id, max_examples=0), top=top)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return out

@@ -1,0 +1,21 @@
+"""Fixtures for the report tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from paritycheck.models import Status
+from paritycheck.store import Store
+from tests.report.reportdata import demo_outcomes, outcome, write_run
+
+
+@pytest.fixture
+def demo_store(tmp_path: Path) -> Iterator[Store]:
+    """Two runs: a first one all matching, then the demo run (the latest)."""
+    with Store.open(tmp_path / "results.db") as store:
+        write_run(store, [outcome(i, "GET /users/{id}", Status.MATCHED) for i in range(5)])
+        write_run(store, demo_outcomes())
+        yield store

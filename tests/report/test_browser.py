@@ -1,0 +1,147 @@
+"""The HTML report in real headless Chromium (Debian's package, driven by Playwright).
+
+Skipped with a reason when Playwright or a Chromium binary is missing (``make test`` installs Chromium
+with ``.ci/ensure-chromium``). Playwright never downloads a browser here: it is pointed at the system one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from paritycheck.report.html import write_html
+from paritycheck.store import Store
+from tests.report.reportdata import demo_outcomes, write_run
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = (
+    os.environ.get("PARITYCHECK_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+)
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
+    )
+    if CHROMIUM is None:
+        pytest.skip("no chromium binary on PATH (make test installs it with .ci/ensure-chromium)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("browser")
+    with Store.open(folder / "results.db") as store:
+        write_run(store, demo_outcomes())
+        return write_html(store, None, folder / "index.html")
+
+
+class Page:
+    """A loaded report page with everything it logged and requested."""
+
+    def __init__(self, browser: Any, path: Path) -> None:
+        self.page = browser.new_page()
+        self.console: list[str] = []
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        # Anything but the report itself is aborted, and recorded by the listener above.
+        self.page.route(
+            "**/*", lambda route: route.continue_() if route.request.url == path.as_uri() else route.abort()
+        )
+        self.page.goto(path.as_uri())
+        self.page.wait_for_selector("html[data-ready='1']")
+
+
+@pytest.fixture
+def page(browser: Any, report: Path) -> Iterator[Page]:
+    loaded = Page(browser, report)
+    yield loaded
+    loaded.page.close()
+
+
+def test_renders_without_errors_or_requests(page: Page, report: Path) -> None:
+    assert page.errors == []
+    assert [c for c in page.console if c.startswith("error")] == []
+    assert page.requests == [report.as_uri()]
+    assert page.page.inner_text("#verdict") == "NOT AT PARITY"
+    assert page.page.locator("#endpoints-table tbody tr").count() == 6
+    assert page.page.locator(".plot svg polyline").count() >= 2
+
+
+def test_injected_script_does_not_run(page: Page) -> None:
+    assert page.page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.page.evaluate("document.scripts.length") == 1
+    page.page.locator('details.ep[data-ep="GET /search"] > summary').click()
+    group = page.page.locator('details.grp[data-path="$.name"]')
+    group.locator("> summary").click()
+    group.locator(".example").first.wait_for(state="visible")
+    assert "<script>window.__pwned = 1</script>" in group.inner_text()
+    assert page.page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.errors == []
+
+
+def _column(page: Page, index: int) -> list[str]:
+    cells = page.page.locator(f"#endpoints-table tbody tr:not([hidden]) td:nth-child({index})")
+    return [c.strip() for c in cells.all_inner_texts()]
+
+
+def test_sorting(page: Page) -> None:
+    header = page.page.locator("#endpoints-table thead th").nth(11)  # candidate p95
+    assert "candidate" in header.inner_text()
+    header.click()
+    ascending = _column(page, 1)
+    header.click()
+    descending = _column(page, 1)
+    assert descending[0] == "GET /reports/summary"
+    assert ascending != descending
+    assert header.get_attribute("aria-sort") == "descending"
+    page.page.locator("#endpoints-table thead th").nth(0).click()
+    names = _column(page, 1)
+    assert names == sorted(names, key=str.lower)
+
+
+def test_filtering(page: Page) -> None:
+    page.page.fill("#filter", "orders")
+    assert _column(page, 1) == ["GET /orders/{id}", "POST /orders"]
+    assert page.page.inner_text("#shown") == "2"
+    page.page.fill("#filter", "")
+    page.page.check("#only-bad")
+    shown = set(_column(page, 1))
+    assert shown == {"GET /orders/{id}", "GET /search", "GET /health", "GET /reports/summary"}
+    assert page.page.locator(".plot:not([hidden])").count() < page.page.locator(".plot").count()
+
+
+def test_difference_group_expands_to_both_responses(page: Page) -> None:
+    page.page.locator("#endpoints-table a", has_text="GET /orders/{id}").click()
+    group = page.page.locator('details.grp[data-path="$.price"]')
+    assert not group.locator(".example").first.is_visible()
+    group.locator("> summary").click()
+    example = group.locator(".example").first
+    example.wait_for(state="visible")
+    marked = example.locator(".json .m").all_inner_texts()
+    assert any('"price": 10.5' in t for t in marked) and any('"price": "10.50"' in t for t in marked)
+    raw_view = example.locator("details").filter(has=page.page.locator("> summary", has_text="raw responses"))
+    raw_view.locator("> summary").click()
+    raw = raw_view.inner_text()
+    assert "HTTP 200" in raw and "10.50" in raw

@@ -1,0 +1,70 @@
+"""The shared report model: built from a store written through its API."""
+
+from __future__ import annotations
+
+from paritycheck.report import model
+from paritycheck.store import Store
+
+
+def test_verdict_counts_and_previous_run(demo_store: Store) -> None:
+    report = model.build(demo_store)
+    assert report.run.id == demo_store.latest_run_id()
+    assert report.verdict == "not at parity"
+    s = report.summary
+    assert s.total == s.matched + s.mismatched + s.failed + s.skipped
+    assert report.previous is not None
+    assert report.previous.run_id == report.run.id - 1
+    assert report.previous.parity == 100.0
+    assert report.parity is not None and report.parity < report.previous.parity
+
+
+def test_examples_are_bounded_and_belong_to_their_group(demo_store: Store) -> None:
+    report = model.build(demo_store, max_examples=2)
+    assert report.groups
+    for group in report.groups:
+        assert 0 < len(group.examples) <= 2
+        for example in group.examples:
+            assert any(d.kind == group.kind and d.path == group.path for d in example.differences)
+            assert example.legacy is not None and example.candidate is not None
+            assert example.legacy.body is not None and example.candidate.body is not None
+
+
+def test_no_examples_past_max_groups(demo_store: Store) -> None:
+    report = model.build(demo_store, max_groups=1)
+    assert [bool(g.examples) for g in report.groups] == [True] + [False] * (len(report.groups) - 1)
+    assert report.groups_without_examples == len(report.groups) - 1
+    assert all(not g.examples for g in model.build(demo_store, max_examples=0).groups)
+
+
+def test_slower_endpoint_and_curves(demo_store: Store) -> None:
+    report = model.build(demo_store)
+    slower = {e.endpoint for e in report.slower_endpoints}
+    assert slower == {"GET /reports/summary"}
+    for e in report.endpoints:
+        for c in (e.legacy_curve, e.candidate_curve):
+            assert list(c) == sorted(c)
+            assert len(c) in (0, len(model.CURVE_POINTS))
+
+
+def test_failed_and_skipped_reasons(demo_store: Store) -> None:
+    report = model.build(demo_store)
+    assert [(r.endpoint, r.count) for r in report.failures] == [("GET /health", 1)]
+    assert "allow-writes" in report.skips[0].reason
+
+
+def test_normalised_view_uses_the_run_rules(tmp_path: object) -> None:
+    rules = model.rules_for({"normalise": {"key_case": "snake", "envelope": "auto"}}, "GET /x")
+    assert rules is not None
+    assert rules.apply({"success": True, "data": {"userId": 1}}) == {"user_id": 1}
+    assert model.rules_for({"normalise": {"key_case": "klingon"}}, "GET /x") is None
+
+
+def test_make_body() -> None:
+    body = model.make_body(b'{"a": [1, 2]}', "application/json", limit=100)
+    assert body.is_json and body.value == {"a": [1, 2]} and not body.cut
+    cut = model.make_body(b"x" * 50, "text/plain", limit=10)
+    assert cut.cut and cut.text == "x" * 10 and cut.size == 50 and not cut.is_json
+    binary = model.make_body(bytes(range(256)), "application/octet-stream", limit=1000)
+    assert binary.binary and binary.text == ""
+    # A multi-byte character split by the cut is not binary.
+    assert not model.make_body("é".encode() * 20, None, limit=9).binary
