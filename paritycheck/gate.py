@@ -1,0 +1,509 @@
+"""The rollout gate: a stored run's measurements against the ``[gate]`` criteria -> pass or fail.
+
+Each criterion becomes a :class:`Criterion` row (measured value, threshold, interval, pass/fail, a note
+saying why); the run passes when every row passes. The rules, the statistics and the handling of accepted
+differences are documented in ``docs/gate.md``; in short:
+
+- parity and failed % count matched / (matched + mismatched + failed); skipped exchanges are not judged.
+  A mismatched exchange whose every difference is accepted (and unexpired) counts as matched. Each
+  exchange is judged by exactly one threshold: an endpoint with its own ``min_parity`` (``max_failed``)
+  rule is judged on its own and left out of the run-wide figure.
+- latency (per endpoint with at least ``min_samples`` exchanges where both backends answered): the
+  candidate/legacy p95 ratio and the candidate p95, each with a bootstrap interval. A criterion fails only
+  on evidence (the interval's lower bound above the threshold), passes when the upper bound is within it,
+  and is *inconclusive* (passes, with a note) when the interval straddles the threshold.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from paritycheck.config import GateConfig
+from paritycheck.endpoints import pattern_matches
+from paritycheck.errors import ExitStatus
+from paritycheck.known import Acceptance, KnownDifferences
+from paritycheck.models import Status
+from paritycheck.stats import RESAMPLES, Estimate, compare_p95, seed_for
+from paritycheck.store import Store
+
+__all__ = [
+    "ENDPOINT",
+    "FAIL",
+    "INCONCLUSIVE",
+    "NOT_JUDGED",
+    "PASS",
+    "RUN",
+    "AcceptedGroup",
+    "Criterion",
+    "GateResult",
+    "evaluate",
+    "format_value",
+    "record",
+]
+
+RUN, ENDPOINT = "run", "endpoint"
+PASS, FAIL, INCONCLUSIVE, NOT_JUDGED = "pass", "fail", "inconclusive", "not judged"
+#: Relative slack when comparing with a threshold, so 999/1000 matched meets ``min_parity = 99.9``.
+_EPS = 1e-9
+_RULE_FIELDS = ("min_parity", "max_failed", "max_p95_ratio", "max_p95_ms", "min_samples")
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    """One judged criterion. ``passed`` is True for pass, inconclusive and not judged."""
+
+    name: str
+    scope: str
+    measured: float | None
+    threshold: float | None
+    interval: tuple[float, float] | None
+    passed: bool
+    note: str = ""
+    endpoint: str | None = None
+    state: str = PASS
+    unit: str = ""
+    #: How measured compares with threshold to pass: ">=" or "<=" ("" when there is no threshold).
+    op: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "scope": self.scope,
+            "endpoint": self.endpoint,
+            "measured": _json_number(self.measured),
+            "threshold": self.threshold,
+            "op": self.op,
+            "unit": self.unit,
+            "interval": None if self.interval is None else [_json_number(x) for x in self.interval],
+            "state": self.state,
+            "passed": self.passed,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedGroup:
+    """A difference group of the run covered by an entry of the known-differences file."""
+
+    endpoint: str
+    kind: str
+    path: str
+    count: int
+    acceptance: Acceptance
+    expired: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint,
+            "kind": self.kind,
+            "path": self.path,
+            "count": self.count,
+            "expired": self.expired,
+            "accepted": self.acceptance.to_json(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GateResult:
+    """The verdict on one run, with every criterion and the accepted differences it saw."""
+
+    run_id: int
+    criteria: tuple[Criterion, ...]
+    accepted: tuple[AcceptedGroup, ...] = ()
+    notes: tuple[str, ...] = ()
+    confidence: float = 0.95
+    resamples: int = RESAMPLES
+    known_source: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.criteria)
+
+    @property
+    def verdict(self) -> str:
+        return PASS if self.passed else FAIL
+
+    @property
+    def failures(self) -> list[Criterion]:
+        return [c for c in self.criteria if not c.passed]
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        return ExitStatus.OK if self.passed else ExitStatus.DIFFERENCES
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``paritycheck gate --json`` object (docs/gate.md)."""
+        return {
+            "run_id": self.run_id,
+            "verdict": self.verdict,
+            "passed": self.passed,
+            "criteria": [c.to_json() for c in self.criteria],
+            "accepted": [a.to_json() for a in self.accepted],
+            "known_differences": self.known_source,
+            "notes": list(self.notes),
+            "method": {
+                "p95": "linear interpolation between closest ranks",
+                "interval": "percentile bootstrap, backends resampled independently",
+                "confidence": self.confidence,
+                "resamples": self.resamples,
+                "rule": "fail when the lower bound exceeds the threshold; inconclusive (pass) when the "
+                "interval straddles it",
+            },
+        }
+
+
+def format_value(x: float, unit: str) -> str:
+    """A measured value or threshold with its unit: ``99.95%``, ``1.370×``, ``212.4 ms``."""
+    if x in (float("inf"), float("-inf")):
+        return "∞"
+    if unit == "%":
+        return f"{x:.3f}".rstrip("0").rstrip(".") + "%"
+    if unit == "×":
+        return f"{x:.3f}×"
+    if unit == "ms":
+        return f"{x:.1f} ms"
+    return f"{x:g}"
+
+
+def _json_number(x: float | None) -> float | None:
+    if x is None or x != x or x in (float("inf"), float("-inf")):
+        return None
+    return round(x, 6)
+
+
+# ---------------------------------------------------------------------------------------------- criteria
+
+
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    min_parity: float
+    max_failed: float
+    max_p95_ratio: float
+    max_p95_ms: float
+    min_samples: int
+    #: Criteria set by an endpoint rule: name -> the rule's pattern.
+    own: dict[str, str]
+
+
+def limits_for(gate: GateConfig, endpoint: str) -> _Limits:
+    """Per criterion, the first matching ``[[gate.endpoint]]`` rule's value, else ``[gate]``'s."""
+    values: dict[str, Any] = {f: getattr(gate, f) for f in _RULE_FIELDS}
+    own: dict[str, str] = {}
+    for rule in gate.endpoint:
+        if pattern_matches(rule.match, endpoint):
+            for f in _RULE_FIELDS:
+                value = getattr(rule, f)
+                if value is not None and f not in own:
+                    values[f], own[f] = value, rule.match
+    return _Limits(**values, own=own)
+
+
+def _share(
+    name: str,
+    part: int,
+    judged: int,
+    threshold: float,
+    *,
+    at_least: bool,
+    scope: str,
+    endpoint: str | None = None,
+    note: str = "",
+) -> Criterion:
+    """A percentage criterion: ``part / judged * 100`` against ``threshold``."""
+    op = ">=" if at_least else "<="
+    if judged == 0:
+        return Criterion(
+            name,
+            scope,
+            None,
+            threshold,
+            None,
+            True,
+            note or "no replayed exchanges",
+            endpoint,
+            NOT_JUDGED,
+            "%",
+            op,
+        )
+    value = part / judged * 100.0
+    ok = (
+        value >= threshold - _EPS * max(1.0, threshold)
+        if at_least
+        else value <= threshold + _EPS * max(1.0, threshold)
+    )
+    detail = f"{part:,} of {judged:,} {'matched' if at_least else name}"
+    note = f"{detail}; {note}" if note else detail
+    return Criterion(name, scope, value, threshold, None, ok, note, endpoint, PASS if ok else FAIL, "%", op)
+
+
+def _bounded(name: str, est: Estimate, threshold: float, *, endpoint: str, unit: str, note: str) -> Criterion:
+    """An upper-limit criterion judged on its interval: fail on evidence, inconclusive when straddling."""
+    slack = _EPS * max(1.0, threshold)
+    if est.high <= threshold + slack:
+        state, passed = PASS, True
+    elif est.low > threshold + slack:
+        state, passed = FAIL, False
+        note = f"{note}; even the interval's lower bound exceeds {format_value(threshold, unit)}"
+    else:
+        state, passed = INCONCLUSIVE, True
+        limit = format_value(threshold, unit)
+        note = f"{note}; inconclusive: the interval straddles {limit}, more samples would decide"
+    return Criterion(
+        name, ENDPOINT, est.value, threshold, (est.low, est.high), passed, note, endpoint, state, unit, "<="
+    )
+
+
+def _latency(
+    endpoint: str,
+    pair: tuple[Sequence[float], Sequence[float]] | None,
+    limits: _Limits,
+    *,
+    confidence: float,
+    resamples: int,
+) -> list[Criterion]:
+    legacy, candidate = pair or ((), ())
+    n = min(len(legacy), len(candidate))
+    if n < limits.min_samples:
+        note = f"not judged on latency (n={n} < {limits.min_samples})"
+        if not pair:
+            note += ": no exchange where both backends answered"
+        return [
+            Criterion(
+                "latency", ENDPOINT, n, limits.min_samples, None, True, note, endpoint, NOT_JUDGED, "", ">="
+            )
+        ]
+    l95, c95, ratio = compare_p95(
+        legacy, candidate, confidence=confidence, resamples=resamples, seed=seed_for(endpoint)
+    )
+    base = f"n={n}; legacy p95 {l95.value:.1f} ms, candidate {c95.value:.1f} ms"
+    return [
+        _bounded("p95 ratio", ratio, limits.max_p95_ratio, endpoint=endpoint, unit="×", note=base),
+        _bounded("p95", c95, limits.max_p95_ms, endpoint=endpoint, unit="ms", note=f"n={n}"),
+    ]
+
+
+def _acceptances(
+    store: Store, run_id: int, known: KnownDifferences, today: dt.date
+) -> tuple[list[AcceptedGroup], dict[str, int]]:
+    """Difference groups covered by the file, and per endpoint the mismatched exchanges fully accepted."""
+    if not known.entries:
+        return [], {}
+    shown: list[AcceptedGroup] = []
+    active: set[tuple[str, str, str]] = set()
+    for g in store.difference_groups(run_id, examples=1):
+        entry = known.match(g.endpoint, g.kind, g.path, today=today)
+        if entry is None:
+            continue
+        expired = entry.expired(today)
+        shown.append(AcceptedGroup(g.endpoint, g.kind, g.path, g.count, entry, expired))
+        if not expired:
+            active.add((g.endpoint, g.kind, g.path))
+    accepted: dict[str, int] = {}
+    for endpoint in sorted({key[0] for key in active}):
+        for x in store.exchanges(run_id, endpoint=endpoint, outcome=Status.MISMATCHED.value):
+            if x.differences and all((endpoint, d.kind, d.path) in active for d in x.differences):
+                accepted[endpoint] = accepted.get(endpoint, 0) + 1
+    return shown, accepted
+
+
+def _expired(
+    shown: list[AcceptedGroup], known: KnownDifferences, today: dt.date
+) -> tuple[list[Criterion], list[str]]:
+    """A failing criterion per expired entry that still matches differences; a note per unused one."""
+    hits: dict[int, int] = {}
+    for g in shown:
+        if g.expired:
+            hits[g.acceptance.index] = hits.get(g.acceptance.index, 0) + g.count
+    criteria, notes = [], []
+    where = known.source or "known differences"
+    for entry in known.entries:
+        if not entry.expired(today):
+            continue
+        until = entry.until.isoformat()
+        if entry.index in hits:
+            note = (
+                f"{where}: {entry.label} expired on {until} (owner {entry.owner}: {entry.reason}); its "
+                f"{hits[entry.index]:,} differences fail the run again: fix them or extend until"
+            )
+            criteria.append(
+                Criterion(
+                    "accepted difference expired", RUN, hits[entry.index], None, None, False, note, None, FAIL
+                )
+            )
+        else:
+            notes.append(
+                f"{where}: {entry.label} expired on {until} and matches nothing in this run: remove it"
+            )
+    return criteria, notes
+
+
+def evaluate(
+    store: Store,
+    run_id: int,
+    gate: GateConfig,
+    *,
+    known: KnownDifferences | None = None,
+    today: dt.date | None = None,
+    resamples: int = RESAMPLES,
+) -> GateResult:
+    """Judge stored run ``run_id`` against ``gate``; ``today`` decides which acceptances have expired."""
+    today = today or dt.date.today()
+    known = known or KnownDifferences()
+    run = store.run(run_id)
+    counts = store.counts(run_id)
+    latencies = store.latencies(run_id)
+    shown, accepted = _acceptances(store, run_id, known, today)
+
+    complete = run.status == "complete"
+    criteria = [
+        Criterion(
+            "run complete",
+            RUN,
+            None,
+            None,
+            None,
+            complete,
+            "" if complete else f"run {run_id} is {run.status}: only a complete run can pass",
+            state=PASS if complete else FAIL,
+        )
+    ]
+    endpoint_rows: list[Criterion] = []
+    run_matched = run_judged = run_failed = run_failed_judged = all_judged = 0
+    own_parity = own_failed = 0
+    for endpoint in sorted(set(counts) | set(latencies)):
+        c = counts.get(endpoint, {})
+        failed = c.get(Status.FAILED.value, 0)
+        judged = c.get(Status.MATCHED.value, 0) + c.get(Status.MISMATCHED.value, 0) + failed
+        matched = c.get(Status.MATCHED.value, 0) + accepted.get(endpoint, 0)
+        all_judged += judged
+        limits = limits_for(gate, endpoint)
+        acc_note = f"{accepted[endpoint]:,} accepted" if endpoint in accepted else ""
+        if "min_parity" in limits.own:
+            own_parity += 1
+            endpoint_rows.append(
+                _share(
+                    "parity",
+                    matched,
+                    judged,
+                    limits.min_parity,
+                    at_least=True,
+                    scope=ENDPOINT,
+                    endpoint=endpoint,
+                    note=acc_note,
+                )
+            )
+        else:
+            run_matched, run_judged = run_matched + matched, run_judged + judged
+        if "max_failed" in limits.own:
+            own_failed += 1
+            endpoint_rows.append(
+                _share(
+                    "failed",
+                    failed,
+                    judged,
+                    limits.max_failed,
+                    at_least=False,
+                    scope=ENDPOINT,
+                    endpoint=endpoint,
+                )
+            )
+        else:
+            run_failed, run_failed_judged = run_failed + failed, run_failed_judged + judged
+        endpoint_rows += _latency(
+            endpoint, latencies.get(endpoint), limits, confidence=gate.confidence, resamples=resamples
+        )
+
+    accepted_total = sum(accepted.values())
+    parity_note = ", ".join(
+        x
+        for x in (
+            f"{accepted_total:,} with only accepted differences count as matched" if accepted_total else "",
+            f"{own_parity} endpoint(s) judged by their own rule" if own_parity else "",
+        )
+        if x
+    )
+    if all_judged == 0:
+        note = "nothing was replayed: every exchange was skipped, or the run is empty"
+        criteria.append(
+            Criterion("parity", RUN, None, gate.min_parity, None, False, note, state=FAIL, unit="%", op=">=")
+        )
+    else:
+        criteria.append(
+            _share(
+                "parity", run_matched, run_judged, gate.min_parity, at_least=True, scope=RUN, note=parity_note
+            )
+        )
+    failed_note = f"{own_failed} endpoint(s) judged by their own rule" if own_failed else ""
+    criteria.append(
+        _share(
+            "failed",
+            run_failed,
+            run_failed_judged,
+            gate.max_failed,
+            at_least=False,
+            scope=RUN,
+            note=failed_note,
+        )
+    )
+    expired_rows, notes = _expired(shown, known, today)
+    criteria += expired_rows
+    criteria += endpoint_rows
+    result = GateResult(
+        run_id,
+        tuple(criteria),
+        tuple(shown),
+        tuple(notes),
+        confidence=gate.confidence,
+        resamples=resamples,
+        known_source=known.source,
+    )
+    if gate.min_consecutive_passes > 0:
+        streak = _streak(store, result, gate, known=known, today=today, resamples=resamples)
+        result = dataclasses.replace(result, criteria=(*result.criteria, streak))
+    return result
+
+
+def _streak(
+    store: Store,
+    result: GateResult,
+    gate: GateConfig,
+    *,
+    known: KnownDifferences,
+    today: dt.date,
+    resamples: int,
+) -> Criterion:
+    """Consecutive passing runs ending with this one, each judged by today's criteria."""
+    need = gate.min_consecutive_passes
+    plain = dataclasses.replace(gate, min_consecutive_passes=0)
+    streak = 0
+    if result.passed:
+        streak = 1
+        prev = store.previous_run_id(result.run_id)
+        while prev is not None and streak < need:
+            if not evaluate(store, prev, plain, known=known, today=today, resamples=resamples).passed:
+                break
+            streak += 1
+            prev = store.previous_run_id(prev)
+    ok = streak >= need
+    note = f"this run and the {need - 1} before it must pass" if need > 1 else "this run must pass"
+    if not ok:
+        note = f"{note}; only {streak} in a row do" if streak else f"{note}; this run does not"
+    return Criterion(
+        "consecutive passes", RUN, streak, need, None, ok, note, state=PASS if ok else FAIL, unit="", op=">="
+    )
+
+
+def record(store: Store, result: GateResult) -> None:
+    """Keep the verdict with the run (``meta.gate``), so ``paritycheck history`` can show it."""
+    store.update_meta(
+        result.run_id,
+        {"gate": {"verdict": result.verdict, "failed": [_label(c) for c in result.failures]}},
+    )
+
+
+def _label(c: Criterion) -> str:
+    return f"{c.name} ({c.endpoint})" if c.endpoint else c.name

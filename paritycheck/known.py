@@ -1,0 +1,299 @@
+"""Accepted differences (``known-differences.toml``): shown by the gate, not failing it until they expire.
+
+::
+
+    [[accepted]]
+    endpoint = "GET /api/v1/users/{id}"      # endpoint pattern, as in [[endpoint]] rules
+    kind = "changed"                         # a difference kind, or "*"
+    path = "$.data.items[*].price"           # exact, or a JSONPath with [*], .* or ..; "header:x-*"
+    reason = "candidate rounds to cents; PORT-123"
+    owner = "alice@example.com"
+    until = 2025-09-30                       # accepted through this day; expired the day after
+
+Loading is strict: an unknown key, a missing field, a bad pattern or date is a ConfigError naming the
+file and the entry. :func:`append` writes an entry without a TOML writer, quoting strings itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import fnmatch
+import functools
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from paritycheck import jsonpath
+from paritycheck.endpoints import parse_pattern, pattern_matches
+from paritycheck.errors import ConfigError
+
+__all__ = ["FIELDS", "KINDS", "Acceptance", "KnownDifferences", "append", "load", "new_acceptance", "parse"]
+
+KINDS = ("status", "header", "changed", "type", "added", "removed", "order", "body")
+FIELDS = ("endpoint", "kind", "path", "reason", "owner", "until")
+TABLE = "accepted"
+_HEADER = (
+    "# Differences accepted for now: `paritycheck gate` shows them but does not fail on them until\n"
+    "# `until` has passed. Add one with `paritycheck accept`; see docs/gate.md.\n"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """One accepted difference group; ``index`` is its position in the file (for messages)."""
+
+    endpoint: str
+    kind: str
+    path: str
+    reason: str
+    owner: str
+    until: dt.date
+    index: int = 0
+
+    def expired(self, today: dt.date) -> bool:
+        """Accepted through ``until``; expired from the day after."""
+        return today > self.until
+
+    def matches(self, endpoint: str, kind: str, path: str) -> bool:
+        """Whether a difference group (endpoint, kind, path) of a run is this one."""
+        return (
+            (self.kind == "*" or self.kind == kind)
+            and path_matches(self.path, path)
+            and pattern_matches(self.endpoint, endpoint)
+        )
+
+    @property
+    def label(self) -> str:
+        return f"{TABLE}[{self.index}] ({self.kind} {self.path} on {self.endpoint})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint,
+            "kind": self.kind,
+            "path": self.path,
+            "reason": self.reason,
+            "owner": self.owner,
+            "until": self.until.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class KnownDifferences:
+    """The accepted differences of one file (``source``; None: no file)."""
+
+    entries: tuple[Acceptance, ...] = ()
+    source: str | None = None
+
+    def match(self, endpoint: str, kind: str, path: str, *, today: dt.date) -> Acceptance | None:
+        """The acceptance covering this group: an unexpired one if any, else an expired one, else None."""
+        expired = None
+        for entry in self.entries:
+            if entry.matches(endpoint, kind, path):
+                if not entry.expired(today):
+                    return entry
+                expired = expired or entry
+        return expired
+
+
+# ---------------------------------------------------------------------------------------------- paths
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(expr: str) -> jsonpath.JsonPath | None:
+    try:
+        return jsonpath.parse(expr)
+    except ValueError:
+        return None
+
+
+def path_matches(pattern: str, path: str) -> bool:
+    """Exact match, a JSONPath pattern (``[*]``, ``.*``, ``..``), or a glob for ``status``/``header:``."""
+    if pattern == path:
+        return True
+    if pattern.startswith("$"):
+        compiled, concrete = _parsed(pattern), _parsed(path)
+        if compiled is None or concrete is None:
+            return False
+        parts = [sel for _descend, sel in concrete.steps]
+        if any(descend for descend, _ in concrete.steps) or any(p is None for p in parts):
+            # The difference path is itself a pattern: compare the index-free forms.
+            return jsonpath.wildcard(pattern) == jsonpath.wildcard(path)
+        return compiled.matches([p for p in parts if p is not None])
+    if pattern.startswith("header:") and path.startswith("header:"):
+        return fnmatch.fnmatchcase(path.lower(), pattern.lower())  # header names are case-insensitive
+    return fnmatch.fnmatchcase(path, pattern)
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+
+def _check_entry(raw: Any, *, where: str) -> Acceptance:
+    """Validate one ``[[accepted]]`` table; ``where`` names the file and the entry."""
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{where}: must be a table", hint=f"write it as [[{TABLE}]] with {', '.join(FIELDS)}"
+        )
+    unknown = sorted(set(raw) - set(FIELDS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}", hint=f"known keys: {', '.join(FIELDS)}")
+    missing = [f for f in FIELDS if f not in raw]
+    if missing:
+        raise ConfigError(
+            f"{where}: {', '.join(missing)} missing",
+            hint="every accepted difference needs an endpoint, kind, path, reason, owner and until date",
+        )
+    for key in ("endpoint", "kind", "path", "reason", "owner"):
+        if not isinstance(raw[key], str) or not raw[key].strip():
+            raise ConfigError(
+                f"{where}: {key} must be a non-empty string, not {raw[key]!r}", hint=f"fix {key}"
+            )
+    parse_pattern(raw["endpoint"], what=f"{where}: endpoint")
+    if raw["kind"] not in (*KINDS, "*"):
+        raise ConfigError(
+            f"{where}: kind must be one of {', '.join(KINDS)} or *, not {raw['kind']!r}", hint="fix kind"
+        )
+    path = raw["path"]
+    if path.startswith("$"):
+        try:
+            jsonpath.parse(path)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{where}: path {path!r} is not a valid JSONPath: {exc}",
+                hint="e.g. $.data.items[*].price, status or header:x-request-id",
+            ) from None
+    until = raw["until"]
+    if isinstance(until, str):
+        with contextlib.suppress(ValueError):  # not a date: reported just below
+            until = dt.date.fromisoformat(until)
+    if not isinstance(until, dt.date) or isinstance(until, dt.datetime):
+        raise ConfigError(
+            f"{where}: until must be a date (YYYY-MM-DD), not {raw['until']!r}",
+            hint="e.g. until = 2025-09-30",
+        )
+    return Acceptance(raw["endpoint"], raw["kind"], path, raw["reason"], raw["owner"], until)
+
+
+def parse(data: dict[str, Any], *, source: str) -> KnownDifferences:
+    """Validate a parsed ``known-differences.toml``."""
+    unknown = sorted(set(data) - {TABLE})
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key {unknown[0]!r}", hint=f"write entries as [[{TABLE}]] tables"
+        )
+    raw = data.get(TABLE, [])
+    if not isinstance(raw, list):
+        raise ConfigError(
+            f"{source}: {TABLE} must be an array of tables", hint=f"write [[{TABLE}]], not [{TABLE}]"
+        )
+    entries = []
+    for i, item in enumerate(raw):
+        entry = _check_entry(item, where=f"{source}: {TABLE}[{i}]")
+        entries.append(dataclasses.replace(entry, index=i))
+    return KnownDifferences(tuple(entries), source)
+
+
+def load(path: str | Path, *, missing_ok: bool = True) -> KnownDifferences:
+    """Load ``path``; a missing file is an empty list when ``missing_ok``, else a ConfigError."""
+    file = Path(path)
+    if not file.exists():
+        if missing_ok:
+            return KnownDifferences((), None)
+        raise ConfigError(
+            f"known differences file {file} does not exist", hint="check gate.known_differences"
+        )
+    return parse(_read(file), source=str(file))
+
+
+def _read(file: Path) -> dict[str, Any]:
+    try:
+        with file.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}", hint="fix the syntax at the line named") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{file}: cannot read: {exc.strerror}", hint="check the file's permissions"
+        ) from None
+
+
+# ---------------------------------------------------------------------------------------------- writing
+
+
+def new_acceptance(
+    *,
+    endpoint: str,
+    kind: str,
+    path: str,
+    reason: str,
+    owner: str,
+    until: str | dt.date,
+    today: dt.date | None = None,
+) -> Acceptance:
+    """Validate the values of ``paritycheck accept``; an ``until`` already past is an error."""
+    entry = _check_entry(
+        {"endpoint": endpoint, "kind": kind, "path": path, "reason": reason, "owner": owner, "until": until},
+        where="accepted difference",
+    )
+    today = today or dt.date.today()
+    if entry.expired(today):
+        raise ConfigError(
+            f"accepted difference: until {entry.until.isoformat()} is already past",
+            hint=f"pass --until a date from {today.isoformat()} on",
+        )
+    return entry
+
+
+def toml_string(value: str) -> str:
+    """A TOML basic string: backslash, quote and control characters escaped."""
+    out = ['"']
+    for ch in value:
+        code = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch in "\b\t\n\f\r":
+            out.append({"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}[ch])
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\u{code:04X}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def format_entry(entry: Acceptance) -> str:
+    """One ``[[accepted]]`` table as TOML text."""
+    lines = [f"[[{TABLE}]]"]
+    for key in FIELDS[:-1]:
+        lines.append(f"{key} = {toml_string(getattr(entry, key))}")
+    lines.append(f"until = {entry.until.isoformat()}")
+    return "\n".join(lines) + "\n"
+
+
+def append(path: str | Path, entry: Acceptance) -> KnownDifferences:
+    """Append ``entry`` to ``path`` (created with a header comment when missing); return the new list.
+
+    The whole new text is parsed and validated before it replaces the file, so a broken file is never
+    left behind, and an existing file that is already invalid is reported instead of appended to.
+    """
+    file = Path(path)
+    old = file.read_text(encoding="utf-8") if file.exists() else _HEADER
+    if old and not old.endswith("\n"):
+        old += "\n"
+    text = old + ("\n" if old.strip() else "") + format_entry(entry)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}", hint="fix the file before appending") from None
+    known = parse(data, source=str(file))
+    tmp = file.with_name(file.name + ".tmp")
+    if file.parent != Path():
+        file.parent.mkdir(parents=True, exist_ok=True)
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, file)
+    return known

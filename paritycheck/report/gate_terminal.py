@@ -1,0 +1,188 @@
+"""Gate and history output: rich tables for the terminal, and the gate section of the Markdown report."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from paritycheck.gate import FAIL, INCONCLUSIVE, PASS, RUN, Criterion, GateResult, format_value
+from paritycheck.history import GroupKey, RunHistory
+
+__all__ = ["gate_markdown", "interval_text", "measured_text", "print_gate", "print_history", "threshold_text"]
+
+_STYLE = {PASS: "green", FAIL: "bold red", INCONCLUSIVE: "yellow"}
+
+
+def measured_text(c: Criterion) -> str:
+    """The measured value with its unit, or ``-``."""
+    return "-" if c.measured is None else format_value(c.measured, c.unit)
+
+
+def threshold_text(c: Criterion) -> str:
+    """``≥ 99.9%``, ``≤ 1.100×``, or ``-``."""
+    if c.threshold is None:
+        return "-"
+    return f"{'≥' if c.op == '>=' else '≤'} {format_value(c.threshold, c.unit)}"
+
+
+def interval_text(c: Criterion) -> str:
+    """``[low, high]`` with units, or ``-``."""
+    if c.interval is None:
+        return "-"
+    return f"[{format_value(c.interval[0], c.unit)}, {format_value(c.interval[1], c.unit)}]"
+
+
+def _shown(result: GateResult, *, all_rows: bool) -> list[Criterion]:
+    """Run criteria and every endpoint criterion that did not plainly pass (all with ``all_rows``)."""
+    return [c for c in result.criteria if all_rows or c.scope == RUN or c.state != PASS]
+
+
+def print_gate(result: GateResult, console: Console, *, all_rows: bool = True) -> None:
+    """The criteria table, accepted differences, notes and the verdict line."""
+    table = Table(title=f"paritycheck gate: run {result.run_id}", title_justify="left")
+    for name, justify in (
+        ("criterion", "left"),
+        ("endpoint", "left"),
+        ("measured", "right"),
+        ("threshold", "right"),
+        (f"{result.confidence:.0%} interval", "right"),
+        ("result", "left"),
+        ("note", "left"),
+    ):
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    shown = _shown(result, all_rows=all_rows)
+    for c in shown:
+        table.add_row(
+            c.name,
+            c.endpoint or "(run)",
+            measured_text(c),
+            threshold_text(c),
+            interval_text(c),
+            Text(c.state, style=_STYLE.get(c.state, "dim")),
+            c.note,
+        )
+    console.print(table)
+    if len(shown) < len(result.criteria):
+        console.print(f"{len(result.criteria) - len(shown)} more endpoint criteria passed.")
+    if result.accepted:
+        acc = Table(title=f"accepted differences ({result.known_source})", title_justify="left")
+        for name in ("endpoint", "kind", "path", "count", "owner", "until", "reason"):
+            acc.add_column(name, overflow="fold", justify="right" if name == "count" else "left")
+        for a in result.accepted:
+            until = Text(a.acceptance.until.isoformat(), style="bold red" if a.expired else "")
+            if a.expired:
+                until.append(" expired")
+            acc.add_row(
+                a.endpoint, a.kind, a.path, f"{a.count:,}", a.acceptance.owner, until, a.acceptance.reason
+            )
+        console.print(acc)
+    for note in result.notes:
+        console.print(f"note: {note}", soft_wrap=True)
+    if result.passed:
+        console.print(Text(f"gate: PASS (run {result.run_id})", style="bold green"))
+    else:
+        failed = ", ".join(_label(c) for c in result.failures)
+        console.print(Text(f"gate: FAIL (run {result.run_id}): {failed}", style="bold red"), soft_wrap=True)
+
+
+def _label(c: Criterion) -> str:
+    return f"{c.name} ({c.endpoint})" if c.endpoint else c.name
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def gate_markdown(result: GateResult, *, all_rows: bool = False) -> str:
+    """The gate section of the Markdown report (job summary): verdict, criteria, accepted differences."""
+    lines = [
+        f"## Gate: {'PASS' if result.passed else 'FAIL'} (run {result.run_id})",
+        "",
+        f"| criterion | endpoint | measured | threshold | {result.confidence:.0%} interval | result | note |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    shown = _shown(result, all_rows=all_rows)
+    for c in shown:
+        state = f"**{c.state.upper()}**" if c.state == FAIL else c.state
+        cells = [c.name, c.endpoint or "(run)", measured_text(c), threshold_text(c), interval_text(c)]
+        lines.append("| " + " | ".join(_md(x) for x in cells) + f" | {state} | {_md(c.note)} |")
+    if len(shown) < len(result.criteria):
+        lines += ["", f"{len(result.criteria) - len(shown)} more endpoint criteria passed."]
+    if result.accepted:
+        lines += [
+            "",
+            "### Accepted differences",
+            "",
+            "| endpoint | kind | path | count | owner | until | reason |",
+        ]
+        lines.append("|---|---|---|---|---|---|---|")
+        for a in result.accepted:
+            until = a.acceptance.until.isoformat() + (" **expired**" if a.expired else "")
+            cells = [
+                a.endpoint,
+                a.kind,
+                a.path,
+                f"{a.count:,}",
+                a.acceptance.owner,
+                until,
+                a.acceptance.reason,
+            ]
+            lines.append("| " + " | ".join(_md(x) for x in cells) + " |")
+    if result.notes:
+        lines.append("")
+        lines += [f"- {_md(n)}" for n in result.notes]
+    return "\n".join(lines) + "\n"
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else format_value(x, "%")
+
+
+def _groups(keys: tuple[GroupKey, ...], limit: int = 3) -> str:
+    text = "; ".join(f"{e} {k} {p}" for e, k, p in keys[:limit])
+    return text + (f" (+{len(keys) - limit})" if len(keys) > limit else "")
+
+
+def print_history(rows: list[RunHistory], console: Console, *, details: bool = True) -> None:
+    """One line per run (oldest first), then the new, flaky and gone differences of each run."""
+    table = Table(title="paritycheck history", title_justify="left")
+    for name in (
+        "run",
+        "started",
+        "status",
+        "replayed",
+        "parity",
+        "failed",
+        "worst p95 ratio",
+        "diffs",
+        "new",
+    ):
+        table.add_column(
+            name, justify="right" if name not in ("started", "status", "worst p95 ratio") else "left"
+        )
+    table.add_column("flaky", justify="right")
+    table.add_column("gate")
+    for r in rows:
+        worst = r.worst_p95_ratio
+        gate = Text(r.gate or "-", style={"pass": "green", "fail": "bold red"}.get(r.gate or "", "dim"))
+        table.add_row(
+            str(r.run_id),
+            r.started[:19].replace("T", " "),
+            r.status,
+            f"{r.matched + r.mismatched + r.failed:,}",
+            _pct(r.parity),
+            _pct(r.failed_pct),
+            "-" if worst is None else f"{format_value(worst[1], '×')} {worst[0]}",
+            str(r.groups),
+            Text(str(len(r.new)), style="yellow" if r.new else ""),
+            Text(str(len(r.flaky)), style="magenta" if r.flaky else ""),
+            gate,
+        )
+    console.print(table)
+    if not details:
+        return
+    for r in rows:
+        for label, keys in (("new", r.new), ("flaky", r.flaky), ("gone", r.gone)):
+            if keys:
+                console.print(f"run {r.run_id} {label}: {_groups(keys)}", soft_wrap=True)

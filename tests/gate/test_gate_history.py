@@ -1,0 +1,68 @@
+"""Run history: figures per run, new / flaky / gone differences, recorded gate verdicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gatehelpers import add_run, counts, open_store, outcome, timed
+from rich.console import Console
+
+from paritycheck.config import GateConfig
+from paritycheck.gate import evaluate, record
+from paritycheck.history import history
+from paritycheck.models import Difference, Status
+from paritycheck.report.gate_terminal import print_history
+
+A = Difference("changed", "$.a", 1, 2)
+B = Difference("added", "$.b", None, 1)
+C = Difference("removed", "$.c", 1, None)
+
+
+def run_with(store, *diffs: Difference) -> int:  # type: ignore[no-untyped-def]
+    outcomes = counts("GET /x", matched=10) + [
+        outcome("GET /x", Status.MISMATCHED, diffs=(d,)) for d in diffs
+    ]
+    return add_run(store, outcomes)
+
+
+def key(d: Difference) -> tuple[str, str, str]:
+    return ("GET /x", d.kind, d.path)
+
+
+def test_new_flaky_and_gone(tmp_path: Path) -> None:
+    with open_store(tmp_path) as store:
+        # A is always there; B appears in run 2 only; C comes, goes, and comes back (flaky).
+        for diffs in ((A, C), (A, B), (A, C), (A, C)):
+            run_with(store, *diffs)
+        rows = history(store)
+    assert [r.run_id for r in rows] == [1, 2, 3, 4]
+    assert [r.new for r in rows] == [(), (key(B),), (), ()]
+    assert [r.flaky for r in rows] == [(), (), (key(C),), (key(C),)]
+    assert [r.gone for r in rows] == [(), (key(C),), (key(B),), ()]
+    assert rows[0].groups == 2 and rows[0].parity == 10 / 12 * 100
+
+
+def test_limit_shortens_the_list_but_not_the_memory(tmp_path: Path) -> None:
+    with open_store(tmp_path) as store:
+        for diffs in ((C,), (), (C,)):
+            run_with(store, *diffs)
+        (last,) = history(store, limit=1)
+    assert last.run_id == 3 and last.flaky == (key(C),) and last.new == ()
+
+
+def test_p95_ratios_and_gate_verdicts(tmp_path: Path) -> None:
+    with open_store(tmp_path) as store:
+        first = add_run(
+            store, timed("GET /slow", [100.0] * 40, [150.0] * 40) + timed("GET /few", [1.0] * 3, [9.0] * 3)
+        )
+        record(store, evaluate(store, first, GateConfig()))
+        add_run(store, timed("GET /slow", [100.0] * 40, [100.0] * 40))
+        rows = history(store, min_samples=30)
+        console = Console(width=200, color_system=None, record=True)
+        print_history(rows, console)
+    assert rows[0].p95_ratios == {"GET /slow": 1.5}  # /few has too few samples
+    assert rows[0].worst_p95_ratio == ("GET /slow", 1.5)
+    assert (rows[0].gate, rows[1].gate) == ("fail", None)
+    assert rows[1].to_json()["p95_ratios"] == {"GET /slow": 1.0}
+    text = console.export_text()
+    assert "1.500× GET /slow" in text and "fail" in text
