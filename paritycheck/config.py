@@ -73,11 +73,116 @@ class EndpointRule:
 
 
 @dataclass(frozen=True, slots=True)
+class GateEndpointRule:
+    """Gate criteria for the endpoints matching ``match``; an unset (None) criterion keeps ``[gate]``'s."""
+
+    match: str = ""
+    min_parity: float | None = None
+    max_failed: float | None = None
+    max_p95_ratio: float | None = None
+    max_p95_ms: float | None = None
+    min_samples: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GateConfig:
+    """``[gate]``: the promotion criteria ``paritycheck gate`` checks (docs/gate.md)."""
+
+    min_parity: float = 99.9
+    max_failed: float = 0.1
+    max_p95_ratio: float = 1.10
+    max_p95_ms: float = 500.0
+    min_samples: int = 30
+    confidence: float = 0.95
+    min_consecutive_passes: int = 0
+    known_differences: str = "known-differences.toml"
+    endpoint: tuple[GateEndpointRule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AuthConfig:
+    """``[auth]``: a login run once per backend at start and again on a 401 (docs/sessions.md)."""
+
+    #: Path of the login request; empty: no ``[auth]`` login.
+    path: str = ""
+    method: str = "POST"
+    #: A table is sent as a JSON object, a string as it is; ``${NAME}`` reads the environment.
+    body: dict[str, str] | str = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    #: Where the token is in the login answer: a JSONPath (raw, else normalised body) or ``header:<name>``.
+    token: str = "$.access_token"
+    #: The request header the token goes into, replacing the captured one, as ``<scheme> <token>``.
+    header: str = "authorization"
+    scheme: str = "Bearer"
+
+
+@dataclass(frozen=True, slots=True)
+class CorrelateRule:
+    """``[[correlate]]``: a generated value to learn from the answers of ``match`` (docs/sessions.md)."""
+
+    #: Endpoint pattern of the exchange whose answer generates the value, e.g. ``POST /api/projects``.
+    match: str = "*"
+    #: JSONPath into the (normalised) answer body, or ``header:<name>``.
+    response: str = ""
+    #: Label counted in the summary's correlations; defaults to the last name in ``response``.
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionsConfig:
+    """``[sessions]``: how exchanges are grouped and ordered, and whether generated values are learned."""
+
+    #: auto, none, page, authorization, or header:<name> / cookie:<name> / query:<name>.
+    key: str = "auto"
+    #: Learn generated values automatically (``[[correlate]]`` rules apply either way).
+    correlate: bool = True
+    #: Seconds a ``reset`` command of ``[backends.*]`` may take.
+    reset_timeout: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class ContractConfig:
+    """``[contract]``: how ``paritycheck contract`` and ``replay --contract`` check (docs/contract.md)."""
+
+    #: Validate through the ``[normalise]`` rules (key case, envelope) instead of the raw wire format.
+    normalised: bool = False
+
+
+#: Response headers that change on every answer: noise whenever they are compared (docs/noise.md).
+VOLATILE_HEADERS = (
+    "date", "age", "etag", "expires", "last-modified", "set-cookie", "x-request-id", "request-id",
+    "x-correlation-id", "correlation-id", "traceparent", "tracestate", "x-trace-id", "x-b3-traceid",
+    "x-b3-spanid", "x-amzn-trace-id", "x-amz-request-id", "x-amz-id-2", "cf-ray", "x-runtime",
+    "server-timing", "x-response-time", "x-served-by", "x-cache", "x-timer", "report-to", "nel",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class NoiseConfig:
+    """``[noise]``: A/A calibration (asking the legacy twice) and the thresholds (docs/noise.md)."""
+
+    #: Exchanges per endpoint whose legacy answer is asked for a second time; 0 turns learning off.
+    samples: int = 5
+    #: Noise when raw rate <= noise rate upper bound * (1 + relative_threshold) + absolute_threshold.
+    relative_threshold: float = 0.2
+    absolute_threshold: float = 0.03
+    #: Confidence of the Wilson upper bound put on the noise rate measured from few samples.
+    confidence: float = 0.95
+    volatile_headers: tuple[str, ...] = VOLATILE_HEADERS
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     backends: Backends = field(default_factory=Backends)
     replay: ReplayConfig = field(default_factory=ReplayConfig)
     normalise: NormaliseConfig = field(default_factory=NormaliseConfig)
     endpoint: tuple[EndpointRule, ...] = ()
+    gate: GateConfig = field(default_factory=GateConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    correlate: tuple[CorrelateRule, ...] = ()
+    sessions: SessionsConfig = field(default_factory=SessionsConfig)
+    contract: ContractConfig = field(default_factory=ContractConfig)
+    noise: NoiseConfig = field(default_factory=NoiseConfig)
     #: Where the configuration was read from (None: defaults only).
     source: str | None = None
 
@@ -210,14 +315,67 @@ def _validate(config: Config, source: str) -> Config:
         raise ConfigError(f"{source}: replay.timeout must be more than 0 seconds", hint="e.g. timeout = 10")
     if config.normalise.float_tolerance < 0:
         raise ConfigError(f"{source}: normalise.float_tolerance must not be negative", hint="e.g. 1e-9")
-    backends = config.backends
-    for side in ("legacy", "candidate"):
-        b: Backend = getattr(backends, side)
+    _validate_gate(config.gate, source)
+    _validate_noise(config.noise, source)
+
+    def expanded(side: str) -> Backend:
+        b: Backend = getattr(config.backends, side)
         headers = {
             k: expand_env(v, where=f"backends.{side}.headers.{k}", source=source) for k, v in b.headers.items()
         }
-        backends = dataclasses.replace(backends, **{side: dataclasses.replace(b, headers=headers)})
+        return dataclasses.replace(b, headers=headers)
+
+    backends = dataclasses.replace(config.backends, legacy=expanded("legacy"), candidate=expanded("candidate"))
     return dataclasses.replace(config, backends=backends)
+
+
+def _validate_noise(noise: NoiseConfig, source: str) -> None:
+    """Ranges of ``[noise]``."""
+    if noise.samples < 0:
+        raise ConfigError(f"{source}: noise.samples must be 0 (off) or more", hint="e.g. samples = 5")
+    for key in ("relative_threshold", "absolute_threshold"):
+        if getattr(noise, key) < 0:
+            raise ConfigError(f"{source}: noise.{key} must not be negative", hint=f"fix noise.{key}")
+    if not 0.5 <= noise.confidence < 1:
+        raise ConfigError(
+            f"{source}: noise.confidence must be at least 0.5 and less than 1", hint="e.g. confidence = 0.95"
+        )
+
+
+def _validate_gate(gate: GateConfig, source: str) -> None:
+    """Ranges of the ``[gate]`` criteria, and a valid pattern in each ``[[gate.endpoint]]``."""
+    from paritycheck.endpoints import parse_pattern  # local, like jsonpath above
+
+    def check(key: str, value: float | None, low: float, high: float | None, example: str) -> None:
+        if value is not None and (value < low or (high is not None and value > high)):
+            span = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+            raise ConfigError(f"{source}: {key} must be {span}, not {value:g}", hint=f"e.g. {example}")
+
+    rules: list[tuple[str, GateConfig | GateEndpointRule]] = [("gate", gate)]
+    rules += [(f"gate.endpoint[{i}]", rule) for i, rule in enumerate(gate.endpoint)]
+    for key, r in rules:
+        check(f"{key}.min_parity", r.min_parity, 0, 100, "min_parity = 99.9")
+        check(f"{key}.max_failed", r.max_failed, 0, 100, "max_failed = 0.1")
+        check(f"{key}.max_p95_ratio", r.max_p95_ratio, 0, None, "max_p95_ratio = 1.10")
+        check(f"{key}.max_p95_ms", r.max_p95_ms, 0, None, "max_p95_ms = 500")
+        check(f"{key}.min_samples", r.min_samples, 1, None, "min_samples = 30")
+    if not 0.5 <= gate.confidence < 1:
+        raise ConfigError(
+            f"{source}: gate.confidence must be at least 0.5 and less than 1, not {gate.confidence:g}",
+            hint="e.g. confidence = 0.95",
+        )
+    check("gate.min_consecutive_passes", gate.min_consecutive_passes, 0, None, "min_consecutive_passes = 3")
+    if not gate.known_differences.strip():
+        raise ConfigError(
+            f"{source}: gate.known_differences must name a file",
+            hint='e.g. known_differences = "known-differences.toml"',
+        )
+    for i, rule in enumerate(gate.endpoint):
+        if not rule.match.strip():
+            raise ConfigError(
+                f"{source}: gate.endpoint[{i}].match is missing", hint='e.g. match = "* /api/v1/auth/*"'
+            )
+        parse_pattern(rule.match, what=f"{source}: gate.endpoint[{i}].match")
 
 
 def parse(data: dict[str, Any], *, source: str) -> Config:
