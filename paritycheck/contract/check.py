@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from paritycheck.config import NormaliseConfig
 from paritycheck.contract.load import Documents, mapping
 from paritycheck.contract.match import Route, Router, base_paths
 from paritycheck.contract.schema import Converter, is_binary
@@ -59,10 +60,15 @@ class Violation:
 
 @dataclass(slots=True)
 class Media:
-    """A documented media type of one response; ``check`` is None when the body is not validated."""
+    """A documented media type of one response; ``check`` is None when the body is not validated.
+
+    ``schema`` is the self-contained JSON Schema ``check`` was compiled from (kept so that a view of
+    the contract, such as the normalised one, can be derived without reading the spec again).
+    """
 
     media: str
     check: Check | None
+    schema: Any = None
 
 
 @dataclass(slots=True)
@@ -127,19 +133,45 @@ def _bound(value: Any) -> Any:
 
 
 class Contract:
-    """An OpenAPI description, ready to match requests and validate replies."""
+    """An OpenAPI description, ready to match requests and validate replies.
+
+    ``digest`` is the sha256 of the files read; ``normalised`` is None for the raw contract (what a
+    client sees on the wire), else the ``[normalise]`` rules this view applies (see normalised.py).
+    """
 
     def __init__(
-        self, source: str, *, version: str, title: str, operations: list[Operation], bases: list[str]
+        self,
+        source: str,
+        *,
+        version: str,
+        title: str,
+        operations: list[Operation],
+        bases: list[str],
+        digest: str = "",
+        normalised: NormaliseConfig | None = None,
     ):
         self.source = source
         self.version = version
         self.title = title
         self.operations = operations
+        self.bases = bases
+        self.digest = digest
+        self.normalised = normalised
         routes: dict[str, dict[str, Operation]] = {}
         for op in operations:
             routes.setdefault(op.path_template, {})[op.method] = op
         self._router = Router([Route(t, m) for t, m in routes.items()], bases)
+
+    @property
+    def mode(self) -> str:
+        """``raw`` or ``normalised``."""
+        return "raw" if self.normalised is None else "normalised"
+
+    def normalise(self, rules: NormaliseConfig) -> Contract:
+        """This contract as seen through ``[normalise]`` rules (docs/contract.md, normalised mode)."""
+        from paritycheck.contract.normalised import normalised_contract
+
+        return normalised_contract(self, rules)
 
     def operation(self, method: str, path: str) -> Operation | None:
         """The operation documented for this request, or None when it is undocumented."""
@@ -147,8 +179,14 @@ class Contract:
         return op
 
     def endpoint_patterns(self) -> list[str]:
-        """Every operation as ``METHOD /template``, for grouping endpoints by the spec's templates."""
-        return [op.key for op in self.operations]
+        """Every operation as ``METHOD /template``, most specific template first, for endpoint grouping.
+
+        The order is the router's, so a first-match grouping (``/users/me`` before ``/users/{id}``)
+        names each request after the operation it is validated against.
+        """
+        order = {route.template: i for i, route in enumerate(self._router.routes)}
+        ranked = sorted(self.operations, key=lambda op: order.get(op.path_template, len(order)))
+        return [op.key for op in ranked]
 
     def validate(self, method: str, path: str, reply: Response) -> list[Violation] | None:
         """Violations of ``reply`` to this request; None when the request is undocumented."""
@@ -330,7 +368,9 @@ def load_spec(path: str | Path) -> Contract:
             operations.append(
                 Operation(method.upper(), full, template, builder.responses(op, ifile, (*where, method)))
             )
-    return Contract(str(path), version=version, title=title, operations=operations, bases=bases)
+    return Contract(
+        str(path), version=version, title=title, operations=operations, bases=bases, digest=docs.digest()
+    )
 
 
 class _Builder:
@@ -340,9 +380,11 @@ class _Builder:
         self.docs, self.conv, self.swagger = docs, conv, swagger
         self.produces = produces if isinstance(produces, list) and produces else ["application/json"]
 
-    def compile(self, schema: Any, file: str, where: Where) -> Check:
+    def compile(self, schema: Any, file: str, where: Where) -> tuple[Any, Check]:
+        """The self-contained JSON Schema for ``schema`` and its compiled check."""
+        root = self.conv.root(schema, file, where)
         try:
-            return compile_schema(self.conv.root(schema, file, where))
+            return root, compile_schema(root)
         except ValueError as exc:
             raise self.docs.error(
                 file, where, f"invalid schema: {exc}", hint="fix the schema at that location"
@@ -390,7 +432,8 @@ class _Builder:
         target, _ = self.conv.target(schema, file, where)
         if is_binary(target):
             return Media(key, None)
-        return Media(key, self.compile(schema, file, where))
+        root, check = self.compile(schema, file, where)
+        return Media(key, check, root)
 
     def header(self, name: str, hdr: Mapping[str, Any], file: str, where: Where) -> Header:
         schema: Any = hdr if self.swagger else hdr.get("schema")
@@ -403,6 +446,5 @@ class _Builder:
         target, _ = self.conv.target(schema, file, where)
         typ = target.get("type") if isinstance(target, dict) else None
         types = tuple(t for t in (typ if isinstance(typ, list) else [typ]) if isinstance(t, str))
-        return Header(
-            name.lower(), hdr.get("required") is True, self.compile(schema, file, (*where, "schema")), types
-        )
+        _, check = self.compile(schema, file, (*where, "schema"))
+        return Header(name.lower(), hdr.get("required") is True, check, types)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -53,6 +54,7 @@ class Documents:
         self.root = root.resolve()
         self._display = {str(self.root): str(root)}
         self._cache: dict[str, Any] = {}
+        self._texts: dict[str, str] = {}
 
     def display(self, file: str) -> str:
         """The name of ``file`` as shown to the user."""
@@ -79,7 +81,16 @@ class Documents:
         except (OSError, UnicodeDecodeError) as exc:
             raise SpecError(f"{shown}: cannot read: {exc}", hint="pass a UTF-8 YAML or JSON file") from None
         self._cache[file] = doc = parse(text, shown)
+        self._texts[file] = text
         return doc
+
+    def digest(self) -> str:
+        """sha256 over every file read so far (root first, then by path): identifies this description."""
+        h = hashlib.sha256()
+        root = str(self.root)
+        for file in sorted(self._texts, key=lambda f: (f != root, f)):
+            h.update(Path(file).name.encode() + b"\0" + self._texts[file].encode() + b"\0")
+        return h.hexdigest()
 
     def resolve(self, ref: Any, file: str, where: tuple[str | int, ...]) -> tuple[Any, Key]:
         """Follow one ``$ref`` written in ``file`` at ``where``; return the target and its key."""

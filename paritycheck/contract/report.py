@@ -11,6 +11,7 @@ from xml.sax.saxutils import quoteattr
 from rich.table import Table
 
 from paritycheck.contract.check import Contract, Operation, Response, Violation, validate_reply
+from paritycheck.redact import REDACTED
 
 SIDES = ("legacy", "candidate", "recorded")
 #: Distinct violations kept per operation and side; the counts still include every one.
@@ -43,22 +44,32 @@ class ContractReport:
         legacy: Response | None = None,
         candidate: Response | None = None,
         recorded: Response | None = None,
-    ) -> None:
-        """Validate the replies to one request; one no operation documents counts as undocumented."""
+        redacted: bool = False,
+    ) -> dict[str, list[Violation]] | None:
+        """Validate the replies to one request and return each side's violations.
+
+        A request no operation documents counts as undocumented (returns None). ``redacted``: the
+        bodies were redacted before (stored replies), so a failure whose value is the redaction
+        marker says nothing about the backend and is dropped.
+        """
         op = self.contract.operation(method, path)
         if op is None:
             key = f"{method.upper()} {path.split('?', 1)[0]}"
             self._undocumented[key] = self._undocumented.get(key, 0) + 1
-            return
+            return None
         stats = self._ops[op.key]
         stats.seen += 1
         broken: dict[str, bool] = {}
+        found: dict[str, list[Violation]] = {}
         for side, reply in (("legacy", legacy), ("candidate", candidate), ("recorded", recorded)):
             if reply is None:
                 continue
             self._sides_used.add(side)
             self._exercise(op, reply.status)
             violations = validate_reply(op, reply)
+            if redacted:
+                violations = [v for v in violations if v.value != REDACTED]
+            found[side] = violations
             broken[side] = bool(violations)
             stats.counts[side] += len(violations)
             for v in violations:
@@ -70,6 +81,7 @@ class ContractReport:
                     stats.kept[ident] = (v, 1)
         if broken.get("candidate") and broken.get("legacy") is False:
             stats.candidate_only += 1
+        return found
 
     def _exercise(self, op: Operation, status: int) -> None:
         if status > 0:
@@ -134,26 +146,49 @@ class ContractReport:
             operations.append(entry)
         return {
             "spec": self.contract.source,
+            "digest": self.contract.digest,
+            "mode": self.contract.mode,
+            "ok": self.ok,
             "operations": operations,
             "undocumented": self.undocumented,
             "unexercised": self.unexercised,
         }
 
     def to_table(self) -> Table:
-        """A rich table: one row per operation seen or violated."""
+        """A rich table: one row per operation seen, its violations per side and its coverage.
+
+        ``candidate only`` counts requests where the candidate broke the contract and legacy honoured
+        it (those rows are red); ``codes`` is documented status codes answered / documented (without
+        ``default``). The caption counts operations exercised and undocumented requests.
+        """
         sides = [s for s in SIDES if s in self._sides_used] or ["legacy", "candidate"]
-        table = Table(title=f"Contract: {self.contract.title or self.contract.source}")
+        pair = "legacy" in sides and "candidate" in sides
+        mode = " (normalised)" if self.contract.normalised is not None else ""
+        table = Table(title=f"Contract{mode}: {self.contract.title or self.contract.source}")
         table.add_column("operation")
         table.add_column("seen", justify="right")
         for side in sides:
             table.add_column(f"{side} violations", justify="right")
+        if pair:
+            table.add_column("candidate only", justify="right")
+        table.add_column("codes", justify="right")
+        seen = 0
         for op in self.contract.operations:
             stats = self._ops[op.key]
             if not stats.seen:
                 continue
+            seen += 1
             cells = [str(stats.counts[s]) for s in sides]
+            if pair:
+                cells.append(str(stats.candidate_only))
+            codes = [c for c in op.responses if c != "default"]
+            cells.append(f"{len([c for c in codes if c in self._statuses[op.key]])}/{len(codes)}")
             style = "red" if stats.candidate_only else None
             table.add_row(op.key, str(stats.seen), *cells, style=style)
+        caption = f"{seen} of {len(self.contract.operations)} operations exercised"
+        if self._undocumented:
+            caption += f"; {sum(self._undocumented.values())} undocumented requests"
+        table.caption = caption
         return table
 
 
