@@ -1,8 +1,16 @@
-"""paritycheck: replay captured traffic against a legacy and a candidate backend and prove parity."""
+"""paritycheck: replay captured traffic against a legacy and a candidate backend and prove parity.
+
+The library API the CLI is a shell over. Heavier entry points (the replay runner, the store, reports,
+the gate, contracts) are imported on first use so that ``import paritycheck`` stays cheap.
+"""
 
 from __future__ import annotations
 
-from paritycheck.config import Config, load as load_config
+import importlib
+from typing import Any
+
+from paritycheck.config import Config
+from paritycheck.config import load as load_config
 from paritycheck.errors import (
     BackendError,
     CaptureError,
@@ -15,6 +23,29 @@ from paritycheck.errors import (
 from paritycheck.models import Difference, Exchange, Outcome, Recorded, Reply, Request, Status
 
 __version__ = "0.1.0"
+
+#: Lazily imported names: name -> module.
+_LAZY = {
+    "RunResult": "paritycheck.runner",
+    "RunSummary": "paritycheck.summary",
+    "Store": "paritycheck.store",
+    "dry_run": "paritycheck.runner",
+    "load_spec": "paritycheck.contract",
+    "read_capture": "paritycheck.capture",
+    "replay_captures": "paritycheck.runner",
+    "summarise": "paritycheck.summary",
+}
+_RENAMED = {"read_capture": "read"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'paritycheck' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), _RENAMED.get(name, name))
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BackendError",
@@ -29,9 +60,17 @@ __all__ = [
     "Recorded",
     "Reply",
     "Request",
+    "RunResult",
+    "RunSummary",
     "SpecError",
     "Status",
+    "Store",
     "StoreError",
     "__version__",
+    "dry_run",
     "load_config",
+    "load_spec",
+    "read_capture",
+    "replay_captures",
+    "summarise",
 ]

@@ -424,7 +424,7 @@ def accept(
 
 @cli.command("contract", context_settings=CONTEXT)
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("captures", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("captures", nargs=-1, metavar="[CAPTURE]...", type=click.Path(dir_okay=False, path_type=Path))
 @_db_option
 @click.option("--run", "run_id", type=int, help="Run to check (default: the latest run); not with CAPTURE.")
 @click.option(
@@ -476,6 +476,54 @@ def contract_command(
     else:
         _stdout().print(report.to_table())
     return ExitStatus.OK if report.ok else ExitStatus.DIFFERENCES
+
+
+@cli.command("noise", context_settings=CONTEXT)
+@_db_option
+@click.option("--run", "run_id", type=int, help="Run id (default: the latest run).")
+@click.option("--json", "as_json", is_flag=True, help="Print the noise paths as JSON on stdout.")
+def noise_command(db: Path, run_id: int | None, as_json: bool) -> int:
+    """List the paths a run (default: the latest) classed as noise, with the evidence (docs/noise.md)."""
+    from paritycheck.noise import noise_paths
+    from paritycheck.store import Store
+
+    with Store.open(db, create=False) as store:
+        run = _latest(store, run_id)
+        paths = noise_paths(store, run)
+    if as_json:
+        rows = [{"endpoint": p.endpoint, **p.to_json(), "raw": p.raw, "total": p.total} for p in paths]
+        click.echo(json.dumps({"run_id": run, "noise": rows}, indent=2))
+        return ExitStatus.OK
+    out = _stdout()
+    if not paths:
+        out.print(f"run {run}: no path was classed as noise")
+    for p in paths:
+        out.print(
+            f"{p.endpoint}  {p.path}  {p.describe()}; differed on {p.raw}/{p.total} against the candidate",
+            soft_wrap=True,
+        )
+    return ExitStatus.OK
+
+
+@cli.command("suggest", context_settings=CONTEXT)
+@_db_option
+@click.option("--run", "run_id", type=int, help="Run id (default: the latest run).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Configuration to merge the rules into (default: the one the run was made with).",
+)
+def suggest_command(db: Path, run_id: int | None, config_file: Path | None) -> int:
+    """Print [normalise] and [[endpoint]] rules (TOML) that remove a run's false mismatches."""
+    from paritycheck.store import Store
+    from paritycheck.suggest import config_of_run, suggest
+
+    with Store.open(db, create=False) as store:
+        run = _latest(store, run_id)
+        config = load_config(config_file) if config_file else config_of_run(store.run(run))
+        click.echo(suggest(store, run, config).to_toml(), nl=False)
+    return ExitStatus.OK
 
 
 def main() -> None:

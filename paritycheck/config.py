@@ -243,9 +243,7 @@ def _coerce(tp: Any, value: Any, *, key: str, source: str) -> Any:
     elif origin is tuple:
         (item_tp, *_rest) = typing.get_args(tp)
         if isinstance(value, list):
-            return tuple(
-                _coerce(item_tp, v, key=f"{key}[{i}]", source=source) for i, v in enumerate(value)
-            )
+            return tuple(_coerce(item_tp, v, key=f"{key}[{i}]", source=source) for i, v in enumerate(value))
     elif origin is dict:
         if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
             return {str(k): v for k, v in value.items()}
@@ -303,7 +301,9 @@ def _validate(config: Config, source: str) -> Config:
     check_paths(config.normalise.unordered, "normalise.unordered")
     for i, rule in enumerate(config.endpoint):
         if not rule.match.strip():
-            raise ConfigError(f"{source}: endpoint[{i}].match is missing", hint='e.g. match = "GET /api/x/{id}"')
+            raise ConfigError(
+                f"{source}: endpoint[{i}].match is missing", hint='e.g. match = "GET /api/x/{id}"'
+            )
         check_paths(rule.ignore, f"endpoint[{i}].ignore")
         check_paths(rule.unordered, f"endpoint[{i}].unordered")
     r = config.replay
@@ -321,11 +321,14 @@ def _validate(config: Config, source: str) -> Config:
     def expanded(side: str) -> Backend:
         b: Backend = getattr(config.backends, side)
         headers = {
-            k: expand_env(v, where=f"backends.{side}.headers.{k}", source=source) for k, v in b.headers.items()
+            k: expand_env(v, where=f"backends.{side}.headers.{k}", source=source)
+            for k, v in b.headers.items()
         }
         return dataclasses.replace(b, headers=headers)
 
-    backends = dataclasses.replace(config.backends, legacy=expanded("legacy"), candidate=expanded("candidate"))
+    backends = dataclasses.replace(
+        config.backends, legacy=expanded("legacy"), candidate=expanded("candidate")
+    )
     return dataclasses.replace(config, backends=backends)
 
 
@@ -410,4 +413,6 @@ def _read_toml(file: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}", hint="fix the syntax at the line named") from None
     except OSError as exc:
-        raise ConfigError(f"{file}: cannot read: {exc.strerror}", hint="check the file's permissions") from None
+        raise ConfigError(
+            f"{file}: cannot read: {exc.strerror}", hint="check the file's permissions"
+        ) from None

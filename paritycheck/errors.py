@@ -48,9 +48,7 @@ class ConfigError(ParitycheckError):
 class CaptureError(ParitycheckError):
     """A capture file cannot be read. The message names the file and, where known, the entry index."""
 
-    def __init__(
-        self, message: str, *, file: str, entry: int | None = None, hint: str | None = None
-    ) -> None:
+    def __init__(self, message: str, *, file: str, entry: int | None = None, hint: str | None = None) -> None:
         where = file if entry is None else f"{file}: entry {entry}"
         super().__init__(f"{where}: {message}", hint=hint)
         self.file = file

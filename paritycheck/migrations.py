@@ -76,9 +76,67 @@ def _v1(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v2(db: sqlite_utils.Database) -> None:
+    """Contract checks of a run (spec name, digest, mode, report summary) and their violations."""
+    _script(
+        db,
+        """
+        CREATE TABLE contract_checks (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            spec TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            title TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            checked TEXT NOT NULL,
+            summary TEXT
+        );
+        CREATE INDEX contract_checks_run ON contract_checks (run_id, id);
+        -- exchange_id is NULL only when the exchange was never stored (an interrupted run)
+        CREATE TABLE contract_violations (
+            id INTEGER PRIMARY KEY,
+            check_id INTEGER NOT NULL REFERENCES contract_checks(id),
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            exchange_id INTEGER REFERENCES exchanges(id),
+            side TEXT NOT NULL,
+            operation TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            path TEXT NOT NULL,
+            keyword TEXT NOT NULL,
+            message TEXT NOT NULL,
+            value TEXT NOT NULL
+        );
+        CREATE INDEX contract_violations_check ON contract_violations (check_id, operation, side, id);
+        CREATE INDEX contract_violations_exchange ON contract_violations (exchange_id);
+        """,
+    )
+
+
+def _v3(db: sqlite_utils.Database) -> None:
+    """Noise paths learned in a run: per (endpoint, wildcard path) the A/A and raw evidence."""
+    _script(
+        db,
+        """
+        CREATE TABLE noise_paths (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            endpoint TEXT NOT NULL,
+            path TEXT NOT NULL,
+            samples INTEGER NOT NULL,
+            differed INTEGER NOT NULL,
+            raw INTEGER NOT NULL,
+            total INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            kinds TEXT NOT NULL DEFAULT '[]',
+            UNIQUE (run_id, endpoint, path)
+        );
+        """,
+    )
+
+
 #: Ordered schema migrations; migration i brings the schema to version i + 1 (PRAGMA user_version).
 #: Append new ones at the end; never edit, remove or reorder a released one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 
 
 def _script(db: sqlite_utils.Database, sql: str) -> None:

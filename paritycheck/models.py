@@ -8,7 +8,7 @@ from the project.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 #: Header list as ``(name, value)`` pairs. Names are lower-case; repeated headers stay repeated.
@@ -111,7 +111,7 @@ class Difference:
     candidate: Any = None
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """What happened to one exchange."""
 
     MATCHED = "matched"

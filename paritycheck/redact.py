@@ -157,13 +157,35 @@ def _media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
+#: Bytes that :func:`_compact` drops from a name: everything but ASCII letters and digits.
+_NON_ALNUM = bytes(b for b in range(256) if not (48 <= b <= 57 or 65 <= b <= 90 or 97 <= b <= 122))
+#: Every compacted secret name (JSON key, form parameter) contains one of these: a superset of
+#: is_secret_name and _secret_param, so keep the two in step. A false positive costs only a parse.
+_SECRET_FRAGMENTS = re.compile(
+    rb"pass|secret|token|apikey|privatekey|session|auth|card|cvv|cvc|csrf|xsrf|pwd|pin|otp|ssn|sig"
+    rb"|cookie|key|code|xamz"
+)
+
+
+def _may_hold_secret(data: bytes) -> bool:
+    """False only when no key or parameter of ``data`` can be secret-named (cheap: no parsing).
+
+    A secret name is contiguous in the raw bytes, so once the bytes are compacted like names are
+    (lower-cased, non-alphanumerics dropped) it is a substring. Escapes (``\\u``, ``%``) and non-ASCII
+    bytes can spell a name otherwise, so they always take the full path.
+    """
+    if not data.isascii() or b"\\u" in data or b"%" in data or b"+" in data:
+        return True
+    return _SECRET_FRAGMENTS.search(data.lower().translate(None, _NON_ALNUM)) is not None
+
+
 def body(data: bytes, content_type: str | None) -> bytes:
     """A body with secrets redacted: JSON by key, form-urlencoded by parameter, anything else as is.
 
     The body is rewritten only when something was redacted, so other bodies keep their exact bytes.
     """
     media = _media_type(content_type)
-    if not data:
+    if not data or not _may_hold_secret(data):
         return data
     if "json" in media:
         try:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paritycheck import capture, redact
 from paritycheck.compare import Comparator
@@ -22,11 +22,17 @@ from paritycheck.config import Backend, Config
 from paritycheck.endpoints import EndpointMatcher
 from paritycheck.errors import CaptureError, ConfigError
 from paritycheck.models import Exchange, Outcome, Reply, Status
+from paritycheck.noise import NoiseLearner
 from paritycheck.replay import Engine, schedule
 from paritycheck.select import Selector
 from paritycheck.store import Store
-from paritycheck.summary import LiveSummary, RunSummary
+from paritycheck.summary import LiveSummary, RunSummary, summarise
 from paritycheck.transport import Transport, make_transport
+
+if TYPE_CHECKING:
+    from paritycheck.contract import Contract, ContractReport
+    from paritycheck.session import SessionReplay
+    from paritycheck.session.grouping import Group
 
 OutcomeCallback = Callable[[Outcome], None]
 
@@ -39,6 +45,8 @@ class RunResult:
     summary: RunSummary
     status: str
     db: Path
+    #: The contract check of the replies, with ``replay --contract``.
+    contract: ContractReport | None = None
 
     @property
     def at_parity(self) -> bool:
@@ -80,27 +88,54 @@ def _exchanges(paths: Sequence[Path], errors: list[CaptureError]) -> Iterator[Ex
             return
 
 
+def endpoint_matcher(config: Config, contract: Contract | None = None) -> EndpointMatcher:
+    """Endpoint names: ``[[endpoint]]`` patterns first, then the spec's templates, then automatic ones."""
+    spec = contract.endpoint_patterns() if contract is not None else []
+    return EndpointMatcher([*(rule.match for rule in config.endpoint), *spec])
+
+
 class _Pipeline:
     """The per-exchange work and the consumers of its outcomes."""
 
     def __init__(
-        self, config: Config, engine: Engine, store: Store, run_id: int, on_outcome: OutcomeCallback | None
+        self,
+        config: Config,
+        engine: Engine,
+        store: Store,
+        run_id: int,
+        on_outcome: OutcomeCallback | None,
+        contract: Contract | None = None,
     ) -> None:
-        self.matcher = EndpointMatcher(rule.match for rule in config.endpoint)
+        self.matcher = endpoint_matcher(config, contract)
+        self.contract_check = None
+        if contract is not None:
+            from paritycheck.contract import ReplayCheck
+
+            self.contract_check = ReplayCheck(contract, store, run_id)
         self.selector = Selector(
             include=config.replay.include,
             exclude=config.replay.exclude,
             allow_writes=config.replay.allow_writes,
         )
         self.comparator = Comparator(config.normalise, config.endpoint)
+        self.noise = NoiseLearner(config.noise, allow_writes=config.replay.allow_writes)
         self.engine = engine
         self.store = store
         self.run_id = run_id
         self.live = LiveSummary()
         self.on_outcome = on_outcome
+        # Session-aware replay (docs/sessions.md): ordering, per-backend tokens and generated values.
+        self.sessions: SessionReplay | None = None
+        resets = config.backends.legacy.reset or config.backends.candidate.reset
+        if config.sessions.key != "none" or config.auth.path or config.correlate or resets:
+            from paritycheck.session import SessionReplay
+
+            self.sessions = SessionReplay(config, engine)
 
     def consume(self, outcome: Outcome) -> None:
         self.store.add(self.run_id, outcome)
+        if self.contract_check is not None:
+            self.contract_check.add(outcome)  # validates both replies before redaction; stores violations
         self.live.add(outcome)
         if self.on_outcome is not None:
             self.on_outcome(outcome)
@@ -120,10 +155,59 @@ class _Pipeline:
 
     async def work(self, item: tuple[Exchange, str]) -> Outcome:
         exchange, endpoint = item
-        legacy, candidate = await self.engine.pair(exchange.request)
-        return self.judge(exchange, endpoint, legacy, candidate)
+        request = exchange.request
+        if self.sessions is not None:
+            return await self._session_work(exchange, endpoint)
+        if not self.noise.wants_sample(endpoint, exchange):
+            legacy, candidate = await self.engine.pair(request)
+            return self.learn(self.judge(exchange, endpoint, legacy, candidate))
+        # A/A calibration: ask the legacy (or its secondary instance) again, at the same moment.
+        side = "legacy_secondary" if self.engine.has_secondary else "legacy"
+        (legacy, candidate), again = await asyncio.gather(
+            self.engine.pair(request), self.engine.ask(side, request)
+        )
+        outcome = self.learn(self.judge(exchange, endpoint, legacy, candidate))
+        if legacy.error is None and again.error is None:
+            self.noise.add_sample(endpoint, self.comparator.compare(endpoint, legacy, again))
+        return dataclasses.replace(outcome, legacy_again=again)
 
-    def judge(self, exchange: Exchange, endpoint: str, legacy: Reply, candidate: Reply) -> Outcome:
+    async def _session_work(self, exchange: Exchange, endpoint: str) -> Outcome:
+        """Like :meth:`work`, with each backend's own token and generated values (and the again-ask too)."""
+        assert self.sessions is not None
+        again_side = None
+        # Never a write twice: the legacy would hold one more object than the candidate from then on.
+        if exchange.request.is_safe and self.noise.wants_sample(endpoint, exchange):
+            again_side = "legacy_secondary" if self.engine.has_secondary else "legacy"
+        legacy, candidate, again, group = await self.sessions.pair(exchange, endpoint, again=again_side)
+        outcome = self.learn(self.judge(exchange, endpoint, legacy, candidate, group=group))
+        if again is None:
+            return outcome
+        if legacy.error is None and again.error is None:
+            self.noise.add_sample(endpoint, self.comparator.compare(endpoint, legacy, again))
+        return dataclasses.replace(outcome, legacy_again=again)
+
+    def learn(self, outcome: Outcome) -> Outcome:
+        """Count every compared exchange's differences as raw evidence for noise classification."""
+        if outcome.status in (Status.MATCHED, Status.MISMATCHED):
+            self.noise.add_raw(outcome.endpoint, outcome.differences)
+        return outcome
+
+    def classify_noise(self) -> int:
+        """After the replay: flag differences on noise paths in the store; return how many paths."""
+        paths = self.noise.classify()
+        if paths:
+            self.store.apply_noise(self.run_id, paths)
+        return len(paths)
+
+    def judge(
+        self,
+        exchange: Exchange,
+        endpoint: str,
+        legacy: Reply,
+        candidate: Reply,
+        *,
+        group: Group | None = None,
+    ) -> Outcome:
         if legacy.error is not None or candidate.error is not None:
             reasons = [
                 f"{side}: {reply.error}"
@@ -139,6 +223,8 @@ class _Pipeline:
                 reason="; ".join(reasons),
             )
         differences = self.comparator.compare(endpoint, legacy, candidate)
+        if self.sessions is not None:  # each backend's own value for one captured value is no difference
+            differences = self.sessions.settle(group, differences)
         return Outcome(
             exchange=exchange,
             endpoint=endpoint,
@@ -156,8 +242,12 @@ async def replay_captures(
     db: Path,
     on_outcome: OutcomeCallback | None = None,
     transport: Transport | None = None,
+    contract: Contract | None = None,
 ) -> RunResult:
     """Replay every exchange of ``captures`` against both backends and store the outcomes in ``db``.
+
+    With ``contract``, both replies of every exchange are validated against it as they arrive, the
+    violations stored with the run, and endpoints named after the spec's templates.
 
     Raises :class:`CaptureError` after storing everything read before a malformed entry. On
     cancellation (Ctrl-C) the run is finished as ``interrupted`` with every outcome so far stored.
@@ -187,20 +277,32 @@ async def replay_captures(
         timeout=config.replay.timeout,
         legacy_secondary=config.backends.legacy_secondary,
     )
-    pipeline = _Pipeline(config, engine, store, run_id, on_outcome)
+    pipeline = _Pipeline(config, engine, store, run_id, on_outcome, contract)
+    contract_report = None
+    noise_paths = 0
     errors: list[CaptureError] = []
     status = "failed"
+    sessions = pipeline.sessions
     try:
+        if sessions is not None:
+            await sessions.prepare()  # reset commands, then [auth] logins
         items = pipeline.replayable(_exchanges(list(captures), errors))
         outcomes = schedule(
-            items, pipeline.work, concurrency=config.replay.concurrency, rate=config.replay.rate
+            items,
+            pipeline.work,
+            concurrency=config.replay.concurrency,
+            rate=config.replay.rate,
+            session_of=sessions.session_of if sessions is not None else None,
         )
         # aclosing: if a consumer fails, the replays still in flight are cancelled now, not at collection.
         async with aclosing(outcomes):
             async for outcome in outcomes:
                 pipeline.consume(outcome)
+        store.flush()
+        # Noise is classed with all the evidence in: raw rates are only known once the run is over.
+        noise_paths = pipeline.classify_noise()
         status = "failed" if errors else "complete"
-    except BaseException:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         status = "interrupted"
         raise
     finally:
@@ -208,12 +310,27 @@ async def replay_captures(
             if own_transport:
                 await transport.aclose()
         finally:
+            if pipeline.contract_check is not None:
+                contract_report = pipeline.contract_check.finish()
+            if sessions is not None:
+                store.update_meta(run_id, {"sessions": sessions.meta()})
             store.finish_run(run_id, status=status)
             run_info = store.run(run_id)
             store.close()
     if errors:
         raise errors[0]
-    return RunResult(run_id=run_id, summary=pipeline.live.summary(run=run_info), status=status, db=db)
+    if noise_paths:  # outcomes were reclassified in the store: summarise from there
+        with Store.open(db, create=False) as reread:
+            summary = summarise(reread, run_id)
+    else:
+        summary = pipeline.live.summary(run=run_info)
+    return RunResult(
+        run_id=run_id,
+        summary=summary,
+        status=status,
+        db=db,
+        contract=contract_report,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,9 +342,11 @@ class Planned:
     skip: str | None
 
 
-def dry_run(config: Config, captures: Sequence[Path]) -> Iterator[Planned]:
+def dry_run(
+    config: Config, captures: Sequence[Path], *, contract: Contract | None = None
+) -> Iterator[Planned]:
     """Read and filter the captures and say what would be sent, sending nothing."""
-    matcher = EndpointMatcher(rule.match for rule in config.endpoint)
+    matcher = endpoint_matcher(config, contract)
     selector = Selector(
         include=config.replay.include, exclude=config.replay.exclude, allow_writes=config.replay.allow_writes
     )

@@ -14,7 +14,7 @@ import json
 import re
 import sqlite3
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +28,7 @@ from paritycheck import redact
 from paritycheck.errors import StoreError
 from paritycheck.migrations import migrate
 from paritycheck.models import Difference, Headers, Outcome, Reply, Status, header
+from paritycheck.noise import NoisePath
 
 FINISHED = ("complete", "interrupted", "failed")
 RUNNING = "running"
@@ -556,6 +557,136 @@ class Store:
             for endpoint, kind, path, n, legacy, candidate, ids in rows
         ]
 
+    # -- noise (paritycheck.noise)
+
+    def apply_noise(self, run_id: int, paths: Sequence[NoisePath]) -> int:
+        """Class the run's differences on noise ``paths`` as noise, in one transaction.
+
+        Flags them (``noise = 1``), turns mismatched exchanges left with only noise into matched, stores
+        the paths (replacing any stored before) and, for a finished run, its totals. Returns the number of
+        exchanges turned into matched.
+        """
+        run = self.run(run_id)  # also flushes
+        by_endpoint: dict[str, list[NoisePath]] = {}
+        for noise_path in paths:
+            by_endpoint.setdefault(noise_path.endpoint, []).append(noise_path)
+        flagged: list[tuple[int]] = []
+        if by_endpoint:
+            for diff_id, endpoint, kind, path in self._conn.execute(
+                "SELECT id, endpoint, kind, path FROM differences WHERE run_id = ? AND noise = 0", (run_id,)
+            ):
+                rules = by_endpoint.get(endpoint)
+                if rules and any(r.covers(Difference(kind, path)) for r in rules):
+                    flagged.append((diff_id,))
+        with self.db.atomic():
+            self._conn.executemany("UPDATE differences SET noise = 1 WHERE id = ?", flagged)
+            turned = self._conn.execute(
+                "UPDATE exchanges SET outcome = ? WHERE run_id = ? AND outcome = ?"
+                " AND EXISTS (SELECT 1 FROM differences d WHERE d.exchange_id = exchanges.id AND d.noise = 1)"
+                " AND NOT EXISTS (SELECT 1 FROM differences d WHERE d.exchange_id = exchanges.id"
+                " AND d.noise = 0)",
+                (Status.MATCHED.value, run_id, Status.MISMATCHED.value),
+            ).rowcount
+            self._conn.execute("DELETE FROM noise_paths WHERE run_id = ?", (run_id,))
+            self._conn.executemany(
+                "INSERT INTO noise_paths (run_id, endpoint, path, samples, differed, raw, total, reason,"
+                " kinds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (run_id, p.endpoint, p.path, p.samples, p.differed, p.raw, p.total, p.reason, kinds)
+                    for p in paths
+                    for kinds in (_dumps(p.kinds),)
+                ],
+            )
+            if run.ended is not None:
+                counts = self._outcome_counts(run_id)
+                self._conn.execute(
+                    "UPDATE runs SET total = ?, matched = ?, mismatched = ?, failed = ?, skipped = ?"
+                    " WHERE id = ?",
+                    (sum(counts.values()), *(counts.get(s.value, 0) for s in Status), run_id),
+                )
+        return turned
+
+    def noise_paths(self, run_id: int) -> list[NoisePath]:
+        """The noise paths stored with run ``run_id``, by endpoint and path."""
+        self.run(run_id)
+        return [
+            NoisePath(endpoint, path, samples, differed, raw, total, reason, tuple(orjson.loads(kinds)))
+            for endpoint, path, samples, differed, raw, total, reason, kinds in self._conn.execute(
+                "SELECT endpoint, path, samples, differed, raw, total, reason, kinds FROM noise_paths"
+                " WHERE run_id = ? ORDER BY endpoint, path",
+                (run_id,),
+            )
+        ]
+
+    # -- contract checks (paritycheck.contract)
+
+    def last_seq(self, run_id: int) -> int:
+        """The sequence number of the exchange most recently added to run ``run_id`` by this store."""
+        return self._seq[run_id] - 1
+
+    def start_contract_check(self, run_id: int, *, spec: str, digest: str, title: str, mode: str) -> int:
+        """Record a contract check of run ``run_id`` (summary written by :meth:`finish_contract_check`)."""
+        self.run(run_id)
+        with self.db.atomic():
+            cursor = self._conn.execute(
+                "INSERT INTO contract_checks (run_id, spec, digest, title, mode, checked)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, spec, digest, title, mode, _now()),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def add_contract_violations(self, check_id: int, run_id: int, rows: list[tuple[Any, ...]]) -> None:
+        """Store violations ``(seq, side, operation, status, path, keyword, message, value)``.
+
+        ``seq`` names the exchange in its run; buffered exchanges are flushed first so that it resolves.
+        ``value`` must be redacted already.
+        """
+        self.flush()
+        with self.db.atomic():
+            self._conn.executemany(
+                "INSERT INTO contract_violations (check_id, run_id, exchange_id, side, operation, status,"
+                " path, keyword, message, value) VALUES (?, ?,"
+                " (SELECT id FROM exchanges WHERE run_id = ? AND seq = ?), ?, ?, ?, ?, ?, ?, ?)",
+                [(check_id, run_id, run_id, seq, *rest[:-1], _dumps(rest[-1])) for seq, *rest in rows],
+            )
+
+    def finish_contract_check(self, check_id: int, summary: dict[str, Any]) -> None:
+        """Store the check's report summary (the ``paritycheck contract --json`` document)."""
+        with self.db.atomic():
+            self._conn.execute(
+                "UPDATE contract_checks SET summary = ? WHERE id = ?", (_dumps(summary), check_id)
+            )
+
+    def contract_checks(self, run_id: int) -> list[ContractCheck]:
+        """The contract checks of run ``run_id``, oldest first."""
+        self.flush()
+        return [
+            ContractCheck(
+                cid, rid, spec, digest, title, mode, checked, None if summary is None else _loads(summary)
+            )
+            for cid, rid, spec, digest, title, mode, checked, summary in self._conn.execute(
+                "SELECT id, run_id, spec, digest, title, mode, checked, summary FROM contract_checks"
+                " WHERE run_id = ? ORDER BY id",
+                (run_id,),
+            )
+        ]
+
+    def contract_violations(self, check_id: int, *, side: str | None = None) -> Iterator[StoredViolation]:
+        """The violations of one contract check, by operation, side and arrival."""
+        sql = (
+            "SELECT exchange_id, side, operation, status, path, keyword, message, value"
+            " FROM contract_violations WHERE check_id = ?"
+        )
+        params: list[Any] = [check_id]
+        if side is not None:
+            sql += " AND side = ?"
+            params.append(side)
+        for xid, side_, operation, status, path, keyword, message, value in self._conn.execute(
+            sql + " ORDER BY operation, side, id", params
+        ):
+            yield StoredViolation(xid, side_, operation, status, path, keyword, message, _loads(value))
+
     # -- helpers
 
     def _outcome_counts(self, run_id: int) -> dict[str, int]:
@@ -628,3 +759,31 @@ def _exchange(
         diffs,
         noise,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ContractCheck:
+    """One contract check of a run: the spec (name, sha256), ``raw`` or ``normalised``, its summary."""
+
+    id: int
+    run_id: int
+    spec: str
+    digest: str
+    title: str
+    mode: str
+    checked: str
+    summary: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredViolation:
+    """One stored contract violation; ``exchange_id`` links it to its exchange."""
+
+    exchange_id: int | None
+    side: str
+    operation: str
+    status: int
+    path: str
+    keyword: str
+    message: str
+    value: Any

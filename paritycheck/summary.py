@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paritycheck.models import Outcome, Status
+from paritycheck.noise import NoisePath
 from paritycheck.store import RunInfo, Store, stored_value
 
 QUANTILES = (("p50", 50.0), ("p95", 95.0), ("p99", 99.0))
@@ -85,6 +86,8 @@ class EndpointSummary:
     candidate_ms: dict[str, float | None]
     differences: list[DiffGroup] = field(default_factory=list)
     differences_omitted: int = 0
+    #: Paths classed as noise on this endpoint (docs/noise.md); their differences are not counted.
+    noise: list[NoisePath] = field(default_factory=list)
 
     @property
     def parity(self) -> float | None:
@@ -113,6 +116,7 @@ class EndpointSummary:
                 for d in self.differences
             ],
             "differences_omitted": self.differences_omitted,
+            "noise": [n.to_json() for n in self.noise],
         }
 
 
@@ -133,6 +137,8 @@ class RunSummary:
     backends: dict[str, str] = field(default_factory=dict)
     captures: list[dict[str, str]] = field(default_factory=list)
     tool_version: str | None = None
+    #: Session-aware replay facts (writes per backend, correlations, logins, resets); None without it.
+    sessions: dict[str, Any] | None = None
 
     @property
     def parity(self) -> float | None:
@@ -156,6 +162,7 @@ class RunSummary:
             "backends": dict(self.backends),
             "captures": [dict(c) for c in self.captures],
             "endpoints": [e.to_json() for e in self.endpoints],
+            "sessions": self.sessions,
         }
 
 
@@ -170,6 +177,7 @@ def _build(
     groups: dict[str, list[DiffGroup]],
     run: RunInfo | None,
     max_differences: int | None,
+    noise: Mapping[str, list[NoisePath]] | None = None,
 ) -> RunSummary:
     """Assemble a RunSummary; groups must already be sorted most frequent first."""
     endpoints = []
@@ -190,6 +198,7 @@ def _build(
                 candidate_ms=latency_summary(candidate),
                 differences=keep,
                 differences_omitted=len(diffs) - len(keep),
+                noise=list((noise or {}).get(endpoint, ())),
             )
         )
     return RunSummary(
@@ -206,6 +215,7 @@ def _build(
         backends=dict(run.backends) if run else {},
         captures=list(run.captures) if run else [],
         tool_version=run.tool_version if run else None,
+        sessions=run.meta.get("sessions") if run else None,
     )
 
 
@@ -215,7 +225,10 @@ def summarise(store: Store, run_id: int, *, max_differences: int | None = MAX_DI
     groups: dict[str, list[DiffGroup]] = {}
     for g in store.difference_groups(run_id, examples=1):
         groups.setdefault(g.endpoint, []).append(DiffGroup(g.kind, g.path, g.count, g.legacy, g.candidate))
-    return _build(run_id, store.counts(run_id), store.latencies(run_id), groups, run, max_differences)
+    noise: dict[str, list[NoisePath]] = {}
+    for path in store.noise_paths(run_id):
+        noise.setdefault(path.endpoint, []).append(path)
+    return _build(run_id, store.counts(run_id), store.latencies(run_id), groups, run, max_differences, noise)
 
 
 class _Group:

@@ -158,6 +158,13 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
             more = len(ep.differences) - top
             diffs.add_row("", "", Text(f"… {more} more groups (paritycheck report)", style="dim"), "", "")
         out.print(diffs)
+    # Noise is shown, never hidden: what was ignored and on what evidence (docs/noise.md).
+    for ep in summary.endpoints:
+        evidence: dict[str, list[str]] = {}
+        for noise in ep.noise:
+            evidence.setdefault(noise.describe(), []).append(noise.path)
+        for why, paths in evidence.items():
+            out.print(Text(f"{ep.endpoint}: ignored as noise ({why}): {', '.join(paths)}", style="dim"))
     failures = getattr(summary, "failure_reasons", None)
     if failures:
         out.print(Text("Failed exchanges", style="bold"))
@@ -181,6 +188,18 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
     skipped = getattr(summary, "skip_reasons", None)
     if skipped:
         out.print(Text("  skipped: " + ", ".join(f"{n}× {r}" for r, n in skipped), style="dim"))
+    sessions = summary.sessions
+    if sessions:
+        writes = sessions.get("writes") or {}
+        line = f"  sessions: {sessions.get('count', 0)}, writes sent: " + ", ".join(
+            f"{side} {n}" for side, n in writes.items()
+        )
+        applied = (sessions.get("correlations") or {}).get("applied") or {}
+        if applied:
+            line += "; correlated values applied: " + ", ".join(f"{n} {kind}" for kind, n in sorted(applied.items()))
+        out.print(Text(line, style="dim"))
+        for reset in sessions.get("resets") or []:
+            out.print(Text(f"  reset {reset.get('side')}: exit {reset.get('exit_status')}", style="dim"))
     verdict = (
         Text("AT PARITY", style="bold green")
         if replayed and summary.mismatched == 0 and summary.failed == 0

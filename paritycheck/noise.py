@@ -1,0 +1,198 @@
+"""Learn which fields differ between two answers of the same backend, and class them as noise.
+
+A/A calibration: for the first ``[noise] samples`` exchanges of each endpoint the legacy backend is asked
+a second time (or ``legacy_secondary`` is), and every difference between its two answers is noise
+evidence for that (endpoint, path). Every legacy-vs-candidate comparison is counted as raw evidence.
+After the run :meth:`NoiseLearner.classify` compares the two rates per (endpoint, path), Diffy's rule
+adapted to a handful of samples (docs/noise.md):
+
+    noise  <=>  differed >= 1  and  raw / total <= U(differed, samples) * (1 + relative) + absolute
+
+where ``U`` is the Wilson score upper bound of the noise rate at ``confidence``. A field that never
+differed between the two legacy answers is never noise. Array indexes are counted under ``[*]``.
+Volatile response headers (``Date``, ``ETag``, ``X-Request-Id``, ...) are noise without samples.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import TYPE_CHECKING
+
+from paritycheck.config import NoiseConfig
+from paritycheck.jsonpath import wildcard
+from paritycheck.models import Difference, Exchange
+
+if TYPE_CHECKING:
+    from paritycheck.store import Store
+
+VOLATILE = "volatile header"
+LEARNED = "legacy re-asks differed"
+
+
+@dataclass(frozen=True, slots=True)
+class NoisePath:
+    """One (endpoint, wildcard path) classed as noise, with the evidence.
+
+    ``samples`` legacy re-asks of the endpoint, ``differed`` of them differed at ``path``; ``raw`` of the
+    ``total`` legacy-vs-candidate comparisons differed there. ``kinds`` are the difference kinds the
+    re-asks showed (empty: any kind, as for a volatile header); only those are ignored.
+    """
+
+    endpoint: str
+    path: str
+    samples: int
+    differed: int
+    raw: int
+    total: int
+    reason: str
+    kinds: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """``5/5 legacy re-asks differed`` or ``volatile header``."""
+        if self.reason == VOLATILE:
+            return VOLATILE
+        return f"{self.differed}/{self.samples} {LEARNED}"
+
+    def covers(self, difference: Difference) -> bool:
+        """Whether ``difference`` (of this endpoint) is one of the noise this path stands for."""
+        return wildcard(difference.path) == self.path and (not self.kinds or difference.kind in self.kinds)
+
+    def to_json(self) -> dict[str, object]:
+        return {"path": self.path, "samples": self.samples, "differed": self.differed}
+
+
+def wilson_upper(successes: int, trials: int, confidence: float) -> float:
+    """Upper bound of the Wilson score interval of a proportion (two-sided ``confidence``); 1 if no trials."""
+    if trials <= 0:
+        return 1.0
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    p = successes / trials
+    z2n = z * z / trials
+    centre = p + z2n / 2
+    spread = z * math.sqrt(p * (1 - p) / trials + z2n / (4 * trials))
+    return min(1.0, (centre + spread) / (1 + z2n))
+
+
+def is_noise(differed: int, samples: int, raw: int, total: int, config: NoiseConfig) -> bool:
+    """The threshold rule of the module docstring for one (endpoint, path)."""
+    if differed < 1 or samples < 1:
+        return False
+    raw_rate = raw / total if total else 0.0
+    bound = wilson_upper(differed, samples, config.confidence)
+    return raw_rate <= bound * (1 + config.relative_threshold) + config.absolute_threshold
+
+
+class _Counts:
+    __slots__ = ("kinds", "n")
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.kinds: set[str] = set()
+
+
+class _Endpoint:
+    """Evidence of one endpoint: sample and raw counts per wildcard path."""
+
+    __slots__ = ("noise", "raw", "reserved", "samples", "total")
+
+    def __init__(self) -> None:
+        self.reserved = 0
+        self.samples = 0
+        self.total = 0
+        self.noise: dict[str, _Counts] = {}
+        self.raw: dict[str, _Counts] = {}
+
+
+def _count(into: dict[str, _Counts], differences: Sequence[Difference]) -> None:
+    # Once per exchange and path: ten array elements differing is one differing exchange.
+    seen: dict[str, set[str]] = {}
+    for d in differences:
+        seen.setdefault(wildcard(d.path), set()).add(d.kind)
+    for path, kinds in seen.items():
+        counts = into.get(path)
+        if counts is None:
+            counts = into[path] = _Counts()
+        counts.n += 1
+        counts.kinds |= kinds
+
+
+class NoiseLearner:
+    """Collects A/A (legacy vs legacy) and raw (legacy vs candidate) differences; classifies at the end."""
+
+    def __init__(self, config: NoiseConfig, *, allow_writes: bool) -> None:
+        self.config = config
+        self.allow_writes = allow_writes
+        self.volatile = frozenset(f"header:{name.lower()}" for name in config.volatile_headers)
+        self._endpoints: dict[str, _Endpoint] = {}
+
+    def _endpoint(self, endpoint: str) -> _Endpoint:
+        found = self._endpoints.get(endpoint)
+        if found is None:
+            found = self._endpoints[endpoint] = _Endpoint()
+        return found
+
+    def wants_sample(self, endpoint: str, exchange: Exchange) -> bool:
+        """Whether to ask the legacy a second time for this exchange; reserves the sample if so."""
+        if self.config.samples <= 0:
+            return False
+        if not exchange.request.is_safe and not self.allow_writes:
+            return False
+        state = self._endpoint(endpoint)
+        if state.reserved >= self.config.samples:
+            return False
+        state.reserved += 1
+        return True
+
+    def add_sample(self, endpoint: str, differences: Sequence[Difference]) -> None:
+        """Count one A/A comparison: the differences between the two legacy answers."""
+        state = self._endpoint(endpoint)
+        state.samples += 1
+        _count(state.noise, differences)
+
+    def add_raw(self, endpoint: str, differences: Sequence[Difference]) -> None:
+        """Count one legacy-vs-candidate comparison (every compared exchange, matched ones too)."""
+        state = self._endpoint(endpoint)
+        state.total += 1
+        _count(state.raw, differences)
+
+    def classify(self) -> list[NoisePath]:
+        """Every (endpoint, path) classed as noise, sorted by endpoint and path."""
+        out: list[NoisePath] = []
+        for endpoint, state in self._endpoints.items():
+            for path in sorted(state.noise.keys() | state.raw.keys()):
+                noise = state.noise.get(path)
+                raw = state.raw.get(path)
+                raw_n = raw.n if raw else 0
+                differed = noise.n if noise else 0
+                if path in self.volatile:
+                    if raw_n or differed:
+                        out.append(
+                            NoisePath(endpoint, path, state.samples, differed, raw_n, state.total, VOLATILE)
+                        )
+                    continue
+                if noise is not None and is_noise(differed, state.samples, raw_n, state.total, self.config):
+                    out.append(
+                        NoisePath(
+                            endpoint,
+                            path,
+                            state.samples,
+                            differed,
+                            raw_n,
+                            state.total,
+                            LEARNED,
+                            tuple(sorted(noise.kinds)),
+                        )
+                    )
+        out.sort(key=lambda p: (p.endpoint, p.path))
+        return out
+
+
+def noise_paths(store: Store, run_id: int) -> list[NoisePath]:
+    """The noise paths stored with run ``run_id`` (StoreError if there is no such run)."""
+    return store.noise_paths(run_id)
+
+
+__all__ = ["LEARNED", "VOLATILE", "NoiseLearner", "NoisePath", "is_noise", "noise_paths", "wilson_upper"]

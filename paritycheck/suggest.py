@@ -1,0 +1,422 @@
+"""Suggest ``[normalise]`` and ``[[endpoint]]`` rules from the differences stored with a run.
+
+Each kind of false mismatch has a signature in the stored differences (docs/noise.md): keys that differ
+only by case style, the same instant written two ways, null on one side and missing on the other, the
+same elements in another order, tiny relative float differences, and paths learned as noise. Every
+suggested rule says why and how many exchanges it would clear. "Would clear" is measured, not guessed:
+the stored (redacted) bodies are compared again through :class:`~paritycheck.compare.Comparator` with the
+rules added one at a time, and an exchange counts for the first rule after which it fully matches.
+A path that looks like a regression (stable on both legacy asks, changed on the candidate with the same
+type) is never suggested for ``ignore``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from paritycheck import config as config_mod
+from paritycheck.compare import Comparator
+from paritycheck.config import Config, EndpointRule, NormaliseConfig
+from paritycheck.jsonpath import format_path, parse, wildcard
+from paritycheck.models import Difference, Reply
+from paritycheck.noise import NoisePath
+from paritycheck.normalise import timestamp, to_snake
+from paritycheck.store import RunInfo, Store, StoredExchange, StoredReply
+
+#: Relative float differences below this are rounding, not arithmetic that differs.
+FLOAT_LIMIT = 1e-6
+#: Exchanges compared again to measure what each rule clears; past this the counts cover these only.
+MAX_EXCHANGES = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One suggested setting. ``endpoint`` None is ``[normalise]``, else an ``[[endpoint]]`` match."""
+
+    key: str
+    value: Any
+    endpoint: str | None
+    why: str
+    found: int
+    clears: int = 0
+
+    @property
+    def where(self) -> str:
+        return "[normalise]" if self.endpoint is None else f"[[endpoint]] {self.endpoint}"
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestions:
+    """The suggested rules of one run, merged into the configuration they were measured against."""
+
+    run_id: int
+    base: Config
+    rules: list[Rule]
+    #: Exchanges with differences (noise included) that were compared again; how many still differ.
+    compared: int
+    remaining: int
+    notes: list[str] = field(default_factory=list)
+
+    def merged(self) -> Config:
+        """``base`` with every suggested rule added."""
+        return _apply(self.base, self.rules)
+
+    def to_toml(self) -> str:
+        """A complete ``[normalise]`` section and ``[[endpoint]]`` blocks, each suggestion commented."""
+        return _toml(self)
+
+
+# ------------------------------------------------------------------------------------------- applying
+
+
+def _apply(base: Config, rules: list[Rule]) -> Config:
+    normalise = base.normalise
+    endpoints = list(base.endpoint)
+    for rule in rules:
+        if rule.endpoint is None:
+            if rule.key in ("ignore", "unordered"):
+                value: Any = (*getattr(normalise, rule.key), rule.value)
+            elif rule.key == "compare_headers":
+                value = tuple(h for h in normalise.compare_headers if h.lower() != rule.value)
+            else:
+                value = rule.value
+            normalise = dataclasses.replace(normalise, **{rule.key: value})
+            continue
+        at = next((i for i, e in enumerate(endpoints) if e.match == rule.endpoint), None)
+        if at is None:
+            endpoints.append(EndpointRule(match=rule.endpoint))
+            at = len(endpoints) - 1
+        current = endpoints[at]
+        extended: dict[str, Any] = {rule.key: (*getattr(current, rule.key), rule.value)}
+        endpoints[at] = dataclasses.replace(current, **extended)
+    return dataclasses.replace(base, normalise=normalise, endpoint=tuple(endpoints))
+
+
+def config_of_run(run: RunInfo) -> Config:
+    """The ``[normalise]`` and ``[[endpoint]]`` rules a run was made with, as a Config."""
+    data = {key: run.config[key] for key in ("normalise", "endpoint") if key in run.config}
+    return config_mod.parse(json.loads(json.dumps(data)), source=f"run {run.id}")
+
+
+# ------------------------------------------------------------------------------------------- detecting
+
+
+def _reply(store: Store, stored: StoredReply | None, headers: Any = None) -> Reply | None:
+    if stored is None or stored.error is not None:
+        return None
+    body = store.body(stored.body) if stored.body else b""
+    return Reply(stored.status, stored.headers if headers is None else headers, body)
+
+
+def _last_key(path: str) -> tuple[str, str] | None:
+    """``$.a.userId`` -> (``$.a``, ``userId``); None when the last step is not a name."""
+    try:
+        steps = parse(path).steps
+    except ValueError:
+        return None
+    if not steps or not isinstance(steps[-1][1], str) or any(d for d, _ in steps):
+        return None
+    parts = [s for _, s in steps[:-1]]
+    if any(p is None for p in parts):
+        return None
+    return format_path([p for p in parts if p is not None]), steps[-1][1]
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float)
+
+
+def _relative(a: float, b: float) -> float:
+    scale = max(abs(a), abs(b))
+    return abs(a - b) / scale if scale else 0.0
+
+
+class _Evidence:
+    """Signatures found in the stored differences, by rule."""
+
+    def __init__(self) -> None:
+        self.key_case: set[int] = set()
+        self.timestamps: set[int] = set()
+        self.nulls: set[int] = set()
+        self.floats: set[int] = set()
+        self.float_max = 0.0
+        self.order: dict[tuple[str, str], set[int]] = {}
+        self.paths: dict[tuple[str, str], Counter[str]] = {}  # (endpoint, wildcard path) -> kinds kept
+
+
+def _collect(
+    xid: int, endpoint: str, diffs: tuple[Difference, ...], cfg: NormaliseConfig, ev: _Evidence
+) -> None:
+    added: dict[tuple[str, str], str] = {}
+    removed: dict[tuple[str, str], str] = {}
+    for d in diffs:
+        if d.kind in ("added", "removed"):
+            value = d.candidate if d.kind == "added" else d.legacy
+            if value is None and not cfg.null_equals_missing:
+                ev.nulls.add(xid)
+            split = _last_key(d.path)
+            if split is not None:
+                (added if d.kind == "added" else removed)[(split[0], to_snake(split[1]))] = split[1]
+        elif d.kind == "changed":
+            a, b = d.legacy, d.candidate
+            if isinstance(a, str) and isinstance(b, str) and not cfg.timestamps:
+                if timestamp(a) == timestamp(b) and (timestamp(a) != a or timestamp(b) != b):
+                    ev.timestamps.add(xid)
+            elif _is_number(a) and _is_number(b) and a != b:
+                rel = _relative(float(a), float(b))
+                if rel < FLOAT_LIMIT and rel > cfg.float_tolerance:
+                    ev.floats.add(xid)
+                    ev.float_max = max(ev.float_max, rel)
+        elif d.kind == "order":
+            ev.order.setdefault((endpoint, wildcard(d.path)), set()).add(xid)
+    if cfg.key_case == "none" and any(removed[k] != name for k, name in added.items() if k in removed):
+        ev.key_case.add(xid)
+
+
+def _tolerance(rel: float) -> float:
+    """The smallest power of ten at or above ``rel``."""
+    tol = 10.0 ** math.ceil(math.log10(rel))
+    return tol if tol >= rel else tol * 10
+
+
+# ------------------------------------------------------------------------------------------- suggesting
+
+
+def _regressions(
+    store: Store, comparator: Comparator, exchanges: list[StoredExchange], wanted: set[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Of ``wanted`` (endpoint, path), those with a sampled exchange stable on both legacy asks but changed
+    on the candidate with the same type."""
+    found: set[tuple[str, str]] = set()
+    for x in exchanges:
+        if x.legacy_again is None or x.legacy is None:
+            continue
+        # Equal stored values mean both were redacted: the stored bodies cannot tell stable from noisy.
+        changed = {
+            wildcard(d.path)
+            for d in (*x.differences, *x.noise)
+            if d.kind == "changed" and d.legacy != d.candidate
+        }
+        suspects = {p for p in changed if (x.endpoint, p) in wanted and (x.endpoint, p) not in found}
+        if not suspects:
+            continue
+        legacy = _reply(store, x.legacy)
+        again = _reply(store, x.legacy_again, headers=x.legacy.headers)
+        if legacy is None or again is None:
+            continue
+        aa = {wildcard(d.path) for d in comparator.compare_bodies(x.endpoint, legacy, again)}
+        found.update((x.endpoint, p) for p in suspects - aa)
+    return found
+
+
+def _stored(store: Store, run_id: int) -> Iterator[StoredExchange]:
+    for x in store.exchanges(run_id):
+        if x.differences or x.noise:
+            yield x
+
+
+def suggest(store: Store, run_id: int, config: Config) -> Suggestions:
+    """Rules that would remove the false mismatches of run ``run_id``, measured on its stored bodies."""
+    store.run(run_id)
+    cfg = config.normalise
+    ev = _Evidence()
+    exchanges: list[StoredExchange] = []
+    for x in _stored(store, run_id):
+        _collect(x.id, x.endpoint, (*x.differences, *x.noise), cfg, ev)
+        for d in x.differences:
+            ev.paths.setdefault((x.endpoint, wildcard(d.path)), Counter())[d.kind] += 1
+        if len(exchanges) < MAX_EXCHANGES:
+            exchanges.append(x)
+    notes: list[str] = []
+    if len(exchanges) == MAX_EXCHANGES:
+        notes.append(f"counts cover the first {MAX_EXCHANGES} exchanges with differences")
+    # Noise first: it is on most exchanges, so each convention rule after it is credited with what it clears.
+    comparator = Comparator(cfg, config.endpoint)
+    noise = [p for p in store.noise_paths(run_id) if p.raw > 0]
+    noisy = {p.path for p in noise}
+    suspects = {(p.endpoint, p.path) for p in noise} | {key for key in ev.paths if key[1] in noisy}
+    rules = _noise_rules(noise, ev, _regressions(store, comparator, exchanges, suspects), cfg, notes)
+    if ev.key_case:
+        rules.append(Rule("key_case", "snake", None, "keys differ only by case style", len(ev.key_case)))
+    if ev.timestamps:
+        why = "values are the same instant written in another format"
+        rules.append(Rule("timestamps", True, None, why, len(ev.timestamps)))
+    if ev.nulls:
+        why = "a field is null on one side and missing on the other"
+        rules.append(Rule("null_equals_missing", True, None, why, len(ev.nulls)))
+    if ev.floats:
+        tol = _tolerance(ev.float_max)
+        why = f"numbers differ by at most {ev.float_max:.1e} relative (rounding)"
+        rules.append(Rule("float_tolerance", tol, None, why, len(ev.floats)))
+    for (endpoint, path), ids in sorted(ev.order.items()):
+        rules.append(Rule("unordered", path, endpoint, "the same elements in another order", len(ids)))
+    return _measure(store, run_id, config, rules, exchanges, notes)
+
+
+def _noise_rules(
+    noise: list[NoisePath],
+    ev: _Evidence,
+    regressions: set[tuple[str, str]],
+    cfg: NormaliseConfig,
+    notes: list[str],
+) -> list[Rule]:
+    """``ignore`` rules for the noise paths; global when safe on every endpoint where the path differs."""
+    rules: list[Rule] = []
+    by_path: dict[str, list[NoisePath]] = {}
+    for p in noise:
+        by_path.setdefault(p.path, []).append(p)
+    compared_headers = {h.lower() for h in cfg.compare_headers}
+    for path, found in sorted(by_path.items()):
+        if path.startswith("header:"):
+            name = path[7:]
+            if name in compared_headers:
+                why = f"changes on every answer ({found[0].describe()}); stop comparing it"
+                rules.append(Rule("compare_headers", name, None, why, sum(p.raw for p in found)))
+            continue
+        if not path.startswith("$"):
+            continue
+        kinds = {k for p in found for k in p.kinds}
+        bad: dict[str, str] = {}
+        for p in found:
+            if (p.endpoint, path) in regressions:
+                bad[p.endpoint] = "stable on both legacy asks of a sampled exchange, changed on the candidate"
+        others: dict[str, int] = {}
+        for (endpoint, q), kept in ev.paths.items():
+            if q != path:
+                continue
+            if (endpoint, path) in regressions:
+                bad[endpoint] = "stable on both legacy asks of a sampled exchange, changed on the candidate"
+            elif kinds and set(kept) - kinds:
+                bad[endpoint] = f"it also has {', '.join(sorted(set(kept) - kinds))} differences there"
+            else:
+                others[endpoint] = sum(kept.values())
+        for endpoint, why in sorted(bad.items()):
+            notes.append(f"not ignored: {path} on {endpoint} (a likely regression: {why})")
+        ok = [p for p in found if p.endpoint not in bad]
+        noisy = {p.endpoint for p in ok}
+        others = {e: n for e, n in others.items() if e not in noisy}
+        if len(ok) > 1 and not bad:
+            evidence = ", ".join(sorted({p.describe() for p in ok}, key=lambda d: (len(d), d)))
+            why = f"noise on {len(ok)} endpoints ({evidence})"
+            if others:
+                why += f"; differs the same way on {len(others)} more"
+            rules.append(Rule("ignore", path, None, why, sum(p.raw for p in ok) + sum(others.values())))
+        else:
+            for p in ok:
+                rules.append(Rule("ignore", path, p.endpoint, f"noise ({p.describe()})", p.raw))
+    return rules
+
+
+def _matches(comparator: Comparator, store: Store, x: StoredExchange) -> bool | None:
+    legacy, candidate = _reply(store, x.legacy), _reply(store, x.candidate)
+    if legacy is None or candidate is None:
+        return None
+    return not comparator.compare(x.endpoint, legacy, candidate)
+
+
+def _measure(
+    store: Store,
+    run_id: int,
+    base: Config,
+    rules: list[Rule],
+    exchanges: list[StoredExchange],
+    notes: list[str],
+) -> Suggestions:
+    """Compare the stored exchanges again with the rules added one by one; count what each clears."""
+    comparator = Comparator(base.normalise, base.endpoint)
+    pending = []
+    for x in exchanges:
+        if _matches(comparator, store, x) is False:
+            pending.append(x)
+    compared = len(pending)
+    measured: list[Rule] = []
+    for i, rule in enumerate(rules):
+        config = _apply(base, rules[: i + 1])
+        comparator = Comparator(config.normalise, config.endpoint)
+        still = [x for x in pending if not _matches(comparator, store, x)]
+        measured.append(dataclasses.replace(rule, clears=len(pending) - len(still)))
+        pending = still
+    return Suggestions(run_id, base, measured, compared, len(pending), notes)
+
+
+# ------------------------------------------------------------------------------------------- TOML
+
+
+def _string(value: str) -> str:
+    # JSON's escapes are TOML's, except that TOML also wants DEL escaped.
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return _string(str(value))
+
+
+def _comment(rule: Rule) -> str:
+    cleared = f"clears {rule.clears} exchange{'s' if rule.clears != 1 else ''}"
+    seen = f"seen in {rule.found} exchange{'s' if rule.found != 1 else ''}"
+    text = f"# suggested: {rule.why}; {seen}, {cleared}"
+    return " ".join(text.split())
+
+
+def _array(name: str, values: tuple[str, ...], new: dict[str, Rule], indent: str = "") -> list[str]:
+    if not any(v in new for v in values):
+        return [f"{indent}{name} = [{', '.join(_string(v) for v in values)}]"]
+    lines = [f"{indent}{name} = ["]
+    for v in values:
+        if v in new:
+            lines.append(f"{indent}    {_comment(new[v])}")
+        lines.append(f"{indent}    {_string(v)},")
+    lines.append(f"{indent}]")
+    return lines
+
+
+def _toml(s: Suggestions) -> str:
+    merged = s.merged()
+    out = [
+        f"# paritycheck suggest: rules learned from run {s.run_id}, merged with the run's configuration.",
+        "# Replace the [normalise] section and the [[endpoint]] blocks of paritycheck.toml with these.",
+        f"# {s.compared} exchanges differed; with these rules {s.remaining} still would"
+        + (" (look at those: they are not conventions or noise)." if s.remaining else "."),
+        '# "clears N": exchanges that fully match once the rule is added on top of the rules measured before',
+        "# it (noise first, then the others), comparing the stored bodies again.",
+    ]
+    out += [f"# {' '.join(note.split())}" for note in s.notes]
+    if not s.rules:
+        out.append("# Nothing to suggest: no difference of this run has the signature of a false mismatch.")
+    out += ["", "[normalise]"]
+    glob = [r for r in s.rules if r.endpoint is None]
+    scalars = {r.key: r for r in glob if r.key not in ("ignore", "unordered", "compare_headers")}
+    for f in dataclasses.fields(NormaliseConfig):
+        value = getattr(merged.normalise, f.name)
+        if isinstance(value, tuple):
+            new = {r.value: r for r in glob if r.key == f.name}
+            out += _array(f.name, value, new)
+            if f.name == "compare_headers":
+                out += [
+                    f"# not compared any more: {r.value}: {_comment(r)[2:]}" for r in glob if r.key == f.name
+                ]
+        else:
+            if f.name in scalars:
+                out.append(_comment(scalars[f.name]))
+            out.append(f"{f.name} = {_scalar(value)}")
+    for rule in merged.endpoint:
+        own = [r for r in s.rules if r.endpoint == rule.match]
+        out += ["", "[[endpoint]]", f"match = {_string(rule.match)}"]
+        for name in ("ignore", "unordered"):
+            values: tuple[str, ...] = getattr(rule, name)
+            if values:
+                out += _array(name, values, {r.value: r for r in own if r.key == name})
+    return "\n".join(out) + "\n"
+
+
+__all__ = ["Rule", "Suggestions", "config_of_run", "suggest"]

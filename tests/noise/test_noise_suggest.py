@@ -1,0 +1,138 @@
+"""``suggest``: rule detection, honest clear counts, valid TOML, and the bundled demo end to end."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from paritycheck import config as config_mod
+from paritycheck import runner, samples
+from paritycheck.compare import Comparator
+from paritycheck.config import Backend, Config, NormaliseConfig
+from paritycheck.models import Exchange, Outcome, Reply, Request, Status
+from paritycheck.noise import NoisePath
+from paritycheck.store import Store
+from paritycheck.suggest import config_of_run, suggest
+
+JSON = (("content-type", "application/json"),)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def reply(body: Any) -> Reply:
+    return Reply(200, JSON, json.dumps(body).encode(), 1.0)
+
+
+def store_run(store: Store, config: Config, pairs: list[tuple[str, Any, Any, Any]]) -> int:
+    """Store one exchange per (endpoint, legacy body, candidate body, legacy re-ask body or None)."""
+    comparator = Comparator(config.normalise, config.endpoint)
+    run_id = store.start_run(tool_version="t", config=runner.config_record(config), backends={}, captures=[])
+    for i, (endpoint, legacy, candidate, again) in enumerate(pairs):
+        a, b = reply(legacy), reply(candidate)
+        diffs = comparator.compare(endpoint, a, b)
+        request = Request(method="GET", url=f"http://h/{i}", path=f"/{i}")
+        store.add(
+            run_id,
+            Outcome(
+                exchange=Exchange(index=i, source="c", request=request),
+                endpoint=endpoint,
+                status=Status.MISMATCHED if diffs else Status.MATCHED,
+                legacy=a,
+                candidate=b,
+                differences=diffs,
+                legacy_again=None if again is None else reply(again),
+            ),
+        )
+    store.finish_run(run_id, status="complete")
+    return run_id
+
+
+def test_each_false_mismatch_gets_its_rule_and_the_counts_are_measured(tmp_path: Path) -> None:
+    config = Config(normalise=NormaliseConfig(key_case="none", timestamps=False))
+    pairs = [
+        ("GET /a", {"userId": 1}, {"user_id": 1}, None),
+        ("GET /a", {"at": "2024-05-01T10:00:00.1234567Z"}, {"at": "2024-05-01T10:00:00.123456+00:00"}, None),
+        ("GET /a", {"note": None, "n": 1}, {"n": 1}, None),
+        ("GET /a", {"w": 1.0}, {"w": 1.0000000000000002}, None),
+        ("GET /tags", {"tags": ["b", "a"]}, {"tags": ["a", "b"]}, None),
+        ("GET /a", {"price": 10}, {"price": 11}, None),  # a real bug
+    ]
+    with Store.open(tmp_path / "r.db") as store:
+        run_id = store_run(store, config, pairs)
+        found = suggest(store, run_id, config_of_run(store.run(run_id)))
+    by_key = {(r.key, r.endpoint): r for r in found.rules}
+    assert by_key[("key_case", None)].value == "snake"
+    assert by_key[("timestamps", None)].value is True
+    assert by_key[("null_equals_missing", None)].value is True
+    assert 2.2e-16 < by_key[("float_tolerance", None)].value <= 1e-15
+    assert by_key[("unordered", "GET /tags")].value == "$.tags"
+    assert all(r.clears == 1 for r in found.rules), found.rules
+    assert (found.compared, found.remaining) == (6, 1), "the real bug is never cleared"
+
+    text = found.to_toml()
+    pasted = config_mod.parse(tomllib.loads(text), source="suggested")
+    assert pasted == dataclasses.replace(found.merged(), source="suggested")
+    assert pasted.normalise.key_case == "snake" and pasted.normalise.null_equals_missing
+    assert pasted.endpoint[0].match == "GET /tags" and pasted.endpoint[0].unordered == ("$.tags",)
+    assert "clears 1 exchange" in text
+    assert "price" not in text
+
+
+def test_nothing_to_suggest_still_prints_the_config(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "r.db") as store:
+        run_id = store_run(store, Config(), [("GET /a", {"price": 1}, {"price": 2}, None)])
+        text = suggest(store, run_id, Config()).to_toml()
+    assert "Nothing to suggest" in text
+    assert tomllib.loads(text)["normalise"]["key_case"] == "snake"
+
+
+def test_a_path_stable_on_both_legacy_asks_is_never_ignored(tmp_path: Path) -> None:
+    # The learner was (wrongly) told $.price is noise; a sampled exchange shows it is stable on legacy.
+    pairs = [
+        ("GET /a", {"price": 10, "rid": i}, {"price": 11, "rid": -i}, {"price": 10, "rid": i + 100})
+        for i in range(3)
+    ]
+    with Store.open(tmp_path / "r.db") as store:
+        run_id = store_run(store, Config(), pairs)
+        paths = [
+            NoisePath("GET /a", p, 3, 3, 3, 3, "legacy re-asks differed", ("changed",))
+            for p in ("$.price", "$.rid")
+        ]
+        store.apply_noise(run_id, paths)
+        found = suggest(store, run_id, Config())
+    ignored = [r.value for r in found.rules if r.key == "ignore"]
+    assert ignored == ["$.rid"]
+    assert any("$.price" in note and "regression" in note for note in found.notes)
+
+
+async def test_demo_suggestions_clear_false_mismatches_and_keep_the_seeded_bugs(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    capture = [ROOT / "captures" / "auth.har"]
+    demo = config_mod.load(ROOT / "paritycheck.toml")
+    async with samples.running(summary_delay=0) as s:
+        backends = dataclasses.replace(
+            demo.backends, legacy=Backend(url=s.legacy_url), candidate=Backend(url=s.candidate_url)
+        )
+        first = await runner.replay_captures(dataclasses.replace(demo, backends=backends), capture, db=db)
+        with Store.open(db) as store:
+            text = suggest(store, first.run_id, config_of_run(store.run(first.run_id))).to_toml()
+        # Pasted into a fresh config; noise learning off so the rules alone must do the work.
+        fresh = config_mod.parse({**tomllib.loads(text), "noise": {"samples": 0}}, source="pasted")
+        second = await runner.replay_captures(dataclasses.replace(fresh, backends=backends), capture, db=db)
+    assert first.summary.mismatched > second.summary.mismatched
+    with Store.open(db) as store:
+        mismatched = list(store.exchanges(second.run_id, outcome="mismatched"))
+    # Every exchange still mismatched shows a seeded real bug (docs/demo.md 8-10) or a status difference.
+    real = {"status", "$.progress_percent", "$.target_value"}
+    for x in mismatched:
+        assert any(d.path in real or d.path.endswith("].progress_percent") for d in x.differences), (
+            f"a false mismatch survived the suggested rules: {x.endpoint} {x.differences}"
+        )
+    found = {(x.endpoint, d.kind, d.path) for x in mismatched for d in x.differences}
+    assert not any(path.endswith(("request_id", "generated_at")) for _e, _k, path in found)
+    assert not any(kind == "order" for _e, kind, _p in found)
+    assert ("GET /api/v1/kpis/{id}", "type", "$.target_value") in found
+    assert ("GET /api/v1/kpis/{id}", "status", "status") in found
+    assert any(e.startswith("GET /api/v1/goals") and p.endswith("progress_percent") for e, _k, p in found)
