@@ -16,11 +16,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from paritycheck.errors import BackendError, ExitStatus, ParitycheckError
+from paritycheck.errors import BackendError, ConfigError, ExitStatus, ParitycheckError
 from paritycheck.samples import Samples, data, start
 
-#: What ``demo`` runs when no command follows ``--``.
-DEMO_COMMAND = ("replay", "captures/auth.har", "--legacy", "{legacy}", "--candidate", "{candidate}")
+#: What ``demo`` runs when no command follows ``--``. Writes are allowed: the targets are the two sample
+#: backends this command has just started on free ports, fresh, and stops afterwards (docs/demo.md).
+DEMO_COMMAND = (
+    "replay", "captures/auth.har", "--legacy", "{legacy}", "--candidate", "{candidate}", "--allow-writes",
+)  # fmt: skip
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=data.SUMMARY_DELAY_S,
         help=f"extra seconds the candidate's summary report takes (default {data.SUMMARY_DELAY_S})",
+    )
+    reset = sub.add_parser("reset", help="forget the accounts, projects and comments a session created")
+    reset.add_argument(
+        "url",
+        nargs="?",
+        default=os.environ.get("PARITYCHECK_BACKEND_URL"),
+        help="a sample backend's base URL (default: $PARITYCHECK_BACKEND_URL, set by paritycheck for resets)",
     )
     demo = sub.add_parser("demo", help="serve on free ports and replay captures/auth.har against them")
     demo.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -117,6 +127,26 @@ async def demo(host: str, args: Sequence[str]) -> int:
         await samples.close()
 
 
+def reset(url: str | None) -> int:
+    """POST the sample's reset route; the ``reset`` command of a demo ``[backends.*]`` (docs/sessions.md)."""
+    if not url:
+        raise ConfigError("no backend URL to reset", hint="pass the URL, or set PARITYCHECK_BACKEND_URL")
+    import httpx
+
+    try:
+        response = httpx.post(url.rstrip("/") + "/api/v1/_admin/reset", timeout=10)
+    except httpx.HTTPError as exc:
+        raise BackendError(
+            f"cannot reset {url}: {exc}", hint="is the sample backend running there?"
+        ) from None
+    if response.status_code != 204:
+        raise BackendError(
+            f"{url} answered {response.status_code} to the reset", hint="is it a sample backend?"
+        )
+    print(f"reset {url}")
+    return ExitStatus.OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     options = _parser().parse_args(argv)
@@ -131,6 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     summary_delay=options.summary_delay,
                 )
             )
+        if options.command == "reset":
+            return reset(options.url)
         extra = list(options.paritycheck_args)
         if extra[:1] == ["--"]:
             extra = extra[1:]

@@ -19,12 +19,11 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from paritycheck.samples import data
+from paritycheck.samples import data, projects
 
 SERVER: Final = "uvicorn"
 Sleep = Callable[[float], Awaitable[None]]
 
-_ISSUED: Final = web.AppKey("issued", set[str])
 _STRICT: Final = web.AppKey("strict", bool)
 _SUMMARY_DELAY: Final = web.AppKey("summary_delay", float)
 _SLEEP: Final[web.AppKey[Sleep]] = web.AppKey("sleep")
@@ -69,7 +68,7 @@ def _json(body: Any, status: int) -> web.Response:
 
 def _authorised(request: web.Request) -> bool:
     app = request.app
-    return data.bearer_ok(request.headers.get("Authorization"), app[_ISSUED], strict=app[_STRICT])
+    return data.bearer_ok(request.headers.get("Authorization"), data.CANDIDATE_KEY, strict=app[_STRICT])
 
 
 def _unauthorised() -> web.Response:
@@ -89,11 +88,10 @@ async def login(request: web.Request) -> web.Response:
         email, password = str(body["email"]), str(body["password"])
     except (ValueError, KeyError, TypeError):
         return fail(400, "VALIDATION_ERROR", "email and password are required.")
-    user = data.USERS_BY_EMAIL.get(email)
+    user = projects.workspace(request).user(email)
     if user is None or not secrets.compare_digest(user.password, password):
         return fail(401, "INVALID_CREDENTIALS", "Email or password is incorrect.")
-    token = secrets.token_urlsafe(32)
-    request.app[_ISSUED].add(token)
+    token = data.issue_token(data.CANDIDATE_KEY, user.id)
     payload = {
         "access_token": token,
         "token_type": "Bearer",
@@ -209,7 +207,6 @@ def make_app(
 ) -> web.Application:
     """The candidate application; ``summary_delay`` (seconds) slows the summary report via ``sleep``."""
     app = web.Application()
-    app[_ISSUED] = set()
     app[_STRICT] = strict_auth
     app[_SUMMARY_DELAY] = summary_delay
     app[_SLEEP] = sleep
@@ -222,4 +219,13 @@ def make_app(
     app.router.add_get("/api/v1/goals/{goal_id}", get_goal)
     app.router.add_get("/api/v1/reports/summary", summary)
     app.router.add_get("/api/v1/health", health)
+    space = projects.Workspace(
+        data.CANDIDATE_KEY,
+        first_project_id=1001,
+        random_slugs=True,
+        uuid_comments=True,
+        # SEEDED real bug: the list's comment_count query was dropped in the port.
+        list_counts_comments=False,
+    )
+    projects.add_routes(app, space, ok=ok, fail=fail)
     return app

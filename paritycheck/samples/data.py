@@ -7,10 +7,15 @@ that change between calls are the noise fields each backend adds (request id, ge
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import re
+import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
@@ -152,19 +157,61 @@ USERS_BY_EMAIL: Final = {u.email: u for u in USERS}
 # RFC 6750 b64token: what a well-formed bearer credential looks like.
 _BEARER = re.compile(r"Bearer ([A-Za-z0-9\-._~+/]+=*)")
 
+#: Each backend signs its tokens with its own key, so neither accepts the other's (strict mode).
+LEGACY_KEY: Final = b"kpi-legacy-demo-signing-key"
+CANDIDATE_KEY: Final = b"kpi-candidate-demo-signing-key"
+TOKEN_TTL: Final = timedelta(hours=1)
 
-def bearer_ok(authorization: str | None, issued: set[str], *, strict: bool = False) -> bool:
-    """Whether an Authorization header lets the request in; the one place both backends check tokens.
 
-    Non-strict (the default) accepts any well-formed bearer token, so a capture recorded against the
-    legacy backend replays against the candidate; strict accepts only tokens this backend issued.
-    """
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def issue_token(key: bytes, subject: str, *, now: datetime | None = None) -> str:
+    """An HMAC-SHA256 signed token ``<payload>.<signature>`` for user ``subject``, valid for an hour."""
+    now = now or datetime.now(UTC)
+    claims = {"sub": subject, "exp": int((now + TOKEN_TTL).timestamp()), "jti": secrets.token_hex(8)}
+    payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
+    signature = _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
+    return f"{payload}.{signature}"
+
+
+def token_subject(authorization: str | None, key: bytes, *, now: datetime | None = None) -> str | None:
+    """The user a bearer token signed with ``key`` and not expired stands for, else None."""
     if authorization is None:
-        return False
+        return None
     match = _BEARER.fullmatch(authorization.strip())
     if match is None:
-        return False
-    return match.group(1) in issued if strict else True
+        return None
+    payload, _, signature = match.group(1).partition(".")
+    expected = _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
+    if not signature or not hmac.compare_digest(signature, expected):
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except ValueError:
+        return None
+    now = now or datetime.now(UTC)
+    if (
+        not isinstance(claims, dict)
+        or not isinstance(claims.get("exp"), int)
+        or claims["exp"] <= now.timestamp()
+    ):
+        return None
+    sub = claims.get("sub")
+    return sub if isinstance(sub, str) else None
+
+
+def bearer_ok(authorization: str | None, key: bytes, *, strict: bool = False) -> bool:
+    """Whether an Authorization header lets the request in; the one place both backends check tokens.
+
+    Non-strict (the default, for the read-only KPI routes) accepts any well-formed bearer token, so a
+    capture recorded against the legacy backend replays against the candidate; strict accepts only an
+    unexpired token signed with ``key`` (this backend's own). The session routes are always strict.
+    """
+    if strict:
+        return token_subject(authorization, key) is not None
+    return authorization is not None and _BEARER.fullmatch(authorization.strip()) is not None
 
 
 def user_record(user: User) -> dict[str, Any]:

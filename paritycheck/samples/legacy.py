@@ -16,10 +16,9 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from paritycheck.samples import data
+from paritycheck.samples import data, projects
 
 SERVER: Final = "Kestrel"
-_ISSUED: Final = web.AppKey("issued", set[str])
 _STRICT: Final = web.AppKey("strict", bool)
 
 
@@ -75,7 +74,7 @@ def _json(body: dict[str, Any], status: int) -> web.Response:
 
 def _authorised(request: web.Request) -> bool:
     app = request.app
-    return data.bearer_ok(request.headers.get("Authorization"), app[_ISSUED], strict=app[_STRICT])
+    return data.bearer_ok(request.headers.get("Authorization"), data.LEGACY_KEY, strict=app[_STRICT])
 
 
 def _unauthorised() -> web.Response:
@@ -95,11 +94,10 @@ async def login(request: web.Request) -> web.Response:
         email, password = str(body["email"]), str(body["password"])
     except (ValueError, KeyError, TypeError):
         return fail(400, "VALIDATION_ERROR", "email and password are required.")
-    user = data.USERS_BY_EMAIL.get(email)
+    user = projects.workspace(request).user(email)
     if user is None or not secrets.compare_digest(user.password, password):
         return fail(401, "INVALID_CREDENTIALS", "Email or password is incorrect.")
-    token = secrets.token_urlsafe(32)
-    request.app[_ISSUED].add(token)
+    token = data.issue_token(data.LEGACY_KEY, user.id)
     payload = {
         "access_token": token,
         "token_type": "Bearer",
@@ -203,7 +201,6 @@ async def health(request: web.Request) -> web.Response:
 def make_app(*, strict_auth: bool = False) -> web.Application:
     """The legacy application; ``strict_auth`` accepts only tokens it issued itself."""
     app = web.Application()
-    app[_ISSUED] = set()
     app[_STRICT] = strict_auth
     app.router.add_post("/api/v1/auth/login", login)
     app.router.add_get("/api/v1/auth/me", me)
@@ -214,4 +211,11 @@ def make_app(*, strict_auth: bool = False) -> web.Application:
     app.router.add_get("/api/v1/goals/{goal_id}", get_goal)
     app.router.add_get("/api/v1/reports/summary", summary)
     app.router.add_get("/api/v1/health", health)
+    space = projects.Workspace(
+        data.LEGACY_KEY,
+        first_project_id=1,
+        random_slugs=False,
+        uuid_comments=False,
+    )
+    projects.add_routes(app, space, ok=ok, fail=fail)
     return app
