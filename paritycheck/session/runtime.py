@@ -85,6 +85,7 @@ class SessionReplay:
         self._groups = 0
         self._ordered = 0
         self._seq = 0
+        self._any_produced = False
         self.learned: Counter[str] = Counter()
         self.applied: Counter[str] = Counter()
         self.removed: Counter[str] = Counter()
@@ -147,7 +148,8 @@ class SessionReplay:
         if not self.grouper.enabled:
             return None
         self._seq += 1
-        values = list(cor.request_values(exchange.request))
+        # Request values only ever match values produced earlier in the run: none yet, nothing to scan.
+        values = list(cor.request_values(exchange.request)) if self._any_produced else []
         group = self._group(exchange, values)
         plan = _Plan(self._seq, group, None)
         if not exchange.request.is_safe and not group.ordered:
@@ -164,6 +166,7 @@ class SessionReplay:
             group.pending[plan.seq] = asyncio.Event()
         plan.produced = self._produced(exchange, endpoint)
         if plan.produced:
+            self._any_produced = True
             group.remember(plan.seq, plan.produced)
             if len(self._by_value) > _MAX_INDEX:
                 _forget_half(self._by_value)
@@ -192,6 +195,17 @@ class SessionReplay:
                 for waited in plan.waits:
                     await waited.wait()
             group = plan.group if plan is not None else None
+            if again is None and self.login is None and (
+                group is None or not (group.values["legacy"] or group.values["candidate"])
+            ):
+                # Nothing to substitute on either side: the engine's own pair is cheaper than two asks.
+                if not exchange.request.is_safe:
+                    for side in ("legacy", "candidate"):
+                        self.writes[side] = self.writes.get(side, 0) + 1
+                legacy, candidate = await self.engine.pair(exchange.request)
+                if plan is not None and plan.produced:
+                    self._learn(plan, {"legacy": legacy, "candidate": candidate})
+                return legacy, candidate, None, group
             sends = [
                 self._send("legacy", exchange.request, group),
                 self._send("candidate", exchange.request, group),
