@@ -124,6 +124,8 @@ _USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)([^/?#@]*)@")
 
 def url(u: str) -> str:
     """A URL with its password (``user:pass@``) and secret query values redacted."""
+    if "@" not in u and "=" not in u:  # no userinfo and no parameters: nothing can be secret
+        return u
 
     def userinfo(m: re.Match[str]) -> str:
         user, colon, _ = m.group(2).partition(":")
