@@ -134,9 +134,16 @@ def _v3(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v4(db: sqlite_utils.Database) -> None:
+    """Drop the (run_id, outcome, seq) index: it cost ~8 us of the ~55 us of writing each outcome
+    (measured on 20,000 distinct 1 KB outcomes), and the few reads by outcome (report reasons, a
+    filtered exchange listing) scan one run through the (run_id, seq) unique index quickly enough."""
+    _script(db, "DROP INDEX IF EXISTS exchanges_run_outcome;")
+
+
 #: Ordered schema migrations; migration i brings the schema to version i + 1 (PRAGMA user_version).
 #: Append new ones at the end; never edit, remove or reorder a released one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 
 
 def _script(db: sqlite_utils.Database, sql: str) -> None:
