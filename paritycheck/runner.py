@@ -15,6 +15,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from paritycheck import capture, redact
 from paritycheck.compare import Comparator
@@ -62,9 +63,10 @@ def check_backends(config: Config) -> None:
                 f"no {side} backend configured",
                 hint=f'pass --{side} URL or set [backends] {side} = "http://..." in paritycheck.toml',
             )
-        if not url.startswith(("http://", "https://")):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(
-                f"{side} backend {url!r} is not an http(s) URL",
+                f"{side} backend {url!r} is not an http(s) URL with a host",
                 hint=f"use a base URL such as http://127.0.0.1:8000 for --{side}",
             )
 
@@ -361,6 +363,10 @@ def dry_run(
 def describe_captures(captures: Sequence[Path]) -> list[dict[str, str]]:
     """Name and SHA-256 of each capture, as recorded with a run; a missing file is a capture error."""
     for path in captures:
+        if Path(path).is_dir():
+            raise CaptureError(
+                "is a directory, not a capture file", file=str(path), hint="name a .har or .jsonl file"
+            )
         if not Path(path).is_file():
             raise CaptureError("no such file", file=str(path), hint="check the capture path")
     return [{"name": str(p), "digest": capture.digest(p)} for p in captures]

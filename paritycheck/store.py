@@ -502,6 +502,16 @@ class Store:
             result.setdefault(endpoint, {})[outcome] = n
         return result
 
+    def reasons(self, run_id: int, outcome: str, *, limit: int = 500) -> list[tuple[str, str, int]]:
+        """``(endpoint, reason, count)`` of the ``outcome`` (failed or skipped) exchanges, most first."""
+        self.flush()
+        rows = self._conn.execute(
+            "SELECT endpoint, COALESCE(reason, ''), COUNT(*) AS n FROM exchanges"
+            " WHERE run_id = ? AND outcome = ? GROUP BY endpoint, reason ORDER BY n DESC, endpoint LIMIT ?",
+            (run_id, outcome, limit),
+        )
+        return [(endpoint, reason, n) for endpoint, reason, n in rows]
+
     def latencies(self, run_id: int) -> dict[str, tuple[list[float], list[float]]]:
         """Per endpoint, legacy and candidate ms of the exchanges where both backends answered."""
         self.flush()

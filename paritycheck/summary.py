@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,6 +140,9 @@ class RunSummary:
     tool_version: str | None = None
     #: Session-aware replay facts (writes per backend, correlations, logins, resets); None without it.
     sessions: dict[str, Any] | None = None
+    #: Why exchanges failed or were skipped: (reason, count), most frequent first.
+    failure_reasons: list[tuple[str, int]] = field(default_factory=list)
+    skip_reasons: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def parity(self) -> float | None:
@@ -163,6 +167,10 @@ class RunSummary:
             "captures": [dict(c) for c in self.captures],
             "endpoints": [e.to_json() for e in self.endpoints],
             "sessions": self.sessions,
+            "reasons": {
+                "failed": [{"reason": r, "count": n} for r, n in self.failure_reasons],
+                "skipped": [{"reason": r, "count": n} for r, n in self.skip_reasons],
+            },
         }
 
 
@@ -178,6 +186,7 @@ def _build(
     run: RunInfo | None,
     max_differences: int | None,
     noise: Mapping[str, list[NoisePath]] | None = None,
+    reasons: Mapping[str, Counter[str]] | None = None,
 ) -> RunSummary:
     """Assemble a RunSummary; groups must already be sorted most frequent first."""
     endpoints = []
@@ -216,6 +225,8 @@ def _build(
         captures=list(run.captures) if run else [],
         tool_version=run.tool_version if run else None,
         sessions=run.meta.get("sessions") if run else None,
+        failure_reasons=(reasons or {}).get("failed", Counter()).most_common(),
+        skip_reasons=(reasons or {}).get("skipped", Counter()).most_common(),
     )
 
 
@@ -228,7 +239,14 @@ def summarise(store: Store, run_id: int, *, max_differences: int | None = MAX_DI
     noise: dict[str, list[NoisePath]] = {}
     for path in store.noise_paths(run_id):
         noise.setdefault(path.endpoint, []).append(path)
-    return _build(run_id, store.counts(run_id), store.latencies(run_id), groups, run, max_differences, noise)
+    reasons: dict[str, Counter[str]] = {}
+    for outcome in (Status.FAILED.value, Status.SKIPPED.value):
+        counter = reasons[outcome] = Counter()
+        for _endpoint, reason, n in store.reasons(run_id, outcome):
+            counter[reason or "(no reason recorded)"] += n
+    return _build(
+        run_id, store.counts(run_id), store.latencies(run_id), groups, run, max_differences, noise, reasons
+    )
 
 
 class _Group:
@@ -248,6 +266,10 @@ class LiveSummary:
         self._counts: dict[str, dict[str, int]] = {}
         self._latencies: dict[str, tuple[array[float], array[float]]] = {}
         self._groups: dict[str, dict[tuple[str, str], _Group]] = {}
+        self._reasons: dict[str, Counter[str]] = {
+            Status.FAILED.value: Counter(),
+            Status.SKIPPED.value: Counter(),
+        }
 
     def add(self, outcome: Outcome) -> None:
         """Count one outcome."""
@@ -259,8 +281,10 @@ class LiveSummary:
             self.mismatched += 1
         elif status is Status.FAILED:
             self.failed += 1
+            self._reasons[status.value][outcome.reason or "(no reason recorded)"] += 1
         else:
             self.skipped += 1
+            self._reasons[status.value][outcome.reason or "(no reason recorded)"] += 1
         counts = self._counts.get(endpoint)
         if counts is None:
             counts = self._counts[endpoint] = {}
@@ -307,4 +331,12 @@ class LiveSummary:
             ]
             for endpoint, by_path in self._groups.items()
         }
-        return _build(run.id if run else run_id, self._counts, self._latencies, groups, run, max_differences)
+        return _build(
+            run.id if run else run_id,
+            self._counts,
+            self._latencies,
+            groups,
+            run,
+            max_differences,
+            reasons=self._reasons,
+        )

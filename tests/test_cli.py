@@ -453,3 +453,34 @@ def test_noise_samples_zero_asks_the_legacy_once(tmp_path: Path, capture: Path) 
             cwd=tmp_path,
         )
     assert sorted(legacy.paths) == sorted(cand.paths) == sorted(PATHS)
+
+
+def test_a_directory_or_a_hostless_url_is_a_usage_error(tmp_path: Path, capture: Path) -> None:
+    (tmp_path / "d").mkdir()
+    result = invoke(
+        "replay", "d", "--legacy", "http://127.0.0.1:1", "--candidate", "http://127.0.0.1:2", cwd=tmp_path
+    )
+    assert result.exit_code == ExitStatus.USAGE and "is a directory" in result.stderr
+    result = invoke(
+        "replay", str(capture), "--legacy", "http://", "--candidate", "http://127.0.0.1:2", cwd=tmp_path
+    )
+    assert result.exit_code == ExitStatus.USAGE and "with a host" in result.stderr
+
+
+def test_a_dead_backend_is_named_with_the_reason(tmp_path: Path, capture: Path) -> None:
+    with json_serve(routes()) as legacy, refused() as dead:
+        args = [
+            "replay",
+            str(capture),
+            "--legacy",
+            legacy.url,
+            "--candidate",
+            dead,
+            "--db",
+            "r.db",
+            "--no-report",
+        ]
+        text = invoke(*args, cwd=tmp_path).stdout
+        doc = json.loads(invoke(*args, "--json", cwd=tmp_path).stdout)
+    assert f"The candidate backend {dead} answered no exchange (connection refused)" in " ".join(text.split())
+    assert doc["reasons"]["failed"] == [{"reason": "candidate: connection refused", "count": len(PATHS)}]

@@ -316,13 +316,10 @@ def _previous(store: Store, run_id: int) -> Previous | None:
 
 
 def _reasons(store: Store, run_id: int, outcome: str) -> tuple[Reason, ...]:
-    # Aggregated by SQLite: a run may hold 100,000 failed exchanges.
-    rows = store.db.execute(
-        "SELECT endpoint, COALESCE(reason, ''), COUNT(*) AS n FROM exchanges WHERE run_id = ? AND outcome = ?"
-        " GROUP BY endpoint, reason ORDER BY n DESC, endpoint LIMIT 500",
-        [run_id, outcome],
-    ).fetchall()
-    return tuple(Reason(endpoint, reason or "(no reason recorded)", n) for endpoint, reason, n in rows)
+    return tuple(
+        Reason(endpoint, reason or "(no reason recorded)", n)
+        for endpoint, reason, n in store.reasons(run_id, outcome)
+    )
 
 
 def rules_for(config: dict[str, Any], endpoint: str) -> Rules | None:

@@ -165,11 +165,26 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
             evidence.setdefault(noise.describe(), []).append(noise.path)
         for why, paths in evidence.items():
             out.print(Text(f"{ep.endpoint}: ignored as noise ({why}): {', '.join(paths)}", style="dim"))
-    failures = getattr(summary, "failure_reasons", None)
-    if failures:
+    if summary.failure_reasons:
         out.print(Text("Failed exchanges", style="bold"))
-        for reason, count in failures:
+        for reason, count in summary.failure_reasons[:top]:
             out.print(Text(f"  {count}× {reason}", style="yellow"))
+        if len(summary.failure_reasons) > top:
+            out.print(
+                Text(
+                    f"  … {len(summary.failure_reasons) - top} more reasons (paritycheck report)", style="dim"
+                )
+            )
+    for side in ("legacy", "candidate"):
+        unreachable = _all_failed(summary, side)
+        if unreachable:
+            url = summary.backends.get(side, side)
+            out.print(
+                Text(
+                    f"The {side} backend {url} answered no exchange ({unreachable}): is it running?",
+                    style="bold yellow",
+                )
+            )
 
     replayed = summary.matched + summary.mismatched + summary.failed
     parity = 100.0 * summary.matched / replayed if replayed else None
@@ -185,9 +200,8 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
         totals.append("  parity ")
         totals.append_text(_parity(parity))
     out.print(totals)
-    skipped = getattr(summary, "skip_reasons", None)
-    if skipped:
-        out.print(Text("  skipped: " + ", ".join(f"{n}× {r}" for r, n in skipped), style="dim"))
+    if summary.skip_reasons:
+        out.print(Text("  skipped: " + ", ".join(f"{n}× {r}" for r, n in summary.skip_reasons), style="dim"))
     sessions = summary.sessions
     if sessions:
         writes = sessions.get("writes") or {}
@@ -196,7 +210,8 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
         )
         applied = (sessions.get("correlations") or {}).get("applied") or {}
         if applied:
-            line += "; correlated values applied: " + ", ".join(f"{n} {kind}" for kind, n in sorted(applied.items()))
+            counts = ", ".join(f"{n} {kind}" for kind, n in sorted(applied.items()))
+            line += f"; correlated values applied: {counts}"
         out.print(Text(line, style="dim"))
         for reset in sessions.get("resets") or []:
             out.print(Text(f"  reset {reset.get('side')}: exit {reset.get('exit_status')}", style="dim"))
@@ -208,6 +223,18 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
         else Text("NOTHING REPLAYED", style="bold yellow")
     )
     out.print(verdict)
+
+
+def _all_failed(summary: RunSummary, side: str) -> str | None:
+    """The transport error, when every replayed exchange failed on ``side`` for the same reason."""
+    replayed = summary.matched + summary.mismatched + summary.failed
+    if not replayed or summary.failed != replayed or len(summary.failure_reasons) != 1:
+        return None
+    ((reason, _count),) = summary.failure_reasons
+    for part in reason.split("; "):
+        if part.startswith(f"{side}: "):
+            return part.removeprefix(f"{side}: ")
+    return None
 
 
 def print_dry_run(plan: Iterable[Planned], config: Config, *, out: Console) -> int:
