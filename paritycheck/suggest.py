@@ -13,6 +13,7 @@ type) is never suggested for ``ignore``.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import math
 from collections import Counter
@@ -29,6 +30,8 @@ from paritycheck.noise import NoisePath
 from paritycheck.normalise import timestamp, to_snake
 from paritycheck.store import RunInfo, Store, StoredExchange, StoredReply
 
+#: Instants this close on both sides were read off the clock at answer time, not stored.
+CLOCK_SKEW_S = 5.0
 #: Relative float differences below this are rounding, not arithmetic that differs.
 FLOAT_LIMIT = 1e-6
 #: Exchanges compared again to measure what each rule clears; past this the counts cover these only.
@@ -148,6 +151,8 @@ class _Evidence:
         self.float_max = 0.0
         self.order: dict[tuple[str, str], set[int]] = {}
         self.paths: dict[tuple[str, str], Counter[str]] = {}  # (endpoint, wildcard path) -> kinds kept
+        #: (endpoint, wildcard path) -> exchanges where both values are instants a few seconds apart
+        self.clock: dict[tuple[str, str], set[int]] = {}
 
 
 def _collect(
@@ -165,9 +170,15 @@ def _collect(
                 (added if d.kind == "added" else removed)[(split[0], to_snake(split[1]))] = split[1]
         elif d.kind == "changed":
             a, b = d.legacy, d.candidate
-            if isinstance(a, str) and isinstance(b, str) and not cfg.timestamps:
-                if timestamp(a) == timestamp(b) and (timestamp(a) != a or timestamp(b) != b):
+            if isinstance(a, str) and isinstance(b, str):
+                if (
+                    not cfg.timestamps
+                    and timestamp(a) == timestamp(b)
+                    and (timestamp(a) != a or timestamp(b) != b)
+                ):
                     ev.timestamps.add(xid)
+                elif _clock_apart(a, b):
+                    ev.clock.setdefault((endpoint, wildcard(d.path)), set()).add(xid)
             elif _is_number(a) and _is_number(b) and a != b:
                 rel = _relative(float(a), float(b))
                 if rel < FLOAT_LIMIT and rel > cfg.float_tolerance:
@@ -177,6 +188,23 @@ def _collect(
             ev.order.setdefault((endpoint, wildcard(d.path)), set()).add(xid)
     if cfg.key_case == "none" and any(removed[k] != name for k, name in added.items() if k in removed):
         ev.key_case.add(xid)
+
+
+def _instant(value: str) -> dt.datetime | None:
+    canonical = timestamp(value)
+    if canonical == value and not value[:4].isdigit():
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(canonical)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _clock_apart(a: str, b: str) -> bool:
+    """Both values are instants, different but within CLOCK_SKEW: read off each backend's clock."""
+    x, y = _instant(a), _instant(b)
+    return x is not None and y is not None and x != y and abs((x - y).total_seconds()) <= CLOCK_SKEW_S
 
 
 def _tolerance(rel: float) -> float:
@@ -256,7 +284,44 @@ def suggest(store: Store, run_id: int, config: Config) -> Suggestions:
         rules.append(Rule("float_tolerance", tol, None, why, len(ev.floats)))
     for (endpoint, path), ids in sorted(ev.order.items()):
         rules.append(Rule("unordered", path, endpoint, "the same elements in another order", len(ids)))
+    rules.extend(_clock_rules(store, comparator, exchanges, ev, rules, notes))
     return _measure(store, run_id, config, rules, exchanges, notes)
+
+
+def _clock_rules(
+    store: Store,
+    comparator: Comparator,
+    exchanges: list[StoredExchange],
+    ev: _Evidence,
+    rules: list[Rule],
+    notes: list[str],
+) -> list[Rule]:
+    """``ignore`` per endpoint for timestamps taken when the request was served (``now``, ``now + 1h``).
+
+    Writes are never asked twice, so noise learning has no evidence for them; the signature is every
+    difference at the path being two instants a few seconds apart. A path the A/A asks show stable on
+    the legacy is a likely regression and is never ignored.
+    """
+    ignored = {(r.endpoint, r.value) for r in rules if r.key == "ignore"}
+    candidates = {
+        key: ids
+        for key, ids in ev.clock.items()
+        if (key[0], key[1]) not in ignored
+        and (None, key[1]) not in ignored
+        # Every difference there has the signature: nothing else differs at this path.
+        and sum(ev.paths.get(key, Counter()).values()) == len(ids)
+    }
+    stable = _regressions(store, comparator, exchanges, set(candidates))
+    out: list[Rule] = []
+    for (endpoint, path), ids in sorted(candidates.items()):
+        if (endpoint, path) in stable:
+            notes.append(
+                f"not ignored: {path} on {endpoint} (stable on both legacy asks: a likely regression)"
+            )
+            continue
+        why = f"instants at most {CLOCK_SKEW_S:g} s apart: read off each backend's clock when it answered"
+        out.append(Rule("ignore", path, endpoint, why, len(ids)))
+    return out
 
 
 def _noise_rules(

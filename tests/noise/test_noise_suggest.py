@@ -8,6 +8,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from paritycheck import config as config_mod
 from paritycheck import runner, samples
 from paritycheck.compare import Comparator
@@ -107,10 +109,14 @@ def test_a_path_stable_on_both_legacy_asks_is_never_ignored(tmp_path: Path) -> N
     assert any("$.price" in note and "regression" in note for note in found.notes)
 
 
-async def test_demo_suggestions_clear_false_mismatches_and_keep_the_seeded_bugs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("allow_writes", [False, True], ids=["reads", "with-writes-like-make-demo"])
+async def test_demo_suggestions_clear_false_mismatches_and_keep_the_seeded_bugs(
+    tmp_path: Path, allow_writes: bool
+) -> None:
     db = tmp_path / "demo.db"
     capture = [ROOT / "captures" / "auth.har"]
     demo = config_mod.load(ROOT / "paritycheck.toml")
+    demo = dataclasses.replace(demo, replay=dataclasses.replace(demo.replay, allow_writes=allow_writes))
     async with samples.running(summary_delay=0) as s:
         backends = dataclasses.replace(
             demo.backends, legacy=Backend(url=s.legacy_url), candidate=Backend(url=s.candidate_url)
@@ -125,7 +131,7 @@ async def test_demo_suggestions_clear_false_mismatches_and_keep_the_seeded_bugs(
     with Store.open(db) as store:
         mismatched = list(store.exchanges(second.run_id, outcome="mismatched"))
     # Every exchange still mismatched shows a seeded real bug (docs/demo.md 8-10) or a status difference.
-    real = {"status", "$.progress_percent", "$.target_value"}
+    real = {"status", "$.progress_percent", "$.target_value", "$.items[0].comment_count"}
     for x in mismatched:
         assert any(d.path in real or d.path.endswith("].progress_percent") for d in x.differences), (
             f"a false mismatch survived the suggested rules: {x.endpoint} {x.differences}"
@@ -136,3 +142,32 @@ async def test_demo_suggestions_clear_false_mismatches_and_keep_the_seeded_bugs(
     assert ("GET /api/v1/kpis/{id}", "type", "$.target_value") in found
     assert ("GET /api/v1/kpis/{id}", "status", "status") in found
     assert any(e.startswith("GET /api/v1/goals") and p.endswith("progress_percent") for e, _k, p in found)
+
+
+def test_clock_read_timestamps_on_a_write_are_ignored_but_a_stable_one_is_not(tmp_path: Path) -> None:
+    # POST /login: no legacy re-asks (writes are never asked twice); expires_at = now + 1h on each backend.
+    login = [
+        (
+            "POST /login",
+            {"expires_at": f"2026-01-01T10:00:0{i}.100000Z"},
+            {"expires_at": f"2026-01-01T10:00:0{i}.300000Z"},
+            None,
+        )
+        for i in range(3)
+    ]
+    # GET /item: updated_at is stored data, stable on both legacy asks, yet 2 s off on the candidate: a bug.
+    item = [
+        (
+            "GET /item",
+            {"updated_at": "2026-01-01T09:00:00Z"},
+            {"updated_at": "2026-01-01T09:00:02Z"},
+            {"updated_at": "2026-01-01T09:00:00Z"},
+        )
+    ]
+    with Store.open(tmp_path / "r.db") as store:
+        run_id = store_run(store, Config(), login + item)
+        found = suggest(store, run_id, Config())
+    ignored = {(r.endpoint, r.value) for r in found.rules if r.key == "ignore"}
+    assert ("POST /login", "$.expires_at") in ignored
+    assert not any(path == "$.updated_at" for _e, path in ignored)
+    assert any("$.updated_at" in note and "regression" in note for note in found.notes)
