@@ -394,19 +394,20 @@ def load(path: str | Path | None = None, *, cwd: Path | None = None) -> Config:
         file = Path(path)
         if not file.is_file():
             raise ConfigError(f"config file {file} does not exist", hint="check the --config path")
-        return parse(_read_toml(file), source=str(file))
+        return parse(read_toml(file), source=str(file))
     own = cwd / "paritycheck.toml"
     if own.is_file():
-        return parse(_read_toml(own), source=str(own.relative_to(cwd)))
+        return parse(read_toml(own), source=str(own.relative_to(cwd)))
     pyproject = cwd / "pyproject.toml"
     if pyproject.is_file():
-        section = _read_toml(pyproject).get("tool", {}).get("paritycheck")
+        section = read_toml(pyproject).get("tool", {}).get("paritycheck")
         if isinstance(section, dict):
             return parse(section, source="pyproject.toml [tool.paritycheck]")
     return Config()
 
 
-def _read_toml(file: Path) -> dict[str, Any]:
+def read_toml(file: Path) -> dict[str, Any]:
+    """Parse a TOML file; a syntax or read error is a ConfigError naming the file."""
     try:
         with file.open("rb") as fh:
             return tomllib.load(fh)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from paritycheck import jsonpath
+from paritycheck.config import read_toml
 from paritycheck.endpoints import parse_pattern, pattern_matches
 from paritycheck.errors import ConfigError
 
@@ -205,19 +206,7 @@ def load(path: str | Path, *, missing_ok: bool = True) -> KnownDifferences:
         raise ConfigError(
             f"known differences file {file} does not exist", hint="check gate.known_differences"
         )
-    return parse(_read(file), source=str(file))
-
-
-def _read(file: Path) -> dict[str, Any]:
-    try:
-        with file.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file}: not valid TOML: {exc}", hint="fix the syntax at the line named") from None
-    except OSError as exc:
-        raise ConfigError(
-            f"{file}: cannot read: {exc.strerror}", hint="check the file's permissions"
-        ) from None
+    return parse(read_toml(file), source=str(file))
 
 
 # ---------------------------------------------------------------------------------------------- writing
