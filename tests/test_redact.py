@@ -186,6 +186,8 @@ def test_secret_never_survives_in_headers(secret: str, scheme: str) -> None:
 )
 def test_secret_never_survives_in_urls(secret: str, param: str) -> None:
     _ok(secret)
+    # A "secret" that is part of the URL's own text (the parameter name, say) is shown by design.
+    assume(secret not in f"https://user:@api.test/v1/items?page=1&{param}=&x=2")
     assert secret not in redact.url(f"https://api.test/v1/items?page=1&{param}={quote(secret)}&x=2")
     assert secret not in redact.url(f"https://user:{secret}@api.test/v1/items")
 
