@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from paritycheck.report import model as m
+from paritycheck.report.html_contract import contract_html, fig_class, gate_meta, header_figures
 from paritycheck.report.html_exchange import esc, example_html, short
 from paritycheck.report.html_exchange import ms as _ms
 from paritycheck.report.model import EndpointRow, Group, ReportModel
@@ -73,6 +74,7 @@ def render_html(report: ReportModel, *, budget: int = DEFAULT_BUDGET) -> str:
             [
                 _header(report),
                 _endpoints(report),
+                contract_html(report.contracts),
                 _plots(report),
                 _differences(report, budget=budget),
                 _reasons(report),
@@ -135,9 +137,10 @@ def _header(r: ReportModel) -> str:
         ("legacy p95", f"{_ms(r.legacy_ms['p95'])} ms", f"p50 {_ms(r.legacy_ms['p50'])} ms"),
         ("candidate p95", f"{_ms(r.candidate_ms['p95'])} ms", _prev_delta(r, "p95")),
     ]
+    figs += header_figures(r)
     cards = "".join(
-        f'<div class="fig" data-fig="{esc(k)}"><div class="v">{esc(v)}</div><div class="k">{esc(k)}</div>'
-        f'<div class="d">{d if "<span" in d else esc(d)}</div></div>'
+        f'<div class="fig{fig_class(r, k)}" data-fig="{esc(k)}"><div class="v">{esc(v)}</div>'
+        f'<div class="k">{esc(k)}</div><div class="d">{d if "<span" in d else esc(d)}</div></div>'
         for k, v, d in figs
     )
     captures = "".join(
@@ -157,6 +160,7 @@ def _header(r: ReportModel) -> str:
         ("tool", f"paritycheck {esc(run.tool_version)}"),
         ("previous run", prev),
     ]
+    meta += gate_meta(r)
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in meta)
     return (
         f'<header><h1>paritycheck run {run.id}</h1><div class="head">'

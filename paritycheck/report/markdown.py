@@ -77,6 +77,7 @@ def render_markdown(report: ReportModel, *, top: int = 3, max_bytes: int = MAX_B
         f" · paritycheck {md(run.tool_version)}",
         "",
     ]
+    head += _gate(report)
     groups: dict[str, list[m.Group]] = {}
     for g in report.groups:
         groups.setdefault(g.endpoint, []).append(g)
@@ -130,7 +131,65 @@ def render_markdown(report: ReportModel, *, top: int = 3, max_bytes: int = MAX_B
                 slow,
             )
         )
+    sections += _contracts(report)
     return _fit(head, sections, max_bytes)
+
+
+def _gate(report: ReportModel) -> list[str]:
+    """The verdict ``paritycheck gate`` recorded with the run, and the criteria that failed."""
+    gate = report.gate
+    if gate is None:
+        return []
+    if gate.passed:
+        return ["**Gate: PASS** (recorded by `paritycheck gate`)", ""]
+    n = len(gate.failed)
+    names = ", ".join(md(x, limit=100) for x in gate.failed[:10])
+    more = f", … {n - 10} more" if n > 10 else ""
+    failed = f": {names}{more}" if n else ""
+    word = "criterion" if n == 1 else "criteria"
+    return [f"**Gate: FAIL** ({n} {word} failed{failed}) (recorded by `paritycheck gate`)", ""]
+
+
+def _contracts(report: ReportModel) -> list[tuple[list[str], list[str]]]:
+    """One line and a table of the operations with violations, per stored contract check."""
+    out: list[tuple[list[str], list[str]]] = []
+    for c in report.contracts:
+        name = f"{c.title} ({c.spec})" if c.title else c.spec
+        title = [
+            f"### Contract: {md(name)} ({md(c.mode)})",
+            "",
+            f"{'✅ honoured' if c.ok else '❌ violated'} · {len(c.exercised)} of {len(c.operations)}"
+            f" operations exercised · legacy **{c.legacy_violations:,}** violations · candidate"
+            f" **{c.candidate_violations:,}** · **{c.candidate_only:,}** candidate-only requests"
+            f" · {len(c.undocumented):,} undocumented · {len(c.unexercised):,} unexercised operations/codes",
+            "",
+        ]
+        bad = sorted(
+            (o for o in c.operations if o.legacy or o.candidate),
+            key=lambda o: (-o.candidate_only, -(o.legacy + o.candidate), o.operation),
+        )
+        if not bad:
+            out.append((title, []))
+            continue
+        title += [
+            "| operation | seen | legacy | candidate | candidate only | first violation |",
+            "|---|--:|--:|--:|--:|---|",
+        ]
+        rows = []
+        for o in bad:
+            v = o.violations[0] if o.violations else None
+            first = (
+                f"{md(v.side)} {v.status} {code(v.path, limit=50)} {md(v.keyword)}: {md(v.message, limit=60)}"
+                if v
+                else ""
+            )
+            only = f"**{o.candidate_only:,}**" if o.candidate_only else "0"
+            seen = "–" if o.seen is None else f"{o.seen:,}"
+            rows.append(
+                f"| {code(o.operation)} | {seen} | {o.legacy:,} | {o.candidate:,} | {only} | {first} |"
+            )
+        out.append((title, rows))
+    return out
 
 
 def _fit(head: list[str], sections: list[tuple[list[str], list[str]]], max_bytes: int) -> str:

@@ -19,6 +19,7 @@ from paritycheck.endpoints import pattern_matches
 from paritycheck.errors import ConfigError
 from paritycheck.models import Difference, Headers, header
 from paritycheck.normalise import Rules
+from paritycheck.report.model_contract import ContractSection, GateVerdict, contract_sections, gate_verdict
 from paritycheck.store import RunInfo, Store, StoredExchange, StoredReply
 from paritycheck.summary import RunSummary, latency_summary, summarise
 
@@ -160,6 +161,10 @@ class ReportModel:
     max_examples: int
     max_groups: int
     body_limit: int
+    #: The run's stored contract checks (latest per spec and mode, newest first); empty without any.
+    contracts: tuple[ContractSection, ...] = ()
+    #: The verdict ``paritycheck gate`` recorded with the run, if it was run on it.
+    gate: GateVerdict | None = None
     generated: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
     @property
@@ -251,6 +256,8 @@ def build(
         max_examples=max_examples,
         max_groups=max_groups,
         body_limit=body_limit,
+        contracts=contract_sections(store, run_id),
+        gate=gate_verdict(run.meta),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
 from paritycheck.store import Store
@@ -126,3 +127,61 @@ def write_run(store: Store, outcomes: Iterator[Outcome] | list[Outcome], *, stat
         store.add(run_id, o)
     store.finish_run(run_id, status=status)
     return run_id
+
+
+#: An OpenAPI description of the demo run: the candidate's string price and long <script> name break it
+#: where legacy honours it; both sides miss the users' ``name``; ``/health`` and ``/reports`` are
+#: undocumented; ``GET /never`` and the users' 404 are never exercised. The title needs escaping.
+SPEC = """
+openapi: 3.0.3
+info: {title: "Demo <b>API</b>", version: "1"}
+paths:
+  /orders/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses:
+        "200":
+          description: an order
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [id, price]
+                properties: {id: {type: integer}, price: {type: number}}
+  /users/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses:
+        "200":
+          description: a user
+          content:
+            application/json:
+              schema: {type: object, required: [id, name]}
+        "404": {description: no such user}
+  /search:
+    get:
+      responses:
+        "200":
+          description: a result
+          content:
+            application/json:
+              schema:
+                type: object
+                properties: {name: {type: string, maxLength: 5}}
+  /never:
+    get:
+      responses:
+        "200": {description: never asked}
+"""
+
+
+def add_contract_check(store: Store, run_id: int, folder: Path, *, normalised: bool = False) -> int:
+    """Check run ``run_id`` against :data:`SPEC` with the real contract code and store it; its id."""
+    from paritycheck.config import NormaliseConfig
+    from paritycheck.contract import check_run, load_contract
+
+    spec = folder / "api.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    contract = load_contract(spec, normalise=NormaliseConfig() if normalised else None)
+    check_run(contract, store, run_id)
+    return store.contract_checks(run_id)[-1].id

@@ -16,7 +16,7 @@ import pytest
 
 from paritycheck.report.html import write_html
 from paritycheck.store import Store
-from tests.report.reportdata import demo_outcomes, write_run
+from tests.report.reportdata import add_contract_check, demo_outcomes, write_run
 
 pytestmark = pytest.mark.browser
 
@@ -51,6 +51,16 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("browser")
     with Store.open(folder / "results.db") as store:
         write_run(store, demo_outcomes())
+        return write_html(store, None, folder / "index.html")
+
+
+@pytest.fixture(scope="module")
+def contract_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("browser-contract")
+    with Store.open(folder / "results.db") as store:
+        run_id = write_run(store, demo_outcomes())
+        add_contract_check(store, run_id, folder)
+        store.update_meta(run_id, {"gate": {"verdict": "fail", "failed": ["parity"]}})
         return write_html(store, None, folder / "index.html")
 
 
@@ -145,3 +155,28 @@ def test_difference_group_expands_to_both_responses(page: Page) -> None:
     raw_view.locator("> summary").click()
     raw = raw_view.inner_text()
     assert "HTTP 200" in raw and "10.50" in raw
+
+
+def test_contract_section(browser: Any, contract_report: Path) -> None:
+    loaded = Page(browser, contract_report)
+    try:
+        page = loaded.page
+        assert loaded.errors == [] and [c for c in loaded.console if c.startswith("error")] == []
+        assert loaded.requests == [contract_report.as_uri()]
+        assert page.locator("#contract").is_visible()
+        assert page.inner_text('[data-fig="gate"] .v') == "FAIL"
+        highlighted = page.locator("#contract tr[data-conly='1'] td.worse")
+        assert highlighted.count() > 0
+        # A highlighted cell is drawn differently from a plain one (the class is styled, not inline).
+        plain = page.locator("#contract tr[data-conly='0'] td.n").first
+        colour = "el => getComputedStyle(el).backgroundColor"
+        assert highlighted.first.evaluate(colour) != plain.evaluate(colour)
+        details = page.locator('details.cv[data-op="GET /search"]')
+        assert not details.locator("table").is_visible()
+        page.locator("#contract a", has_text="GET /search").click()
+        details.locator("table").wait_for(state="visible")
+        assert "<script>window.__pwned = 1</script>" in details.inner_text()
+        assert page.evaluate("typeof window.__pwned") == "undefined"
+        assert loaded.errors == []
+    finally:
+        page.close()

@@ -10,7 +10,7 @@ import pytest
 
 from paritycheck import runner, samples
 from paritycheck.config import Config, load
-from paritycheck.report import html, model
+from paritycheck.report import html, html_exchange, model
 from paritycheck.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,8 +43,8 @@ def test_every_difference_is_shown_with_two_raw_responses(demo_db: Path) -> None
         stored = store.difference_groups(report.run.id)
     page = html.render_html(report)
     assert stored, "the demo should have seeded differences"
-    for group in stored:
-        assert f'data-path="{html.esc(group.path)}"' in page
+    for stored_group in stored:
+        assert f'data-path="{html_exchange.esc(stored_group.path)}"' in page
     for group in report.groups:
         assert group.examples, f"{group.endpoint} {group.path} has no example"
         for x in group.examples:

@@ -100,7 +100,7 @@ def test_every_group_is_shown_with_its_examples(demo_store: Store) -> None:
     report = model.build(demo_store)
     page = html.render_html(report)
     for group in report.groups:
-        assert f"<code>{html.esc(group.path)}</code>" in page
+        assert f"<code>{html_exchange.esc(group.path)}</code>" in page
         for example in group.examples:
             assert f'<div class="slot" data-x="{example.id}"></div>' in page
     unique = {x.id for g in report.groups for x in g.examples}
@@ -139,3 +139,15 @@ _TAG = re.compile(r'<span class="m">|</span>')
 def test_json_view_escapes_everything(value: object, marked: set[str]) -> None:
     text = _TAG.sub("", html_exchange.json_html(value, marked | {"$"}))
     assert "<" not in text and ">" not in text
+
+
+def test_gate_figure_only_when_recorded(demo_store: Store) -> None:
+    assert 'data-fig="gate"' not in _render(demo_store)
+    run_id = demo_store.latest_run_id()
+    demo_store.update_meta(run_id, {"gate": {"verdict": "fail", "failed": ["parity", "p95 ratio (GET <x>)"]}})
+    page = _render(demo_store)
+    fig = re.search(r'<div class="fig fail" data-fig="gate">.*?</div></div>', page, re.S)
+    assert fig is not None and ">FAIL<" in fig.group(0) and "2 criteria failed" in fig.group(0)
+    assert "p95 ratio (GET &lt;x&gt;)" in page and "GET <x>" not in page
+    demo_store.update_meta(run_id, {"gate": {"verdict": "pass", "failed": []}})
+    assert re.search(r'<div class="fig pass" data-fig="gate"><div class="v">PASS<', _render(demo_store))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from paritycheck import gate
+from paritycheck.config import GateConfig
 from paritycheck.models import Difference, Status
 from paritycheck.report import markdown, model
 from paritycheck.store import Store
@@ -48,3 +50,26 @@ def test_stays_under_the_limit(demo_store: Store) -> None:
     text = markdown.render_markdown(model.build(demo_store, run_id, max_examples=0), max_bytes=20_000)
     assert len(text.encode()) <= 20_000
     assert "more rows left out" in text
+
+
+def test_gate_verdict_is_shown_when_recorded(demo_store: Store) -> None:
+    run_id = demo_store.latest_run_id()
+    assert "Gate" not in markdown.render_markdown(model.build(demo_store))
+    result = gate.evaluate(demo_store, run_id, GateConfig(), resamples=200)
+    assert not result.passed  # the demo run is not at parity
+    gate.record(demo_store, result)
+    text = markdown.render_markdown(model.build(demo_store))
+    (line,) = [x for x in text.splitlines() if "Gate" in x]
+    assert line.startswith("**Gate: FAIL**") and f"({len(result.failures)} criteri" in line
+    for c in result.failures:
+        assert markdown.md(f"{c.name} ({c.endpoint})" if c.endpoint else c.name, limit=100) in line
+    assert text.index("Gate") < text.index("### Endpoints not at parity")
+
+
+def test_gate_pass_is_shown(demo_store: Store) -> None:
+    run_id = write_run(demo_store, [outcome(i, "GET /a", Status.MATCHED) for i in range(3)])
+    result = gate.evaluate(demo_store, run_id, GateConfig(), resamples=200)
+    assert result.passed
+    gate.record(demo_store, result)
+    text = markdown.render_markdown(model.build(demo_store, run_id))
+    assert "**Gate: PASS**" in text and "FAIL" not in text
