@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import sqlite_utils
@@ -29,6 +29,9 @@ from paritycheck.errors import StoreError
 from paritycheck.migrations import migrate
 from paritycheck.models import Difference, Headers, Outcome, Reply, Status, header
 from paritycheck.noise import NoisePath
+
+if TYPE_CHECKING:
+    from paritycheck.storeproc import ChildWriter
 
 FINISHED = ("complete", "interrupted", "failed")
 RUNNING = "running"
@@ -175,6 +178,7 @@ class Store:
         self._bodies: dict[str, tuple[bytes, int]] = {}
         self._seen: set[str] = set()
         self._seq: dict[int, int] = {}
+        self._child: ChildWriter | None = None
         self._redacted: dict[tuple[bytes, str | None], str] = {}
         self._header_texts: dict[Headers, str] = {}
 
@@ -226,7 +230,12 @@ class Store:
         try:
             self.flush()
         finally:
-            self._conn.close()
+            try:
+                if self._child is not None:
+                    child, self._child = self._child, None
+                    child.close()
+            finally:
+                self._conn.close()
 
     def __enter__(self) -> Store:
         return self
@@ -289,12 +298,32 @@ class Store:
 
     # -- writing
 
-    def add(self, run_id: int, outcome: Outcome) -> None:
-        """Buffer one outcome; every ``batch`` outcomes are written in one transaction."""
-        seq = self._seq.get(run_id)
+    def write_in_child(self) -> None:
+        """From now on, write outcomes from a child process (paritycheck.storeproc); reads still work.
+
+        Worth it for long runs: storing costs about as much CPU as the rest of paritycheck's work per
+        exchange, and a replay is bound by its one event loop. Every read and :meth:`flush` waits until
+        the child has written what was added before.
+        """
+        if self._child is None:
+            from paritycheck.storeproc import ChildWriter
+
+            self.flush()
+            self._child = ChildWriter(self.path, batch=self.batch)
+
+    def add(self, run_id: int, outcome: Outcome, *, seq: int | None = None) -> None:
+        """Buffer one outcome; every ``batch`` outcomes are written in one transaction.
+
+        ``seq`` is given only by the child writer, which receives the numbers the parent assigned.
+        """
         if seq is None:
-            seq = self._next_seq(run_id)
-        self._seq[run_id] = seq + 1
+            seq = self._seq.get(run_id)
+            if seq is None:
+                seq = self._next_seq(run_id)
+            self._seq[run_id] = seq + 1
+            if self._child is not None:
+                self._child.add(run_id, seq, outcome)
+                return
         exchange = outcome.exchange
         request = exchange.request
         index = len(self._rows)
@@ -371,7 +400,9 @@ class Store:
         return digest
 
     def flush(self) -> None:
-        """Write every buffered outcome in one transaction."""
+        """Write every buffered outcome in one transaction (with a child writer: wait for it)."""
+        if self._child is not None:
+            self._child.sync()
         if not self._rows and not self._bodies:
             return
         rows, diffs, bodies = self._rows, self._diffs, self._bodies

@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 from click.testing import CliRunner
 
+from paritycheck import runner
 from paritycheck.cli import cli
 from paritycheck.errors import ExitStatus
 from paritycheck.store import Store
@@ -334,9 +335,14 @@ def test_interrupt_exits_130(tmp_path: Path, capture: Path, monkeypatch: pytest.
     assert result.exit_code == ExitStatus.INTERRUPTED
 
 
-def test_ctrl_c_in_a_real_process_keeps_results(tmp_path: Path) -> None:
-    """SIGINT mid-run: exit 130, a valid database with every exchange finished so far."""
-    har = write_har(tmp_path / "slow.har", gets("http://x", [f"/item/{i}" for i in range(400)]))
+@pytest.mark.parametrize("entries", [400, 9000], ids=["store-in-process", "store-in-child"])
+def test_ctrl_c_in_a_real_process_keeps_results(tmp_path: Path, entries: int) -> None:
+    """SIGINT mid-run: exit 130, a valid database with every exchange finished so far.
+
+    9,000 entries make a capture over runner.OFFLOAD_MIN_BYTES, so outcomes go through the child writer.
+    """
+    har = write_har(tmp_path / "slow.har", gets("http://x", [f"/item/{i}" for i in range(entries)]))
+    assert (har.stat().st_size >= runner.OFFLOAD_MIN_BYTES) == (entries > 400)
     with json_serve(delay=0.02) as legacy, json_serve(delay=0.02) as cand:
         proc = subprocess.Popen(
             [
@@ -368,7 +374,7 @@ def test_ctrl_c_in_a_real_process_keeps_results(tmp_path: Path) -> None:
         run = store.run(store.latest_run_id())
         kept = list(store.exchanges(run.id))
     assert run.status == "interrupted"
-    assert 0 < len(kept) < 400
+    assert 0 < len(kept) < entries
     assert len(kept) <= len(legacy.requests)
 
 
@@ -484,3 +490,39 @@ def test_a_dead_backend_is_named_with_the_reason(tmp_path: Path, capture: Path) 
         doc = json.loads(invoke(*args, "--json", cwd=tmp_path).stdout)
     assert f"The candidate backend {dead} answered no exchange (connection refused)" in " ".join(text.split())
     assert doc["reasons"]["failed"] == [{"reason": "candidate: connection refused", "count": len(PATHS)}]
+
+
+def test_storing_from_a_child_process_keeps_the_same_results(
+    tmp_path: Path, capture: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    differing = {**routes(), "/api/users/1": {"id": 1, "name": "Ada"}, "/health": {"ok": True}}
+    other = {**routes(), "/api/users/1": {"id": 1, "name": "Bob"}, "/health": {"ok": False}}
+    docs = []
+    with json_serve(differing) as legacy, json_serve(other) as cand:
+        for threshold in (1 << 40, 0):
+            monkeypatch.setattr(runner, "OFFLOAD_MIN_BYTES", threshold)
+            db = f"r{threshold}.db"
+            args = [
+                "replay",
+                str(capture),
+                "--legacy",
+                legacy.url,
+                "--candidate",
+                cand.url,
+                "--db",
+                db,
+                "--json",
+            ]
+            result = invoke(*args, "--no-report", cwd=tmp_path)
+            assert result.exit_code == ExitStatus.DIFFERENCES
+            doc = json.loads(result.stdout)
+            with Store.open(tmp_path / db, create=False) as store:
+                doc["stored"] = [
+                    (x.seq, x.endpoint, x.outcome, x.differences) for x in store.exchanges(doc["run_id"])
+                ]
+            for key in ("started", "ended", "run_id"):
+                doc.pop(key)
+            for ep in doc["endpoints"]:
+                ep.pop("legacy_ms"), ep.pop("candidate_ms")
+            docs.append(doc)
+    assert docs[0] == docs[1]

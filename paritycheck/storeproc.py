@@ -1,0 +1,167 @@
+"""Writing a run's outcomes from a child process, so the replay's event loop does not pay for it.
+
+Storing an outcome (redacting, digesting and compressing bodies, inserting rows) costs about as much
+CPU as everything else paritycheck does per exchange. In a CPU-bound replay the event loop is the
+bottleneck, so :meth:`Store.write_in_child <paritycheck.store.Store.write_in_child>` moves that work to
+a spawned child with its own connection: the parent only packs each outcome into plain tuples and sends
+them in batches through a pipe. The pipe blocks when the child falls behind, so memory stays bounded.
+
+The child ignores SIGINT (Ctrl-C reaches the whole process group; the parent decides what an interrupt
+means and then asks the child to flush). Each :meth:`ChildWriter.sync` is a barrier: it returns once
+the child has written everything sent before it, or raises the child's error as a StoreError. If the
+parent dies, the child sees the pipe close, writes what it received and exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import pickle
+import signal
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from paritycheck.errors import StoreError
+from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
+
+_STOPPED_HINT = "run again; if it repeats, run with --traceback and report it"
+
+Packed = tuple[Any, ...]
+
+
+def _pack_reply(reply: Reply | None) -> Packed | None:
+    if reply is None:
+        return None
+    return (reply.status, reply.headers, reply.body, reply.elapsed_ms, reply.error)
+
+
+def _unpack_reply(packed: Packed | None) -> Reply | None:
+    return None if packed is None else Reply(*packed)
+
+
+def pack(outcome: Outcome) -> Packed:
+    """The fields of ``outcome`` the store writes, as plain tuples (cheap to pickle)."""
+    exchange, request = outcome.exchange, outcome.exchange.request
+    return (
+        exchange.index,
+        exchange.source,
+        (request.method, request.url, request.path, request.query, request.headers, request.body),
+        outcome.endpoint,
+        outcome.status.value,
+        outcome.reason,
+        _pack_reply(outcome.legacy),
+        _pack_reply(outcome.candidate),
+        _pack_reply(outcome.legacy_again),
+        tuple((d.kind, d.path, d.legacy, d.candidate) for d in outcome.differences),
+        tuple((d.kind, d.path, d.legacy, d.candidate) for d in outcome.noise),
+    )
+
+
+def unpack(packed: Packed) -> Outcome:
+    """The outcome :func:`pack` was given, as far as the store reads it (no recorded response)."""
+    index, source, request, endpoint, status, reason, legacy, candidate, again, diffs, noise = packed
+    return Outcome(
+        exchange=Exchange(index=index, source=source, request=Request(*request)),
+        endpoint=endpoint,
+        status=Status(status),
+        legacy=_unpack_reply(legacy),
+        candidate=_unpack_reply(candidate),
+        legacy_again=_unpack_reply(again),
+        differences=tuple(Difference(*d) for d in diffs),
+        noise=tuple(Difference(*d) for d in noise),
+        reason=reason,
+    )
+
+
+def _child(path: str, batch: int, conn: Connection) -> None:
+    """The writer process: add what arrives, flush on each sync, answer with the outcome."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from paritycheck.store import Store
+
+    error: BaseException | None = None
+    store = Store.open(path, create=False, batch=batch)
+    try:
+        while True:
+            try:
+                message = pickle.loads(conn.recv_bytes())
+            except EOFError:  # the parent is gone: keep what it sent
+                return
+            kind = message[0]
+            if kind == "batch":
+                if error is None:
+                    try:
+                        for run_id, seq, packed in message[1]:
+                            store.add(run_id, unpack(packed), seq=seq)
+                    except Exception as exc:
+                        error = exc
+            elif kind == "sync":
+                if error is None:
+                    try:
+                        store.flush()
+                    except Exception as exc:
+                        error = exc
+                reply = ("ok",) if error is None else ("error", str(error), getattr(error, "hint", None))
+                error = None
+                conn.send_bytes(pickle.dumps(reply))
+            else:  # "close"
+                return
+    finally:
+        # An error here was already reported at a sync, or there is no parent left to tell.
+        with contextlib.suppress(Exception):
+            store.close()
+        conn.close()
+
+
+class ChildWriter:
+    """The parent's side: packs outcomes, sends them in batches, and waits at each sync."""
+
+    def __init__(self, path: Path, *, batch: int) -> None:
+        context = multiprocessing.get_context("spawn")  # never fork: the parent runs threads
+        self.conn, child_end = context.Pipe(duplex=True)
+        self.process = context.Process(
+            target=_child, args=(str(path), batch, child_end), name="paritycheck-store", daemon=True
+        )
+        self.process.start()
+        child_end.close()
+        self.batch = batch
+        self.pending: list[tuple[int, int, Packed]] = []
+
+    def add(self, run_id: int, seq: int, outcome: Outcome) -> None:
+        self.pending.append((run_id, seq, pack(outcome)))
+        if len(self.pending) >= self.batch:
+            self._send(("batch", self.pending))
+            self.pending = []
+
+    def _send(self, message: tuple[Any, ...]) -> None:
+        try:
+            self.conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            raise StoreError("the store writer process stopped unexpectedly", hint=_STOPPED_HINT) from None
+
+    def sync(self) -> None:
+        """Return once everything sent so far is written; raise the child's error if it had one."""
+        if self.pending:
+            self._send(("batch", self.pending))
+            self.pending = []
+        self._send(("sync",))
+        try:
+            reply = pickle.loads(self.conn.recv_bytes())
+        except (EOFError, OSError):
+            raise StoreError("the store writer process stopped unexpectedly", hint=_STOPPED_HINT) from None
+        if reply[0] == "error":
+            raise StoreError(reply[1], hint=reply[2] or _STOPPED_HINT)
+
+    def close(self) -> None:
+        """Flush, stop the child and reap it."""
+        try:
+            self.sync()
+        finally:
+            with contextlib.suppress(StoreError):  # a child already gone needs no goodbye
+                self._send(("close",))
+            self.conn.close()
+            self.process.join(timeout=30)
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join()
+            self.process.close()
