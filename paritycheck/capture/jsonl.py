@@ -10,12 +10,10 @@ The format (see :mod:`paritycheck.capture` for the full description)::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import IO, Any
 
-import orjson
-
+from paritycheck import jsonparse
 from paritycheck.capture.har import (
     clean_headers,
     decode_base64,
@@ -31,12 +29,14 @@ _HINT = "fix or remove this line"
 
 
 def parse_line(line: bytes) -> Any:
-    """Parse one line; orjson first (fast), json for what orjson refuses (integers beyond 64 bits)."""
+    """Parse one line; integers beyond 64 bits stay exact (orjson alone makes them floats, silently).
+
+    Raises ValueError for anything that is not one JSON value, nesting too deep for Python included.
+    """
     try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        # json keeps big integers as ints; it also produces the better error message for real mistakes.
-        return json.loads(line)
+        return jsonparse.loads(line)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 def _headers(raw: Any, *, file: str, entry: int, where: str) -> list[tuple[str, str]]:

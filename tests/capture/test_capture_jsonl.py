@@ -131,3 +131,16 @@ def test_bad_lines(tmp_path: Path, line: str, message: str) -> None:
         list(capture.read(path))
     assert info.value.entry == 1
     assert info.value.hint
+
+
+def test_big_integers_stay_exact_and_deep_nesting_is_a_capture_error(tmp_path: Path) -> None:
+    from paritycheck.capture.jsonl import parse_line
+
+    assert parse_line(b'{"id": 123456789012345678901234567890}') == {"id": 123456789012345678901234567890}
+    deep = tmp_path / "deep.jsonl"
+    deep.write_bytes(b'{"method": "GET", "url": "/a"}\n' + b"[" * 100_000 + b"\n")
+    read = capture.read(deep)
+    assert next(read).request.path == "/a"
+    with pytest.raises(CaptureError) as info:
+        next(read)
+    assert info.value.entry == 1
