@@ -3,11 +3,12 @@
 Storing an outcome (redacting, digesting and compressing bodies, inserting rows) costs about as much
 CPU as everything else paritycheck does per exchange. In a CPU-bound replay the event loop is the
 bottleneck, so :meth:`Store.write_in_child <paritycheck.store.Store.write_in_child>` moves that work to
-a spawned child with its own connection: the parent only packs each outcome into plain tuples and sends
+a child process (``python -m paritycheck.storeproc``, see :mod:`paritycheck.childproc`) with its own
+connection: the parent only packs each outcome into plain tuples and sends
 them in batches through a pipe. The pipe blocks when the child falls behind, so memory stays bounded.
 
-The child ignores SIGINT (Ctrl-C reaches the whole process group; the parent decides what an interrupt
-means and then asks the child to flush). Each :meth:`ChildWriter.sync` is a barrier: it returns once
+The child runs in its own session, so Ctrl-C reaches only the parent, which decides what an interrupt
+means and then asks the child to flush. Each :meth:`ChildWriter.sync` is a barrier: it returns once
 the child has written everything sent before it, or raises the child's error as a StoreError. If the
 parent dies, the child sees the pipe close, writes what it received and exits.
 """
@@ -15,13 +16,12 @@ parent dies, the child sees the pipe close, writes what it received and exits.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import pickle
 import signal
-from multiprocessing.connection import Connection
+import sys
 from pathlib import Path
 from typing import Any
 
+from paritycheck.childproc import Child, read_frame, serve_stdio, write_frame
 from paritycheck.errors import StoreError
 from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
 
@@ -74,18 +74,20 @@ def unpack(packed: Packed) -> Outcome:
     )
 
 
-def _child(path: str, batch: int, conn: Connection) -> None:
-    """The writer process: add what arrives, flush on each sync, answer with the outcome."""
+def main(argv: list[str]) -> None:
+    """The child: ``python -m paritycheck.storeproc DB BATCH``; add what arrives, flush on each sync."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from paritycheck.store import Store
 
+    stdin, stdout = serve_stdio()
+    path, batch = argv
     error: BaseException | None = None
-    store = Store.open(path, create=False, batch=batch)
+    store = Store.open(path, create=False, batch=int(batch))
     try:
         while True:
             try:
-                message = pickle.loads(conn.recv_bytes())
-            except EOFError:  # the parent is gone: keep what it sent
+                message = read_frame(stdin)
+            except EOFError:  # the parent is gone (or done): keep what it sent
                 return
             kind = message[0]
             if kind == "batch":
@@ -103,27 +105,18 @@ def _child(path: str, batch: int, conn: Connection) -> None:
                         error = exc
                 reply = ("ok",) if error is None else ("error", str(error), getattr(error, "hint", None))
                 error = None
-                conn.send_bytes(pickle.dumps(reply))
-            else:  # "close"
-                return
+                write_frame(stdout, reply)
     finally:
         # An error here was already reported at a sync, or there is no parent left to tell.
         with contextlib.suppress(Exception):
             store.close()
-        conn.close()
 
 
 class ChildWriter:
     """The parent's side: packs outcomes, sends them in batches, and waits at each sync."""
 
     def __init__(self, path: Path, *, batch: int) -> None:
-        context = multiprocessing.get_context("spawn")  # never fork: the parent runs threads
-        self.conn, child_end = context.Pipe(duplex=True)
-        self.process = context.Process(
-            target=_child, args=(str(path), batch, child_end), name="paritycheck-store", daemon=True
-        )
-        self.process.start()
-        child_end.close()
+        self.child = Child("paritycheck.storeproc", str(path), str(batch))
         self.batch = batch
         self.pending: list[tuple[int, int, Packed]] = []
 
@@ -135,9 +128,9 @@ class ChildWriter:
 
     def _send(self, message: tuple[Any, ...]) -> None:
         try:
-            self.conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+            self.child.send(message)
         except OSError:
-            raise StoreError("the store writer process stopped unexpectedly", hint=_STOPPED_HINT) from None
+            raise StoreError(_stopped(self.child), hint=_STOPPED_HINT) from None
 
     def sync(self) -> None:
         """Return once everything sent so far is written; raise the child's error if it had one."""
@@ -146,22 +139,23 @@ class ChildWriter:
             self.pending = []
         self._send(("sync",))
         try:
-            reply = pickle.loads(self.conn.recv_bytes())
+            reply = self.child.receive()
         except (EOFError, OSError):
-            raise StoreError("the store writer process stopped unexpectedly", hint=_STOPPED_HINT) from None
+            raise StoreError(_stopped(self.child), hint=_STOPPED_HINT) from None
         if reply[0] == "error":
             raise StoreError(reply[1], hint=reply[2] or _STOPPED_HINT)
 
     def close(self) -> None:
-        """Flush, stop the child and reap it."""
+        """Flush, then let the child finish and reap it."""
         try:
             self.sync()
         finally:
-            with contextlib.suppress(StoreError):  # a child already gone needs no goodbye
-                self._send(("close",))
-            self.conn.close()
-            self.process.join(timeout=30)
-            if self.process.is_alive():
-                self.process.kill()
-                self.process.join()
-            self.process.close()
+            self.child.close()
+
+
+def _stopped(child: Child) -> str:
+    return f"the store writer process stopped unexpectedly (exit status {child.exit_status})"
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,93 @@
+"""Helper processes that take CPU work off the replay's event loop (capture parsing, store writing).
+
+A child is ``python -m <module> ARGS`` started with :mod:`subprocess`, not :mod:`multiprocessing`:
+spawn re-runs the parent's ``__main__``, which breaks any script that calls the library without a
+``__name__ == "__main__"`` guard, and fork is unsafe in a process with threads. Messages are pickles
+framed by a 4-byte length, parent to child on stdin, child to parent on stdout (a child prints nothing
+else there). The child runs in its own session, so Ctrl-C in the terminal reaches only the parent,
+which decides what an interrupt means; a child whose stdin closes (the parent is gone) finishes up and
+exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import struct
+import subprocess
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+_LENGTH = struct.Struct("!I")
+#: The folder holding the ``paritycheck`` package, so the child imports this very copy of it.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+def write_frame(stream: IO[bytes], message: Any) -> None:
+    """Pickle ``message`` and write it with its length; flushes."""
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_LENGTH.pack(len(data)))
+    stream.write(data)
+    stream.flush()
+
+
+def read_frame(stream: IO[bytes]) -> Any:
+    """The next message, or raise EOFError when the other side has closed."""
+    head = stream.read(_LENGTH.size)
+    if len(head) < _LENGTH.size:
+        raise EOFError
+    (size,) = _LENGTH.unpack(head)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)
+
+
+class Child:
+    """A running helper process and the two ends of its pipes."""
+
+    def __init__(self, module: str, *args: str) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH", "")) if p)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            start_new_session=True,  # Ctrl-C goes to the parent's process group only
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.stdin: IO[bytes] = self.process.stdin
+        self.stdout: IO[bytes] = self.process.stdout
+
+    def send(self, message: Any) -> None:
+        """Raises OSError (BrokenPipeError) when the child is gone."""
+        write_frame(self.stdin, message)
+
+    def receive(self) -> Any:
+        """Raises EOFError when the child is gone."""
+        return read_frame(self.stdout)
+
+    @property
+    def exit_status(self) -> int | None:
+        return self.process.poll()
+
+    def close(self, *, timeout: float = 30.0) -> None:
+        """Close stdin (the child's cue to finish), wait for it, kill it if it does not stop."""
+        for stream in (self.stdin, self.stdout):
+            with contextlib.suppress(OSError):  # a broken pipe on close: the child is gone already
+                stream.close()
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def serve_stdio() -> tuple[IO[bytes], IO[bytes]]:
+    """In a child: its binary stdin and stdout for frames; anything printed goes to stderr instead."""
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print must not corrupt the frames
+    return stdin, stdout
