@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from paritycheck import capture, redact
+from paritycheck.capture.prefetch import read_fast
 from paritycheck.compare import Comparator
 from paritycheck.config import Backend, Config
 from paritycheck.endpoints import EndpointMatcher
@@ -88,7 +89,7 @@ def _exchanges(paths: Sequence[Path], errors: list[CaptureError]) -> Iterator[Ex
     """Chain the captures; a capture error ends the stream but keeps what was read before it."""
     for path in paths:
         try:
-            yield from capture.read(path)
+            yield from read_fast(path)
         except CaptureError as exc:
             errors.append(exc)
             return
@@ -359,7 +360,7 @@ def dry_run(
         include=config.replay.include, exclude=config.replay.exclude, allow_writes=config.replay.allow_writes
     )
     for path in captures:
-        for exchange in capture.read(path):
+        for exchange in read_fast(path):
             request = exchange.request
             yield Planned(
                 exchange, matcher.endpoint(request.method, request.path), selector.skip_reason(exchange)

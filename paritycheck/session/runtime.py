@@ -195,8 +195,10 @@ class SessionReplay:
                 for waited in plan.waits:
                     await waited.wait()
             group = plan.group if plan is not None else None
-            if again is None and self.login is None and (
-                group is None or not (group.values["legacy"] or group.values["candidate"])
+            if (
+                again is None
+                and self.login is None
+                and (group is None or not (group.values["legacy"] or group.values["candidate"]))
             ):
                 # Nothing to substitute on either side: the engine's own pair is cheaper than two asks.
                 if not exchange.request.is_safe:

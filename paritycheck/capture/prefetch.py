@@ -1,0 +1,202 @@
+"""Read a capture in a child process that runs ahead of the replay, off the event loop's core.
+
+Parsing a HAR entry and building its :class:`~paritycheck.models.Exchange` costs ~25-50 us of CPU, a large
+share of what the single-threaded replay loop spends per exchange. :func:`read_in_child` moves that work
+to a child process (``python -m paritycheck.capture.prefetch``, see :mod:`paritycheck.childproc`) that
+streams the file with :func:`paritycheck.capture.read` and sends the exchanges as batches of flat tuples,
+pickled, on its stdout; the parent only unpickles and rebuilds the dataclasses (pickling slotted dataclasses
+directly costs several times more than tuples).
+
+Memory stays bounded by backpressure: the child pickles a batch, drops its tuples, and blocks in
+its write until the parent has read the previous message (a Linux pipe buffers 64 KiB, far less
+than a batch). So the child holds at most one pickled batch plus the one it is filling, and the parent
+one batch it is yielding from. A batch ends at ``batch`` entries or about 1 MiB of URLs and bodies,
+whichever comes first, so a capture of large bodies does not make large batches; the first batches are
+small so the first exchange arrives soon after the child starts.
+
+Errors: a :class:`~paritycheck.errors.CaptureError` in the child is sent after the entries before it and
+re-raised in the parent with the same message, file, entry and hint; any other exception becomes a
+CaptureError ("internal error reading the capture: ..."); a child that dies is a CaptureError too, never a
+hang (the parent reads end-of-file). Closing the iterator early terminates the child and reaps it.
+
+The child runs in its own session, so Ctrl-C reaches only the parent, which closes the iterator; it
+exits when the parent closes its end or dies (its next write fails with a broken pipe).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+import struct
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from paritycheck import capture
+from paritycheck.childproc import Child, serve_stdio
+from paritycheck.errors import CaptureError
+from paritycheck.models import Exchange, Recorded, Request
+
+__all__ = ["PREFETCH_MIN_BYTES", "read_fast", "read_in_child"]
+
+#: :func:`read_fast` uses a child process only for captures larger than this: starting one costs
+#: ~100-200 ms, more than reading a small capture in-process.
+PREFETCH_MIN_BYTES = 4 * 1024 * 1024
+
+#: A batch is sent once its URLs and bodies reach this many bytes, even if it has fewer entries.
+_BATCH_BYTES = 1 << 20
+#: The first batch is this small, so that the replay can start; batches then double up to ``batch``.
+_FIRST_BATCH = 16
+#: How long to wait for the child to exit before terminating (then killing) it.
+_JOIN_SECONDS = 2.0
+_LENGTH = struct.Struct("!I")  # the frame header of paritycheck.childproc
+_INTERNAL_HINT = "this is a bug in paritycheck (or a disk error): please report it with the capture"
+
+# Message tags: the first item of every pickled message.
+_BATCH, _ERROR, _END = 0, 1, 2
+
+
+def read_fast(path: str | Path) -> Iterator[Exchange]:
+    """Like :func:`paritycheck.capture.read`, parsed in a child process when the file is large."""
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        size = 0  # capture.read reports a missing or unreadable file with the right message
+    if size > PREFETCH_MIN_BYTES:
+        return read_in_child(path)
+    return capture.read(path)
+
+
+def read_in_child(path: str | Path, *, batch: int = 512) -> Iterator[Exchange]:
+    """Yield what :func:`paritycheck.capture.read` yields, in order, parsing in a child process.
+
+    The file is checked before this returns (same errors as ``capture.read``); the child starts on the
+    first ``next()``, so an iterator that is never used leaves no process behind.
+    """
+    if batch < 1:
+        raise ValueError(f"batch must be at least 1, not {batch}")
+    file = str(path)
+    capture.detect(path)  # raises the CaptureError capture.read(path) raises before it returns
+    return _receive(file, batch)
+
+
+def _receive(file: str, batch: int) -> Iterator[Exchange]:
+    child = Child("paritycheck.capture.prefetch", file, str(batch))
+    finished = False
+    try:
+        while True:
+            try:
+                message = child.receive()
+            except EOFError:
+                child.close(timeout=_JOIN_SECONDS)
+                raise CaptureError(
+                    f"the process reading the capture stopped unexpectedly (exit code {child.exit_status})",
+                    file=file,
+                    hint="it may have run out of memory or been killed; run again",
+                ) from None
+            tag = message[0]
+            if tag == _BATCH:
+                for index, request, recorded, started, page, skip in message[1]:
+                    yield Exchange(
+                        index,
+                        file,
+                        Request(*request),
+                        None if recorded is None else Recorded(*recorded),
+                        started,
+                        page,
+                        skip,
+                    )
+            elif tag == _ERROR:
+                finished = True
+                raise _capture_error(*message[1:])
+            else:
+                finished = True
+                return
+    finally:
+        if not finished:
+            child.process.terminate()  # still reading: nobody wants the rest
+        child.close(timeout=_JOIN_SECONDS)
+
+
+def _capture_error(text: str, file: str, entry: int | None, hint: str | None) -> CaptureError:
+    """Rebuild the child's CaptureError with the same ``str``, file, entry and hint."""
+    where = file if entry is None else f"{file}: entry {entry}"
+    prefix = f"{where}: "
+    error = CaptureError(text.removeprefix(prefix), file=file, entry=entry, hint=hint)
+    if str(error) != text:
+        error.message = text
+        error.args = (text,)
+    return error
+
+
+# --- the child ----------------------------------------------------------------------------------------
+
+
+def main(argv: list[str]) -> None:
+    """The child: ``python -m paritycheck.capture.prefetch FILE BATCH`` streams FILE as frames on stdout."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _stdin, stdout = serve_stdio()
+    file, batch = argv
+
+    def send(data: bytes) -> None:
+        stdout.write(_LENGTH.pack(len(data)))
+        stdout.write(data)
+        stdout.flush()
+
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the parent is gone: stop
+        _produce(send, file, int(batch))
+
+
+def _produce(send: Callable[[bytes], None], file: str, batch: int) -> None:
+    items: list[tuple[Any, ...]] = []
+    size = 0
+    limit = min(_FIRST_BATCH, batch)
+    shared: dict[Any, Any] = {}
+    entry = 0  # the entry being read when an unexpected exception happens
+    try:
+        for exchange in capture.read(file):
+            request = exchange.request
+            recorded = exchange.recorded
+            # The same header tuples recur in nearly every entry; one object per batch pickles once and
+            # is rebuilt once in the parent (pickle memoises by identity).
+            headers = shared.setdefault(request.headers, request.headers)
+            entry = exchange.index + 1
+            size += len(request.url) + len(request.body or b"")
+            rec: tuple[Any, ...] | None = None
+            if recorded is not None:
+                size += len(recorded.body or b"")
+                rec = (recorded.status, shared.setdefault(recorded.headers, recorded.headers), recorded.body)
+            req = (request.method, request.url, request.path, request.query, headers, request.body)
+            items.append((exchange.index, req, rec, exchange.started, exchange.page, exchange.skip))
+            if len(items) >= limit or size >= _BATCH_BYTES:
+                data = pickle.dumps((_BATCH, items), protocol=5)
+                items, size, limit = [], 0, min(limit * 2, batch)
+                shared.clear()  # bounded: distinct headers (cookies, ids) would otherwise pile up
+                send(data)
+                del data
+    except (BrokenPipeError, ConnectionResetError):
+        raise
+    except CaptureError as exc:
+        _flush(send, items)
+        send(pickle.dumps((_ERROR, str(exc), exc.file, exc.entry, exc.hint), protocol=5))
+        return
+    except Exception as exc:
+        _flush(send, items)
+        text = f"internal error reading the capture: {type(exc).__name__}: {exc}"
+        where = f"{file}: entry {entry}: {text}"
+        send(pickle.dumps((_ERROR, where, file, entry, _INTERNAL_HINT), protocol=5))
+        return
+    _flush(send, items)
+    send(pickle.dumps((_END,), protocol=5))
+
+
+def _flush(send: Callable[[bytes], None], items: list[tuple[Any, ...]]) -> None:
+    if items:
+        send(pickle.dumps((_BATCH, items), protocol=5))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
