@@ -54,6 +54,8 @@ ID = "{id}"
 
 
 def _is_id(segment: str) -> bool:
+    if len(segment) < 12:  # too short for a UUID, long hex or token: only a number can be an id
+        return segment.isascii() and segment.isdigit()
     return bool(
         _NUMBER.fullmatch(segment)
         or _UUID.fullmatch(segment)
