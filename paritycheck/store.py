@@ -10,12 +10,9 @@ batch, so a run killed mid-way leaves a valid database holding every flushed exc
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 import sqlite3
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -29,9 +26,34 @@ from paritycheck.errors import StoreError
 from paritycheck.migrations import migrate
 from paritycheck.models import Difference, Headers, Outcome, Reply, Status, header
 from paritycheck.noise import NoisePath
+from paritycheck.records import (
+    ContractCheck,
+    DifferenceGroup,
+    RunInfo,
+    StoredExchange,
+    StoredReply,
+    StoredViolation,
+    dumps,
+    exchange_from_row,
+    loads,
+    redact_value,
+    stored_value,
+)
 
 if TYPE_CHECKING:
     from paritycheck.storeproc import ChildWriter
+
+__all__ = [  # the records live in paritycheck.records; they are re-exported here for callers
+    "ContractCheck",
+    "DifferenceGroup",
+    "RunInfo",
+    "Store",
+    "StoredExchange",
+    "StoredReply",
+    "StoredViolation",
+    "redact_value",
+    "stored_value",
+]
 
 FINISHED = ("complete", "interrupted", "failed")
 RUNNING = "running"
@@ -43,119 +65,6 @@ _REDACT_CACHE_MAX = 4096  # distinct raw bodies remembered (only bodies up to _R
 _REDACT_CACHE_BODY = 16_384
 _SEEN_MAX = 1_000_000  # digests remembered as written; past this the set restarts (INSERT OR IGNORE holds)
 _NO_DB_HINT = "run `paritycheck replay` first"
-
-
-# ---------------------------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True, slots=True)
-class RunInfo:
-    """One run as stored. Totals of a run that never finished are counted from its exchanges."""
-
-    id: int
-    started: str
-    ended: str | None
-    status: str
-    tool_version: str
-    config: dict[str, Any]
-    backends: dict[str, str]
-    captures: list[dict[str, str]]
-    total: int
-    matched: int
-    mismatched: int
-    failed: int
-    skipped: int
-    meta: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class StoredReply:
-    """One backend's stored answer: redacted headers and the digest of its redacted body."""
-
-    status: int
-    elapsed_ms: float
-    headers: Headers
-    body: str | None
-    error: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredExchange:
-    """One stored outcome; bodies are digests to pass to :meth:`Store.body`."""
-
-    id: int
-    run_id: int
-    seq: int
-    source: str
-    entry: int
-    method: str
-    url: str
-    endpoint: str
-    request_headers: Headers
-    request_body: str | None
-    legacy: StoredReply | None
-    candidate: StoredReply | None
-    legacy_again: StoredReply | None
-    outcome: Status
-    reason: str | None
-    differences: tuple[Difference, ...]
-    noise: tuple[Difference, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class DifferenceGroup:
-    """Identical (endpoint, kind, path) differences of one run, with the first example's values."""
-
-    endpoint: str
-    kind: str
-    path: str
-    count: int
-    legacy: Any
-    candidate: Any
-    exchange_ids: tuple[int, ...]
-
-
-# ---------------------------------------------------------------------------------------------- encoding
-
-
-def _dumps(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # integers past 64 bits, Decimal, ...: the slower encoder copes or stringifies
-        return json.dumps(value, default=str, ensure_ascii=False)
-
-
-def _loads(text: str) -> Any:
-    # json, not orjson: orjson reads integers past 64 bits as floats, and values must survive exactly.
-    return json.loads(text)
-
-
-def _headers(text: str | None) -> Headers:
-    return tuple((k, v) for k, v in orjson.loads(text)) if text else ()
-
-
-_LAST_NAME = re.compile(r"""(?:\.([^.\[\]'"]+)|\['((?:[^'\\]|\\.)*)'\])$""")
-
-
-def redact_value(path: str, value: Any) -> Any:
-    """Redact one difference value, using the header name or the last key of its JSONPath."""
-    if value is None:
-        return None
-    if path.startswith("header:"):
-        return redact.header_value(path[7:], value) if isinstance(value, str) else value
-    if not path.startswith("$"):
-        return redact.body(value.encode(), None).decode(errors="replace") if isinstance(value, str) else value
-    match = _LAST_NAME.search(path)
-    name = (match.group(1) or match.group(2)) if match else None
-    if name is None:
-        return redact.json_value(value)
-    # Wrapped under its own key so that key-based redaction (password, token, ...) sees it.
-    return redact.json_value({name: value})[name]
-
-
-def stored_value(path: str, value: Any) -> Any:
-    """A difference value exactly as the store keeps and returns it: redacted, through JSON."""
-    return _loads(_dumps(redact_value(path, value)))
 
 
 def _now() -> str:
@@ -265,9 +174,9 @@ class Store:
                     started or _now(),
                     RUNNING,
                     tool_version,
-                    _dumps(config),
-                    _dumps(backends),
-                    _dumps(captures),
+                    dumps(config),
+                    dumps(backends),
+                    dumps(captures),
                 ),
             )
         run_id = cursor.lastrowid
@@ -293,7 +202,7 @@ class Store:
         self.run(run_id)
         with self.db.atomic():
             self._conn.execute(
-                "UPDATE runs SET meta = json_patch(meta, ?) WHERE id = ?", (_dumps(values), run_id)
+                "UPDATE runs SET meta = json_patch(meta, ?) WHERE id = ?", (dumps(values), run_id)
             )
 
     # -- writing
@@ -354,8 +263,8 @@ class Store:
                         outcome.endpoint,
                         d.kind,
                         d.path,
-                        _dumps(redact_value(d.path, d.legacy)),
-                        _dumps(redact_value(d.path, d.candidate)),
+                        dumps(redact_value(d.path, d.legacy)),
+                        dumps(redact_value(d.path, d.candidate)),
                         noise,
                     )
                 )
@@ -374,7 +283,7 @@ class Store:
         """Redacted headers as JSON, remembered: captures repeat the same header sets many times."""
         text = self._header_texts.get(headers)
         if text is None:
-            text = _dumps(redact.headers(headers))
+            text = dumps(redact.headers(headers))
             if len(self._header_texts) >= _REDACT_CACHE_MAX:
                 self._header_texts.clear()
             self._header_texts[headers] = text
@@ -507,10 +416,10 @@ class Store:
                 f" WHERE exchange_id IN ({', '.join('?' * len(ids))}) ORDER BY id",
                 ids,
             ):
-                found[exchange_id][noise].append(Difference(kind, path, _loads(legacy), _loads(candidate)))
+                found[exchange_id][noise].append(Difference(kind, path, loads(legacy), loads(candidate)))
             for row in chunk:
                 diffs, noise_diffs = found[row[0]]
-                yield _exchange(row, tuple(diffs), tuple(noise_diffs))
+                yield exchange_from_row(row, tuple(diffs), tuple(noise_diffs))
 
     def body(self, digest: str) -> bytes:
         """The redacted body stored under ``digest``."""
@@ -591,8 +500,8 @@ class Store:
                 kind,
                 path,
                 n,
-                _loads(legacy),
-                _loads(candidate),
+                loads(legacy),
+                loads(candidate),
                 tuple(sorted(int(i) for i in ids.split(","))),
             )
             for endpoint, kind, path, n, legacy, candidate, ids in rows
@@ -635,7 +544,7 @@ class Store:
                 [
                     (run_id, p.endpoint, p.path, p.samples, p.differed, p.raw, p.total, p.reason, kinds)
                     for p in paths
-                    for kinds in (_dumps(p.kinds),)
+                    for kinds in (dumps(p.kinds),)
                 ],
             )
             if run.ended is not None:
@@ -689,14 +598,14 @@ class Store:
                 "INSERT INTO contract_violations (check_id, run_id, exchange_id, side, operation, status,"
                 " path, keyword, message, value) VALUES (?, ?,"
                 " (SELECT id FROM exchanges WHERE run_id = ? AND seq = ?), ?, ?, ?, ?, ?, ?, ?)",
-                [(check_id, run_id, run_id, seq, *rest[:-1], _dumps(rest[-1])) for seq, *rest in rows],
+                [(check_id, run_id, run_id, seq, *rest[:-1], dumps(rest[-1])) for seq, *rest in rows],
             )
 
     def finish_contract_check(self, check_id: int, summary: dict[str, Any]) -> None:
         """Store the check's report summary (the ``paritycheck contract --json`` document)."""
         with self.db.atomic():
             self._conn.execute(
-                "UPDATE contract_checks SET summary = ? WHERE id = ?", (_dumps(summary), check_id)
+                "UPDATE contract_checks SET summary = ? WHERE id = ?", (dumps(summary), check_id)
             )
 
     def contract_checks(self, run_id: int) -> list[ContractCheck]:
@@ -704,7 +613,7 @@ class Store:
         self.flush()
         return [
             ContractCheck(
-                cid, rid, spec, digest, title, mode, checked, None if summary is None else _loads(summary)
+                cid, rid, spec, digest, title, mode, checked, None if summary is None else loads(summary)
             )
             for cid, rid, spec, digest, title, mode, checked, summary in self._conn.execute(
                 "SELECT id, run_id, spec, digest, title, mode, checked, summary FROM contract_checks"
@@ -726,7 +635,7 @@ class Store:
         for xid, side_, operation, status, path, keyword, message, value in self._conn.execute(
             sql + " ORDER BY operation, side, id", params
         ):
-            yield StoredViolation(xid, side_, operation, status, path, keyword, message, _loads(value))
+            yield StoredViolation(xid, side_, operation, status, path, keyword, message, loads(value))
 
     # -- helpers
 
@@ -767,64 +676,3 @@ _INSERT_DIFFERENCE = (
     "INSERT INTO differences (exchange_id, run_id, endpoint, kind, path, legacy, candidate, noise)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-
-
-def _stored_reply(
-    status: int | None, ms: float, headers: str | None, body: str | None, error: str | None
-) -> StoredReply | None:
-    return None if status is None else StoredReply(status, ms, _headers(headers), body, error)
-
-
-def _exchange(
-    row: tuple[Any, ...], diffs: tuple[Difference, ...], noise: tuple[Difference, ...]
-) -> StoredExchange:
-    (xid, run_id, seq, source, entry, method, url, endpoint, req_headers, req_body, *rest) = row
-    legacy, candidate = _stored_reply(*rest[0:5]), _stored_reply(*rest[5:10])
-    again = _stored_reply(rest[10], rest[11], None, rest[12], rest[13])
-    return StoredExchange(
-        xid,
-        run_id,
-        seq,
-        source,
-        entry,
-        method,
-        url,
-        endpoint,
-        _headers(req_headers),
-        req_body,
-        legacy,
-        candidate,
-        again,
-        Status(rest[14]),
-        rest[15],
-        diffs,
-        noise,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class ContractCheck:
-    """One contract check of a run: the spec (name, sha256), ``raw`` or ``normalised``, its summary."""
-
-    id: int
-    run_id: int
-    spec: str
-    digest: str
-    title: str
-    mode: str
-    checked: str
-    summary: dict[str, Any] | None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredViolation:
-    """One stored contract violation; ``exchange_id`` links it to its exchange."""
-
-    exchange_id: int | None
-    side: str
-    operation: str
-    status: int
-    path: str
-    keyword: str
-    message: str
-    value: Any

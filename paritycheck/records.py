@@ -1,0 +1,187 @@
+"""What the store reads back: frozen records of runs, exchanges, replies, difference groups and
+contract checks, and how values are encoded in and decoded from SQLite (JSON text, redacted)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from paritycheck import redact
+from paritycheck.models import Difference, Headers, Status
+
+# ---------------------------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """One run as stored. Totals of a run that never finished are counted from its exchanges."""
+
+    id: int
+    started: str
+    ended: str | None
+    status: str
+    tool_version: str
+    config: dict[str, Any]
+    backends: dict[str, str]
+    captures: list[dict[str, str]]
+    total: int
+    matched: int
+    mismatched: int
+    failed: int
+    skipped: int
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReply:
+    """One backend's stored answer: redacted headers and the digest of its redacted body."""
+
+    status: int
+    elapsed_ms: float
+    headers: Headers
+    body: str | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredExchange:
+    """One stored outcome; bodies are digests to pass to :meth:`Store.body`."""
+
+    id: int
+    run_id: int
+    seq: int
+    source: str
+    entry: int
+    method: str
+    url: str
+    endpoint: str
+    request_headers: Headers
+    request_body: str | None
+    legacy: StoredReply | None
+    candidate: StoredReply | None
+    legacy_again: StoredReply | None
+    outcome: Status
+    reason: str | None
+    differences: tuple[Difference, ...]
+    noise: tuple[Difference, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DifferenceGroup:
+    """Identical (endpoint, kind, path) differences of one run, with the first example's values."""
+
+    endpoint: str
+    kind: str
+    path: str
+    count: int
+    legacy: Any
+    candidate: Any
+    exchange_ids: tuple[int, ...]
+
+
+# ---------------------------------------------------------------------------------------------- encoding
+
+
+def dumps(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # integers past 64 bits, Decimal, ...: the slower encoder copes or stringifies
+        return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def loads(text: str) -> Any:
+    # json, not orjson: orjson reads integers past 64 bits as floats, and values must survive exactly.
+    return json.loads(text)
+
+
+def decode_headers(text: str | None) -> Headers:
+    return tuple((k, v) for k, v in orjson.loads(text)) if text else ()
+
+
+_LAST_NAME = re.compile(r"""(?:\.([^.\[\]'"]+)|\['((?:[^'\\]|\\.)*)'\])$""")
+
+
+def redact_value(path: str, value: Any) -> Any:
+    """Redact one difference value, using the header name or the last key of its JSONPath."""
+    if value is None:
+        return None
+    if path.startswith("header:"):
+        return redact.header_value(path[7:], value) if isinstance(value, str) else value
+    if not path.startswith("$"):
+        return redact.body(value.encode(), None).decode(errors="replace") if isinstance(value, str) else value
+    match = _LAST_NAME.search(path)
+    name = (match.group(1) or match.group(2)) if match else None
+    if name is None:
+        return redact.json_value(value)
+    # Wrapped under its own key so that key-based redaction (password, token, ...) sees it.
+    return redact.json_value({name: value})[name]
+
+
+def stored_value(path: str, value: Any) -> Any:
+    """A difference value exactly as the store keeps and returns it: redacted, through JSON."""
+    return loads(dumps(redact_value(path, value)))
+
+
+def stored_reply(
+    status: int | None, ms: float, headers: str | None, body: str | None, error: str | None
+) -> StoredReply | None:
+    return None if status is None else StoredReply(status, ms, decode_headers(headers), body, error)
+
+
+def exchange_from_row(
+    row: tuple[Any, ...], diffs: tuple[Difference, ...], noise: tuple[Difference, ...]
+) -> StoredExchange:
+    (xid, run_id, seq, source, entry, method, url, endpoint, req_headers, req_body, *rest) = row
+    legacy, candidate = stored_reply(*rest[0:5]), stored_reply(*rest[5:10])
+    again = stored_reply(rest[10], rest[11], None, rest[12], rest[13])
+    return StoredExchange(
+        xid,
+        run_id,
+        seq,
+        source,
+        entry,
+        method,
+        url,
+        endpoint,
+        decode_headers(req_headers),
+        req_body,
+        legacy,
+        candidate,
+        again,
+        Status(rest[14]),
+        rest[15],
+        diffs,
+        noise,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ContractCheck:
+    """One contract check of a run: the spec (name, sha256), ``raw`` or ``normalised``, its summary."""
+
+    id: int
+    run_id: int
+    spec: str
+    digest: str
+    title: str
+    mode: str
+    checked: str
+    summary: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredViolation:
+    """One stored contract violation; ``exchange_id`` links it to its exchange."""
+
+    exchange_id: int | None
+    side: str
+    operation: str
+    status: int
+    path: str
+    keyword: str
+    message: str
+    value: Any
