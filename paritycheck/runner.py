@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from paritycheck import capture, redact
 from paritycheck.capture.prefetch import read_fast
 from paritycheck.compare import Comparator
-from paritycheck.config import Backend, Config
+from paritycheck.config import Config
 from paritycheck.endpoints import EndpointMatcher
 from paritycheck.errors import CaptureError, ConfigError
 from paritycheck.models import Exchange, Outcome, Reply, Status
@@ -377,11 +377,6 @@ def describe_captures(captures: Sequence[Path]) -> list[dict[str, str]]:
         if not Path(path).is_file():
             raise CaptureError("no such file", file=str(path), hint="check the capture path")
     return [{"name": str(p), "digest": capture.digest(p)} for p in captures]
-
-
-def backend_url(backend: Backend, target: str) -> str:
-    """The URL a request would go to on ``backend``."""
-    return backend.url.rstrip("/") + target
 
 
 def _now() -> str:

@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from paritycheck.errors import ExitStatus
-from paritycheck.models import Outcome, Status
+from paritycheck.models import Outcome
 
 if TYPE_CHECKING:
     from paritycheck.config import Config
@@ -273,4 +273,4 @@ def print_interrupted(db: Path, *, err: Console) -> None:
         err.print(f"interrupted: results so far are in {db}")
 
 
-__all__ = ["Progress", "Status", "print_dry_run", "print_interrupted", "print_summary"]
+__all__ = ["Progress", "print_dry_run", "print_interrupted", "print_summary"]
