@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from replay import paths, write_har  # noqa: E402
 
 from paritycheck import capture  # noqa: E402
-from paritycheck.capture.prefetch import read_in_child  # noqa: E402
+from paritycheck.capture import read_in_child  # noqa: E402
 from paritycheck.models import Exchange  # noqa: E402
 
 

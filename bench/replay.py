@@ -35,11 +35,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from servers import backend  # noqa: E402
 
-from paritycheck import aio  # noqa: E402
+from paritycheck.common import aio  # noqa: E402
 from paritycheck.config import Backend  # noqa: E402
 from paritycheck.models import Request  # noqa: E402
-from paritycheck.replay import Engine, schedule  # noqa: E402
-from paritycheck.transport import make_transport  # noqa: E402
+from paritycheck.replay import (  # noqa: E402
+    Engine,
+    make_transport,
+    schedule,
+)
 
 HOST = "https://api.example.com"
 RESOURCES = ("users", "orders", "products", "invoices", "carts", "reviews", "shipments", "accounts")
@@ -175,9 +178,9 @@ async def engine_pairs(legacy: str, candidate: str, requests: list[Request], con
 
 
 def end_to_end(legacy: str, candidate: str, har: Path, workdir: Path, concurrency: int) -> tuple[float, str]:
-    """Pairs/s of ``paritycheck.runner.replay_captures`` and a note with the matched count."""
+    """Pairs/s of ``paritycheck.run.runner.replay_captures`` and a note with the matched count."""
     from paritycheck.config import Backends, Config, ReplayConfig
-    from paritycheck.runner import replay_captures
+    from paritycheck.run import replay_captures
 
     config = Config(
         backends=Backends(legacy=Backend(url=legacy), candidate=Backend(url=candidate)),

@@ -20,10 +20,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
-from paritycheck.report import model
-from paritycheck.report.html import render_html
-from paritycheck.report.junit import render_junit
-from paritycheck.report.markdown import render_markdown
+from paritycheck.report import model, render_html, render_junit, render_markdown
 from paritycheck.store import Store
 
 JSON = (("content-type", "application/json"),)

@@ -17,10 +17,10 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from paritycheck import redact
-from paritycheck import store as store_mod
+from paritycheck.compare import redact
 from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
 from paritycheck.store import Store
+from paritycheck.store import sqlite as store_mod
 
 HEADERS = (
     ("content-type", "application/json"),

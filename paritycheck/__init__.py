@@ -26,14 +26,14 @@ __version__ = "0.1.0"
 
 #: Lazily imported names: name -> module.
 _LAZY = {
-    "RunResult": "paritycheck.runner",
-    "RunSummary": "paritycheck.summary",
+    "RunResult": "paritycheck.run",
+    "RunSummary": "paritycheck.gate",
     "Store": "paritycheck.store",
-    "dry_run": "paritycheck.runner",
+    "dry_run": "paritycheck.run",
     "load_spec": "paritycheck.contract",
     "read_capture": "paritycheck.capture",
-    "replay_captures": "paritycheck.runner",
-    "summarise": "paritycheck.summary",
+    "replay_captures": "paritycheck.run",
+    "summarise": "paritycheck.gate",
 }
 _RENAMED = {"read_capture": "read"}
 

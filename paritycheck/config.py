@@ -285,7 +285,7 @@ def build(cls: type[T], data: dict[str, Any], *, prefix: str = "", source: str =
 
 def _validate(config: Config, source: str) -> Config:
     """Checks that span keys: JSONPaths compile, numbers are in range, env references resolve."""
-    from paritycheck import jsonpath  # local: keeps config importable while jsonpath loads lazily
+    from paritycheck.common import jsonpath  # local: keeps config importable while jsonpath loads lazily
 
     def check_paths(paths: tuple[str, ...], key: str) -> None:
         for i, expr in enumerate(paths):
@@ -347,7 +347,7 @@ def _validate_noise(noise: NoiseConfig, source: str) -> None:
 
 def _validate_gate(gate: GateConfig, source: str) -> None:
     """Ranges of the ``[gate]`` criteria, and a valid pattern in each ``[[gate.endpoint]]``."""
-    from paritycheck.endpoints import parse_pattern  # local, like jsonpath above
+    from paritycheck.common.endpoints import parse_pattern  # local, like jsonpath above
 
     def check(key: str, value: float | None, low: float, high: float | None, example: str) -> None:
         if value is not None and (value < low or (high is not None and value > high)):

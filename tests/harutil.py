@@ -58,3 +58,8 @@ def write_har(path: Path, entries: Sequence[dict[str, Any]]) -> Path:
 
 def gets(base: str, paths: Sequence[str], **kwargs: Any) -> list[dict[str, Any]]:
     return [entry("GET", base + p, **kwargs) for p in paths]
+
+
+def replay_args(capture: object, legacy: str, candidate: str, *more: str) -> list[str]:
+    """The arguments of ``paritycheck replay CAPTURE --legacy L --candidate C`` followed by ``more``."""
+    return ["replay", str(capture), "--legacy", legacy, "--candidate", candidate, *more]

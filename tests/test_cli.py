@@ -15,11 +15,11 @@ import pytest
 from aiohttp import web
 from click.testing import CliRunner
 
-from paritycheck import runner
 from paritycheck.cli import cli
 from paritycheck.errors import ExitStatus
+from paritycheck.run import runner
 from paritycheck.store import Store
-from tests.harutil import entry, gets, write_har
+from tests.harutil import entry, gets, replay_args, write_har
 from tests.servers import json_serve, refused
 
 PATHS = ["/api/users/1", "/api/users/2", "/api/orders/7f3c9a1e-2b4d-4c6e-8f00-123456789abc", "/health"]
@@ -50,12 +50,7 @@ def capture(tmp_path: Path) -> Path:
 def test_identical_backends_exit_0_and_store_everything(tmp_path: Path, capture: Path) -> None:
     with json_serve(routes()) as legacy, json_serve(routes()) as cand:
         result = invoke(
-            "replay",
-            str(capture),
-            "--legacy",
-            legacy.url,
-            "--candidate",
-            cand.url,
+            *replay_args(str(capture), legacy.url, cand.url),
             "--db",
             "r.db",
             "--json",
@@ -79,12 +74,7 @@ def test_a_difference_exits_1_and_is_reported(tmp_path: Path, capture: Path) -> 
         json_serve({**routes(), "/api/users/1": {"id": 1, "name": "Bob"}}) as cand,
     ):
         result = invoke(
-            "replay",
-            str(capture),
-            "--legacy",
-            legacy.url,
-            "--candidate",
-            cand.url,
+            *replay_args(str(capture), legacy.url, cand.url),
             "--db",
             "r.db",
             "--json",
@@ -109,12 +99,7 @@ def test_terminal_summary_names_endpoint_and_difference(tmp_path: Path, capture:
         json_serve({**routes(), "/health": {"ok": False}}) as cand,
     ):
         result = invoke(
-            "replay",
-            str(capture),
-            "--legacy",
-            legacy.url,
-            "--candidate",
-            cand.url,
+            *replay_args(str(capture), legacy.url, cand.url),
             "--db",
             "r.db",
             cwd=tmp_path,
@@ -128,12 +113,7 @@ def test_terminal_summary_names_endpoint_and_difference(tmp_path: Path, capture:
 def test_unreachable_backend_is_a_failed_exchange_not_a_crash(tmp_path: Path, capture: Path) -> None:
     with json_serve() as legacy, refused() as dead:
         result = invoke(
-            "replay",
-            str(capture),
-            "--legacy",
-            legacy.url,
-            "--candidate",
-            dead,
+            *replay_args(str(capture), legacy.url, dead),
             "--db",
             "r.db",
             "--json",
@@ -159,12 +139,7 @@ def test_writes_are_skipped_and_counted_unless_allowed(tmp_path: Path) -> None:
     )
     with json_serve() as legacy, json_serve() as cand:
         result = invoke(
-            "replay",
-            str(har),
-            "--legacy",
-            legacy.url,
-            "--candidate",
-            cand.url,
+            *replay_args(str(har), legacy.url, cand.url),
             "--db",
             "r.db",
             "--json",
@@ -173,12 +148,7 @@ def test_writes_are_skipped_and_counted_unless_allowed(tmp_path: Path) -> None:
         assert json.loads(result.stdout)["skipped"] == 2
         assert set(legacy.paths) == {"/a"} and cand.paths == ["/a"]
         result = invoke(
-            "replay",
-            str(har),
-            "--legacy",
-            legacy.url,
-            "--candidate",
-            cand.url,
+            *replay_args(str(har), legacy.url, cand.url),
             "--db",
             "r.db",
             "--json",
@@ -192,12 +162,7 @@ def test_writes_are_skipped_and_counted_unless_allowed(tmp_path: Path) -> None:
 def test_include_and_exclude(tmp_path: Path, capture: Path) -> None:
     with json_serve(routes()) as legacy, json_serve(routes()) as cand:
         result = invoke(
-            "replay",
-            str(capture),
-            "--legacy",
-            legacy.url,
-            "--candidate",
-            cand.url,
+            *replay_args(str(capture), legacy.url, cand.url),
             "--db",
             "r.db",
             "--include",
@@ -214,9 +179,7 @@ def test_include_and_exclude(tmp_path: Path, capture: Path) -> None:
 
 def test_dry_run_sends_nothing(tmp_path: Path, capture: Path) -> None:
     with json_serve() as legacy, json_serve() as cand:
-        result = invoke(
-            "replay", str(capture), "--legacy", legacy.url, "--candidate", cand.url, "--dry-run", cwd=tmp_path
-        )
+        result = invoke(*replay_args(str(capture), legacy.url, cand.url), "--dry-run", cwd=tmp_path)
         assert legacy.requests == [] and cand.requests == []
     assert result.exit_code == ExitStatus.OK
     for path in PATHS:
@@ -241,9 +204,7 @@ def test_secrets_never_reach_the_database(tmp_path: Path) -> None:
         return web.json_response({"token": secret, "user": "ada"}, headers={"Set-Cookie": f"sid={secret}"})
 
     with json_serve({"/me": leak}) as legacy, json_serve({"/me": leak}) as cand:
-        result = invoke(
-            "replay", str(har), "--legacy", legacy.url, "--candidate", cand.url, "--db", "r.db", cwd=tmp_path
-        )
+        result = invoke(*replay_args(str(har), legacy.url, cand.url), "--db", "r.db", cwd=tmp_path)
         assert cand.requests[0].headers and any(v == f"Bearer {secret}" for _, v in cand.requests[0].headers)
     assert result.exit_code == ExitStatus.OK
     for file in tmp_path.glob("r.db*"):
@@ -266,9 +227,7 @@ def test_bad_capture_exits_2_with_one_line(tmp_path: Path, setup: str, needle: s
     elif setup == "not-json":
         har.write_text("this is not a capture")
     with json_serve() as legacy, json_serve() as cand:
-        result = invoke(
-            "replay", str(har), "--legacy", legacy.url, "--candidate", cand.url, "--db", "r.db", cwd=tmp_path
-        )
+        result = invoke(*replay_args(str(har), legacy.url, cand.url), "--db", "r.db", cwd=tmp_path)
     assert result.exit_code == ExitStatus.USAGE
     assert needle in result.stderr
     assert "Traceback" not in result.stderr
@@ -295,12 +254,7 @@ def test_bad_option_exits_2(tmp_path: Path, capture: Path) -> None:
     result = invoke("replay", str(capture), "--concurrency", "0", cwd=tmp_path)
     assert result.exit_code == ExitStatus.USAGE
     result = invoke(
-        "replay",
-        str(capture),
-        "--legacy",
-        "http://a",
-        "--candidate",
-        "http://b",
+        *replay_args(str(capture), "http://a", "http://b"),
         "--include",
         "FETCH /x",
         cwd=tmp_path,
@@ -312,26 +266,26 @@ def test_bad_option_exits_2(tmp_path: Path, capture: Path) -> None:
 def test_internal_error_exits_3_without_traceback(
     tmp_path: Path, capture: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from paritycheck import runner
+    from paritycheck.run import runner
 
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("kaboom")
 
     monkeypatch.setattr(runner, "replay_captures", boom)
-    result = invoke("replay", str(capture), "--legacy", "http://a", "--candidate", "http://b", cwd=tmp_path)
+    result = invoke(*replay_args(str(capture), "http://a", "http://b"), cwd=tmp_path)
     assert result.exit_code == ExitStatus.FAILURE
     assert "kaboom" in result.stderr and "--traceback" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_interrupt_exits_130(tmp_path: Path, capture: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from paritycheck import aio
+    from paritycheck.common import aio
 
     def interrupted(coro: Any) -> Any:
         coro.close()
         raise KeyboardInterrupt
 
     monkeypatch.setattr(aio, "run", interrupted)
-    result = invoke("replay", str(capture), "--legacy", "http://a", "--candidate", "http://b", cwd=tmp_path)
+    result = invoke(*replay_args(str(capture), "http://a", "http://b"), cwd=tmp_path)
     assert result.exit_code == ExitStatus.INTERRUPTED
 
 
@@ -349,12 +303,7 @@ def test_ctrl_c_in_a_real_process_keeps_results(tmp_path: Path, entries: int) ->
                 sys.executable,
                 "-m",
                 "paritycheck",
-                "replay",
-                str(har),
-                "--legacy",
-                legacy.url,
-                "--candidate",
-                cand.url,
+                *replay_args(str(har), legacy.url, cand.url),
                 "--db",
                 str(tmp_path / "r.db"),
                 "--concurrency",
@@ -388,7 +337,7 @@ def test_every_command_has_help() -> None:
 
 def test_replay_writes_the_html_report_unless_told_not_to(tmp_path: Path, capture: Path) -> None:
     with json_serve(routes()) as legacy, json_serve(routes()) as cand:
-        args = ["replay", str(capture), "--legacy", legacy.url, "--candidate", cand.url, "--db", "r.db"]
+        args = [*replay_args(str(capture), legacy.url, cand.url), "--db", "r.db"]
         invoke(*args, "--no-report", cwd=tmp_path)
         assert not (tmp_path / "reports" / "index.html").exists()
         invoke(*args, cwd=tmp_path)
@@ -402,12 +351,7 @@ def test_report_writes_every_format_for_the_latest_run(tmp_path: Path, capture: 
         json_serve({**routes(), "/health": {"ok": 2}}) as cand,
     ):
         invoke(
-            "replay",
-            str(capture),
-            "--legacy",
-            legacy.url,
-            "--candidate",
-            cand.url,
+            *replay_args(str(capture), legacy.url, cand.url),
             "--db",
             "r.db",
             "--no-report",
@@ -448,12 +392,7 @@ def test_noise_samples_zero_asks_the_legacy_once(tmp_path: Path, capture: Path) 
     (tmp_path / "paritycheck.toml").write_text("[noise]\nsamples = 0\n")
     with json_serve(routes()) as legacy, json_serve(routes()) as cand:
         invoke(
-            "replay",
-            str(capture),
-            "--legacy",
-            legacy.url,
-            "--candidate",
-            cand.url,
+            *replay_args(str(capture), legacy.url, cand.url),
             "--db",
             "r.db",
             cwd=tmp_path,
@@ -463,25 +402,16 @@ def test_noise_samples_zero_asks_the_legacy_once(tmp_path: Path, capture: Path) 
 
 def test_a_directory_or_a_hostless_url_is_a_usage_error(tmp_path: Path, capture: Path) -> None:
     (tmp_path / "d").mkdir()
-    result = invoke(
-        "replay", "d", "--legacy", "http://127.0.0.1:1", "--candidate", "http://127.0.0.1:2", cwd=tmp_path
-    )
+    result = invoke(*replay_args("d", "http://127.0.0.1:1", "http://127.0.0.1:2"), cwd=tmp_path)
     assert result.exit_code == ExitStatus.USAGE and "is a directory" in result.stderr
-    result = invoke(
-        "replay", str(capture), "--legacy", "http://", "--candidate", "http://127.0.0.1:2", cwd=tmp_path
-    )
+    result = invoke(*replay_args(str(capture), "http://", "http://127.0.0.1:2"), cwd=tmp_path)
     assert result.exit_code == ExitStatus.USAGE and "with a host" in result.stderr
 
 
 def test_a_dead_backend_is_named_with_the_reason(tmp_path: Path, capture: Path) -> None:
     with json_serve(routes()) as legacy, refused() as dead:
         args = [
-            "replay",
-            str(capture),
-            "--legacy",
-            legacy.url,
-            "--candidate",
-            dead,
+            *replay_args(str(capture), legacy.url, dead),
             "--db",
             "r.db",
             "--no-report",
@@ -503,12 +433,7 @@ def test_storing_from_a_child_process_keeps_the_same_results(
             monkeypatch.setattr(runner, "OFFLOAD_MIN_BYTES", threshold)
             db = f"r{threshold}.db"
             args = [
-                "replay",
-                str(capture),
-                "--legacy",
-                legacy.url,
-                "--candidate",
-                cand.url,
+                *replay_args(str(capture), legacy.url, cand.url),
                 "--db",
                 db,
                 "--json",

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paritycheck.diff import LIMIT, bounded, diff, json_type
+from paritycheck.compare.diff import LIMIT, bounded, diff, json_type
 from paritycheck.models import Difference
 
 

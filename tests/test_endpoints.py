@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paritycheck.endpoints import EndpointMatcher, pattern_matches, template
+from paritycheck.common.endpoints import EndpointMatcher, pattern_matches, template
 from paritycheck.errors import ConfigError
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paritycheck.jsonparse import dumps, dumps_canonical, loads
+from paritycheck.common.jsonparse import dumps, dumps_canonical, loads
 
 BIG = 123456789012345678901234567890
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paritycheck.jsonpath import Part, PathSet, format_path, parse, wildcard
+from paritycheck.common.jsonpath import Part, PathSet, format_path, parse, wildcard
 
 parts_strategy = st.lists(st.text(max_size=6) | st.integers(min_value=0, max_value=5), max_size=5)
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from paritycheck.common.jsonparse import dumps_canonical
+from paritycheck.compare.normalise import Rules, normalise, timestamp, to_camel, to_snake, unwrap
 from paritycheck.config import EndpointRule, NormaliseConfig
-from paritycheck.jsonparse import dumps_canonical
-from paritycheck.normalise import Rules, normalise, timestamp, to_camel, to_snake, unwrap
 
 DEFAULT = Rules.from_config(NormaliseConfig())
 

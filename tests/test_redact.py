@@ -10,8 +10,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from paritycheck import redact
-from paritycheck.redact import REDACTED
+from paritycheck.compare import REDACTED, redact
 
 
 @pytest.mark.parametrize(

@@ -16,12 +16,11 @@ from typing import TypeVar
 import pytest
 from aiohttp import web
 
-from paritycheck import aio
+from paritycheck.common import aio
 from paritycheck.config import Backend
 from paritycheck.errors import BackendError, ConfigError
 from paritycheck.models import Request
-from paritycheck.replay import Engine, schedule
-from paritycheck.transport import AiohttpTransport, Transport
+from paritycheck.replay import AiohttpTransport, Engine, Transport, schedule
 from tests.servers import JsonServer, hang_url, json_serve, json_server, refused_url  # noqa: F401 - fixtures
 
 T = TypeVar("T")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from paritycheck.capture import Selector
 from paritycheck.errors import ConfigError
 from paritycheck.models import Exchange, Request
-from paritycheck.select import Selector
 
 
 def _ex(method: str, path: str, *, skip: str | None = None) -> Exchange:

@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_store import outcome, start
 
+from paritycheck.gate import LiveSummary, RunSummary, parity, percentile, summarise
 from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
 from paritycheck.store import Store
-from paritycheck.summary import LiveSummary, RunSummary, parity, percentile, summarise
 
 # -- percentiles
 

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from paritycheck.errors import BackendError, ConfigError
 from paritycheck.models import Request, header
-from paritycheck.transport import (
+from paritycheck.replay import (
     AiohttpTransport,
     HttpxTransport,
     Transport,

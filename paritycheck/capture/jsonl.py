@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO, Any
 
-from paritycheck import jsonparse
 from paritycheck.capture.har import (
     clean_headers,
     decode_base64,
@@ -22,6 +21,7 @@ from paritycheck.capture.har import (
     split_url,
     status_code,
 )
+from paritycheck.common import jsonparse
 from paritycheck.errors import CaptureError
 from paritycheck.models import Exchange, Recorded, Request
 

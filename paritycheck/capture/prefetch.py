@@ -2,7 +2,7 @@
 
 Parsing a HAR entry and building its :class:`~paritycheck.models.Exchange` costs ~25-50 us of CPU, a large
 share of what the single-threaded replay loop spends per exchange. :func:`read_in_child` moves that work
-to a child process (``python -m paritycheck.capture.prefetch``, see :mod:`paritycheck.childproc`) that
+to a child process (``python -m paritycheck.capture.prefetch``, see :mod:`paritycheck.common.childproc`) that
 streams the file with :func:`paritycheck.capture.read` and sends the exchanges as batches of flat tuples,
 pickled, on its stdout; the parent only unpickles and rebuilds the dataclasses (pickling slotted dataclasses
 directly costs several times more than tuples).
@@ -35,8 +35,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from paritycheck import capture
-from paritycheck.childproc import Child, serve_stdio
+from paritycheck.capture import reader
+from paritycheck.common.childproc import Child, serve_stdio
 from paritycheck.errors import CaptureError
 from paritycheck.models import Exchange, Recorded, Request
 
@@ -52,7 +52,7 @@ _BATCH_BYTES = 1 << 20
 _FIRST_BATCH = 16
 #: How long to wait for the child to exit before terminating (then killing) it.
 _JOIN_SECONDS = 2.0
-_LENGTH = struct.Struct("!I")  # the frame header of paritycheck.childproc
+_LENGTH = struct.Struct("!I")  # the frame header of paritycheck.common.childproc
 _INTERNAL_HINT = "this is a bug in paritycheck (or a disk error): please report it with the capture"
 
 # Message tags: the first item of every pickled message.
@@ -64,22 +64,22 @@ def read_fast(path: str | Path) -> Iterator[Exchange]:
     try:
         size = os.stat(path).st_size
     except OSError:
-        size = 0  # capture.read reports a missing or unreadable file with the right message
+        size = 0  # reader.read reports a missing or unreadable file with the right message
     if size > PREFETCH_MIN_BYTES:
         return read_in_child(path)
-    return capture.read(path)
+    return reader.read(path)
 
 
 def read_in_child(path: str | Path, *, batch: int = 512) -> Iterator[Exchange]:
     """Yield what :func:`paritycheck.capture.read` yields, in order, parsing in a child process.
 
-    The file is checked before this returns (same errors as ``capture.read``); the child starts on the
+    The file is checked before this returns (same errors as ``reader.read``); the child starts on the
     first ``next()``, so an iterator that is never used leaves no process behind.
     """
     if batch < 1:
         raise ValueError(f"batch must be at least 1, not {batch}")
     file = str(path)
-    capture.detect(path)  # raises the CaptureError capture.read(path) raises before it returns
+    reader.detect(path)  # raises the CaptureError reader.read(path) raises before it returns
     return _receive(file, batch)
 
 
@@ -157,7 +157,7 @@ def _produce(send: Callable[[bytes], None], file: str, batch: int) -> None:
     shared: dict[Any, Any] = {}
     entry = 0  # the entry being read when an unexpected exception happens
     try:
-        for exchange in capture.read(file):
+        for exchange in reader.read(file):
             request = exchange.request
             recorded = exchange.recorded
             # The same header tuples recur in nearly every entry; one object per batch pickles once and

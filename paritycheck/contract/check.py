@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from paritycheck.common.jsonparse import loads
 from paritycheck.config import NormaliseConfig
 from paritycheck.contract.load import Documents, mapping
 from paritycheck.contract.match import Route, Router, base_paths
 from paritycheck.contract.schema import Converter, is_binary
 from paritycheck.contract.validator import Check, compile_schema, shorten
-from paritycheck.jsonparse import loads
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _BINARY_TYPES = ("image/", "audio/", "video/", "font/")
@@ -110,7 +110,7 @@ class Operation:
 def _shown(value: Any, *, key: str | None = None, header: str | None = None) -> Any:
     """The offending value as it may be shown: redacted by key or header name, then bounded."""
     try:
-        from paritycheck import redact  # written in parallel: pass values through until it exists
+        from paritycheck.compare import redact
     except ImportError:
         return _bound(value)
     if header is not None:
@@ -166,12 +166,6 @@ class Contract:
     def mode(self) -> str:
         """``raw`` or ``normalised``."""
         return "raw" if self.normalised is None else "normalised"
-
-    def normalise(self, rules: NormaliseConfig) -> Contract:
-        """This contract as seen through ``[normalise]`` rules (docs/contract.md, normalised mode)."""
-        from paritycheck.contract.normalised import normalised_contract
-
-        return normalised_contract(self, rules)
 
     def operation(self, method: str, path: str) -> Operation | None:
         """The operation documented for this request, or None when it is undocumented."""

@@ -5,7 +5,7 @@ that answers snake_case bare payloads breaks that contract on every reply, which
 result, but it buries the violations that matter. When the team has accepted those conventions as
 ``[normalise]`` rules, the normalised view applies the same rules to both sides of the check:
 
-- **body**: :func:`paritycheck.normalise.normalise` with the *convention* rules of ``[normalise]``
+- **body**: :func:`paritycheck.compare.normalise.normalise` with the *convention* rules of ``[normalise]``
   (``key_case``, ``envelope``, ``timestamps``, ``null_equals_missing``, integral floats). The
   *comparison* rules (``ignore``, ``unordered``, ``float_tolerance``, per-endpoint rules) are not
   applied: a field ignored for diffing is still on the wire and must still honour the contract.
@@ -37,11 +37,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from paritycheck.compare.normalise import ENVELOPE_KEYS, FLAGS, Rules, to_camel, to_snake
 from paritycheck.config import NormaliseConfig
 from paritycheck.contract.check import Contract, Media, Operation, ResponseSpec
-from paritycheck.contract.schema import _MANY, _ONE
+from paritycheck.contract.schema import MANY, ONE
 from paritycheck.contract.validator import Check, compile_schema
-from paritycheck.normalise import _ENVELOPE_KEYS, _FLAGS, Rules, to_camel, to_snake
 
 __all__ = ["body_rules", "normalised_contract", "normalised_schema"]
 
@@ -151,9 +151,9 @@ def _unwrap(body: Any, defs: dict[str, Any], code: str) -> Any:
     for _ in range(16):
         props: dict[str, list[Any]] = {}
         _gather(body, defs, props)
-        if "data" not in props or any(name not in _ENVELOPE_KEYS for name in props):
+        if "data" not in props or any(name not in ENVELOPE_KEYS for name in props):
             return body
-        flags = [name for name in _FLAGS if name in props]
+        flags = [name for name in FLAGS if name in props]
         if not flags and "error" not in props and "errors" not in props:
             return body
         success = next((p for p in (_pinned(props[f], defs) for f in flags) if p is not None), None)
@@ -196,9 +196,9 @@ class _Keys:
                 out[key] = {self.convert(n): [self.convert(x) for x in v] for n, v in value.items()}
             elif key in ("$defs", "patternProperties") and isinstance(value, dict):
                 out[key] = {n: self.schema(s) for n, s in value.items()}
-            elif (key in _ONE or key == "items") and isinstance(value, dict | bool):
+            elif (key in ONE or key == "items") and isinstance(value, dict | bool):
                 out[key] = self.schema(value)
-            elif key in _MANY and isinstance(value, list):
+            elif key in MANY and isinstance(value, list):
                 out[key] = [self.schema(s) for s in value]
             elif key == "const":
                 out[key] = self.values.apply(value)

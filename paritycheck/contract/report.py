@@ -10,8 +10,8 @@ from xml.sax.saxutils import quoteattr
 
 from rich.table import Table
 
+from paritycheck.compare import REDACTED
 from paritycheck.contract.check import Contract, Operation, Response, Violation, validate_reply
-from paritycheck.redact import REDACTED
 
 SIDES = ("legacy", "candidate", "recorded")
 #: Distinct violations kept per operation and side; the counts still include every one.

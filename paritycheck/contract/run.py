@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from paritycheck.config import NormaliseConfig, build
 from paritycheck.contract.check import Contract, Violation, load_spec
+from paritycheck.contract.normalised import normalised_contract
 from paritycheck.contract.report import ContractReport, check_captures
 from paritycheck.errors import ConfigError, ParitycheckError
 from paritycheck.models import Outcome, Reply
@@ -29,7 +30,7 @@ _BODY_CACHE = 256
 def load_contract(spec: str | Path, *, normalise: NormaliseConfig | None = None) -> Contract:
     """Load ``spec``; with ``normalise``, the normalised view of it (docs/contract.md)."""
     contract = load_spec(spec)
-    return contract if normalise is None else contract.normalise(normalise)
+    return contract if normalise is None else normalised_contract(contract, normalise)
 
 
 class _Recorder:
@@ -172,10 +173,12 @@ def check(
     contract = load_spec(spec)
     current = rules or NormaliseConfig()
     if captures:
-        return check_captures(contract.normalise(current) if normalised else contract, list(captures))
+        return check_captures(
+            normalised_contract(contract, current) if normalised else contract, list(captures)
+        )
     with Store.open(db, create=False) as store:
         rid = store.latest_run_id() if run_id is None else run_id
         run = store.run(rid)
         if normalised:
-            contract = contract.normalise(run_rules(run) or current)
+            contract = normalised_contract(contract, run_rules(run) or current)
         return check_run(contract, store, rid, save=save)

@@ -52,7 +52,7 @@ _KEEP = frozenset(
         ),
     }
 )
-_ONE = (
+ONE = (
     "additionalProperties",
     "not",
     "contains",
@@ -64,7 +64,7 @@ _ONE = (
     "unevaluatedItems",
     "additionalItems",
 )
-_MANY = ("allOf", "anyOf", "oneOf", "prefixItems")
+MANY = ("allOf", "anyOf", "oneOf", "prefixItems")
 _MAP = ("properties", "patternProperties", "dependentSchemas")
 _INT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
@@ -140,7 +140,7 @@ class Converter:
         if bounds and out.get("type") == "integer":
             out.setdefault("minimum", bounds[0])
             out.setdefault("maximum", bounds[1])
-        for name in _ONE:
+        for name in ONE:
             if name in node and isinstance(node[name], dict | bool):
                 out[name] = self.convert(node[name], file, (*where, name))
         items = node.get("items")
@@ -148,7 +148,7 @@ class Converter:
             out["prefixItems"] = [self.convert(s, file, (*where, "items", i)) for i, s in enumerate(items)]
         elif items is not None:
             out["items"] = self.convert(items, file, (*where, "items"))
-        for name in _MANY:
+        for name in MANY:
             if isinstance(node.get(name), list):
                 out[name] = [
                     self.convert(s, file, (*where, name, i), base_ref=name == "allOf")

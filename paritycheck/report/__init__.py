@@ -1,1 +1,23 @@
-"""Report writers: terminal, HTML, Markdown, JUnit. Each reads a summary; none replays or diffs."""
+"""Report writers: terminal, HTML, Markdown, JUnit. Each reads a summary; none replays or diffs.
+
+The shared model (:mod:`paritycheck.report.model`) is built once from the store and rendered by each
+writer; ``gate_terminal`` prints the gate's verdict and the run history.
+"""
+
+from __future__ import annotations
+
+from paritycheck.report.gate_terminal import gate_markdown, print_gate, print_history
+from paritycheck.report.html import render_html, write_html, write_reports
+from paritycheck.report.junit import render_junit
+from paritycheck.report.markdown import render_markdown
+
+__all__ = [
+    "gate_markdown",
+    "print_gate",
+    "print_history",
+    "render_html",
+    "render_junit",
+    "render_markdown",
+    "write_html",
+    "write_reports",
+]

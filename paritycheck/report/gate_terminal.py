@@ -6,8 +6,17 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from paritycheck.gate import FAIL, INCONCLUSIVE, PASS, RUN, Criterion, GateResult, format_value
-from paritycheck.history import GroupKey, RunHistory
+from paritycheck.gate import (
+    FAIL,
+    INCONCLUSIVE,
+    PASS,
+    RUN,
+    Criterion,
+    GateResult,
+    GroupKey,
+    RunHistory,
+    format_value,
+)
 
 __all__ = ["gate_markdown", "interval_text", "measured_text", "print_gate", "print_history", "threshold_text"]
 

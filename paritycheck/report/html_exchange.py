@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from paritycheck.jsonpath import format_path
+from paritycheck.common.jsonpath import format_path
 from paritycheck.models import Difference, Headers
 from paritycheck.report.model import Body, Example, Side
 

@@ -12,16 +12,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from paritycheck import jsonparse
+from paritycheck.common import jsonparse
+from paritycheck.common.endpoints import pattern_matches
+from paritycheck.compare import Rules
 from paritycheck.config import EndpointRule, NormaliseConfig
 from paritycheck.config import build as build_config
-from paritycheck.endpoints import pattern_matches
 from paritycheck.errors import ConfigError
+from paritycheck.gate import RunSummary, latency_summary, summarise
 from paritycheck.models import Difference, Headers, header
-from paritycheck.normalise import Rules
 from paritycheck.report.model_contract import ContractSection, GateVerdict, contract_sections, gate_verdict
 from paritycheck.store import RunInfo, Store, StoredExchange, StoredReply
-from paritycheck.summary import RunSummary, latency_summary, summarise
 
 #: Quantiles (0-1) at which each latency distribution is sampled for the CDF plots.
 CURVE_POINTS = tuple(i / 64 for i in range(65))

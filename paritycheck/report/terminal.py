@@ -21,20 +21,24 @@ from paritycheck.models import Outcome
 
 if TYPE_CHECKING:
     from paritycheck.config import Config
-    from paritycheck.runner import Planned
-    from paritycheck.summary import RunSummary
+    from paritycheck.gate import LiveSummary, RunSummary
+    from paritycheck.run import Planned
 
 #: Example values longer than this are cut in the terminal (the HTML report shows them whole).
 EXAMPLE_WIDTH = 32
 
 
 class Progress:
-    """A live count of outcomes on stderr, shown only when stderr is a terminal."""
+    """A live count of outcomes on stderr, shown only when stderr is a terminal.
 
-    def __init__(self, console: Console) -> None:
+    The counts are the run's own :class:`~paritycheck.gate.LiveSummary` (pass the same object to
+    ``replay_captures``); the bar only decides when to redraw.
+    """
+
+    def __init__(self, console: Console, live: LiveSummary) -> None:
         self.console = console
         self.enabled = console.is_terminal
-        self.counts: Counter[str] = Counter()
+        self.live = live
         self._bar: RichProgress | None = None
         self._task: Any = None
         self._pending = 0
@@ -55,7 +59,6 @@ class Progress:
         return self
 
     def advance(self, outcome: Outcome) -> None:
-        self.counts[outcome.status.value] += 1
         if self._bar is None:
             return
         self._pending += 1
@@ -65,13 +68,13 @@ class Progress:
 
     def _flush(self) -> None:
         assert self._bar is not None
-        c = self.counts
+        c = self.live
         self._bar.update(
             self._task,
-            advance=self._pending,
+            completed=c.total,
             description=(
-                f"[green]{c['matched']} matched[/] [red]{c['mismatched']} mismatched[/] "
-                f"[yellow]{c['failed']} failed[/] [dim]{c['skipped']} skipped[/]"
+                f"[green]{c.matched} matched[/] [red]{c.mismatched} mismatched[/] "
+                f"[yellow]{c.failed} failed[/] [dim]{c.skipped} skipped[/]"
             ),
         )
         self._pending = 0

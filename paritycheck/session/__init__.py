@@ -7,7 +7,8 @@ exchanges form a session), ``correlate`` (generated values), ``auth`` (``[auth]`
 
 from __future__ import annotations
 
-from paritycheck.session.reset import ResetResult
+from paritycheck.session.grouping import Group, Grouper
+from paritycheck.session.reset import ResetResult, run_reset
 from paritycheck.session.runtime import SessionReplay
 
-__all__ = ["ResetResult", "SessionReplay"]
+__all__ = ["Group", "Grouper", "ResetResult", "SessionReplay", "run_reset"]

@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 
+from paritycheck.common.jsonpath import JsonPath, parse
+from paritycheck.compare import Rules
 from paritycheck.config import AuthConfig, NormaliseConfig, expand_env
 from paritycheck.errors import BackendError, ConfigError
-from paritycheck.jsonpath import JsonPath, parse
 from paritycheck.models import Request, header
-from paritycheck.normalise import Rules
 from paritycheck.replay import Engine
 from paritycheck.session.correlate import parse_json, scalar_text
 

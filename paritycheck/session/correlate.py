@@ -18,11 +18,11 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
 
-from paritycheck import jsonparse
-from paritycheck.endpoints import _is_id
-from paritycheck.jsonpath import JsonPath, Part
+from paritycheck.common import jsonparse
+from paritycheck.common.endpoints import _is_id
+from paritycheck.common.jsonpath import JsonPath, Part
+from paritycheck.compare import Rules, to_snake
 from paritycheck.models import Headers, Reply, Request, header
-from paritycheck.normalise import Rules, to_snake
 
 __all__ = [
     "Learned",

@@ -14,12 +14,12 @@ from collections.abc import Coroutine, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+from paritycheck.common.endpoints import parse_pattern, pattern_matches
+from paritycheck.common.jsonpath import JsonPath, parse
+from paritycheck.compare import Rules
 from paritycheck.config import Config
-from paritycheck.endpoints import parse_pattern, pattern_matches
 from paritycheck.errors import ConfigError
-from paritycheck.jsonpath import JsonPath, parse
 from paritycheck.models import Difference, Exchange, Reply, Request
-from paritycheck.normalise import Rules
 from paritycheck.replay import Engine
 from paritycheck.session import correlate as cor
 from paritycheck.session.auth import Login

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from paritycheck import capture
-from paritycheck.capture.har import DROPPED_REQUEST_HEADERS
+from paritycheck.capture import DROPPED_REQUEST_HEADERS
 from paritycheck.errors import CaptureError
 from paritycheck.models import Exchange, header
 

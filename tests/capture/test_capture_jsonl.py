@@ -91,7 +91,7 @@ def test_big_integers_stay_integers(tmp_path: Path) -> None:
     path.write_text(f'{{"method":"GET","url":"https://x.test/","extra":{big}}}\n', encoding="utf-8")
     assert capture.detect(path) == "jsonl"
     assert len(list(capture.read(path))) == 1
-    from paritycheck.capture.jsonl import parse_line
+    from paritycheck.capture import parse_line
 
     assert parse_line(f'{{"n": {big}}}'.encode()) == {"n": big}
 
@@ -134,7 +134,7 @@ def test_bad_lines(tmp_path: Path, line: str, message: str) -> None:
 
 
 def test_big_integers_stay_exact_and_deep_nesting_is_a_capture_error(tmp_path: Path) -> None:
-    from paritycheck.capture.jsonl import parse_line
+    from paritycheck.capture import parse_line
 
     assert parse_line(b'{"id": 123456789012345678901234567890}') == {"id": 123456789012345678901234567890}
     deep = tmp_path / "deep.jsonl"

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from paritycheck import capture
-from paritycheck.capture import prefetch
-from paritycheck.capture.prefetch import read_fast, read_in_child
+from paritycheck.capture import prefetch, read_fast, read_in_child
 from paritycheck.errors import CaptureError
 from paritycheck.models import Exchange, Recorded, Request
 from tests.harutil import entry, write_har
@@ -164,7 +163,7 @@ def test_unexpected_exception_in_the_child_becomes_a_capture_error(
         yield one
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(capture, "read", broken)
+    monkeypatch.setattr(prefetch.reader, "read", broken)
     sent: list[bytes] = []
     prefetch._produce(sent.append, "f.har", 512)
     messages = [pickle.loads(data) for data in sent]

@@ -12,10 +12,10 @@ import pytest
 from paritycheck.capture import read
 from paritycheck.config import Config, EndpointRule, NormaliseConfig
 from paritycheck.contract import Contract, ContractReport, load_spec
-from paritycheck.contract.normalised import normalised_schema
+from paritycheck.contract.normalised import normalised_contract, normalised_schema
 from paritycheck.contract.validator import compile_schema
 from paritycheck.models import Reply
-from paritycheck.runner import endpoint_matcher
+from paritycheck.run import endpoint_matcher
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "contracts" / "demo-api.yaml"
@@ -136,7 +136,9 @@ def test_conforming_replies_still_conform_when_normalised(
     demo: Contract, key_case: str, envelope: str
 ) -> None:
     # The legacy's recorded answers honour the raw contract; normalising body and schema alike keeps that.
-    view = demo.normalise(NormaliseConfig(key_case=key_case, envelope=envelope, null_equals_missing=True))
+    view = normalised_contract(
+        demo, NormaliseConfig(key_case=key_case, envelope=envelope, null_equals_missing=True)
+    )
     raw, normalised = ContractReport(demo), ContractReport(view)
     for ex in read(ROOT / "captures" / "auth.har"):
         assert ex.recorded is not None
@@ -165,7 +167,7 @@ def test_candidate_shape_conforms_only_when_normalised(demo: Contract) -> None:
     }
     good = Reply(200, JSON, json.dumps(kpi).encode())
     bad = Reply(200, JSON, json.dumps({**kpi, "target_value": "2.00"}).encode())
-    view = demo.normalise(SNAKE)
+    view = normalised_contract(demo, SNAKE)
     assert demo.validate("GET", "/api/v1/kpis/1", good)
     assert view.validate("GET", "/api/v1/kpis/1", good) == []
     found = view.validate("GET", "/api/v1/kpis/1", bad)
@@ -179,7 +181,7 @@ def test_comparison_rules_do_not_hide_contract_fields(demo: Contract) -> None:
     reply = Reply(
         200, JSON, json.dumps({"status": "Healthy", "checks": {}, "meta": {"request_id": 5}}).encode()
     )
-    found = demo.normalise(cfg).validate("GET", "/api/v1/health", reply)
+    found = normalised_contract(demo, cfg).validate("GET", "/api/v1/health", reply)
     assert found is not None
     assert {v.path for v in found} >= {"$.meta.request_id", "$.meta.generated_at"}
 

@@ -13,10 +13,20 @@ from rich.console import Console
 
 from paritycheck.config import GateConfig, GateEndpointRule
 from paritycheck.errors import ExitStatus, StoreError
-from paritycheck.gate import FAIL, INCONCLUSIVE, NOT_JUDGED, PASS, Criterion, GateResult, evaluate, record
-from paritycheck.known import Acceptance, KnownDifferences
+from paritycheck.gate import (
+    FAIL,
+    INCONCLUSIVE,
+    NOT_JUDGED,
+    PASS,
+    Acceptance,
+    Criterion,
+    GateResult,
+    KnownDifferences,
+    evaluate,
+    record,
+)
 from paritycheck.models import Difference, Status
-from paritycheck.report.gate_terminal import gate_markdown, print_gate
+from paritycheck.report import gate_markdown, print_gate
 from paritycheck.store import Store
 
 TODAY = dt.date(2025, 6, 1)

@@ -9,9 +9,9 @@ from rich.console import Console
 
 from paritycheck.config import GateConfig
 from paritycheck.gate import evaluate, record
-from paritycheck.history import history
+from paritycheck.gate.history import history
 from paritycheck.models import Difference, Status
-from paritycheck.report.gate_terminal import print_history
+from paritycheck.report import print_history
 
 A = Difference("changed", "$.a", 1, 2)
 B = Difference("added", "$.b", None, 1)

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paritycheck import known
 from paritycheck.errors import ConfigError
-from paritycheck.known import Acceptance, KnownDifferences, path_matches
+from paritycheck.gate import Acceptance, KnownDifferences, path_matches
+from paritycheck.gate import accepted as known
 
 ENTRY = """
 [[accepted]]

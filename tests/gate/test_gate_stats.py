@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paritycheck.stats import _Resampler, compare_p95, p95, quantile
-from paritycheck.summary import percentile
+from paritycheck.gate import percentile
+from paritycheck.gate.stats import _Resampler, compare_p95, p95, quantile
 
 latencies = st.lists(st.floats(min_value=0.1, max_value=5000, allow_nan=False), min_size=1, max_size=200)
 

@@ -17,7 +17,7 @@ from aiohttp import web
 from click.testing import CliRunner
 
 from paritycheck.cli import cli
-from tests.harutil import gets, write_har
+from tests.harutil import gets, replay_args, write_har
 from tests.servers import serve
 
 SESSION = "GET /api/session/{id}"
@@ -72,7 +72,7 @@ def capture(tmp_path: Path) -> Path:
 
 def replay(tmp_path: Path, legacy: str, candidate: str, *extra: str) -> dict[str, Any]:
     db = str(tmp_path / "r.db")
-    args = ["replay", str(capture(tmp_path)), "--legacy", legacy, "--candidate", candidate, "--db", db]
+    args = [*replay_args(str(capture(tmp_path)), legacy, candidate), "--db", db]
     result = invoke(*args, *extra, "--json", cwd=tmp_path)
     doc: dict[str, Any] = json.loads(result.stdout)
     doc["exit_code"] = result.exit_code
@@ -103,7 +103,7 @@ def test_faithful_port_is_at_parity_and_the_noise_is_listed(tmp_path: Path) -> N
 def test_terminal_summary_says_what_was_ignored_as_noise(tmp_path: Path) -> None:
     with backends(bug=False) as (legacy, candidate):
         db = str(tmp_path / "r.db")
-        args = ["replay", str(capture(tmp_path)), "--legacy", legacy, "--candidate", candidate, "--db", db]
+        args = [*replay_args(str(capture(tmp_path)), legacy, candidate), "--db", db]
         result = invoke(*args, cwd=tmp_path)
     assert result.exit_code == 0
     (line,) = [line for line in result.output.splitlines() if "ignored as noise" in line]

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from paritycheck.errors import StoreError
+from paritycheck.gate import summarise
 from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
 from paritycheck.noise import NoisePath, noise_paths
 from paritycheck.store import Store
-from paritycheck.summary import summarise
 
 TOKEN = Difference("changed", "$.items[3].token", "a", "b")
 PRICE = Difference("changed", "$.price", 1, 2)

@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 
 from paritycheck import config as config_mod
-from paritycheck import runner, samples
+from paritycheck import samples
 from paritycheck.compare import Comparator
 from paritycheck.config import Backend, Config, NormaliseConfig
 from paritycheck.models import Exchange, Outcome, Reply, Request, Status
 from paritycheck.noise import NoisePath
+from paritycheck.noise.suggest import config_of_run, suggest
+from paritycheck.run import runner
 from paritycheck.store import Store
-from paritycheck.suggest import config_of_run, suggest
 
 JSON = (("content-type", "application/json"),)
 ROOT = Path(__file__).resolve().parents[2]

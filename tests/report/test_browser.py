@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from paritycheck.report.html import write_html
+from paritycheck.report import write_html
 from paritycheck.store import Store
 from tests.report.reportdata import add_contract_check, demo_outcomes, write_run
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from paritycheck import runner, samples
+from paritycheck import samples
 from paritycheck.config import Config, load
 from paritycheck.report import html, html_exchange, model
+from paritycheck.run import runner
 from paritycheck.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]

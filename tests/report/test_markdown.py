@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from paritycheck import gate
 from paritycheck.config import GateConfig
+from paritycheck.gate import criteria as gate
 from paritycheck.models import Difference, Status
 from paritycheck.report import markdown, model
 from paritycheck.store import Store

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from paritycheck import runner, samples
+from paritycheck import samples
 from paritycheck.config import parse
+from paritycheck.run import runner
 from paritycheck.samples import record
 from paritycheck.store import Store
 

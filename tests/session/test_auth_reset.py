@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from paritycheck import runner, samples
+from paritycheck import samples
 from paritycheck.config import parse
 from paritycheck.errors import BackendError, ConfigError
+from paritycheck.run import runner
 from paritycheck.samples import data, record
-from paritycheck.session.reset import run_reset
+from paritycheck.session import run_reset
 from paritycheck.store import Store
 from tests.servers import serve
 
@@ -128,9 +129,8 @@ async def test_a_login_without_a_token_is_a_backend_error(
 
 def test_unset_environment_reference_names_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PC_TEST_PASSWORD", raising=False)
-    from paritycheck.replay import Engine
+    from paritycheck.replay import Engine, make_transport
     from paritycheck.session import SessionReplay
-    from paritycheck.transport import make_transport
 
     config = parse({"backends": {"legacy": "http://127.0.0.1:9", "candidate": "http://127.0.0.1:9"},
                     "auth": AUTH}, source="p.toml")  # fmt: skip

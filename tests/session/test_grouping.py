@@ -9,10 +9,8 @@ import pytest
 from paritycheck.config import Config, parse
 from paritycheck.errors import ConfigError
 from paritycheck.models import Exchange, Recorded, Request
-from paritycheck.replay import Engine
-from paritycheck.session import SessionReplay
-from paritycheck.session.grouping import Grouper
-from paritycheck.transport import make_transport
+from paritycheck.replay import Engine, make_transport
+from paritycheck.session import Grouper, SessionReplay
 
 
 def exchange(

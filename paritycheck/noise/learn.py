@@ -17,51 +17,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from statistics import NormalDist
 from typing import TYPE_CHECKING
 
+from paritycheck.common.jsonpath import wildcard
 from paritycheck.config import NoiseConfig
-from paritycheck.jsonpath import wildcard
 from paritycheck.models import Difference, Exchange
+from paritycheck.store import LEARNED, VOLATILE, NoisePath
 
 if TYPE_CHECKING:
     from paritycheck.store import Store
-
-VOLATILE = "volatile header"
-LEARNED = "legacy re-asks differed"
-
-
-@dataclass(frozen=True, slots=True)
-class NoisePath:
-    """One (endpoint, wildcard path) classed as noise, with the evidence.
-
-    ``samples`` legacy re-asks of the endpoint, ``differed`` of them differed at ``path``; ``raw`` of the
-    ``total`` legacy-vs-candidate comparisons differed there. ``kinds`` are the difference kinds the
-    re-asks showed (empty: any kind, as for a volatile header); only those are ignored.
-    """
-
-    endpoint: str
-    path: str
-    samples: int
-    differed: int
-    raw: int
-    total: int
-    reason: str
-    kinds: tuple[str, ...] = ()
-
-    def describe(self) -> str:
-        """``5/5 legacy re-asks differed`` or ``volatile header``."""
-        if self.reason == VOLATILE:
-            return VOLATILE
-        return f"{self.differed}/{self.samples} {LEARNED}"
-
-    def covers(self, difference: Difference) -> bool:
-        """Whether ``difference`` (of this endpoint) is one of the noise this path stands for."""
-        return wildcard(difference.path) == self.path and (not self.kinds or difference.kind in self.kinds)
-
-    def to_json(self) -> dict[str, object]:
-        return {"path": self.path, "samples": self.samples, "differed": self.differed}
 
 
 def wilson_upper(successes: int, trials: int, confidence: float) -> float:

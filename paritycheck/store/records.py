@@ -10,10 +10,46 @@ from typing import Any
 
 import orjson
 
-from paritycheck import redact
+from paritycheck.common.jsonpath import wildcard
+from paritycheck.compare import redact
 from paritycheck.models import Difference, Headers, Status
 
 # ---------------------------------------------------------------------------------------------- records
+
+VOLATILE = "volatile header"
+LEARNED = "legacy re-asks differed"
+
+
+@dataclass(frozen=True, slots=True)
+class NoisePath:
+    """One (endpoint, wildcard path) classed as noise, with the evidence.
+
+    ``samples`` legacy re-asks of the endpoint, ``differed`` of them differed at ``path``; ``raw`` of the
+    ``total`` legacy-vs-candidate comparisons differed there. ``kinds`` are the difference kinds the
+    re-asks showed (empty: any kind, as for a volatile header); only those are ignored.
+    """
+
+    endpoint: str
+    path: str
+    samples: int
+    differed: int
+    raw: int
+    total: int
+    reason: str
+    kinds: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """``5/5 legacy re-asks differed`` or ``volatile header``."""
+        if self.reason == VOLATILE:
+            return VOLATILE
+        return f"{self.differed}/{self.samples} {LEARNED}"
+
+    def covers(self, difference: Difference) -> bool:
+        """Whether ``difference`` (of this endpoint) is one of the noise this path stands for."""
+        return wildcard(difference.path) == self.path and (not self.kinds or difference.kind in self.kinds)
+
+    def to_json(self) -> dict[str, object]:
+        return {"path": self.path, "samples": self.samples, "differed": self.differed}
 
 
 @dataclass(frozen=True, slots=True)

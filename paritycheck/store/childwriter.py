@@ -2,8 +2,8 @@
 
 Storing an outcome (redacting, digesting and compressing bodies, inserting rows) costs about as much
 CPU as everything else paritycheck does per exchange. In a CPU-bound replay the event loop is the
-bottleneck, so :meth:`Store.write_in_child <paritycheck.store.Store.write_in_child>` moves that work to
-a child process (``python -m paritycheck.storeproc``, see :mod:`paritycheck.childproc`) with its own
+bottleneck, so :meth:`Store.write_in_child <paritycheck.store.sqlite.Store.write_in_child>` moves that work to
+a child process (``python -m paritycheck.store.child``, see :mod:`paritycheck.common.childproc`) with its own
 connection: the parent only packs each outcome into plain tuples and sends
 them in batches through a pipe. The pipe blocks when the child falls behind, so memory stays bounded.
 
@@ -15,13 +15,10 @@ parent dies, the child sees the pipe close, writes what it received and exits.
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import sys
 from pathlib import Path
 from typing import Any
 
-from paritycheck.childproc import Child, read_frame, serve_stdio, write_frame
+from paritycheck.common.childproc import Child
 from paritycheck.errors import StoreError
 from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
 
@@ -74,49 +71,11 @@ def unpack(packed: Packed) -> Outcome:
     )
 
 
-def main(argv: list[str]) -> None:
-    """The child: ``python -m paritycheck.storeproc DB BATCH``; add what arrives, flush on each sync."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from paritycheck.store import Store
-
-    stdin, stdout = serve_stdio()
-    path, batch = argv
-    error: BaseException | None = None
-    store = Store.open(path, create=False, batch=int(batch))
-    try:
-        while True:
-            try:
-                message = read_frame(stdin)
-            except EOFError:  # the parent is gone (or done): keep what it sent
-                return
-            kind = message[0]
-            if kind == "batch":
-                if error is None:
-                    try:
-                        for run_id, seq, packed in message[1]:
-                            store.add(run_id, unpack(packed), seq=seq)
-                    except Exception as exc:
-                        error = exc
-            elif kind == "sync":
-                if error is None:
-                    try:
-                        store.flush()
-                    except Exception as exc:
-                        error = exc
-                reply = ("ok",) if error is None else ("error", str(error), getattr(error, "hint", None))
-                error = None
-                write_frame(stdout, reply)
-    finally:
-        # An error here was already reported at a sync, or there is no parent left to tell.
-        with contextlib.suppress(Exception):
-            store.close()
-
-
 class ChildWriter:
     """The parent's side: packs outcomes, sends them in batches, and waits at each sync."""
 
     def __init__(self, path: Path, *, batch: int) -> None:
-        self.child = Child("paritycheck.storeproc", str(path), str(batch))
+        self.child = Child("paritycheck.store.child", str(path), str(batch))
         self.batch = batch
         self.pending: list[tuple[int, int, Packed]] = []
 
@@ -155,7 +114,3 @@ class ChildWriter:
 
 def _stopped(child: Child) -> str:
     return f"the store writer process stopped unexpectedly (exit status {child.exit_status})"
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

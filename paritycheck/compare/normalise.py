@@ -48,9 +48,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from paritycheck.common.jsonparse import dumps_canonical
+from paritycheck.common.jsonpath import JsonPath, PathSet, States, parse
 from paritycheck.config import EndpointRule, NormaliseConfig
-from paritycheck.jsonparse import dumps_canonical
-from paritycheck.jsonpath import JsonPath, PathSet, States, parse
 
 KEY_CASES = ("snake", "camel", "none")
 _CONVERTIBLE = re.compile(r"_*[A-Za-z][A-Za-z0-9_-]*")
@@ -133,8 +133,8 @@ def timestamp(value: str) -> str:
 
 # --- envelopes --------------------------------------------------------------------------------------
 
-_FLAGS = ("success", "ok", "succeeded", "issuccess", "status")
-_ENVELOPE_KEYS = frozenset({*_FLAGS, "statuscode", "code", "data", "error", "errors", "message"})
+FLAGS = ("success", "ok", "succeeded", "issuccess", "status")
+ENVELOPE_KEYS = frozenset({*FLAGS, "statuscode", "code", "data", "error", "errors", "message"})
 
 
 def _empty(value: Any) -> bool:
@@ -144,16 +144,16 @@ def _empty(value: Any) -> bool:
 def unwrap(doc: Any) -> Any:
     """The payload of an envelope (see the module docstring), or ``doc`` when it is not one."""
     for _ in range(16):
-        if type(doc) is not dict or not doc or len(doc) > len(_ENVELOPE_KEYS):
+        if type(doc) is not dict or not doc or len(doc) > len(ENVELOPE_KEYS):
             return doc
         fields: dict[str, Any] = {}
         for key, value in doc.items():
             compact = key.replace("_", "").replace("-", "").lower()
-            if compact not in _ENVELOPE_KEYS or compact in fields:
+            if compact not in ENVELOPE_KEYS or compact in fields:
                 return doc
             fields[compact] = value
         flag: bool | None = None
-        for name in _FLAGS:
+        for name in FLAGS:
             if name in fields:
                 value = fields[name]
                 if type(value) is bool:

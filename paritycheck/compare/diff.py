@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from paritycheck.jsonparse import dumps_canonical
-from paritycheck.jsonpath import Part, format_path
+from paritycheck.common.jsonparse import dumps_canonical
+from paritycheck.common.jsonpath import Part, format_path
 from paritycheck.models import Difference
 
 LIMIT = 200

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from paritycheck.config import Backend
 from paritycheck.errors import ConfigError
 from paritycheck.models import Reply, Request
-from paritycheck.transport import Transport, check_base_url
+from paritycheck.replay.transport import Transport, check_base_url
 
 __all__ = ["SIDES", "Engine", "schedule"]
 

@@ -178,3 +178,12 @@ def migrate(db: sqlite_utils.Database, path: Path) -> None:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+
+#: The columns of an exchange row, in the order the writer inserts them and the queries read them.
+EXCHANGE_COLUMNS = (
+    "run_id, seq, source, entry, method, url, endpoint, request_headers, request_body,"
+    " legacy_status, legacy_ms, legacy_headers, legacy_body, legacy_error,"
+    " candidate_status, candidate_ms, candidate_headers, candidate_body, candidate_error,"
+    " again_status, again_ms, again_body, again_error, outcome, reason"
+)

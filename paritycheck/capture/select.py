@@ -6,7 +6,7 @@ import fnmatch
 import re
 from collections.abc import Sequence
 
-from paritycheck.endpoints import parse_pattern
+from paritycheck.common.endpoints import parse_pattern
 from paritycheck.models import SAFE_METHODS, Exchange
 
 __all__ = ["NOT_INCLUDED", "Selector"]

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote_plus
 
-from paritycheck import jsonparse
+from paritycheck.common import jsonparse
 from paritycheck.models import Headers
 
 REDACTED = "[redacted]"

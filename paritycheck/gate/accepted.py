@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from paritycheck import jsonpath
+from paritycheck.common import jsonpath
+from paritycheck.common.endpoints import parse_pattern, pattern_matches
 from paritycheck.config import read_toml
-from paritycheck.endpoints import parse_pattern, pattern_matches
 from paritycheck.errors import ConfigError
 
 __all__ = ["FIELDS", "KINDS", "Acceptance", "KnownDifferences", "append", "load", "new_acceptance", "parse"]

@@ -22,12 +22,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from paritycheck.common.endpoints import pattern_matches
 from paritycheck.config import GateConfig
-from paritycheck.endpoints import pattern_matches
-from paritycheck.errors import ExitStatus
-from paritycheck.known import Acceptance, KnownDifferences
+from paritycheck.gate.accepted import KnownDifferences
+from paritycheck.gate.stats import RESAMPLES, Estimate, compare_p95, seed_for
+from paritycheck.gate.verdict import (
+    ENDPOINT,
+    FAIL,
+    INCONCLUSIVE,
+    NOT_JUDGED,
+    PASS,
+    RUN,
+    AcceptedGroup,
+    Criterion,
+    GateResult,
+    format_value,
+    label,
+)
 from paritycheck.models import Status
-from paritycheck.stats import RESAMPLES, Estimate, compare_p95, seed_for
 from paritycheck.store import Store
 
 __all__ = [
@@ -45,137 +57,9 @@ __all__ = [
     "record",
 ]
 
-RUN, ENDPOINT = "run", "endpoint"
-PASS, FAIL, INCONCLUSIVE, NOT_JUDGED = "pass", "fail", "inconclusive", "not judged"
 #: Relative slack when comparing with a threshold, so 999/1000 matched meets ``min_parity = 99.9``.
 _EPS = 1e-9
 _RULE_FIELDS = ("min_parity", "max_failed", "max_p95_ratio", "max_p95_ms", "min_samples")
-
-
-@dataclass(frozen=True, slots=True)
-class Criterion:
-    """One judged criterion. ``passed`` is True for pass, inconclusive and not judged."""
-
-    name: str
-    scope: str
-    measured: float | None
-    threshold: float | None
-    interval: tuple[float, float] | None
-    passed: bool
-    note: str = ""
-    endpoint: str | None = None
-    state: str = PASS
-    unit: str = ""
-    #: How measured compares with threshold to pass: ">=" or "<=" ("" when there is no threshold).
-    op: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "scope": self.scope,
-            "endpoint": self.endpoint,
-            "measured": _json_number(self.measured),
-            "threshold": self.threshold,
-            "op": self.op,
-            "unit": self.unit,
-            "interval": None if self.interval is None else [_json_number(x) for x in self.interval],
-            "state": self.state,
-            "passed": self.passed,
-            "note": self.note,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class AcceptedGroup:
-    """A difference group of the run covered by an entry of the known-differences file."""
-
-    endpoint: str
-    kind: str
-    path: str
-    count: int
-    acceptance: Acceptance
-    expired: bool
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "endpoint": self.endpoint,
-            "kind": self.kind,
-            "path": self.path,
-            "count": self.count,
-            "expired": self.expired,
-            "accepted": self.acceptance.to_json(),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class GateResult:
-    """The verdict on one run, with every criterion and the accepted differences it saw."""
-
-    run_id: int
-    criteria: tuple[Criterion, ...]
-    accepted: tuple[AcceptedGroup, ...] = ()
-    notes: tuple[str, ...] = ()
-    confidence: float = 0.95
-    resamples: int = RESAMPLES
-    known_source: str | None = None
-
-    @property
-    def passed(self) -> bool:
-        return all(c.passed for c in self.criteria)
-
-    @property
-    def verdict(self) -> str:
-        return PASS if self.passed else FAIL
-
-    @property
-    def failures(self) -> list[Criterion]:
-        return [c for c in self.criteria if not c.passed]
-
-    @property
-    def exit_status(self) -> ExitStatus:
-        return ExitStatus.OK if self.passed else ExitStatus.DIFFERENCES
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``paritycheck gate --json`` object (docs/gate.md)."""
-        return {
-            "run_id": self.run_id,
-            "verdict": self.verdict,
-            "passed": self.passed,
-            "criteria": [c.to_json() for c in self.criteria],
-            "accepted": [a.to_json() for a in self.accepted],
-            "known_differences": self.known_source,
-            "notes": list(self.notes),
-            "method": {
-                "p95": "linear interpolation between closest ranks",
-                "interval": "percentile bootstrap, backends resampled independently",
-                "confidence": self.confidence,
-                "resamples": self.resamples,
-                "rule": "fail when the lower bound exceeds the threshold; inconclusive (pass) when the "
-                "interval straddles it",
-            },
-        }
-
-
-def format_value(x: float, unit: str) -> str:
-    """A measured value or threshold with its unit: ``99.95%``, ``1.370×``, ``212.4 ms``."""
-    if x in (float("inf"), float("-inf")):
-        return "∞"
-    if unit == "%":
-        return f"{x:.3f}".rstrip("0").rstrip(".") + "%"
-    if unit == "×":
-        return f"{x:.3f}×"
-    if unit == "ms":
-        return f"{x:.1f} ms"
-    return f"{x:g}"
-
-
-def _json_number(x: float | None) -> float | None:
-    if x is None or x != x or x in (float("inf"), float("-inf")):
-        return None
-    return round(x, 6)
-
-
-# ---------------------------------------------------------------------------------------------- criteria
 
 
 @dataclass(frozen=True, slots=True)
@@ -501,9 +385,5 @@ def record(store: Store, result: GateResult) -> None:
     """Keep the verdict with the run (``meta.gate``), so ``paritycheck history`` can show it."""
     store.update_meta(
         result.run_id,
-        {"gate": {"verdict": result.verdict, "failed": [_label(c) for c in result.failures]}},
+        {"gate": {"verdict": result.verdict, "failed": [label(c) for c in result.failures]}},
     )
-
-
-def _label(c: Criterion) -> str:
-    return f"{c.name} ({c.endpoint})" if c.endpoint else c.name

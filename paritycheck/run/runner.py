@@ -17,24 +17,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from paritycheck import capture, redact
-from paritycheck.capture.prefetch import read_fast
-from paritycheck.compare import Comparator
+from paritycheck import capture
+from paritycheck.capture import Selector, read_fast
+from paritycheck.common.endpoints import EndpointMatcher
+from paritycheck.compare import Comparator, redact
 from paritycheck.config import Config
-from paritycheck.endpoints import EndpointMatcher
 from paritycheck.errors import CaptureError, ConfigError
+from paritycheck.gate import LiveSummary, RunSummary, summarise
 from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner
-from paritycheck.replay import Engine, schedule
-from paritycheck.select import Selector
+from paritycheck.replay import Engine, Transport, make_transport, schedule
 from paritycheck.store import Store
-from paritycheck.summary import LiveSummary, RunSummary, summarise
-from paritycheck.transport import Transport, make_transport
 
 if TYPE_CHECKING:
     from paritycheck.contract import Contract, ContractReport
-    from paritycheck.session import SessionReplay
-    from paritycheck.session.grouping import Group
+    from paritycheck.session import Group, SessionReplay
 
 OutcomeCallback = Callable[[Outcome], None]
 
@@ -112,6 +109,7 @@ class _Pipeline:
         run_id: int,
         on_outcome: OutcomeCallback | None,
         contract: Contract | None = None,
+        live: LiveSummary | None = None,
     ) -> None:
         self.matcher = endpoint_matcher(config, contract)
         self.contract_check = None
@@ -129,7 +127,7 @@ class _Pipeline:
         self.engine = engine
         self.store = store
         self.run_id = run_id
-        self.live = LiveSummary()
+        self.live = live if live is not None else LiveSummary()
         self.on_outcome = on_outcome
         # Session-aware replay (docs/sessions.md): ordering, per-backend tokens and generated values.
         self.sessions: SessionReplay | None = None
@@ -250,8 +248,12 @@ async def replay_captures(
     on_outcome: OutcomeCallback | None = None,
     transport: Transport | None = None,
     contract: Contract | None = None,
+    live: LiveSummary | None = None,
 ) -> RunResult:
     """Replay every exchange of ``captures`` against both backends and store the outcomes in ``db``.
+
+    ``live`` is the summary counted as outcomes arrive (a new one if not given): pass one to read its
+    counts during the run, as the progress bar does.
 
     With ``contract``, both replies of every exchange are validated against it as they arrive, the
     violations stored with the run, and endpoints named after the spec's templates.
@@ -286,7 +288,7 @@ async def replay_captures(
         timeout=config.replay.timeout,
         legacy_secondary=config.backends.legacy_secondary,
     )
-    pipeline = _Pipeline(config, engine, store, run_id, on_outcome, contract)
+    pipeline = _Pipeline(config, engine, store, run_id, on_outcome, contract, live)
     contract_report = None
     noise_paths = 0
     errors: list[CaptureError] = []

@@ -1,6 +1,6 @@
 """Latency statistics for the gate: p95 estimates with bootstrap confidence intervals.
 
-The p95 is the linearly interpolated percentile of :func:`paritycheck.summary.percentile` (numpy's
+The p95 is the linearly interpolated percentile of :func:`paritycheck.gate.summary.percentile` (numpy's
 default), so the gate shows the same p95 as every report. Its interval is a percentile bootstrap with a
 seeded RNG, so the same samples always give the same interval.
 

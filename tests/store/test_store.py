@@ -1,195 +1,24 @@
-"""The results store: schema migrations, batched writing, redaction, dedupe, crash safety and queries."""
+"""The results store: the run lifecycle, batched writing, redaction, dedupe, crash safety and queries."""
 
 from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import zlib
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
+from storehelpers import JSON, outcome, raw, start
 
-from paritycheck import migrations
-from paritycheck import store as store_mod
+import paritycheck.store as store_mod
 from paritycheck.errors import StoreError
-from paritycheck.models import Difference, Exchange, Headers, Outcome, Reply, Request, Status
+from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
 from paritycheck.store import Store, StoredExchange
 
-ROOT = Path(__file__).resolve().parent.parent
-
-JSON: Headers = (("content-type", "application/json"),)
-
-
-def outcome(
-    i: int,
-    *,
-    endpoint: str = "GET /items/{id}",
-    status: Status = Status.MATCHED,
-    body: bytes | None = None,
-    differences: tuple[Difference, ...] = (),
-    noise: tuple[Difference, ...] = (),
-    request_headers: Headers = (),
-    url: str | None = None,
-    legacy_error: str | None = None,
-    again: bool = False,
-) -> Outcome:
-    """An outcome with distinct bodies and timings per ``i`` unless ``body`` is given."""
-    path = f"/items/{i}"
-    request = Request("GET", url or f"http://legacy.test{path}", path, headers=request_headers)
-    exchange = Exchange(index=i, source="capture.har", request=request)
-    if status is Status.SKIPPED:
-        return Outcome(exchange, endpoint, status, reason="unsafe method")
-    data = body if body is not None else orjson.dumps({"id": i, "name": f"item {i}"})
-    legacy = Reply(200, JSON, data, elapsed_ms=1.0 + i)
-    if legacy_error:
-        legacy = Reply(0, error=legacy_error, elapsed_ms=2.0)
-    candidate = Reply(200, JSON, data, elapsed_ms=2.0 + i)
-    return Outcome(
-        exchange,
-        endpoint,
-        status,
-        legacy=legacy,
-        candidate=candidate,
-        differences=differences,
-        noise=noise,
-        legacy_again=Reply(200, JSON, data, elapsed_ms=3.0) if again else None,
-    )
-
-
-def start(s: Store, **kw: Any) -> int:
-    return s.start_run(
-        tool_version="0.1.0",
-        config={"replay": {"concurrency": 4}},
-        backends={"legacy": "http://l", "candidate": "http://c"},
-        captures=[{"name": "capture.har", "digest": "abc"}],
-        **kw,
-    )
-
-
-def raw(path: Path, sql: str) -> list[tuple[Any, ...]]:
-    """Query the file through a separate connection: what another process would see."""
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
-
-
-# -- opening and migrations
-
-
-def test_open_creates_folder_and_migrates_from_empty(tmp_path: Path) -> None:
-    db = tmp_path / "deep" / "er" / "results.db"
-    with Store.open(db) as s:
-        assert s.runs() == []
-        assert s.db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert s.db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-        assert s.db.conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
-    assert raw(db, "PRAGMA user_version") == [(len(migrations.MIGRATIONS),)]
-    tables = {name for (name,) in raw(db, "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"runs", "exchanges", "differences", "bodies"} <= tables
-
-
-def test_reopen_keeps_runs(tmp_path: Path) -> None:
-    db = tmp_path / "r.db"
-    with Store.open(db) as s:
-        run_id = start(s)
-        s.add(run_id, outcome(1))
-        s.finish_run(run_id, status="complete")
-    with Store.open(db, create=False) as s:
-        assert [r.id for r in s.runs()] == [run_id]
-        assert s.run(run_id).total == 1
-        second = start(s)
-        assert second > run_id
-        assert s.previous_run_id(second) == run_id
-        assert s.previous_run_id(run_id) is None
-        assert s.latest_run_id() == second
-
-
-def test_missing_database_without_create(tmp_path: Path) -> None:
-    with pytest.raises(StoreError) as info:
-        Store.open(tmp_path / "nope.db", create=False)
-    assert "nope.db" in str(info.value)
-    assert info.value.hint is not None and "paritycheck replay" in info.value.hint
-    assert not (tmp_path / "nope.db").exists()
-
-
-def test_file_that_is_not_a_database(tmp_path: Path) -> None:
-    bogus = tmp_path / "notes.db"
-    bogus.write_text("this is plain text, not SQLite " * 100)
-    with pytest.raises(StoreError, match=r"notes\.db"):
-        Store.open(bogus)
-
-
-def test_database_of_another_program_is_not_written_into(tmp_path: Path) -> None:
-    other = tmp_path / "other.db"
-    conn = sqlite3.connect(other)
-    conn.execute("CREATE TABLE customers (id INTEGER)")
-    conn.commit()
-    conn.close()
-    with pytest.raises(StoreError, match="customers"):
-        Store.open(other)
-    assert raw(other, "PRAGMA user_version") == [(0,)]
-
-
-def test_database_from_a_newer_paritycheck(tmp_path: Path) -> None:
-    db = tmp_path / "new.db"
-    Store.open(db).close()
-    conn = sqlite3.connect(db)
-    conn.execute(f"PRAGMA user_version = {len(migrations.MIGRATIONS) + 1}")
-    conn.close()
-    with pytest.raises(StoreError, match="newer paritycheck") as info:
-        Store.open(db)
-    assert info.value.hint is not None and "upgrade" in info.value.hint
-
-
-def test_appended_migration_runs_once_on_an_existing_database(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    db = tmp_path / "m.db"
-    with Store.open(db) as s:
-        start(s)
-    calls = []
-
-    def add_gate_results(database: Any) -> None:
-        calls.append(1)
-        database.conn.execute(
-            "CREATE TABLE gate_results (run_id INTEGER REFERENCES runs(id), passed INTEGER)"
-        )
-
-    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, add_gate_results])
-    Store.open(db).close()
-    Store.open(db).close()
-    assert calls == [1]
-    assert raw(db, "PRAGMA user_version") == [(len(migrations.MIGRATIONS),)]
-    assert raw(db, "SELECT COUNT(*) FROM runs") == [(1,)]
-    assert raw(db, "SELECT COUNT(*) FROM gate_results") == [(0,)]
-
-
-def test_failing_migration_leaves_the_previous_version(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    db = tmp_path / "f.db"
-    Store.open(db).close()
-    before = len(migrations.MIGRATIONS)
-
-    def broken(database: Any) -> None:
-        database.conn.execute("CREATE TABLE half_done (x INTEGER)")
-        raise RuntimeError("boom")
-
-    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, broken])
-    with pytest.raises(RuntimeError):
-        Store.open(db)
-    assert raw(db, "PRAGMA user_version") == [(before,)]
-    assert raw(db, "SELECT name FROM sqlite_master WHERE name = 'half_done'") == []
-
-
-# -- runs
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def test_run_lifecycle_records_totals_status_and_meta(tmp_path: Path) -> None:
@@ -390,7 +219,7 @@ def test_difference_groups(tmp_path: Path) -> None:
 _WRITER = """
 import sys
 sys.path[:0] = [{root!r}, {tests!r}]
-from test_store import outcome, start
+from storehelpers import outcome, start
 from paritycheck.store import Store
 s = Store.open(sys.argv[1], batch=50)
 run_id = start(s)
@@ -405,7 +234,7 @@ while True:
 
 def test_killed_writer_leaves_a_valid_database(tmp_path: Path) -> None:
     db = tmp_path / "killed.db"
-    script = _WRITER.format(root=str(ROOT), tests=str(ROOT / "tests"))
+    script = _WRITER.format(root=str(ROOT), tests=str(ROOT / "tests" / "store"))
     proc = subprocess.Popen(
         [sys.executable, "-c", script, str(db)], stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": ""}
     )
@@ -455,72 +284,3 @@ def test_stored_value_matches_what_the_store_returns(tmp_path: Path) -> None:
         )
         (x,) = s.exchanges(run_id)
     assert x.differences[0].legacy == store_mod.stored_value("$.obj", value)
-
-
-def _dump(path: Path) -> list[Any]:
-    """Everything a run wrote, without ids and times that legitimately differ between two files."""
-    return [
-        raw(
-            path,
-            "SELECT seq, method, url, endpoint, outcome, legacy_body, candidate_body, again_body, reason"
-            " FROM exchanges ORDER BY seq",
-        ),
-        raw(
-            path,
-            "SELECT e.seq, d.kind, d.path, d.legacy, d.candidate, d.noise FROM differences d"
-            " JOIN exchanges e ON e.id = d.exchange_id ORDER BY e.seq, d.path",
-        ),
-        raw(path, "SELECT digest, size FROM bodies ORDER BY digest"),
-    ]
-
-
-def _mixed_outcomes(n: int) -> list[Outcome]:
-    return [
-        outcome(
-            i,
-            status=Status.MISMATCHED if i % 3 == 0 else Status.MATCHED,
-            differences=(Difference("changed", "$.name", "a", {"b": [1]}),) if i % 3 == 0 else (),
-            noise=(Difference("changed", "$.rid", i, -i),) if i % 5 == 0 else (),
-            body=b'{"same": true}' if i % 2 else None,
-            request_headers=(("authorization", "Bearer s3cret-token-value"),),
-            again=i % 7 == 0,
-        )
-        for i in range(n)
-    ]
-
-
-def test_child_writer_stores_exactly_what_the_parent_would(tmp_path: Path) -> None:
-    outcomes = _mixed_outcomes(1234)
-    for name, child in (("parent.db", False), ("child.db", True)):
-        with Store.open(tmp_path / name, batch=100) as s:
-            run_id = start(s)
-            if child:
-                s.write_in_child()
-            for o in outcomes[:600]:
-                s.add(run_id, o)
-            # a read in the middle sees everything added before it
-            assert sum(1 for _ in s.exchanges(run_id)) == 600
-            for o in outcomes[600:]:
-                s.add(run_id, o)
-            s.finish_run(run_id, status="complete")
-            assert s.run(run_id).total == len(outcomes)
-    assert _dump(tmp_path / "parent.db") == _dump(tmp_path / "child.db")
-    assert b"s3cret-token-value" not in (tmp_path / "child.db").read_bytes()
-
-
-def test_child_writer_errors_surface_as_store_errors_and_the_child_is_reaped(tmp_path: Path) -> None:
-    s = Store.open(tmp_path / "r.db", batch=10)
-    run_id = start(s)
-    s.write_in_child()
-    s.add(run_id, outcome(0))
-    s.flush()
-    with sqlite3.connect(tmp_path / "r.db") as other:
-        other.execute("DROP TABLE differences")
-    s.add(run_id, outcome(1, status=Status.MISMATCHED, differences=(Difference("changed", "$.x", 1, 2),)))
-    with pytest.raises(StoreError, match="differences"):
-        s.flush()
-    writer = s._child
-    assert writer is not None
-    with pytest.raises(StoreError, match="differences"):  # as in-process: the batch is not dropped silently
-        s.close()
-    assert writer.child.process.returncode is not None  # the child exited and was reaped

@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paritycheck import config as config_mod
-from paritycheck.compare import Comparator
+from paritycheck.common.jsonpath import format_path, parse, wildcard
+from paritycheck.compare import Comparator, timestamp, to_snake
 from paritycheck.config import Config, EndpointRule, NormaliseConfig
-from paritycheck.jsonpath import format_path, parse, wildcard
 from paritycheck.models import Difference, Reply
-from paritycheck.noise import NoisePath
-from paritycheck.normalise import timestamp, to_snake
+from paritycheck.noise.learn import NoisePath
 from paritycheck.store import RunInfo, Store, StoredExchange, StoredReply
 
 #: Instants this close on both sides were read off the clock at answer time, not stored.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from paritycheck.stats import p95
+from paritycheck.gate.stats import p95
 from paritycheck.store import Store
 
 __all__ = ["GroupKey", "RunHistory", "history"]

@@ -20,12 +20,12 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from paritycheck.common.endpoints import pattern_matches
+from paritycheck.common.jsonparse import dumps_canonical, loads
+from paritycheck.compare.diff import bounded, diff
+from paritycheck.compare.normalise import Rules
 from paritycheck.config import EndpointRule, NormaliseConfig
-from paritycheck.diff import bounded, diff
-from paritycheck.endpoints import pattern_matches
-from paritycheck.jsonparse import dumps_canonical, loads
 from paritycheck.models import Difference, Headers, Reply
-from paritycheck.normalise import Rules
 
 _BINARY_PREFIXES = ("image/", "audio/", "video/", "font/")
 _BINARY_TYPES = frozenset(

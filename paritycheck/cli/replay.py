@@ -1,0 +1,130 @@
+"""``paritycheck replay``: replay captures against both backends, store and summarise the run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from paritycheck.cli.base import (
+    CONTEXT,
+    DEFAULT_HTML,
+    _config_option,
+    _db_option,
+    _stderr,
+    _stdout,
+    _write_reports,
+    cli,
+    load_config,
+    override,
+)
+from paritycheck.common import aio
+from paritycheck.errors import ExitStatus
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("captures", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--legacy", metavar="URL", help="Legacy backend base URL (overrides [backends]).")
+@click.option("--candidate", metavar="URL", help="Candidate backend base URL (overrides [backends]).")
+@_config_option
+@_db_option
+@click.option("--concurrency", type=click.IntRange(min=1), help="Exchanges in flight  [default: 16]")
+@click.option("--rate", type=click.FloatRange(min=0), help="Max exchanges started per second (0: unlimited).")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0, min_open=True), help="Per request, seconds  [default: 10]"
+)
+@click.option(
+    "--include", multiple=True, metavar="'METHOD /glob'", help="Replay only matching requests (repeatable)."
+)
+@click.option(
+    "--exclude", multiple=True, metavar="'METHOD /glob'", help="Do not replay matching requests (repeatable)."
+)
+@click.option("--allow-writes", is_flag=True, default=None, help="Also replay POST, PUT, PATCH and DELETE.")
+@click.option(
+    "--dry-run", is_flag=True, help="Read and filter the captures, print what would be sent, send nothing."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
+@click.option("--no-report", is_flag=True, help=f"Do not write the HTML report ({DEFAULT_HTML}).")
+@click.option(
+    "--contract",
+    "contract_spec",
+    metavar="SPEC",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also validate both replies against this OpenAPI description; name endpoints by its paths.",
+)
+def replay(
+    captures: tuple[Path, ...],
+    legacy: str | None,
+    candidate: str | None,
+    config_file: Path | None,
+    db: Path,
+    concurrency: int | None,
+    rate: float | None,
+    timeout: float | None,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    allow_writes: bool | None,
+    dry_run: bool,
+    as_json: bool,
+    no_report: bool,
+    contract_spec: Path | None,
+) -> int:
+    """Replay CAPTURES against the legacy and the candidate backend, diff, store and summarise.
+
+    Exit status: 0 every replayed exchange matched, 1 a mismatch or failed exchange, 2 usage, config or
+    capture error, 3 internal failure, 130 interrupted (results so far are kept).
+    """
+    from paritycheck.gate import LiveSummary
+    from paritycheck.report import terminal
+    from paritycheck.run import runner
+
+    config = override(
+        load_config(config_file),
+        legacy=legacy,
+        candidate=candidate,
+        concurrency=concurrency,
+        rate=rate,
+        timeout=timeout,
+        include=include,
+        exclude=exclude,
+        allow_writes=allow_writes,
+    )
+    out = _stdout()
+    err = _stderr()
+    spec = None
+    if contract_spec is not None:
+        from paritycheck.contract import load_contract
+
+        rules = config.normalise if config.contract.normalised else None
+        spec = load_contract(contract_spec, normalise=rules)
+    if dry_run:
+        return terminal.print_dry_run(runner.dry_run(config, list(captures), contract=spec), config, out=out)
+    live = LiveSummary()
+    with terminal.Progress(err, live) as progress:
+        try:
+            result = aio.run(
+                runner.replay_captures(
+                    config, list(captures), db=db, on_outcome=progress.advance, contract=spec, live=live
+                )
+            )
+        except KeyboardInterrupt:
+            progress.stop()
+            terminal.print_interrupted(db, err=err)
+            return ExitStatus.INTERRUPTED
+    if as_json:
+        data = result.summary.to_json()
+        if result.contract is not None:
+            data["contract"] = result.contract.to_json()
+        click.echo(json.dumps(data, indent=2))
+    else:
+        terminal.print_summary(result.summary, out=out)
+        if result.contract is not None:
+            out.print(result.contract.to_table())
+    if not no_report:
+        written = _write_reports(db, result.run_id, html=DEFAULT_HTML)
+        err.print(f"report: {written[0]}")
+    if result.summary.total - result.summary.skipped == 0:
+        err.print("warning: nothing was replayed; every exchange was skipped (see the reasons above)")
+    contract_ok = result.contract is None or result.contract.ok
+    return ExitStatus.OK if result.at_parity and contract_ok else ExitStatus.DIFFERENCES

@@ -1,0 +1,203 @@
+"""``report``, ``gate``, ``history`` and ``accept``: read a stored run and judge it."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from paritycheck.cli.base import (
+    CONTEXT,
+    DEFAULT_HTML,
+    _config_option,
+    _db_option,
+    _latest,
+    _stderr,
+    _stdout,
+    _write_reports,
+    cli,
+    load_config,
+)
+from paritycheck.errors import ExitStatus
+
+
+@cli.command(context_settings=CONTEXT)
+@_db_option
+@click.option("--run", "run_id", type=int, help="Run id (default: the latest run).")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_HTML,
+    show_default=True,
+    help="Self-contained HTML report.",
+)
+@click.option(
+    "--markdown",
+    "markdown_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Markdown summary, e.g. $GITHUB_STEP_SUMMARY.",
+)
+@click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JUnit XML: a testcase per endpoint.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The run summary as JSON (same schema as replay --json).",
+)
+@click.option(
+    "--max-examples",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Example exchanges embedded per difference group.",
+)
+@click.option("--open", "open_browser", is_flag=True, help="Open the HTML report in the default browser.")
+def report(
+    db: Path,
+    run_id: int | None,
+    html_path: Path,
+    markdown_path: Path | None,
+    junit_path: Path | None,
+    json_path: Path | None,
+    max_examples: int,
+    open_browser: bool,
+) -> int:
+    """Write the HTML report of a run (default: the latest), and optionally Markdown, JUnit and JSON."""
+    from paritycheck.gate import summarise
+    from paritycheck.store import Store
+
+    written = _write_reports(
+        db, run_id, html=html_path, markdown=markdown_path, junit=junit_path, max_examples=max_examples
+    )
+    if json_path is not None:
+        with Store.open(db, create=False) as store:
+            summary = summarise(store, run_id if run_id is not None else store.latest_run_id())
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(summary.to_json(), indent=2) + "\n", encoding="utf-8")
+        written.append(json_path)
+    err = _stderr()
+    for path in written:
+        err.print(f"wrote {path}")
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(html_path.resolve().as_uri())
+    return ExitStatus.OK
+
+
+@cli.command(context_settings=CONTEXT)
+@_db_option
+@click.option("--run", "run_id", type=int, help="Run id (default: the latest run).")
+@_config_option
+@click.option(
+    "--known",
+    "known_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Accepted differences (default: gate.known_differences, known-differences.toml).",
+)
+@click.option(
+    "--markdown",
+    "markdown_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the verdict as Markdown (e.g. $GITHUB_STEP_SUMMARY).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON on stdout.")
+def gate(
+    db: Path,
+    run_id: int | None,
+    config_file: Path | None,
+    known_file: Path | None,
+    markdown_path: Path | None,
+    as_json: bool,
+) -> int:
+    """Judge a run (default: the latest) against the [gate] criteria: exit 0 pass, 1 fail, 2 usage."""
+    from paritycheck.gate import accepted as known
+    from paritycheck.gate import criteria as gate_mod
+    from paritycheck.report import gate_markdown, print_gate
+    from paritycheck.store import Store
+
+    config = load_config(config_file)
+    accepted = known.load(known_file or config.gate.known_differences, missing_ok=known_file is None)
+    with Store.open(db, create=False) as store:
+        result = gate_mod.evaluate(store, _latest(store, run_id), config.gate, known=accepted)
+        gate_mod.record(store, result)
+    if markdown_path is not None:
+        markdown_path.parent.mkdir(parents=True, exist_ok=True)
+        markdown_path.write_text(gate_markdown(result) + "\n", encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        print_gate(result, _stdout())
+    return int(result.exit_status)
+
+
+@cli.command(context_settings=CONTEXT)
+@_db_option
+@click.option("--limit", type=click.IntRange(min=1), help="Show only the newest N runs.")
+@_config_option
+@click.option("--json", "as_json", is_flag=True, help="Print the history as JSON on stdout.")
+def history(db: Path, limit: int | None, config_file: Path | None, as_json: bool) -> int:
+    """List runs over time: parity, failures, p95 ratios, and differences that are new or flaky."""
+    from paritycheck.gate.history import history as run_history
+    from paritycheck.report import print_history
+    from paritycheck.store import Store
+
+    config = load_config(config_file)
+    with Store.open(db, create=False) as store:
+        rows = run_history(store, min_samples=config.gate.min_samples, limit=limit)
+    if as_json:
+        click.echo(json.dumps([row.to_json() for row in rows], indent=2))
+    else:
+        print_history(rows, _stdout())
+    return ExitStatus.OK
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--endpoint", required=True, help="Endpoint pattern, e.g. 'GET /api/v1/users/{id}'.")
+@click.option("--path", "diff_path", required=True, help="Difference path, e.g. '$.data.price' or 'status'.")
+@click.option(
+    "--kind", required=True, help="Difference kind (changed, type, added, removed, order, ...) or *."
+)
+@click.option("--reason", required=True, help="Why the difference is accepted, e.g. a ticket.")
+@click.option("--until", required=True, help="Last day the acceptance holds (YYYY-MM-DD).")
+@click.option(
+    "--owner",
+    default=lambda: os.environ.get("USER", "unknown"),
+    show_default="$USER",
+    help="Who answers for it.",
+)
+@click.option(
+    "--known",
+    "known_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Accepted differences file (default: gate.known_differences).",
+)
+@_config_option
+def accept(
+    endpoint: str,
+    diff_path: str,
+    kind: str,
+    reason: str,
+    until: str,
+    owner: str,
+    known_file: Path | None,
+    config_file: Path | None,
+) -> int:
+    """Accept a difference group until a date: the gate shows it but does not fail on it."""
+    from paritycheck.gate import accepted as known
+
+    target = known_file or Path(load_config(config_file).gate.known_differences)
+    entry = known.new_acceptance(
+        endpoint=endpoint, kind=kind, path=diff_path, reason=reason, owner=owner, until=until
+    )
+    accepted = known.append(target, entry)
+    _stderr().print(f"accepted in {target} ({len(accepted.entries)} entries)")
+    return ExitStatus.OK

@@ -1,0 +1,145 @@
+"""The gate's verdict: one :class:`Criterion` row per check, the accepted groups, and the result that
+the terminal, Markdown and JSON render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from paritycheck.errors import ExitStatus
+from paritycheck.gate.accepted import Acceptance
+from paritycheck.gate.stats import RESAMPLES
+
+RUN, ENDPOINT = "run", "endpoint"
+PASS, FAIL, INCONCLUSIVE, NOT_JUDGED = "pass", "fail", "inconclusive", "not judged"
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    """One judged criterion. ``passed`` is True for pass, inconclusive and not judged."""
+
+    name: str
+    scope: str
+    measured: float | None
+    threshold: float | None
+    interval: tuple[float, float] | None
+    passed: bool
+    note: str = ""
+    endpoint: str | None = None
+    state: str = PASS
+    unit: str = ""
+    #: How measured compares with threshold to pass: ">=" or "<=" ("" when there is no threshold).
+    op: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "scope": self.scope,
+            "endpoint": self.endpoint,
+            "measured": _json_number(self.measured),
+            "threshold": self.threshold,
+            "op": self.op,
+            "unit": self.unit,
+            "interval": None if self.interval is None else [_json_number(x) for x in self.interval],
+            "state": self.state,
+            "passed": self.passed,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedGroup:
+    """A difference group of the run covered by an entry of the known-differences file."""
+
+    endpoint: str
+    kind: str
+    path: str
+    count: int
+    acceptance: Acceptance
+    expired: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint,
+            "kind": self.kind,
+            "path": self.path,
+            "count": self.count,
+            "expired": self.expired,
+            "accepted": self.acceptance.to_json(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GateResult:
+    """The verdict on one run, with every criterion and the accepted differences it saw."""
+
+    run_id: int
+    criteria: tuple[Criterion, ...]
+    accepted: tuple[AcceptedGroup, ...] = ()
+    notes: tuple[str, ...] = ()
+    confidence: float = 0.95
+    resamples: int = RESAMPLES
+    known_source: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.criteria)
+
+    @property
+    def verdict(self) -> str:
+        return PASS if self.passed else FAIL
+
+    @property
+    def failures(self) -> list[Criterion]:
+        return [c for c in self.criteria if not c.passed]
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        return ExitStatus.OK if self.passed else ExitStatus.DIFFERENCES
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``paritycheck gate --json`` object (docs/gate.md)."""
+        return {
+            "run_id": self.run_id,
+            "verdict": self.verdict,
+            "passed": self.passed,
+            "criteria": [c.to_json() for c in self.criteria],
+            "accepted": [a.to_json() for a in self.accepted],
+            "known_differences": self.known_source,
+            "notes": list(self.notes),
+            "method": {
+                "p95": "linear interpolation between closest ranks",
+                "interval": "percentile bootstrap, backends resampled independently",
+                "confidence": self.confidence,
+                "resamples": self.resamples,
+                "rule": "fail when the lower bound exceeds the threshold; inconclusive (pass) when the "
+                "interval straddles it",
+            },
+        }
+
+
+def format_value(x: float, unit: str) -> str:
+    """A measured value or threshold with its unit: ``99.95%``, ``1.370×``, ``212.4 ms``."""
+    if x in (float("inf"), float("-inf")):
+        return "∞"
+    if unit == "%":
+        return f"{x:.3f}".rstrip("0").rstrip(".") + "%"
+    if unit == "×":
+        return f"{x:.3f}×"
+    if unit == "ms":
+        return f"{x:.1f} ms"
+    return f"{x:g}"
+
+
+def _json_number(x: float | None) -> float | None:
+    if x is None or x != x or x in (float("inf"), float("-inf")):
+        return None
+    return round(x, 6)
+
+
+# ---------------------------------------------------------------------------------------------- criteria
+
+
+def label(c: Criterion) -> str:
+    """``name (endpoint)``, or the name of a run-wide criterion."""
+    return f"{c.name} ({c.endpoint})" if c.endpoint else c.name

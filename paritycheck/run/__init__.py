@@ -1,0 +1,9 @@
+"""Run: one replay run, wiring the stages together (capture -> select -> replay -> compare -> store)
+with its consumers (store writer, live summary, progress), plus the dry run.
+"""
+
+from __future__ import annotations
+
+from paritycheck.run.runner import Planned, RunResult, dry_run, endpoint_matcher, replay_captures
+
+__all__ = ["Planned", "RunResult", "dry_run", "endpoint_matcher", "replay_captures"]

@@ -1,0 +1,56 @@
+"""The store writer child process: ``python -m paritycheck.store.child DB BATCH``.
+
+It adds the outcomes that the parent's :class:`~paritycheck.store.childwriter.ChildWriter` sends and
+flushes at each sync (see :mod:`paritycheck.store.childwriter` for why a child does the writing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+
+from paritycheck.common.childproc import read_frame, serve_stdio, write_frame
+from paritycheck.store.childwriter import unpack
+from paritycheck.store.sqlite import Store
+
+
+def main(argv: list[str]) -> None:
+    """The child: ``python -m paritycheck.store.child DB BATCH``; add what arrives, flush on each sync."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    stdin, stdout = serve_stdio()
+    path, batch = argv
+    error: BaseException | None = None
+    store = Store.open(path, create=False, batch=int(batch))
+    try:
+        while True:
+            try:
+                message = read_frame(stdin)
+            except EOFError:  # the parent is gone (or done): keep what it sent
+                return
+            kind = message[0]
+            if kind == "batch":
+                if error is None:
+                    try:
+                        for run_id, seq, packed in message[1]:
+                            store.add(run_id, unpack(packed), seq=seq)
+                    except Exception as exc:
+                        error = exc
+            elif kind == "sync":
+                if error is None:
+                    try:
+                        store.flush()
+                    except Exception as exc:
+                        error = exc
+                reply = ("ok",) if error is None else ("error", str(error), getattr(error, "hint", None))
+                error = None
+                write_frame(stdout, reply)
+    finally:
+        # An error here was already reported at a sync, or there is no parent left to tell.
+        with contextlib.suppress(Exception):
+            store.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,113 @@
+"""The SQLite results store: opening (versioned schema, WAL) and closing; writing and reading are in
+:mod:`paritycheck.store.writer` and :mod:`paritycheck.store.queries`.
+
+Everything written passes through :mod:`paritycheck.compare.redact` first: URLs, headers, bodies and the
+difference values, so no secret reaches the file. Bodies are stored once per digest (sha256 of the
+redacted body), zlib-compressed. The writer buffers outcomes and commits them in one transaction per
+batch, so a run killed mid-way leaves a valid database holding every flushed exchange; its run stays
+``running``. Other features add tables by appending a function to :data:`MIGRATIONS`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import sqlite_utils
+
+from paritycheck.errors import StoreError
+from paritycheck.models import Headers
+from paritycheck.store.migrations import migrate
+from paritycheck.store.queries import NO_DB_HINT, Queries
+from paritycheck.store.writer import Writer
+
+if TYPE_CHECKING:
+    from paritycheck.store.childwriter import ChildWriter
+
+BATCH = 500
+
+
+# ---------------------------------------------------------------------------------------------- store
+
+
+class Store(Writer, Queries):
+    """A results database. Writing is single-threaded: one writer per database at a time."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path, *, batch: int = BATCH) -> None:
+        self.db = db
+        self.path = path
+        self.batch = batch
+        self._conn: sqlite3.Connection = db.conn
+        self._rows: list[tuple[Any, ...]] = []
+        self._diffs: list[tuple[Any, ...]] = []  # first item: index of its exchange in _rows
+        self._bodies: dict[str, tuple[bytes, int]] = {}
+        self._seen: set[str] = set()
+        self._seq: dict[int, int] = {}
+        self._child: ChildWriter | None = None
+        self._redacted: dict[tuple[bytes, str | None], str] = {}
+        self._header_texts: dict[Headers, str] = {}
+
+    # -- opening
+
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = True, batch: int = BATCH) -> Store:
+        """Open (and create or migrate) the database at ``path``."""
+        path = Path(path)
+        if path.is_dir():
+            raise StoreError(
+                f"{path} is a directory, not a results database", hint="pass a file path to --db"
+            )
+        if not path.exists():
+            if not create:
+                raise StoreError(f"no results database at {path}", hint=NO_DB_HINT)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the folder for {path}: {exc.strerror}", hint="pass a writable --db path"
+                ) from None
+        try:
+            conn = sqlite3.connect(str(path))
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"cannot open {path}: {exc}", hint="pass a readable, writable --db path"
+            ) from None
+        try:
+            db = sqlite_utils.Database(conn, execute_plugins=False)
+            conn.execute("PRAGMA busy_timeout = 5000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            migrate(db, path)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(
+                f"{path} is not a paritycheck results database ({exc})",
+                hint="pass another --db path, or move that file away",
+            ) from None
+        except BaseException:
+            conn.close()
+            raise
+        return cls(db, path, batch=batch)
+
+    def close(self) -> None:
+        """Flush what is buffered and close the connection."""
+        try:
+            self.flush()
+        finally:
+            try:
+                if self._child is not None:
+                    child, self._child = self._child, None
+                    child.close()
+            finally:
+                self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

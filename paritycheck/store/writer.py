@@ -1,0 +1,350 @@
+"""The store's writing half: runs, buffered outcomes flushed one transaction per batch, noise and
+contract checks. Everything written passes through :mod:`paritycheck.compare.redact` first."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import zlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlite_utils
+
+from paritycheck.compare import redact
+from paritycheck.errors import StoreError
+from paritycheck.models import Difference, Headers, Outcome, Reply, Status, header
+from paritycheck.store.migrations import EXCHANGE_COLUMNS
+from paritycheck.store.records import NoisePath, RunInfo, dumps, redact_value
+
+if TYPE_CHECKING:
+    from paritycheck.store.childwriter import ChildWriter
+
+FINISHED = ("complete", "interrupted", "failed")
+RUNNING = "running"
+#: zlib level for bodies: on ~1 KB JSON, level 1 takes ~7 us against ~10 us for 6, for 2% more bytes
+#: (bench/store.py prints the levels side by side).
+LEVEL = 1
+_REDACT_CACHE_MAX = 4096  # distinct raw bodies remembered (only bodies up to _REDACT_CACHE_BODY bytes)
+_REDACT_CACHE_BODY = 16_384
+_SEEN_MAX = 1_000_000  # digests remembered as written; past this the set restarts (INSERT OR IGNORE holds)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Writer:
+    """Writing methods of :class:`paritycheck.store.Store`; one writer per database at a time."""
+
+    db: sqlite_utils.Database
+    path: Path
+    batch: int
+    _conn: sqlite3.Connection
+    _rows: list[tuple[Any, ...]]
+    _diffs: list[tuple[Any, ...]]
+    _bodies: dict[str, tuple[bytes, int]]
+    _seen: set[str]
+    _seq: dict[int, int]
+    _child: ChildWriter | None
+    _redacted: dict[tuple[bytes, str | None], str]
+    _header_texts: dict[Headers, str]
+
+    if TYPE_CHECKING:  # provided by paritycheck.store.queries.Queries
+
+        def _outcome_counts(self, run_id: int) -> dict[str, int]: ...
+
+        def run(self, run_id: int) -> RunInfo: ...
+
+    # -- runs
+
+    def start_run(
+        self,
+        *,
+        tool_version: str,
+        config: dict[str, Any],
+        backends: dict[str, str],
+        captures: list[dict[str, str]],
+        started: str | None = None,
+    ) -> int:
+        """Record a new run as ``running`` and return its id. ``config`` must be redacted already."""
+        with self.db.atomic():
+            cursor = self._conn.execute(
+                "INSERT INTO runs (started, status, tool_version, config, backends, captures)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    started or _now(),
+                    RUNNING,
+                    tool_version,
+                    dumps(config),
+                    dumps(backends),
+                    dumps(captures),
+                ),
+            )
+        run_id = cursor.lastrowid
+        assert run_id is not None
+        self._seq[run_id] = 0
+        return run_id
+
+    def finish_run(self, run_id: int, *, status: str) -> None:
+        """Flush, then record the end time, the status and the totals of run ``run_id``."""
+        if status not in FINISHED:
+            raise ValueError(f"status must be one of {', '.join(FINISHED)}, not {status!r}")
+        self.flush()
+        counts = self._outcome_counts(run_id)
+        with self.db.atomic():
+            self._conn.execute(
+                "UPDATE runs SET ended = ?, status = ?, total = ?, matched = ?, mismatched = ?, failed = ?,"
+                " skipped = ? WHERE id = ?",
+                (_now(), status, sum(counts.values()), *(counts.get(s.value, 0) for s in Status), run_id),
+            )
+
+    def update_meta(self, run_id: int, values: dict[str, Any]) -> None:
+        """Merge ``values`` into the run's free ``meta`` JSON (a JSON merge patch)."""
+        self.run(run_id)
+        with self.db.atomic():
+            self._conn.execute(
+                "UPDATE runs SET meta = json_patch(meta, ?) WHERE id = ?", (dumps(values), run_id)
+            )
+
+    # -- writing
+
+    def write_in_child(self) -> None:
+        """From now on, write outcomes from a child process (paritycheck.store.child); reads still work.
+
+        Worth it for long runs: storing costs about as much CPU as the rest of paritycheck's work per
+        exchange, and a replay is bound by its one event loop. Every read and :meth:`flush` waits until
+        the child has written what was added before.
+        """
+        if self._child is None:
+            from paritycheck.store.childwriter import ChildWriter
+
+            self.flush()
+            self._child = ChildWriter(self.path, batch=self.batch)
+
+    def add(self, run_id: int, outcome: Outcome, *, seq: int | None = None) -> None:
+        """Buffer one outcome; every ``batch`` outcomes are written in one transaction.
+
+        ``seq`` is given only by the child writer, which receives the numbers the parent assigned.
+        """
+        if seq is None:
+            seq = self._seq.get(run_id)
+            if seq is None:
+                seq = self._next_seq(run_id)
+            self._seq[run_id] = seq + 1
+            if self._child is not None:
+                self._child.add(run_id, seq, outcome)
+                return
+        exchange = outcome.exchange
+        request = exchange.request
+        index = len(self._rows)
+        self._rows.append(
+            (
+                run_id,
+                seq,
+                exchange.source,
+                exchange.index,
+                request.method,
+                redact.url(request.url),
+                outcome.endpoint,
+                self._headers_json(request.headers),
+                self._body(request.body, header(request.headers, "content-type")),
+                *self._reply(outcome.legacy, with_headers=True),
+                *self._reply(outcome.candidate, with_headers=True),
+                *self._reply(outcome.legacy_again, with_headers=False),
+                outcome.status.value,
+                outcome.reason,
+            )
+        )
+        for noise, diffs in ((0, outcome.differences), (1, outcome.noise)):
+            for d in diffs:
+                self._diffs.append(
+                    (
+                        index,
+                        run_id,
+                        outcome.endpoint,
+                        d.kind,
+                        d.path,
+                        dumps(redact_value(d.path, d.legacy)),
+                        dumps(redact_value(d.path, d.candidate)),
+                        noise,
+                    )
+                )
+        if len(self._rows) >= self.batch:
+            self.flush()
+
+    def _reply(self, reply: Reply | None, *, with_headers: bool) -> tuple[Any, ...]:
+        if reply is None:
+            return (None, None, None, None, None) if with_headers else (None, None, None, None)
+        body = self._body(reply.body, header(reply.headers, "content-type"))
+        if with_headers:
+            return reply.status, reply.elapsed_ms, self._headers_json(reply.headers), body, reply.error
+        return reply.status, reply.elapsed_ms, body, reply.error
+
+    def _headers_json(self, headers: Headers) -> str:
+        """Redacted headers as JSON, remembered: captures repeat the same header sets many times."""
+        text = self._header_texts.get(headers)
+        if text is None:
+            text = dumps(redact.headers(headers))
+            if len(self._header_texts) >= _REDACT_CACHE_MAX:
+                self._header_texts.clear()
+            self._header_texts[headers] = text
+        return text
+
+    def _body(self, data: bytes | None, content_type: str | None) -> str | None:
+        """Redact, digest and (once per digest) compress a body; empty bodies are stored as NULL."""
+        if not data:
+            return None
+        small = len(data) <= _REDACT_CACHE_BODY
+        if small:
+            digest = self._redacted.get((data, content_type))
+            if digest is not None:
+                return digest
+        clean = redact.body(data, content_type)
+        digest = hashlib.sha256(clean).hexdigest()
+        if digest not in self._seen and digest not in self._bodies:
+            self._bodies[digest] = (zlib.compress(clean, LEVEL), len(clean))
+        if small:
+            if len(self._redacted) >= _REDACT_CACHE_MAX:
+                self._redacted.clear()
+            self._redacted[(data, content_type)] = digest
+        return digest
+
+    def flush(self) -> None:
+        """Write every buffered outcome in one transaction (with a child writer: wait for it)."""
+        if self._child is not None:
+            self._child.sync()
+        if not self._rows and not self._bodies:
+            return
+        rows, diffs, bodies = self._rows, self._diffs, self._bodies
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                (last,) = self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM exchanges").fetchone()
+                base = last + 1
+                self._conn.executemany(
+                    "INSERT OR IGNORE INTO bodies (digest, data, size) VALUES (?, ?, ?)",
+                    [(digest, data, size) for digest, (data, size) in bodies.items()],
+                )
+                self._conn.executemany(
+                    _INSERT_EXCHANGE,
+                    [(base + i, *row) for i, row in enumerate(rows)],
+                )
+                self._conn.executemany(
+                    _INSERT_DIFFERENCE,
+                    [(base + d[0], *d[1:]) for d in diffs],
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"cannot write to {self.path}: {exc}",
+                hint="check free disk space and that no other run writes it",
+            ) from None
+        if len(self._seen) + len(bodies) > _SEEN_MAX:
+            self._seen.clear()
+        self._seen.update(bodies)
+        self._rows, self._diffs, self._bodies = [], [], {}
+
+    def _next_seq(self, run_id: int) -> int:
+        self.run(run_id)  # raises for an unknown run, and flushes
+        (seq,) = self._conn.execute(
+            "SELECT COALESCE(MAX(seq) + 1, 0) FROM exchanges WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        return int(seq)
+
+    # -- noise (paritycheck.noise.learn)
+
+    def apply_noise(self, run_id: int, paths: Sequence[NoisePath]) -> int:
+        """Class the run's differences on noise ``paths`` as noise, in one transaction.
+
+        Flags them (``noise = 1``), turns mismatched exchanges left with only noise into matched, stores
+        the paths (replacing any stored before) and, for a finished run, its totals. Returns the number of
+        exchanges turned into matched.
+        """
+        run = self.run(run_id)  # also flushes
+        by_endpoint: dict[str, list[NoisePath]] = {}
+        for noise_path in paths:
+            by_endpoint.setdefault(noise_path.endpoint, []).append(noise_path)
+        flagged: list[tuple[int]] = []
+        if by_endpoint:
+            for diff_id, endpoint, kind, path in self._conn.execute(
+                "SELECT id, endpoint, kind, path FROM differences WHERE run_id = ? AND noise = 0", (run_id,)
+            ):
+                rules = by_endpoint.get(endpoint)
+                if rules and any(r.covers(Difference(kind, path)) for r in rules):
+                    flagged.append((diff_id,))
+        with self.db.atomic():
+            self._conn.executemany("UPDATE differences SET noise = 1 WHERE id = ?", flagged)
+            turned = self._conn.execute(
+                "UPDATE exchanges SET outcome = ? WHERE run_id = ? AND outcome = ?"
+                " AND EXISTS (SELECT 1 FROM differences d WHERE d.exchange_id = exchanges.id AND d.noise = 1)"
+                " AND NOT EXISTS (SELECT 1 FROM differences d WHERE d.exchange_id = exchanges.id"
+                " AND d.noise = 0)",
+                (Status.MATCHED.value, run_id, Status.MISMATCHED.value),
+            ).rowcount
+            self._conn.execute("DELETE FROM noise_paths WHERE run_id = ?", (run_id,))
+            self._conn.executemany(
+                "INSERT INTO noise_paths (run_id, endpoint, path, samples, differed, raw, total, reason,"
+                " kinds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (run_id, p.endpoint, p.path, p.samples, p.differed, p.raw, p.total, p.reason, kinds)
+                    for p in paths
+                    for kinds in (dumps(p.kinds),)
+                ],
+            )
+            if run.ended is not None:
+                counts = self._outcome_counts(run_id)
+                self._conn.execute(
+                    "UPDATE runs SET total = ?, matched = ?, mismatched = ?, failed = ?, skipped = ?"
+                    " WHERE id = ?",
+                    (sum(counts.values()), *(counts.get(s.value, 0) for s in Status), run_id),
+                )
+        return turned
+
+    def start_contract_check(self, run_id: int, *, spec: str, digest: str, title: str, mode: str) -> int:
+        """Record a contract check of run ``run_id`` (summary written by :meth:`finish_contract_check`)."""
+        self.run(run_id)
+        with self.db.atomic():
+            cursor = self._conn.execute(
+                "INSERT INTO contract_checks (run_id, spec, digest, title, mode, checked)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, spec, digest, title, mode, _now()),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def add_contract_violations(self, check_id: int, run_id: int, rows: list[tuple[Any, ...]]) -> None:
+        """Store violations ``(seq, side, operation, status, path, keyword, message, value)``.
+
+        ``seq`` names the exchange in its run; buffered exchanges are flushed first so that it resolves.
+        ``value`` must be redacted already.
+        """
+        self.flush()
+        with self.db.atomic():
+            self._conn.executemany(
+                "INSERT INTO contract_violations (check_id, run_id, exchange_id, side, operation, status,"
+                " path, keyword, message, value) VALUES (?, ?,"
+                " (SELECT id FROM exchanges WHERE run_id = ? AND seq = ?), ?, ?, ?, ?, ?, ?, ?)",
+                [(check_id, run_id, run_id, seq, *rest[:-1], dumps(rest[-1])) for seq, *rest in rows],
+            )
+
+    def finish_contract_check(self, check_id: int, summary: dict[str, Any]) -> None:
+        """Store the check's report summary (the ``paritycheck contract --json`` document)."""
+        with self.db.atomic():
+            self._conn.execute(
+                "UPDATE contract_checks SET summary = ? WHERE id = ?", (dumps(summary), check_id)
+            )
+
+
+_INSERT_EXCHANGE = (
+    f"INSERT INTO exchanges (id, {EXCHANGE_COLUMNS}) VALUES (?{', ?' * (EXCHANGE_COLUMNS.count(',') + 1)})"
+)
+_INSERT_DIFFERENCE = (
+    "INSERT INTO differences (exchange_id, run_id, endpoint, kind, path, legacy, candidate, noise)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)

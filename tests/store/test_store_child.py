@@ -1,0 +1,83 @@
+"""The store writer child process: it stores exactly what the parent would, and reports its errors."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from storehelpers import outcome, raw, start
+
+from paritycheck.errors import StoreError
+from paritycheck.models import Difference, Outcome, Status
+from paritycheck.store import Store
+
+
+def _dump(path: Path) -> list[Any]:
+    """Everything a run wrote, without ids and times that legitimately differ between two files."""
+    return [
+        raw(
+            path,
+            "SELECT seq, method, url, endpoint, outcome, legacy_body, candidate_body, again_body, reason"
+            " FROM exchanges ORDER BY seq",
+        ),
+        raw(
+            path,
+            "SELECT e.seq, d.kind, d.path, d.legacy, d.candidate, d.noise FROM differences d"
+            " JOIN exchanges e ON e.id = d.exchange_id ORDER BY e.seq, d.path",
+        ),
+        raw(path, "SELECT digest, size FROM bodies ORDER BY digest"),
+    ]
+
+
+def _mixed_outcomes(n: int) -> list[Outcome]:
+    return [
+        outcome(
+            i,
+            status=Status.MISMATCHED if i % 3 == 0 else Status.MATCHED,
+            differences=(Difference("changed", "$.name", "a", {"b": [1]}),) if i % 3 == 0 else (),
+            noise=(Difference("changed", "$.rid", i, -i),) if i % 5 == 0 else (),
+            body=b'{"same": true}' if i % 2 else None,
+            request_headers=(("authorization", "Bearer s3cret-token-value"),),
+            again=i % 7 == 0,
+        )
+        for i in range(n)
+    ]
+
+
+def test_child_writer_stores_exactly_what_the_parent_would(tmp_path: Path) -> None:
+    outcomes = _mixed_outcomes(1234)
+    for name, child in (("parent.db", False), ("child.db", True)):
+        with Store.open(tmp_path / name, batch=100) as s:
+            run_id = start(s)
+            if child:
+                s.write_in_child()
+            for o in outcomes[:600]:
+                s.add(run_id, o)
+            # a read in the middle sees everything added before it
+            assert sum(1 for _ in s.exchanges(run_id)) == 600
+            for o in outcomes[600:]:
+                s.add(run_id, o)
+            s.finish_run(run_id, status="complete")
+            assert s.run(run_id).total == len(outcomes)
+    assert _dump(tmp_path / "parent.db") == _dump(tmp_path / "child.db")
+    assert b"s3cret-token-value" not in (tmp_path / "child.db").read_bytes()
+
+
+def test_child_writer_errors_surface_as_store_errors_and_the_child_is_reaped(tmp_path: Path) -> None:
+    s = Store.open(tmp_path / "r.db", batch=10)
+    run_id = start(s)
+    s.write_in_child()
+    s.add(run_id, outcome(0))
+    s.flush()
+    with sqlite3.connect(tmp_path / "r.db") as other:
+        other.execute("DROP TABLE differences")
+    s.add(run_id, outcome(1, status=Status.MISMATCHED, differences=(Difference("changed", "$.x", 1, 2),)))
+    with pytest.raises(StoreError, match="differences"):
+        s.flush()
+    writer = s._child
+    assert writer is not None
+    with pytest.raises(StoreError, match="differences"):  # as in-process: the batch is not dropped silently
+        s.close()
+    assert writer.child.process.returncode is not None  # the child exited and was reaped

@@ -1,0 +1,32 @@
+"""The package reads as its pipeline: each stage folder says what it is; no module is over 500 lines."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "paritycheck"
+STAGES = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file())
+MAX_LINES = 500
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_each_stage_has_a_docstring_and_exports_names_that_exist(stage: str) -> None:
+    module = importlib.import_module(f"paritycheck.{stage}")
+    doc = ast.get_docstring(ast.parse((PACKAGE / stage / "__init__.py").read_text(encoding="utf-8")))
+    assert doc and len(doc.split()) >= 8, f"paritycheck/{stage}/__init__.py needs a docstring of a few lines"
+    exported = getattr(module, "__all__", None)
+    if stage != "samples":  # the demo backends are run, not imported
+        assert exported, f"paritycheck.{stage} exports no public names (__all__)"
+    for name in exported or ():
+        assert not name.startswith("_") and hasattr(module, name), f"paritycheck.{stage}.{name}"
+
+
+def test_no_module_is_over_500_lines() -> None:
+    files = [*PACKAGE.rglob("*.py"), *(ROOT / "tests").rglob("*.py"), *(ROOT / "bench").rglob("*.py")]
+    long = {str(f.relative_to(ROOT)): n for f in files if (n := len(f.read_text().splitlines())) > MAX_LINES}
+    assert not long, f"split these by responsibility: {long}"
