@@ -2,7 +2,7 @@
 
 Parsing a HAR entry and building its :class:`~paritycheck.models.Exchange` costs ~25-50 us of CPU, a large
 share of what the single-threaded replay loop spends per exchange. :func:`read_in_child` moves that work
-to a child process (``python -m paritycheck.capture.prefetch``, see :mod:`paritycheck.common.childproc`) that
+to a child process (``python -m paritycheck.capture.child``, see :mod:`paritycheck.common.childproc`) that
 streams the file with :func:`paritycheck.capture.read` and sends the exchanges as batches of flat tuples,
 pickled, on its stdout; the parent only unpickles and rebuilds the dataclasses (pickling slotted dataclasses
 directly costs several times more than tuples).
@@ -25,18 +25,15 @@ exits when the parent closes its end or dies (its next write fails with a broken
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
-import signal
 import struct
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from paritycheck.capture import reader
-from paritycheck.common.childproc import Child, serve_stdio
+from paritycheck.common.childproc import Child
 from paritycheck.errors import CaptureError
 from paritycheck.models import Exchange, Recorded, Request
 
@@ -52,7 +49,7 @@ _BATCH_BYTES = 1 << 20
 _FIRST_BATCH = 16
 #: How long to wait for the child to exit before terminating (then killing) it.
 _JOIN_SECONDS = 2.0
-_LENGTH = struct.Struct("!I")  # the frame header of paritycheck.common.childproc
+LENGTH = struct.Struct("!I")  # the frame header of paritycheck.common.childproc
 _INTERNAL_HINT = "this is a bug in paritycheck (or a disk error): please report it with the capture"
 
 # Message tags: the first item of every pickled message.
@@ -84,7 +81,7 @@ def read_in_child(path: str | Path, *, batch: int = 512) -> Iterator[Exchange]:
 
 
 def _receive(file: str, batch: int) -> Iterator[Exchange]:
-    child = Child("paritycheck.capture.prefetch", file, str(batch))
+    child = Child("paritycheck.capture.child", file, str(batch))
     finished = False
     try:
         while True:
@@ -135,22 +132,7 @@ def _capture_error(text: str, file: str, entry: int | None, hint: str | None) ->
 # --- the child ----------------------------------------------------------------------------------------
 
 
-def main(argv: list[str]) -> None:
-    """The child: ``python -m paritycheck.capture.prefetch FILE BATCH`` streams FILE as frames on stdout."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _stdin, stdout = serve_stdio()
-    file, batch = argv
-
-    def send(data: bytes) -> None:
-        stdout.write(_LENGTH.pack(len(data)))
-        stdout.write(data)
-        stdout.flush()
-
-    with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the parent is gone: stop
-        _produce(send, file, int(batch))
-
-
-def _produce(send: Callable[[bytes], None], file: str, batch: int) -> None:
+def produce(send: Callable[[bytes], None], file: str, batch: int) -> None:
     items: list[tuple[Any, ...]] = []
     size = 0
     limit = min(_FIRST_BATCH, batch)
@@ -196,7 +178,3 @@ def _produce(send: Callable[[bytes], None], file: str, batch: int) -> None:
 def _flush(send: Callable[[bytes], None], items: list[tuple[Any, ...]]) -> None:
     if items:
         send(pickle.dumps((_BATCH, items), protocol=5))
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

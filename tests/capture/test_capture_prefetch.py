@@ -53,7 +53,7 @@ def _children() -> list[int]:
                 status = Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0]
             except OSError:
                 continue
-            if b"paritycheck.capture.prefetch" in cmdline and status != "Z":
+            if b"paritycheck.capture.child" in cmdline and status != "Z":
                 pids.append(int(pid))
     return pids
 
@@ -165,7 +165,7 @@ def test_unexpected_exception_in_the_child_becomes_a_capture_error(
 
     monkeypatch.setattr(prefetch.reader, "read", broken)
     sent: list[bytes] = []
-    prefetch._produce(sent.append, "f.har", 512)
+    prefetch.produce(sent.append, "f.har", 512)
     messages = [pickle.loads(data) for data in sent]
     assert len(messages) == 2 and len(messages[0][1]) == 1
     error = prefetch._capture_error(*messages[1][1:])
