@@ -52,9 +52,12 @@ from paritycheck.capture.jsonl import parse_line
 from paritycheck.capture.prefetch import read_fast, read_in_child
 from paritycheck.capture.reader import detect, digest, read
 from paritycheck.capture.select import Selector
+from paritycheck.capture.write import CaptureWriter, Redactor, writer_format
 
 __all__ = [
     "DROPPED_REQUEST_HEADERS",
+    "CaptureWriter",
+    "Redactor",
     "Selector",
     "detect",
     "digest",
@@ -62,4 +65,5 @@ __all__ = [
     "read",
     "read_fast",
     "read_in_child",
+    "writer_format",
 ]

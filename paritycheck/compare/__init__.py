@@ -9,5 +9,15 @@ from __future__ import annotations
 from paritycheck.compare.comparator import Comparator, digest, media_type
 from paritycheck.compare.normalise import Rules, timestamp, to_snake
 from paritycheck.compare.redact import REDACTED
+from paritycheck.compare.redact import exchange as redact_exchange
 
-__all__ = ["REDACTED", "Comparator", "Rules", "digest", "media_type", "timestamp", "to_snake"]
+__all__ = [
+    "REDACTED",
+    "Comparator",
+    "Rules",
+    "digest",
+    "media_type",
+    "redact_exchange",
+    "timestamp",
+    "to_snake",
+]

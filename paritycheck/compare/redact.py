@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote_plus
 
 from paritycheck.common import jsonparse
-from paritycheck.models import Headers
+from paritycheck.models import Exchange, Headers, header
 
 REDACTED = "[redacted]"
 
@@ -218,3 +219,29 @@ def text(s: str, secrets: Iterable[str]) -> str:
     for form in sorted(forms, key=len, reverse=True):
         s = s.replace(form, REDACTED)
     return s
+
+
+def exchange(ex: Exchange) -> Exchange:
+    """A captured exchange with secrets redacted in its URL, headers and bodies, for recording it.
+
+    Path, method, status, ``started``, ``page`` and ``skip`` are kept, so the recorded capture replays
+    the same requests (with redacted credentials, which ``[auth]`` logins replace on replay).
+    """
+    request = ex.request
+    redacted_request = replace(
+        request,
+        url=url(request.url),
+        query=query(request.query),
+        headers=headers(request.headers),
+        body=None if request.body is None else body(request.body, header(request.headers, "content-type")),
+    )
+    recorded = ex.recorded
+    if recorded is not None:
+        recorded = replace(
+            recorded,
+            headers=headers(recorded.headers),
+            body=None
+            if recorded.body is None
+            else body(recorded.body, header(recorded.headers, "content-type")),
+        )
+    return replace(ex, request=redacted_request, recorded=recorded)
