@@ -25,7 +25,14 @@ Formats
 - ``response``: optional recorded response with ``status`` and the same ``headers``, ``body`` and
   ``body_base64`` keys. Other keys are ignored.
 
-Conversion rules (both formats)
+**GoReplay** (``.gor``, ``.gor.gz``, or any file whose first line is a gor header; gzip is detected by
+its magic bytes): records of ``type id timestamp latency`` + a raw HTTP/1.x message + the ``🐵🙈🙉``
+separator. Requests (``1``) are paired with their original responses (``2``) by id; replayed responses
+(``3``) are ignored. See :mod:`paritycheck.capture.goreplay`.
+
+Writing: :class:`CaptureWriter` writes HAR or JSON lines that these readers read back identically.
+
+Conversion rules (all formats)
 -------------------------------
 - Header names are lower-cased; repeated headers stay repeated. HTTP/2 pseudo-headers (``:authority``...)
   are dropped, and so are the request headers the replaying client sets itself: ``host``,
