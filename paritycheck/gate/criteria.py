@@ -40,7 +40,7 @@ from paritycheck.gate.verdict import (
     label,
 )
 from paritycheck.models import Status
-from paritycheck.store import Store
+from paritycheck.store import RunInfo, Store
 
 __all__ = [
     "ENDPOINT",
@@ -53,6 +53,7 @@ __all__ = [
     "Criterion",
     "GateResult",
     "evaluate",
+    "evaluate_runs",
     "format_value",
     "record",
 ]
@@ -235,26 +236,84 @@ def evaluate(
     resamples: int = RESAMPLES,
 ) -> GateResult:
     """Judge stored run ``run_id`` against ``gate``; ``today`` decides which acceptances have expired."""
+    return evaluate_runs(store, [run_id], gate, known=known, today=today, resamples=resamples)
+
+
+def _merge_groups(groups: list[AcceptedGroup]) -> list[AcceptedGroup]:
+    merged: dict[tuple[str, str, str], AcceptedGroup] = {}
+    for g in groups:
+        key = (g.endpoint, g.kind, g.path)
+        prev = merged.get(key)
+        merged[key] = g if prev is None else dataclasses.replace(prev, count=prev.count + g.count)
+    return list(merged.values())
+
+
+def _complete(runs: list[RunInfo], period: str | None) -> Criterion:
+    """Only complete runs can pass: one row for a single run, or for all the runs of a period."""
+    bad = [r for r in runs if r.status != "complete"]
+    if period is None:
+        run = runs[0]
+        note = "" if not bad else f"run {run.id} is {run.status}: only a complete run can pass"
+        return Criterion("run complete", RUN, None, None, None, not bad, note, state=FAIL if bad else PASS)
+    ids = [r.id for r in runs]
+    note = f"{len(runs)} run(s) judged together ({period}): {_id_ranges(ids)}"
+    if bad:
+        listed = ", ".join(f"{r.id} ({r.status})" for r in bad[:10])
+        note = f"{note}; not complete: {listed}"
+    return Criterion("runs complete", RUN, len(runs), None, None, not bad, note, state=FAIL if bad else PASS)
+
+
+def _id_ranges(ids: Sequence[int]) -> str:
+    """``3-7, 9`` for run ids 3, 4, 5, 6, 7, 9."""
+    spans: list[list[int]] = []
+    for i in sorted(ids):
+        if spans and spans[-1][1] == i - 1:
+            spans[-1][1] = i
+        else:
+            spans.append([i, i])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+
+
+def evaluate_runs(
+    store: Store,
+    run_ids: Sequence[int],
+    gate: GateConfig,
+    *,
+    known: KnownDifferences | None = None,
+    today: dt.date | None = None,
+    resamples: int = RESAMPLES,
+    period: str | None = None,
+) -> GateResult:
+    """Judge runs ``run_ids`` together, as one run: their outcomes and latencies are merged.
+
+    Live modes write one run per window; ``gate --since 24h`` judges the windows of a period with this
+    (``period`` describes it, e.g. ``"since 2026-11-25 22:40 UTC"``), so parity, failed and latency
+    criteria are judged on the period's evidence rather than on one small window.
+    """
+    if not run_ids:
+        raise ValueError("evaluate_runs needs at least one run id")
     today = today or dt.date.today()
     known = known or KnownDifferences()
-    run = store.run(run_id)
-    counts = store.counts(run_id)
-    latencies = store.latencies(run_id)
-    shown, accepted = _acceptances(store, run_id, known, today)
-
-    complete = run.status == "complete"
-    criteria = [
-        Criterion(
-            "run complete",
-            RUN,
-            None,
-            None,
-            None,
-            complete,
-            "" if complete else f"run {run_id} is {run.status}: only a complete run can pass",
-            state=PASS if complete else FAIL,
-        )
-    ]
+    runs = [store.run(i) for i in run_ids]
+    counts: dict[str, dict[str, int]] = {}
+    latencies: dict[str, tuple[list[float], list[float]]] = {}
+    shown_all: list[AcceptedGroup] = []
+    accepted: dict[str, int] = {}
+    for run_id in run_ids:
+        for endpoint, by_status in store.counts(run_id).items():
+            into = counts.setdefault(endpoint, {})
+            for status, n in by_status.items():
+                into[status] = into.get(status, 0) + n
+        for endpoint, (legacy_ms, candidate_ms) in store.latencies(run_id).items():
+            both = latencies.setdefault(endpoint, ([], []))
+            both[0].extend(legacy_ms)
+            both[1].extend(candidate_ms)
+        run_shown, run_accepted = _acceptances(store, run_id, known, today)
+        shown_all += run_shown
+        for endpoint, n in run_accepted.items():
+            accepted[endpoint] = accepted.get(endpoint, 0) + n
+    shown = _merge_groups(shown_all)
+    criteria = [_complete(runs, period)]
     endpoint_rows: list[Criterion] = []
     run_matched = run_judged = run_failed = run_failed_judged = all_judged = 0
     own_parity = own_failed = 0
@@ -337,15 +396,20 @@ def evaluate(
     criteria += expired_rows
     criteria += endpoint_rows
     result = GateResult(
-        run_id,
+        max(run_ids),
         tuple(criteria),
         tuple(shown),
         tuple(notes),
         confidence=gate.confidence,
         resamples=resamples,
         known_source=known.source,
+        runs=tuple(run_ids) if period is not None else (),
+        period=period,
     )
-    if gate.min_consecutive_passes > 0:
+    if gate.min_consecutive_passes > 0 and period is not None:
+        note = "min_consecutive_passes is not applied to a period: its runs are judged as one"
+        result = dataclasses.replace(result, notes=(*result.notes, note))
+    elif gate.min_consecutive_passes > 0:
         streak = _streak(store, result, gate, known=known, today=today, resamples=resamples)
         result = dataclasses.replace(result, criteria=(*result.criteria, streak))
     return result
