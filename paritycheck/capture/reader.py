@@ -22,7 +22,7 @@ __all__ = ["detect", "digest", "read"]
 
 _BOM = b"\xef\xbb\xbf"
 _JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
-_GOR_SUFFIXES = (".gor", ".gor.gz", ".gz")
+_GOR_SUFFIXES = (".gor", ".gor.gz")
 _CHUNK = 1 << 20
 _SNIFF = 1 << 16
 
@@ -78,6 +78,7 @@ def _read_gor(fh: IO[bytes], *, file: str) -> Iterator[Exchange]:
 
 def _gor_head(path: Path, file: str) -> bytes | None:
     """The first bytes of a GoReplay file (decompressed), or None when the file is not one."""
+    named = path.name.lower().endswith(_GOR_SUFFIXES)
     with _open(path, file) as fh:
         head = fh.read(_SNIFF)
         if head[:2] == GZIP_MAGIC:
@@ -85,8 +86,8 @@ def _gor_head(path: Path, file: str) -> bytes | None:
                 with gzip.GzipFile(fileobj=io.BytesIO(head)) as unzipped:
                     head = unzipped.read(256)
             except (OSError, EOFError, zlib.error):
-                head = head if path.name.lower().endswith(_GOR_SUFFIXES) else b""
-    return head if looks_like_gor(head) or path.name.lower().endswith(_GOR_SUFFIXES) else None
+                return head if named else None  # damaged gzip: reading it says so, after what it could
+    return head if named or looks_like_gor(head) else None
 
 
 def _open(path: Path, file: str) -> IO[bytes]:

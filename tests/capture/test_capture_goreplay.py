@@ -127,6 +127,17 @@ def test_a_cut_gzip_file_keeps_the_records_before_the_damage(tmp_path: Path) -> 
     assert len(seen) > 100
 
 
+def test_other_gzip_files_are_not_taken_for_gor(tmp_path: Path) -> None:
+    path = tmp_path / "capture.har.gz"
+    path.write_bytes(gzip.compress(b'{"log": {"entries": []}}'))
+    with pytest.raises(CaptureError, match="is not a HAR, JSON-lines or GoReplay capture"):
+        capture.read(path)
+    damaged = tmp_path / "d.gor.gz"
+    damaged.write_bytes(b"\x1f\x8b\x08\x00garbage" * 10)
+    with pytest.raises(CaptureError, match="not a valid gzip file"):
+        list(capture.read(damaged))
+
+
 def test_empty_gor_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.gor.gz"
     path.write_bytes(gzip.compress(b""))
