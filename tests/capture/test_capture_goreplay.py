@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from paritycheck import capture
 from paritycheck.capture import goreplay
@@ -189,3 +191,54 @@ def test_replay_reads_gor_files(tmp_path: Path) -> None:
     summary = json.loads(result.stdout)
     assert summary["total"] == 3 == summary["matched"]
     assert sorted(cand.paths) == paths
+
+
+_TOKEN = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12)
+_VALUE = st.text(
+    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, blacklist_characters="\x7f"), max_size=30
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH"]),
+    segments=st.lists(_TOKEN, min_size=1, max_size=4),
+    query=st.one_of(st.just(""), _TOKEN.map(lambda t: f"q={t}&page=2")),
+    headers=st.lists(st.tuples(_TOKEN.map(lambda t: "x-" + t), _VALUE), max_size=5),
+    body=st.binary(max_size=300),
+    status=st.integers(200, 599).filter(lambda s: s not in (204, 304)),
+    answer=st.binary(max_size=300),
+    chunked=st.booleans(),
+    compressed=st.booleans(),
+)
+def test_any_exchange_reads_back_as_sent(
+    tmp_path: Path,
+    method: str,
+    segments: list[str],
+    query: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    status: int,
+    answer: bytes,
+    chunked: bool,
+    compressed: bool,
+) -> None:
+    target = "/" + "/".join(segments) + (f"?{query}" if query else "")
+    lines = [f"{method} {target} HTTP/1.1", "Host: api.internal"] + [f"{k}: {v}" for k, v in headers]
+    if body:
+        lines.append(f"Content-Length: {len(body)}")
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    response = gorutil.response(status, answer, chunked=chunked, gzipped=compressed)
+    path = gorutil.write(
+        tmp_path / "p.gor",
+        [gorutil.record(1, "ab12", 7, request), gorutil.record(2, "ab12", 8, response)],
+        compress=compressed,
+    )
+    (exchange,) = capture.read(path)
+    assert exchange.request.method == method
+    assert exchange.request.target == target
+    assert exchange.request.headers == tuple((k, v.strip()) for k, v in headers)
+    assert exchange.request.body == (body or None)
+    assert exchange.recorded is not None
+    assert exchange.recorded.status == status
+    assert exchange.recorded.body == answer
