@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from paritycheck.report import model as m
+from paritycheck.report.explore_section import explore_html
 from paritycheck.report.html_contract import contract_html, fig_class, gate_meta, header_figures
 from paritycheck.report.html_exchange import esc, example_html, short
 from paritycheck.report.html_exchange import ms as _ms
@@ -75,6 +76,7 @@ def render_html(report: ReportModel, *, budget: int = DEFAULT_BUDGET) -> str:
                 _header(report),
                 _endpoints(report),
                 contract_html(report.contracts),
+                explore_html(report.run.meta),
                 _plots(report),
                 _differences(report, budget=budget),
                 _reasons(report),

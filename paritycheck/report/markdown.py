@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from paritycheck.report import model as m
+from paritycheck.report.explore_section import explore_markdown
 from paritycheck.report.model import ReportModel
 from paritycheck.store import Store
 
@@ -132,6 +133,7 @@ def render_markdown(report: ReportModel, *, top: int = 3, max_bytes: int = MAX_B
             )
         )
     sections += _contracts(report)
+    sections += explore_markdown(report.run.meta)
     return _fit(head, sections, max_bytes)
 
 

@@ -8,6 +8,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -106,6 +107,16 @@ class Queries:
             for row in chunk:
                 diffs, noise_diffs = found[row[0]]
                 yield exchange_from_row(row, tuple(diffs), tuple(noise_diffs))
+
+    def requests_sent(self) -> Iterator[tuple[str, str, int]]:
+        """Distinct (method, path, legacy status) of the exchanges that the legacy answered, in any run."""
+        self.flush()
+        rows = self._conn.execute(
+            "SELECT DISTINCT method, url, legacy_status FROM exchanges"
+            " WHERE outcome != 'skipped' AND legacy_status IS NOT NULL AND legacy_error IS NULL"
+        )
+        for method, url, status in rows:
+            yield method, urlsplit(url).path or "/", status
 
     def body(self, digest: str) -> bytes:
         """The redacted body stored under ``digest``."""
