@@ -4,7 +4,11 @@ seeded validation and authorisation differences that the demo capture does not c
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -218,3 +222,62 @@ async def test_the_reports_show_the_coverage_of_a_generated_run(tmp_path: Path, 
     assert "GET /api/v1/kpis/{kpi_id}" in page and "never" in page  # writes were not generated
     text = markdown.read_text()
     assert "### Generated requests" in text and "| `POST /api/v1/projects` | never |" in text
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The demo backends in a child process (the CLI runs its own event loop)."""
+    ready = tmp_path / "ready.json"
+    command = [
+        sys.executable,
+        "-m",
+        "paritycheck.samples",
+        "serve",
+        "--legacy-port",
+        "0",
+        "--candidate-port",
+        "0",
+    ]
+    proc = subprocess.Popen([*command, "--summary-delay", "0", "--ready-file", str(ready)], cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 20
+        while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert ready.exists(), "the sample backends did not start"
+        yield json.loads(ready.read_text())
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+
+
+def test_cli_explore_saves_a_capture_that_replay_reproduces(tmp_path: Path, served: dict[str, str]) -> None:
+    config = tmp_path / "paritycheck.toml"
+    config.write_text(
+        f'[backends]\nlegacy = "{served["legacy"]}"\ncandidate = "{served["candidate"]}"\n'
+        '[normalise]\nkey_case = "snake"\nenvelope = "auto"\n'
+        f'[auth]\npath = "/api/v1/auth/login"\n'
+        f'body = {{ email = "{DEMO_EMAIL}", password = "{DEMO_PASSWORD}" }}\n'
+    )
+    args = ["--config", str(config), "--db", str(tmp_path / "r.db"), "--no-report"]
+    found = CliRunner().invoke(
+        cli,
+        [
+            "explore",
+            str(SPEC),
+            "--all",
+            "--max-examples",
+            "2",
+            "--save",
+            str(tmp_path / "s.har"),
+            "--json",
+            *args,
+        ],
+    )
+    assert found.exit_code == ExitStatus.DIFFERENCES, found.output
+    data = json.loads(found.stdout)
+    assert data["seed"] == 0 and data["accepts_refused"] >= 1 and data["saved"]
+    assert {"operation", "source", "legacy_statuses", "candidate_statuses"} <= set(data["coverage"][0])
+    shown = CliRunner().invoke(cli, ["explore", str(SPEC), "--all", "--max-examples", "1", *args])
+    assert "candidate accepts what legacy refused" in shown.stdout and "coverage" in shown.stdout
+    replayed = CliRunner().invoke(cli, ["replay", str(tmp_path / "s.har"), *args])
+    assert replayed.exit_code == ExitStatus.DIFFERENCES, replayed.output
