@@ -13,11 +13,11 @@ import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_store import outcome, start
 
 from paritycheck.gate import LiveSummary, RunSummary, parity, percentile, summarise
 from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
 from paritycheck.store import Store
+from tests.store.storehelpers import outcome, start
 
 # -- percentiles
 

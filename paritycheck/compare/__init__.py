@@ -7,7 +7,18 @@ them structurally with JSONPaths, and redact secrets before anything is stored o
 from __future__ import annotations
 
 from paritycheck.compare.comparator import Comparator, digest, media_type
+from paritycheck.compare.diff import LIMIT, bounded
 from paritycheck.compare.normalise import Rules, timestamp, to_snake
 from paritycheck.compare.redact import REDACTED
 
-__all__ = ["REDACTED", "Comparator", "Rules", "digest", "media_type", "timestamp", "to_snake"]
+__all__ = [
+    "LIMIT",
+    "REDACTED",
+    "Comparator",
+    "Rules",
+    "bounded",
+    "digest",
+    "media_type",
+    "timestamp",
+    "to_snake",
+]

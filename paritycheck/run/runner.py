@@ -270,6 +270,7 @@ async def replay_captures(
     from paritycheck import __version__
 
     store = Store.open(db)
+    redact.new_key()  # this run's key for the hashes shown in place of secrets
     if await asyncio.to_thread(lambda: sum(Path(p).stat().st_size for p in captures)) >= OFFLOAD_MIN_BYTES:
         store.write_in_child()
     run_id = store.start_run(

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from paritycheck.common.jsonpath import wildcard
-from paritycheck.compare import redact
+from paritycheck.compare import bounded, redact
 from paritycheck.models import Difference, Headers, Status
 
 # ---------------------------------------------------------------------------------------------- records
@@ -157,9 +157,14 @@ def redact_value(path: str, value: Any) -> Any:
     return redact.json_value({name: value})[name]
 
 
+def shown_value(path: str, value: Any) -> Any:
+    """A difference value as it may be stored or shown: redacted, then bounded."""
+    return bounded(redact_value(path, value))
+
+
 def stored_value(path: str, value: Any) -> Any:
-    """A difference value exactly as the store keeps and returns it: redacted, through JSON."""
-    return loads(dumps(redact_value(path, value)))
+    """A difference value exactly as the store keeps and returns it: redacted, bounded, through JSON."""
+    return loads(dumps(shown_value(path, value)))
 
 
 def stored_reply(

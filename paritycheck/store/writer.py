@@ -17,7 +17,7 @@ from paritycheck.compare import redact
 from paritycheck.errors import StoreError
 from paritycheck.models import Difference, Headers, Outcome, Reply, Status, header
 from paritycheck.store.migrations import EXCHANGE_COLUMNS
-from paritycheck.store.records import NoisePath, RunInfo, dumps, redact_value
+from paritycheck.store.records import NoisePath, RunInfo, dumps, shown_value
 
 if TYPE_CHECKING:
     from paritycheck.store.childwriter import ChildWriter
@@ -167,8 +167,8 @@ class Writer:
                         outcome.endpoint,
                         d.kind,
                         d.path,
-                        dumps(redact_value(d.path, d.legacy)),
-                        dumps(redact_value(d.path, d.candidate)),
+                        dumps(shown_value(d.path, d.legacy)),
+                        dumps(shown_value(d.path, d.candidate)),
                         noise,
                     )
                 )
