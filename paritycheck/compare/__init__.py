@@ -8,17 +8,41 @@ from __future__ import annotations
 
 from paritycheck.compare.comparator import Comparator, digest, media_type
 from paritycheck.compare.diff import LIMIT, bounded
+from paritycheck.compare.grade import (
+    ACCEPTS_REFUSED,
+    ADDITIVE,
+    BEHAVIOURAL,
+    BREAKING,
+    GRADES,
+    described,
+    detail,
+    grade,
+    risk,
+    severity,
+    shape,
+)
 from paritycheck.compare.normalise import Rules, timestamp, to_snake
 from paritycheck.compare.redact import REDACTED
 
 __all__ = [
+    "ACCEPTS_REFUSED",
+    "ADDITIVE",
+    "BEHAVIOURAL",
+    "BREAKING",
+    "GRADES",
     "LIMIT",
     "REDACTED",
     "Comparator",
     "Rules",
     "bounded",
+    "described",
+    "detail",
     "digest",
+    "grade",
     "media_type",
+    "risk",
+    "severity",
+    "shape",
     "timestamp",
     "to_snake",
 ]

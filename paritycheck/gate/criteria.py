@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from paritycheck.common.endpoints import pattern_matches
+from paritycheck.compare import shape
 from paritycheck.config import GateConfig
 from paritycheck.gate.accepted import KnownDifferences
 from paritycheck.gate.stats import RESAMPLES, Estimate, compare_p95, seed_for
@@ -189,7 +190,7 @@ def _acceptances(
     accepted: dict[str, int] = {}
     for endpoint in sorted({key[0] for key in active}):
         for x in store.exchanges(run_id, endpoint=endpoint, outcome=Status.MISMATCHED.value):
-            if x.differences and all((endpoint, d.kind, d.path) in active for d in x.differences):
+            if x.differences and all((endpoint, d.kind, shape(d.path)) in active for d in x.differences):
                 accepted[endpoint] = accepted.get(endpoint, 0) + 1
     return shown, accepted
 

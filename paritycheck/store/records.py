@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from paritycheck.common.jsonpath import wildcard
-from paritycheck.compare import bounded, redact
+from paritycheck.compare import bounded, redact, risk
 from paritycheck.models import Difference, Headers, Status
 
 # ---------------------------------------------------------------------------------------------- records
@@ -108,7 +108,11 @@ class StoredExchange:
 
 @dataclass(frozen=True, slots=True)
 class DifferenceGroup:
-    """Identical (endpoint, kind, path) differences of one run, with the first example's values."""
+    """One finding: the differences of one run with the same (endpoint, kind, shape, detail).
+
+    ``path`` is the shape (``$.items[*].id``); ``example_path`` the first occurrence's concrete path;
+    ``detail`` the status or type pair (``200→201``, ``null→string``), empty for other kinds.
+    """
 
     endpoint: str
     kind: str
@@ -117,6 +121,13 @@ class DifferenceGroup:
     legacy: Any
     candidate: Any
     exchange_ids: tuple[int, ...]
+    detail: str = ""
+    example_path: str = ""
+
+    @property
+    def risk(self) -> str:
+        """The risk grade (:func:`paritycheck.compare.risk`)."""
+        return risk(self.kind, self.path, self.detail)
 
 
 # ---------------------------------------------------------------------------------------------- encoding
