@@ -95,6 +95,8 @@ class GateConfig:
     min_samples: int = 30
     confidence: float = 0.95
     min_consecutive_passes: int = 0
+    #: Difference groups graded breaking (or "candidate accepts what legacy refused") allowed; -1: any.
+    max_breaking: int = -1
     known_differences: str = "known-differences.toml"
     endpoint: tuple[GateEndpointRule, ...] = ()
 

@@ -12,10 +12,13 @@ Each group gets a **risk grade** (docs/json-summary.md):
 - ``breaking``: a removed field, a type change, a status class change, a content-type change;
 - ``behavioural``: a changed value, an order, a status change within its class, another header;
 - ``additive``: an added field.
+
+:func:`described` shows one side of a difference so that ``""``, ``null`` and ``(missing)`` differ.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from paritycheck.common.jsonpath import wildcard
@@ -69,10 +72,21 @@ def severity(grade_name: str) -> int:
     return GRADES.index(grade_name) if grade_name in GRADES else len(GRADES)
 
 
-def described(value: Any) -> str:
-    """A value as a reader should see it: ``""`` for the empty string, ``null``, ``(missing)``."""
+MISSING = "(missing)"
+#: Strings that would read like another value if shown bare.
+_AMBIGUOUS = frozenset({"", "null", "true", "false", MISSING})
+
+
+def described(kind: str, side: str, value: Any) -> str:
+    """One side of a difference as a reader should see it, so that ``""``, ``null`` and an absent key
+    never look alike: the side without the key of an ``added`` or ``removed`` difference reads
+    ``(missing)``, null reads ``null``, and an empty or ambiguous string is shown quoted."""
+    if (kind == "added" and side == "legacy") or (kind == "removed" and side == "candidate"):
+        return MISSING
     if value is None:
         return "null"
     if isinstance(value, str):
-        return '""' if value == "" else value
-    return str(value)
+        return (
+            json.dumps(value, ensure_ascii=False) if value in _AMBIGUOUS or value.strip() != value else value
+        )
+    return json.dumps(value, ensure_ascii=False, default=str)
