@@ -56,6 +56,8 @@ class NormaliseConfig:
     key_case: str = "snake"
     envelope: str = "auto"
     timestamps: bool = True
+    #: Seconds two instants read during the run may differ and count as one event (0: off; docs/noise.md).
+    timestamps_tolerance: float = 5.0
     null_equals_missing: bool = False
     float_tolerance: float = 0.0
     ignore: tuple[str, ...] = ()

@@ -6,6 +6,7 @@ them structurally with JSONPaths, and redact secrets before anything is stored o
 
 from __future__ import annotations
 
+from paritycheck.compare.clock import RunClock, instant
 from paritycheck.compare.comparator import Comparator, digest, media_type
 from paritycheck.compare.diff import LIMIT, bounded
 from paritycheck.compare.grade import (
@@ -36,11 +37,13 @@ __all__ = [
     "REDACTED",
     "Comparator",
     "Rules",
+    "RunClock",
     "bounded",
     "described",
     "detail",
     "digest",
     "grade",
+    "instant",
     "media_type",
     "risk",
     "severity",
