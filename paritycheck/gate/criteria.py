@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from paritycheck.common.endpoints import pattern_matches
+from paritycheck.compare import ACCEPTS_REFUSED, BREAKING, shape
 from paritycheck.config import GateConfig
 from paritycheck.gate.accepted import KnownDifferences
+from paritycheck.gate.period import complete_runs, merge_groups
 from paritycheck.gate.stats import RESAMPLES, Estimate, compare_p95, seed_for
 from paritycheck.gate.verdict import (
     ENDPOINT,
@@ -40,7 +42,7 @@ from paritycheck.gate.verdict import (
     label,
 )
 from paritycheck.models import Status
-from paritycheck.store import RunInfo, Store
+from paritycheck.store import Store
 
 __all__ = [
     "ENDPOINT",
@@ -190,9 +192,33 @@ def _acceptances(
     accepted: dict[str, int] = {}
     for endpoint in sorted({key[0] for key in active}):
         for x in store.exchanges(run_id, endpoint=endpoint, outcome=Status.MISMATCHED.value):
-            if x.differences and all((endpoint, d.kind, d.path) in active for d in x.differences):
+            if x.differences and all((endpoint, d.kind, shape(d.path)) in active for d in x.differences):
                 accepted[endpoint] = accepted.get(endpoint, 0) + 1
     return shown, accepted
+
+
+def _breaking(store: Store, run_ids: Sequence[int], shown: list[AcceptedGroup], limit: int) -> Criterion:
+    """``max_breaking``: difference groups graded breaking or accepts-refused, accepted ones excepted.
+
+    Over several runs (a period), a group found in more than one of them counts once.
+    """
+    accepted = {(g.endpoint, g.kind, g.path) for g in shown if not g.expired}
+    seen: set[tuple[str, str, str]] = set()
+    breaking = []
+    for run_id in run_ids:
+        for g in store.difference_groups(run_id, examples=1):
+            key = (g.endpoint, g.kind, g.path)
+            if g.risk in (ACCEPTS_REFUSED, BREAKING) and key not in accepted and key not in seen:
+                seen.add(key)
+                breaking.append(g)
+    refused = sum(g.risk == ACCEPTS_REFUSED for g in breaking)
+    note = ", ".join(f"{g.kind} {g.path} {g.detail}".strip() + f" ({g.endpoint})" for g in breaking[:3])
+    if refused:
+        note = f"{refused} where the candidate accepts what legacy refused; " + note
+    ok = len(breaking) <= limit
+    return Criterion(
+        "breaking differences", RUN, len(breaking), limit, None, ok, note, state=PASS if ok else FAIL, op="<="
+    )
 
 
 def _expired(
@@ -239,41 +265,6 @@ def evaluate(
     return evaluate_runs(store, [run_id], gate, known=known, today=today, resamples=resamples)
 
 
-def _merge_groups(groups: list[AcceptedGroup]) -> list[AcceptedGroup]:
-    merged: dict[tuple[str, str, str], AcceptedGroup] = {}
-    for g in groups:
-        key = (g.endpoint, g.kind, g.path)
-        prev = merged.get(key)
-        merged[key] = g if prev is None else dataclasses.replace(prev, count=prev.count + g.count)
-    return list(merged.values())
-
-
-def _complete(runs: list[RunInfo], period: str | None) -> Criterion:
-    """Only complete runs can pass: one row for a single run, or for all the runs of a period."""
-    bad = [r for r in runs if r.status != "complete"]
-    if period is None:
-        run = runs[0]
-        note = "" if not bad else f"run {run.id} is {run.status}: only a complete run can pass"
-        return Criterion("run complete", RUN, None, None, None, not bad, note, state=FAIL if bad else PASS)
-    ids = [r.id for r in runs]
-    note = f"{len(runs)} run(s) judged together ({period}): {_id_ranges(ids)}"
-    if bad:
-        listed = ", ".join(f"{r.id} ({r.status})" for r in bad[:10])
-        note = f"{note}; not complete: {listed}"
-    return Criterion("runs complete", RUN, len(runs), None, None, not bad, note, state=FAIL if bad else PASS)
-
-
-def _id_ranges(ids: Sequence[int]) -> str:
-    """``3-7, 9`` for run ids 3, 4, 5, 6, 7, 9."""
-    spans: list[list[int]] = []
-    for i in sorted(ids):
-        if spans and spans[-1][1] == i - 1:
-            spans[-1][1] = i
-        else:
-            spans.append([i, i])
-    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
-
-
 def evaluate_runs(
     store: Store,
     run_ids: Sequence[int],
@@ -312,8 +303,8 @@ def evaluate_runs(
         shown_all += run_shown
         for endpoint, n in run_accepted.items():
             accepted[endpoint] = accepted.get(endpoint, 0) + n
-    shown = _merge_groups(shown_all)
-    criteria = [_complete(runs, period)]
+    shown = merge_groups(shown_all)
+    criteria = [complete_runs(runs, period)]
     endpoint_rows: list[Criterion] = []
     run_matched = run_judged = run_failed = run_failed_judged = all_judged = 0
     own_parity = own_failed = 0
@@ -392,6 +383,8 @@ def evaluate_runs(
             note=failed_note,
         )
     )
+    if gate.max_breaking >= 0:
+        criteria.append(_breaking(store, run_ids, shown, gate.max_breaking))
     expired_rows, notes = _expired(shown, known, today)
     criteria += expired_rows
     criteria += endpoint_rows

@@ -8,14 +8,17 @@ a gate never judges half a window.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from paritycheck.errors import ConfigError, StoreError
-from paritycheck.store import Store
+from paritycheck.gate.verdict import FAIL, PASS, RUN, AcceptedGroup, Criterion
+from paritycheck.store import RunInfo, Store
 
-__all__ = ["Period", "parse_since", "runs_since"]
+__all__ = ["Period", "complete_runs", "id_ranges", "merge_groups", "parse_since", "runs_since"]
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -76,3 +79,39 @@ def runs_since(store: Store, start: dt.datetime) -> Period:
             hint="widen --since, or check that the replay or live mode wrote to this --db",
         )
     return period
+
+
+def merge_groups(groups: list[AcceptedGroup]) -> list[AcceptedGroup]:
+    """Accepted difference groups of several runs, one per (endpoint, kind, path), counts added."""
+    merged: dict[tuple[str, str, str], AcceptedGroup] = {}
+    for g in groups:
+        key = (g.endpoint, g.kind, g.path)
+        prev = merged.get(key)
+        merged[key] = g if prev is None else dataclasses.replace(prev, count=prev.count + g.count)
+    return list(merged.values())
+
+
+def complete_runs(runs: list[RunInfo], period: str | None) -> Criterion:
+    """Only complete runs can pass: one row for a single run, or for all the runs of a period."""
+    bad = [r for r in runs if r.status != "complete"]
+    if period is None:
+        run = runs[0]
+        note = "" if not bad else f"run {run.id} is {run.status}: only a complete run can pass"
+        return Criterion("run complete", RUN, None, None, None, not bad, note, state=FAIL if bad else PASS)
+    ids = [r.id for r in runs]
+    note = f"{len(runs)} run(s) judged together ({period}): {id_ranges(ids)}"
+    if bad:
+        listed = ", ".join(f"{r.id} ({r.status})" for r in bad[:10])
+        note = f"{note}; not complete: {listed}"
+    return Criterion("runs complete", RUN, len(runs), None, None, not bad, note, state=FAIL if bad else PASS)
+
+
+def id_ranges(ids: Sequence[int]) -> str:
+    """``3-7, 9`` for run ids 3, 4, 5, 6, 7, 9."""
+    spans: list[list[int]] = []
+    for i in sorted(ids):
+        if spans and spans[-1][1] == i - 1:
+            spans[-1][1] = i
+        else:
+            spans.append([i, i])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)

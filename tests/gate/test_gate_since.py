@@ -17,6 +17,7 @@ from paritycheck.cli import cli
 from paritycheck.config import GateConfig
 from paritycheck.errors import ConfigError, ExitStatus, StoreError
 from paritycheck.gate import FAIL, NOT_JUDGED, PASS, evaluate, evaluate_runs, parse_since, runs_since
+from paritycheck.models import Difference, Status
 from paritycheck.store import Store
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
@@ -149,3 +150,21 @@ def test_cli_gate_since(tmp_path: Path) -> None:
     future = _invoke(tmp_path, "--since", "2999-01-01")
     assert future.exit_code == ExitStatus.USAGE  # type: ignore[attr-defined]
     assert "no finished run" in future.output  # type: ignore[attr-defined]
+
+
+def test_breaking_differences_of_every_window_count_once_each(tmp_path: Path) -> None:
+    """max_breaking over a period: a breaking group in any window counts, and once however often seen."""
+    from tests.store.storehelpers import outcome
+
+    refused = Difference("status", "status", 403, 200)
+    gate = GateConfig(min_parity=0, max_failed=100, max_breaking=1)
+    with open_store(tmp_path) as store:
+        ids: list[int] = []
+        for n, diff in enumerate([refused, refused, Difference("removed", "$.id", 7, None)]):
+            ids.append(add_run(store, [outcome(n, status=Status.MISMATCHED, differences=(diff,))]))
+        two = evaluate_runs(store, ids[:2], gate, period="since x")
+        (row,) = [c for c in two.criteria if c.name == "breaking differences"]
+        assert row.measured == 1 and row.state == PASS
+        three = evaluate_runs(store, ids, gate, period="since x")
+        (row,) = [c for c in three.criteria if c.name == "breaking differences"]
+        assert row.measured == 2 and row.state == FAIL
