@@ -160,3 +160,19 @@ def test_no_differences_exactly_when_json_equal(a: Any, b: Any) -> None:
     assert (found == []) == json_equal(a, b)
     assert diff(b, a) == [] if not found else diff(b, a) != []
     json.dumps([(d.kind, d.path, d.legacy, d.candidate) for d in found])
+
+
+def test_arrays_of_unequal_length_are_aligned_before_blaming_elements() -> None:
+    items = [{"id": i, "title": f"item {i}"} for i in range(20)]
+    # the candidate drops the first of 20 items: one removal, not 19 changes and a removal
+    assert kinds({"items": items}, {"items": items[1:]}) == [("removed", "$.items[0]")]
+    assert kinds({"items": items}, {"items": [*items[:5], {"id": 99, "title": "new"}, *items[5:]]}) == [
+        ("added", "$.items[5]")
+    ]
+    # elements that also changed still line up by their identity key
+    changed = [{**x, "title": x["title"] + "!"} for x in items[1:]]
+    found = kinds({"items": items}, {"items": changed})
+    assert found[0] == ("removed", "$.items[0]") and len(found) == 20
+    assert all(kind == "changed" and path.endswith(".title") for kind, path in found[1:])
+    # scalars: difflib over the values
+    assert kinds([1, 2, 3, 4], [1, 3, 4]) == [("removed", "$[1]")]

@@ -10,6 +10,7 @@ strings and subtrees over :data:`LIMIT` characters only when a value is stored o
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from paritycheck.common.jsonparse import dumps_canonical
@@ -118,12 +119,59 @@ def _walk_array(
     if len(a) == len(b) and len(a) > 1 and sorted(map(dumps_canonical, a)) == sorted(map(dumps_canonical, b)):
         out.append(Difference("order", format_path(parts), a, b))
         return
-    for i, (va, vb) in enumerate(zip(a, b, strict=False)):
+    if len(a) != len(b):
+        _walk_aligned(a, b, parts, out, tolerance)
+        return
+    _walk_pairs(a, b, 0, 0, len(a), parts, out, tolerance)
+
+
+def _walk_pairs(
+    a: list[Any],
+    b: list[Any],
+    i: int,
+    j: int,
+    n: int,
+    parts: tuple[Part, ...],
+    out: list[Difference],
+    tolerance: float,
+) -> None:
+    """Compare ``a[i:i+n]`` with ``b[j:j+n]`` element by element (paths name the legacy index)."""
+    for k in range(n):
+        va, vb = a[i + k], b[j + k]
         kind = type(va)
         if kind is type(vb) and kind not in _CONTAINERS and va == vb:
             continue
-        _walk(va, vb, (*parts, i), out, tolerance)
-    for i in range(len(b), len(a)):
-        out.append(Difference("removed", format_path((*parts, i)), a[i], None))
-    for i in range(len(a), len(b)):
-        out.append(Difference("added", format_path((*parts, i)), None, b[i]))
+        _walk(va, vb, (*parts, i + k), out, tolerance)
+
+
+#: Keys that identify an array element, in order of preference, when the elements are objects.
+_IDENTITY = ("id", "uuid", "key", "slug", "name", "code")
+
+
+def _signatures(a: list[Any], b: list[Any]) -> tuple[list[Any], list[Any]]:
+    """What aligns two arrays: the elements' identity key when they are objects sharing one (so an
+    element whose other fields changed still lines up), else their canonical JSON."""
+    if a and b and all(type(x) is dict for x in a) and all(type(x) is dict for x in b):
+        for key in _IDENTITY:
+            if all(key in x for x in a) and all(key in x for x in b):
+                return [dumps_canonical(x[key]) for x in a], [dumps_canonical(x[key]) for x in b]
+    return [dumps_canonical(x) for x in a], [dumps_canonical(x) for x in b]
+
+
+def _walk_aligned(
+    a: list[Any], b: list[Any], parts: tuple[Part, ...], out: list[Difference], tolerance: float
+) -> None:
+    """Arrays of unequal length: align them first (difflib), so that one element dropped from the head
+    of a list is one ``removed``, not a ``changed`` for every element after it."""
+    sig_a, sig_b = _signatures(a, b)
+    matcher = difflib.SequenceMatcher(None, sig_a, sig_b, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            _walk_pairs(a, b, i1, j1, i2 - i1, parts, out, tolerance)
+            continue
+        paired = min(i2 - i1, j2 - j1) if op == "replace" else 0
+        _walk_pairs(a, b, i1, j1, paired, parts, out, tolerance)
+        for i in range(i1 + paired, i2):
+            out.append(Difference("removed", format_path((*parts, i)), a[i], None))
+        for j in range(j1 + paired, j2):
+            out.append(Difference("added", format_path((*parts, j)), None, b[j]))

@@ -33,6 +33,8 @@ from paritycheck.store import RunInfo, Store, StoredExchange, StoredReply
 CLOCK_SKEW_S = 5.0
 #: Relative float differences below this are rounding, not arithmetic that differs.
 FLOAT_LIMIT = 1e-6
+#: Rules that make a consistent difference disappear: never in the paste-ready block (see Rule.decision).
+DECISIONS = frozenset({"null_equals_missing", "unordered"})
 #: Exchanges compared again to measure what each rule clears; past this the counts cover these only.
 MAX_EXCHANGES = 20_000
 
@@ -47,10 +49,22 @@ class Rule:
     why: str
     found: int
     clears: int = 0
+    #: For a decision: the differences it would hide, as (text, exchanges), most frequent first.
+    hides: tuple[tuple[str, int], ...] = ()
 
     @property
     def where(self) -> str:
         return "[normalise]" if self.endpoint is None else f"[[endpoint]] {self.endpoint}"
+
+    @property
+    def decision(self) -> bool:
+        """A rule that makes a *consistent* difference disappear (a null for a missing key, an order).
+
+        Noise rules and format conventions are paste-ready: the values differ between the legacy's own
+        answers, or say the same thing in another format. A decision hides something the candidate
+        really does differently, which may be a bug: it is listed with what it would hide, never merged.
+        """
+        return self.key in DECISIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +80,13 @@ class Suggestions:
     notes: list[str] = field(default_factory=list)
 
     def merged(self) -> Config:
-        """``base`` with every suggested rule added."""
-        return _apply(self.base, self.rules)
+        """``base`` with every suggested noise rule added (decisions are not: see :attr:`decisions`)."""
+        return _apply(self.base, [r for r in self.rules if not r.decision])
+
+    @property
+    def decisions(self) -> list[Rule]:
+        """The rules that would hide consistent differences, each with what it would hide."""
+        return [r for r in self.rules if r.decision]
 
     def to_toml(self) -> str:
         """A complete ``[normalise]`` section and ``[[endpoint]]`` blocks, each suggestion commented."""
@@ -392,21 +411,43 @@ def _measure(
     exchanges: list[StoredExchange],
     notes: list[str],
 ) -> Suggestions:
-    """Compare the stored exchanges again with the rules added one by one; count what each clears."""
+    """Compare the stored exchanges again with the noise rules added one by one; count what each clears.
+
+    Each decision is then measured alone on top of them, with the differences it would hide.
+    """
     comparator = Comparator(base.normalise, base.endpoint)
     pending = []
     for x in exchanges:
         if _matches(comparator, store, x) is False:
             pending.append(x)
     compared = len(pending)
+    noise = [r for r in rules if not r.decision]
     measured: list[Rule] = []
-    for i, rule in enumerate(rules):
-        config = _apply(base, rules[: i + 1])
+    for i, rule in enumerate(noise):
+        config = _apply(base, noise[: i + 1])
         comparator = Comparator(config.normalise, config.endpoint)
         still = [x for x in pending if not _matches(comparator, store, x)]
         measured.append(dataclasses.replace(rule, clears=len(pending) - len(still)))
         pending = still
-    return Suggestions(run_id, base, measured, compared, len(pending), notes)
+    cleaned = _apply(base, noise)
+    before = Comparator(cleaned.normalise, cleaned.endpoint)
+    for rule in (r for r in rules if r.decision):
+        config = _apply(cleaned, [rule])
+        after = Comparator(config.normalise, config.endpoint)
+        hidden: Counter[str] = Counter()
+        clears = 0
+        for x in pending:
+            legacy, candidate = _reply(store, x.legacy), _reply(store, x.candidate)
+            if legacy is None or candidate is None:
+                continue
+            was = {(d.kind, wildcard(d.path)) for d in before.compare(x.endpoint, legacy, candidate)}
+            now = {(d.kind, wildcard(d.path)) for d in after.compare(x.endpoint, legacy, candidate)}
+            for kind, path in was - now:
+                hidden[f"{kind} {path}"] += 1
+            clears += bool(was) and not now
+        measured.append(dataclasses.replace(rule, clears=clears, hides=tuple(hidden.most_common())))
+    remaining = len(pending)
+    return Suggestions(run_id, base, measured, compared, remaining, notes)
 
 
 # ------------------------------------------------------------------------------------------- TOML
@@ -474,13 +515,34 @@ def _toml(s: Suggestions) -> str:
                 out.append(_comment(scalars[f.name]))
             out.append(f"{f.name} = {_scalar(value)}")
     for rule in merged.endpoint:
-        own = [r for r in s.rules if r.endpoint == rule.match]
+        own = [r for r in s.rules if r.endpoint == rule.match and not r.decision]
         out += ["", "[[endpoint]]", f"match = {_string(rule.match)}"]
         for name in ("ignore", "unordered"):
             values: tuple[str, ...] = getattr(rule, name)
             if values:
                 out += _array(name, values, {r.value: r for r in own if r.key == name})
+    out += _decisions(s.decisions)
     return "\n".join(out) + "\n"
+
+
+def _decisions(decisions: list[Rule]) -> list[str]:
+    """Decisions as comments, never as settings: each hides a difference the candidate really has."""
+    if not decisions:
+        return []
+    out = [
+        "",
+        "# Decisions, not applied above. Each makes a consistent difference disappear: the candidate",
+        "# really answers differently there, which may be a bug. Add one only once the team accepts what",
+        "# it hides.",
+    ]
+    for rule in decisions:
+        setting = (
+            f"{rule.key} = {_scalar(rule.value) if rule.key != 'unordered' else f'[{_string(rule.value)}]'}"
+        )
+        hides = "; ".join(f"`{text}` on {n} exchange{'s' if n != 1 else ''}" for text, n in rule.hides[:5])
+        out.append(f"#   {rule.where}: {setting}")
+        out.append(f"#     {rule.why}; hides: {hides or 'nothing in this run'}")
+    return out
 
 
 __all__ = ["Rule", "Suggestions", "config_of_run", "suggest"]

@@ -192,6 +192,8 @@ def print_history(rows: list[RunHistory], console: Console, *, details: bool = T
     if not details:
         return
     for r in rows:
+        if r.note:
+            console.print(Text(f"run {r.run_id}: {r.note}", style="dim" if r.baseline else "yellow"))
         for label, keys in (("new", r.new), ("flaky", r.flaky), ("gone", r.gone)):
             if keys:
                 console.print(f"run {r.run_id} {label}: {_groups(keys)}", soft_wrap=True)

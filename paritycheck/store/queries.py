@@ -118,6 +118,16 @@ class Queries:
         for method, url, status in rows:
             yield method, urlsplit(url).path or "/", status
 
+    def answered(self, run_id: int) -> tuple[int, int]:
+        """How many exchanges of the run the legacy and the candidate answered (without a transport error)."""
+        self.flush()
+        row = self._conn.execute(
+            "SELECT COUNT(legacy_status) - COUNT(legacy_error),"
+            " COUNT(candidate_status) - COUNT(candidate_error) FROM exchanges WHERE run_id = ?",
+            (run_id,),
+        ).fetchone()
+        return int(row[0] or 0), int(row[1] or 0)
+
     def body(self, digest: str) -> bytes:
         """The redacted body stored under ``digest``."""
         self.flush()
