@@ -27,44 +27,15 @@ from paritycheck.compare import Comparator, timestamp, to_snake
 from paritycheck.config import Config, EndpointRule, NormaliseConfig
 from paritycheck.models import Difference, Reply
 from paritycheck.noise.learn import NoisePath
+from paritycheck.noise.suggest_toml import Rule
 from paritycheck.store import RunInfo, Store, StoredExchange, StoredReply
 
 #: Instants this close on both sides were read off the clock at answer time, not stored.
 CLOCK_SKEW_S = 5.0
 #: Relative float differences below this are rounding, not arithmetic that differs.
 FLOAT_LIMIT = 1e-6
-#: Rules that make a consistent difference disappear: never in the paste-ready block (see Rule.decision).
-DECISIONS = frozenset({"null_equals_missing", "unordered"})
 #: Exchanges compared again to measure what each rule clears; past this the counts cover these only.
 MAX_EXCHANGES = 20_000
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """One suggested setting. ``endpoint`` None is ``[normalise]``, else an ``[[endpoint]]`` match."""
-
-    key: str
-    value: Any
-    endpoint: str | None
-    why: str
-    found: int
-    clears: int = 0
-    #: For a decision: the differences it would hide, as (text, exchanges), most frequent first.
-    hides: tuple[tuple[str, int], ...] = ()
-
-    @property
-    def where(self) -> str:
-        return "[normalise]" if self.endpoint is None else f"[[endpoint]] {self.endpoint}"
-
-    @property
-    def decision(self) -> bool:
-        """A rule that makes a *consistent* difference disappear (a null for a missing key, an order).
-
-        Noise rules and format conventions are paste-ready: the values differ between the legacy's own
-        answers, or say the same thing in another format. A decision hides something the candidate
-        really does differently, which may be a bug: it is listed with what it would hide, never merged.
-        """
-        return self.key in DECISIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +61,9 @@ class Suggestions:
 
     def to_toml(self) -> str:
         """A complete ``[normalise]`` section and ``[[endpoint]]`` blocks, each suggestion commented."""
-        return _toml(self)
+        from paritycheck.noise.suggest_toml import render
+
+        return render(self)
 
 
 # ------------------------------------------------------------------------------------------- applying
@@ -448,101 +421,6 @@ def _measure(
         measured.append(dataclasses.replace(rule, clears=clears, hides=tuple(hidden.most_common())))
     remaining = len(pending)
     return Suggestions(run_id, base, measured, compared, remaining, notes)
-
-
-# ------------------------------------------------------------------------------------------- TOML
-
-
-def _string(value: str) -> str:
-    # JSON's escapes are TOML's, except that TOML also wants DEL escaped.
-    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return _string(str(value))
-
-
-def _comment(rule: Rule) -> str:
-    cleared = f"clears {rule.clears} exchange{'s' if rule.clears != 1 else ''}"
-    seen = f"seen in {rule.found} exchange{'s' if rule.found != 1 else ''}"
-    text = f"# suggested: {rule.why}; {seen}, {cleared}"
-    return " ".join(text.split())
-
-
-def _array(name: str, values: tuple[str, ...], new: dict[str, Rule], indent: str = "") -> list[str]:
-    if not any(v in new for v in values):
-        return [f"{indent}{name} = [{', '.join(_string(v) for v in values)}]"]
-    lines = [f"{indent}{name} = ["]
-    for v in values:
-        if v in new:
-            lines.append(f"{indent}    {_comment(new[v])}")
-        lines.append(f"{indent}    {_string(v)},")
-    lines.append(f"{indent}]")
-    return lines
-
-
-def _toml(s: Suggestions) -> str:
-    merged = s.merged()
-    out = [
-        f"# paritycheck suggest: rules learned from run {s.run_id}, merged with the run's configuration.",
-        "# Replace the [normalise] section and the [[endpoint]] blocks of paritycheck.toml with these.",
-        f"# {s.compared} exchanges differed; with these rules {s.remaining} still would"
-        + (" (look at those: they are not conventions or noise)." if s.remaining else "."),
-        '# "clears N": exchanges that fully match once the rule is added on top of the rules measured before',
-        "# it (noise first, then the others), comparing the stored bodies again.",
-    ]
-    out += [f"# {' '.join(note.split())}" for note in s.notes]
-    if not s.rules:
-        out.append("# Nothing to suggest: no difference of this run has the signature of a false mismatch.")
-    out += ["", "[normalise]"]
-    glob = [r for r in s.rules if r.endpoint is None]
-    scalars = {r.key: r for r in glob if r.key not in ("ignore", "unordered", "compare_headers")}
-    for f in dataclasses.fields(NormaliseConfig):
-        value = getattr(merged.normalise, f.name)
-        if isinstance(value, tuple):
-            new = {r.value: r for r in glob if r.key == f.name}
-            out += _array(f.name, value, new)
-            if f.name == "compare_headers":
-                out += [
-                    f"# not compared any more: {r.value}: {_comment(r)[2:]}" for r in glob if r.key == f.name
-                ]
-        else:
-            if f.name in scalars:
-                out.append(_comment(scalars[f.name]))
-            out.append(f"{f.name} = {_scalar(value)}")
-    for rule in merged.endpoint:
-        own = [r for r in s.rules if r.endpoint == rule.match and not r.decision]
-        out += ["", "[[endpoint]]", f"match = {_string(rule.match)}"]
-        for name in ("ignore", "unordered"):
-            values: tuple[str, ...] = getattr(rule, name)
-            if values:
-                out += _array(name, values, {r.value: r for r in own if r.key == name})
-    out += _decisions(s.decisions)
-    return "\n".join(out) + "\n"
-
-
-def _decisions(decisions: list[Rule]) -> list[str]:
-    """Decisions as comments, never as settings: each hides a difference the candidate really has."""
-    if not decisions:
-        return []
-    out = [
-        "",
-        "# Decisions, not applied above. Each makes a consistent difference disappear: the candidate",
-        "# really answers differently there, which may be a bug. Add one only once the team accepts what",
-        "# it hides.",
-    ]
-    for rule in decisions:
-        setting = (
-            f"{rule.key} = {_scalar(rule.value) if rule.key != 'unordered' else f'[{_string(rule.value)}]'}"
-        )
-        hides = "; ".join(f"`{text}` on {n} exchange{'s' if n != 1 else ''}" for text, n in rule.hides[:5])
-        out.append(f"#   {rule.where}: {setting}")
-        out.append(f"#     {rule.why}; hides: {hides or 'nothing in this run'}")
-    return out
 
 
 __all__ = ["Rule", "Suggestions", "config_of_run", "suggest"]
