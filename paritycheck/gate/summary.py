@@ -324,6 +324,10 @@ class LiveSummary:
     def parity(self) -> float | None:
         return parity(self.matched, self.mismatched, self.failed)
 
+    def endpoint_counts(self) -> dict[str, int]:
+        """Exchanges counted so far per endpoint."""
+        return {endpoint: sum(c.values()) for endpoint, c in self._counts.items()}
+
     def line(self) -> str:
         """A one-line progress report."""
         p = self.parity

@@ -124,6 +124,22 @@ class NoiseLearner:
         state.total += 1
         _count(state.raw, differences)
 
+    def rename(self, names: dict[str, str]) -> None:
+        """Merge the evidence of endpoints renamed after the run (learned templates: ``{old: new}``)."""
+        for old, new in names.items():
+            state = self._endpoints.pop(old, None)
+            if state is None:
+                continue
+            into = self._endpoint(new)
+            into.reserved += state.reserved
+            into.samples += state.samples
+            into.total += state.total
+            for mine, theirs in ((into.noise, state.noise), (into.raw, state.raw), (into.clock, state.clock)):
+                for path, counts in theirs.items():
+                    merged = mine.setdefault(path, _Counts())
+                    merged.n += counts.n
+                    merged.kinds |= counts.kinds
+
     def add_clock(self, endpoint: str, differences: Sequence[Difference]) -> None:
         """Count instants classed as read during the run (:class:`paritycheck.compare.RunClock`)."""
         if differences:

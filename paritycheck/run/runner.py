@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from paritycheck import capture
-from paritycheck.capture import Selector, read_fast
+from paritycheck.capture import Selector, learn_templates, read_fast
 from paritycheck.common.endpoints import EndpointMatcher
 from paritycheck.compare import Comparator, RunClock, redact
 from paritycheck.config import Config
@@ -198,6 +198,14 @@ class _Pipeline:
             self.noise.add_raw(outcome.endpoint, outcome.differences)
         return outcome
 
+    def learn_templates(self) -> bool:
+        """After the replay: name slug and username positions ``{param}`` (capture/templates.py)."""
+        names = learn_templates(self.live.endpoint_counts(), fixed=frozenset(self.matcher.fixed))
+        if names:
+            self.store.rename_endpoints(self.run_id, names)
+            self.noise.rename(names)
+        return bool(names)
+
     def classify_noise(self) -> int:
         """After the replay: flag differences on noise paths in the store; return how many paths."""
         paths = self.noise.classify()
@@ -298,6 +306,7 @@ async def replay_captures(
     pipeline = _Pipeline(config, engine, store, run_id, on_outcome, contract, live)
     contract_report = None
     noise_paths = 0
+    renamed = False
     errors: list[CaptureError] = []
     status = "failed"
     sessions = pipeline.sessions
@@ -317,6 +326,7 @@ async def replay_captures(
             async for outcome in outcomes:
                 pipeline.consume(outcome)
         store.flush()
+        renamed = pipeline.learn_templates()
         # Noise is classed with all the evidence in: raw rates are only known once the run is over.
         noise_paths = pipeline.classify_noise()
         status = "failed" if errors else "complete"
@@ -337,7 +347,7 @@ async def replay_captures(
             store.close()
     if errors:
         raise errors[0]
-    if noise_paths:  # outcomes were reclassified in the store: summarise from there
+    if noise_paths or renamed:  # outcomes were reclassified or renamed in the store: summarise from there
         with Store.open(db, create=False) as reread:
             summary = summarise(reread, run_id)
     else:

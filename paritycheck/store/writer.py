@@ -261,6 +261,18 @@ class Writer:
 
     # -- noise (paritycheck.noise.learn)
 
+    def rename_endpoints(self, run_id: int, names: dict[str, str]) -> None:
+        """Rename endpoints of run ``run_id`` (``{old: new}``), as learned templates do after a run."""
+        self.flush()
+        rows = [(new, run_id, old) for old, new in names.items()]
+        with self.db.atomic():
+            self._conn.executemany(
+                "UPDATE exchanges SET endpoint = ? WHERE run_id = ? AND endpoint = ?", rows
+            )
+            self._conn.executemany(
+                "UPDATE differences SET endpoint = ? WHERE run_id = ? AND endpoint = ?", rows
+            )
+
     def apply_noise(self, run_id: int, paths: Sequence[NoisePath]) -> int:
         """Class the run's differences on noise ``paths`` as noise, in one transaction.
 
