@@ -14,6 +14,9 @@ from typing import Any
 #: Header list as ``(name, value)`` pairs. Names are lower-case; repeated headers stay repeated.
 Headers = tuple[tuple[str, str], ...]
 
+#: Media type of a replayed stream's reply body: a JSON record of its events (docs/streams.md).
+STREAM_MEDIA = "application/vnd.paritycheck.stream+json"
+
 #: Methods replayed without ``--allow-writes``.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 

@@ -1,0 +1,78 @@
+"""Whole runs with streams: a HAR holding SSE and WebSocket entries replayed against two live backends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from paritycheck.config import parse
+from paritycheck.models import Status
+from paritycheck.run import runner
+from paritycheck.store import Store
+from tests.servers import serve
+from tests.streams.apps import echo_app, sse_app
+
+
+def _app(*, user_key: str, prefix: str, refuse: int = 0) -> web.Application:
+    app = sse_app([f'event: activity\ndata: {{"{user_key}": 7, "n": {i}}}\n\n' for i in range(3)])
+    app.add_subapp("/sock", echo_app(prefix=prefix, refuse=refuse))
+    return app
+
+
+def _har(tmp_path: Path) -> Path:
+    def entry(url: str, **extra: Any) -> dict[str, Any]:
+        sse = "text/event-stream"
+        text = "".join(f"data: {i}\n\n" for i in range(3))
+        return {"startedDateTime": "2024-01-01T00:00:00Z",
+                "request": {"method": "GET", "url": url, "headers": [{"name": "Accept", "value": sse}]},
+                "response": {"status": 200, "headers": [{"name": "Content-Type", "value": sse}],
+                             "content": {"mimeType": sse, "text": text}},
+                **extra}  # fmt: skip
+
+    ws = [
+        {"type": "receive", "time": 1.0, "opcode": 1, "data": '{"hello": "none"}'},
+        {"type": "send", "time": 1.1, "opcode": 1, "data": "hi"},
+        {"type": "receive", "time": 1.2, "opcode": 1, "data": "> hi"},
+    ]
+    entries = [entry("https://app.test/feed"), entry("wss://app.test/sock/ws", _webSocketMessages=ws)]
+    path = tmp_path / "c.har"
+    path.write_text(json.dumps({"log": {"version": "1.2", "entries": entries}}))
+    return path
+
+
+async def _run(tmp_path: Path, legacy: web.Application, candidate: web.Application) -> Any:
+    with serve(legacy) as legacy_url, serve(candidate) as candidate_url:
+        config = parse({"backends": {"legacy": legacy_url, "candidate": candidate_url},
+                        "noise": {"samples": 0}, "streams": {"idle_seconds": 0.5, "max_seconds": 5}},
+                       source="t")  # fmt: skip
+        return await runner.replay_captures(config, [_har(tmp_path)], db=tmp_path / "r.db")
+
+
+async def test_camel_and_snake_feeds_match_and_a_changed_reply_is_found(tmp_path: Path) -> None:
+    result = await _run(
+        tmp_path, _app(user_key="userId", prefix="> "), _app(user_key="user_id", prefix=">> ")
+    )
+    with Store.open(tmp_path / "r.db", create=False) as store:
+        outcomes = {o.endpoint: o for o in store.exchanges(result.run_id)}
+    assert result.summary.total == 2 and result.summary.failed == 0
+    feed = next(o for e, o in outcomes.items() if "feed" in e)
+    sock = next(o for e, o in outcomes.items() if "ws" in e)
+    assert feed.outcome == Status.MATCHED, feed.differences
+    assert sock.outcome == Status.MISMATCHED
+    assert [(d.kind, d.path) for d in sock.differences] == [("changed", "$.events[1].data")]
+
+
+async def test_a_refused_upgrade_is_a_compared_difference_and_totals_reconcile(tmp_path: Path) -> None:
+    result = await _run(
+        tmp_path, _app(user_key="userId", prefix="> "), _app(user_key="userId", prefix="> ", refuse=401)
+    )
+    s = result.summary
+    assert s.total == 2 and s.matched + s.mismatched + s.failed + s.skipped == s.total
+    with Store.open(tmp_path / "r.db", create=False) as store:
+        sock = next(o for o in store.exchanges(result.run_id) if "ws" in o.endpoint)
+    assert ("status", "status", 101, 401) in [
+        (d.kind, d.path, d.legacy, d.candidate) for d in sock.differences
+    ]
