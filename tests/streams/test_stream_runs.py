@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +77,44 @@ async def test_a_refused_upgrade_is_a_compared_difference_and_totals_reconcile(t
     assert ("status", "status", 101, 401) in [
         (d.kind, d.path, d.legacy, d.candidate) for d in sock.differences
     ]
+
+
+def _random_feed(key: str) -> web.Application:
+    async def feed(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"content-type": "text/event-stream"})
+        await resp.prepare(request)
+        for i in range(2):
+            await resp.write(f'data: {{"{key}": {i}, "nonce": "{uuid.uuid4()}"}}\n\n'.encode())
+        return resp
+
+    app = web.Application()
+    app.router.add_get("/feed", feed)
+    return app
+
+
+async def test_values_the_legacy_varies_itself_are_learned_as_noise_per_event_path(tmp_path: Path) -> None:
+    sse = "text/event-stream"
+    entry = {"startedDateTime": "2024-01-01T00:00:00Z",
+             "request": {"method": "GET", "url": "https://app.test/feed", "headers": []},
+             "response": {"status": 200, "headers": [{"name": "Content-Type", "value": sse}],
+                          "content": {"mimeType": sse, "text": "data: 1\n\ndata: 2\n\n"}}}  # fmt: skip
+    har = tmp_path / "c.har"
+    har.write_text(json.dumps({"log": {"version": "1.2", "entries": [entry] * 6}}))
+    with serve(_random_feed("n")) as legacy_url, serve(_random_feed("n")) as candidate_url:
+        config = parse({"backends": {"legacy": legacy_url, "candidate": candidate_url},
+                        "noise": {"samples": 5}, "streams": {"idle_seconds": 0.5}}, source="t")  # fmt: skip
+        result = await runner.replay_captures(config, [har], db=tmp_path / "r.db")
+    assert result.summary.matched == 6, result.summary.to_json()
+    with Store.open(tmp_path / "r.db", create=False) as store:
+        paths = {p.path for p in store.noise_paths(result.run_id)}
+    assert paths == {"$.events[*].data.nonce"}  # one path for the event field, whatever its position
+
+
+def test_per_backend_rewrites_keep_the_stream() -> None:
+    from paritycheck.models import Message, Request, Stream
+    from paritycheck.session import correlate
+
+    stream = Stream("websocket", (Message("send", "hi"),))
+    request = Request("GET", "wss://x.test/ws/7", "/ws/7", stream=stream)
+    rewritten = correlate.rewrite(request, lambda text, place: 8 if text == "7" else None)
+    assert rewritten.path == "/ws/8" and rewritten.stream is stream
