@@ -31,9 +31,13 @@ from paritycheck.common.jsonparse import dumps_canonical, loads
 from paritycheck.compare.diff import bounded, diff
 from paritycheck.models import Difference
 
-__all__ = ["compare_streams"]
+__all__ = ["compare_streams", "stream_view"]
 
 Normalise = Callable[[Any], Any]
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _parse(data: Any, normalise: Normalise) -> Any:
@@ -107,8 +111,12 @@ def _events(doc: dict[str, Any], normalise: Normalise, *, coalesce: bool) -> lis
     return events
 
 
-def _same(value: Any) -> Any:
-    return value
+def stream_view(
+    doc: dict[str, Any], normalise: Normalise = _same, *, coalesce: bool = True
+) -> dict[str, Any]:
+    """The record as compared: events parsed, normalised and (SignalR) coalesced, so that the paths of
+    differences point into it (the HTML report shows and marks this)."""
+    return {**doc, "events": _events(doc, normalise, coalesce=coalesce)}
 
 
 def _full(event: dict[str, Any]) -> bytes:

@@ -14,12 +14,12 @@ from typing import Any
 
 from paritycheck.common import jsonparse
 from paritycheck.common.endpoints import pattern_matches
-from paritycheck.compare import Rules
+from paritycheck.compare import Rules, media_type, stream_view
 from paritycheck.config import EndpointRule, NormaliseConfig
 from paritycheck.config import build as build_config
 from paritycheck.errors import ConfigError
 from paritycheck.gate import RunSummary, latency_summary, summarise
-from paritycheck.models import Difference, Headers, header
+from paritycheck.models import STREAM_MEDIA, Difference, Headers, header
 from paritycheck.report.model_contract import ContractSection, GateVerdict, contract_sections, gate_verdict
 from paritycheck.store import RunInfo, Store, StoredExchange, StoredReply
 
@@ -406,6 +406,9 @@ def _side(
                 normalised = rules.apply(body.value)
             except (ValueError, TypeError, RecursionError):
                 normalised = body.value
+        if media_type(ctype) == STREAM_MEDIA and isinstance(body.value, dict):
+            # A stream: its events as compared, so that $.events[i].data... paths mark the right lines.
+            normalised = stream_view(body.value, rules.apply if rules is not None else lambda v: v)
     return Side(reply.status, reply.elapsed_ms, reply.headers, body, reply.error, normalised, has)
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
 
 from paritycheck import capture, samples
 from paritycheck.config import load
+from paritycheck.report import html, model
 from paritycheck.run import runner
 from paritycheck.samples import record_streams
 from paritycheck.store import Store
@@ -26,7 +28,8 @@ def test_the_recorder_writes_streams_as_a_browser_does(tmp_path: Path) -> None:
     assert kinds == [("GET", "sse"), ("POST", None), ("GET", "websocket")]
 
 
-async def test_the_demo_streams_show_only_the_seeded_differences(tmp_path: Path) -> None:
+@pytest.fixture
+async def streams_db(tmp_path: Path) -> tuple[Path, int]:
     if not STREAMS.is_file():
         pytest.skip("the demo capture captures/streams.har is missing")
     config = load(ROOT / "paritycheck.toml")
@@ -43,11 +46,13 @@ async def test_the_demo_streams_show_only_the_seeded_differences(tmp_path: Path)
         )
     finally:
         await served.close()
-    with Store.open(tmp_path / "r.db", create=False) as store:
-        found = {
-            x.endpoint: sorted((d.kind, d.path) for d in x.differences)
-            for x in store.exchanges(result.run_id)
-        }
+    return tmp_path / "r.db", result.run_id
+
+
+def test_the_demo_streams_show_only_the_seeded_differences(streams_db: tuple[Path, int]) -> None:
+    db, run_id = streams_db
+    with Store.open(db, create=False) as store:
+        found = {x.endpoint: sorted((d.kind, d.path) for d in x.differences) for x in store.exchanges(run_id)}
     assert found == {
         "GET /api/v1/activity/stream": [("changed", "$.count"), ("event-missing", "$.events[2]")],
         "POST /hubs/chat/negotiate": [],
@@ -56,3 +61,18 @@ async def test_the_demo_streams_show_only_the_seeded_differences(tmp_path: Path)
             ("removed", "$.events[0].data.arguments[0].user"),
         ],
     }
+
+
+def test_the_html_report_shows_both_event_sequences_with_the_differing_events_marked(
+    streams_db: tuple[Path, int],
+) -> None:
+    db, _ = streams_db
+    with Store.open(db, create=False) as store:
+        page = html.render_html(model.build(store))
+    feed = page[page.index("/api/v1/activity/stream</h4>") :]
+    feed = feed[: feed.index("raw responses")]
+    legacy, candidate = feed.split('<span class="key-c">candidate</span>', 1)
+    assert "goal.completed" in legacy and "goal.completed" not in candidate
+    marked = re.findall(r'<span class="m">([^<]*)</span>', legacy)
+    assert any("goal.completed" in line for line in marked)  # the missing event, marked on its side
+    assert "Net promoter score" in candidate  # the rest of the sequence, side by side
