@@ -133,15 +133,18 @@ def _coarse(event: dict[str, Any]) -> str:
 def _pairs(
     a: list[dict[str, Any]], b: list[dict[str, Any]]
 ) -> tuple[list[tuple[int, int]], list[int], list[int]]:
-    """Paired indexes (same event, maybe another payload), then legacy-only and candidate-only ones."""
+    """Indexes paired with another payload, then legacy-only and candidate-only ones (equal events are
+    left out: their canonical bytes are the same, so they have no difference to find)."""
     pairs: list[tuple[int, int]] = []
     only_a: list[int] = []
     only_b: list[int] = []
-    full = SequenceMatcher(None, [_full(e) for e in a], [_full(e) for e in b], autojunk=False)
+    sig_a, sig_b = [_full(e) for e in a], [_full(e) for e in b]
+    if sig_a == sig_b:
+        return pairs, only_a, only_b
+    full = SequenceMatcher(None, sig_a, sig_b, autojunk=False)
     for tag, i1, i2, j1, j2 in full.get_opcodes():
         if tag == "equal":
-            pairs.extend(zip(range(i1, i2), range(j1, j2), strict=True))
-            continue
+            continue  # equal canonical events: nothing to diff
         coarse = SequenceMatcher(
             None, [_coarse(e) for e in a[i1:i2]], [_coarse(e) for e in b[j1:j2]], autojunk=False
         )
