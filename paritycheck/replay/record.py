@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from paritycheck.common.jsonparse import dumps
+from paritycheck.common.jsonparse import dumps, loads
 from paritycheck.models import STREAM_MEDIA, Headers, Reply
 
-__all__ = ["Limits", "Record"]
+__all__ = ["Limits", "Record", "event_data"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +19,17 @@ class Limits:
     idle_seconds: float = 2.0
     max_seconds: float = 30.0
     max_message_bytes: int = 1024 * 1024
+
+
+def event_data(text: str) -> Any:
+    """An event's data: a JSON object or array parsed (so that secrets in it are redacted by key before it
+    is stored, and reports show its structure), anything else kept as text."""
+    if text.lstrip()[:1] in ("{", "["):
+        try:
+            return loads(text)
+        except (ValueError, RecursionError):
+            pass
+    return text
 
 
 class Record:

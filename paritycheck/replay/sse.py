@@ -18,7 +18,7 @@ from yarl import URL
 
 from paritycheck.common.sse import Parser
 from paritycheck.models import Reply, Request
-from paritycheck.replay.record import Limits, Record
+from paritycheck.replay.record import Limits, Record, event_data
 from paritycheck.replay.transport import _aiohttp_error, join_url, outgoing_headers
 
 __all__ = ["replay_sse"]
@@ -101,7 +101,7 @@ async def _read_events(
         for event in parser.feed(decoder.decode(chunk)):
             if record.first_event_ms is None:
                 record.first_event_ms = (perf_counter() - started) * 1000
-            item: dict[str, object] = {"event": event.event, "data": event.data}
+            item: dict[str, object] = {"event": event.event, "data": event_data(event.data)}
             if event.id is not None:
                 item["id"] = event.id
             if event.retry is not None:

@@ -16,6 +16,7 @@ stream (its total time is only the read limit). A transport failure, or one mess
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
 from paritycheck.models import STREAM_MEDIA, Reply, Request
@@ -35,6 +36,24 @@ async def replay_stream(
     timeout: float,  # noqa: ASYNC109 - the connect/handshake deadline; reading has its own limits
 ) -> Reply:
     """Open ``request.stream`` on one backend; never raises for what the backend does."""
+    # A backend that accepts the connection and never answers must not hold the run: bound everything.
+    bound = limits.max_seconds + 2 * timeout
+    try:
+        return await asyncio.wait_for(
+            _replay(base_url, request, headers=headers, limits=limits, timeout=timeout), bound
+        )
+    except TimeoutError:
+        return Reply(status=0, elapsed_ms=bound * 1000, error=f"no answer within {bound:g}s")
+
+
+async def _replay(
+    base_url: str,
+    request: Request,
+    *,
+    headers: Mapping[str, str],
+    limits: Limits,
+    timeout: float,  # noqa: ASYNC109 - as replay_stream
+) -> Reply:
     stream = request.stream
     assert stream is not None
     if stream.kind == "sse":

@@ -27,7 +27,7 @@ import aiohttp
 
 from paritycheck.common import jsonparse
 from paritycheck.models import Message, Reply, Request
-from paritycheck.replay.record import Limits, Record
+from paritycheck.replay.record import Limits, Record, event_data
 from paritycheck.replay.transport import _aiohttp_error, join_url, outgoing_headers
 
 __all__ = ["MIN_WAIT", "is_signalr", "replay_websocket"]
@@ -156,7 +156,7 @@ class _Conversation:
             elif self.signalr:
                 record.events.extend({"data": doc} for doc in signalr_records(msg.data))
             else:
-                record.events.append({"data": msg.data})
+                record.events.append({"data": event_data(msg.data)})
             return True
         if msg.type == aiohttp.WSMsgType.ERROR:
             exc = msg.data

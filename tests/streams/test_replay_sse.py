@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from paritycheck.common.jsonparse import loads
 from paritycheck.models import STREAM_MEDIA, Message, Request, Stream
 from paritycheck.replay import Limits, replay_stream
-from tests.servers import refused, serve
+from tests.servers import Raw, refused, serve
 from tests.streams.apps import sse_app
 
 FAST = Limits(max_events=50, idle_seconds=0.3, max_seconds=3.0)
@@ -32,7 +33,7 @@ async def test_events_are_parsed_and_reading_stops_at_the_captured_count() -> No
         reply, record = await _replay(url, _request(2))
     assert reply.status == 200 and reply.error is None
     assert record["events"] == [
-        {"event": "activity", "id": "1", "data": '{"userId": 7}'},
+        {"event": "activity", "id": "1", "data": {"userId": 7}},
         {"event": "message", "id": "1", "data": "a\nb"},
     ]
     assert record["end"] == "captured count"
@@ -78,3 +79,18 @@ async def test_refused_connection_is_a_transport_error() -> None:
     with refused() as url:
         reply = await replay_stream(url, _request(1), headers={}, limits=FAST, timeout=1.0)
     assert reply.error == "connection refused"
+
+
+async def _never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.read(1024)
+    await asyncio.sleep(3600)
+
+
+async def test_a_server_that_accepts_and_never_answers_is_bounded() -> None:
+    limits = Limits(idle_seconds=0.2, max_seconds=0.3)
+    with serve(Raw(_never_answers)) as url:
+        sse = await replay_stream(url, _request(1), headers={}, limits=limits, timeout=0.3)
+        ws_request = Request("GET", "/ws", "/ws", stream=Stream("websocket", (Message("send", "hi"),)))
+        ws = await replay_stream(url, ws_request, headers={}, limits=limits, timeout=0.3)
+    assert sse.error is not None and "no answer within" in sse.error
+    assert ws.error is not None and "no answer within" in ws.error

@@ -43,7 +43,7 @@ async def test_conversation_in_order_with_the_captured_subprotocol() -> None:
     with serve(echo_app(prefix="> ")) as url:
         reply, record = await _replay(url, _conversation())
     assert reply.status == 101 and reply.error is None
-    assert [e["data"] for e in record["events"]] == ['{"hello": "chat.v1"}', "> one", "> two"]
+    assert [e["data"] for e in record["events"]] == [{"hello": "chat.v1"}, "> one", "> two"]
     assert record["end"] == "captured count" and len(record["round_trips_ms"]) == 2
     assert record["stream"] == "websocket"
 

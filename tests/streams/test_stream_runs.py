@@ -118,3 +118,18 @@ def test_per_backend_rewrites_keep_the_stream() -> None:
     request = Request("GET", "wss://x.test/ws/7", "/ws/7", stream=stream)
     rewritten = correlate.rewrite(request, lambda text, place: 8 if text == "7" else None)
     assert rewritten.path == "/ws/8" and rewritten.stream is stream
+
+
+async def test_secrets_in_stream_events_are_redacted_before_they_are_stored(tmp_path: Path) -> None:
+    feed = sse_app(['data: {"accessToken": "s3cr3t-token-value", "n": 1}\n\n'])
+    with serve(feed) as legacy_url, serve(sse_app(['data: {"n": 1}\n\n'])) as candidate_url:
+        config = parse({"backends": {"legacy": legacy_url, "candidate": candidate_url},
+                        "noise": {"samples": 0}, "streams": {"idle_seconds": 0.3}}, source="t")  # fmt: skip
+        har = _har(tmp_path)
+        await runner.replay_captures(config, [har], db=tmp_path / "r.db")
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("r.db*"))  # noqa: ASYNC240 - a test
+    assert b"s3cr3t-token-value" not in stored
+    with Store.open(tmp_path / "r.db", create=False) as store:
+        feed_exchange = next(x for x in store.exchanges(1) if "feed" in x.endpoint)
+        assert feed_exchange.legacy is not None and feed_exchange.legacy.body is not None
+        assert b"accessToken" in store.body(feed_exchange.legacy.body)  # the key is kept, its value redacted
