@@ -33,7 +33,11 @@ async def streams_db(tmp_path: Path) -> tuple[Path, int]:
     if not STREAMS.is_file():
         pytest.skip("the demo capture captures/streams.har is missing")
     config = load(ROOT / "paritycheck.toml")
-    config = dataclasses.replace(config, replay=dataclasses.replace(config.replay, allow_writes=True))
+    config = dataclasses.replace(
+        config,
+        replay=dataclasses.replace(config.replay, allow_writes=True),
+        streams=dataclasses.replace(config.streams, idle_seconds=0.5),  # the SignalR chat is read until idle
+    )
     served = await samples.start(summary_delay=0)
     try:
         backends = dataclasses.replace(

@@ -17,7 +17,7 @@ async def test_pysignalr_chats_with_the_legacy_hub_and_gets_the_streamed_reply()
     served = await samples.start(summary_delay=0)
     try:
         url = served.legacy_url + "/hubs/chat"
-        client = pysignalr.SignalRClient(url, retry_count=1, connection_timeout=5)
+        client = pysignalr.SignalRClient(url, retry_count=1, connection_timeout=1)
         echoed: list[Any] = []
         chunks: list[str] = []
         completed = asyncio.Event()
