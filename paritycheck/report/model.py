@@ -21,6 +21,7 @@ from paritycheck.errors import ConfigError
 from paritycheck.gate import RunSummary, latency_summary, summarise
 from paritycheck.models import STREAM_MEDIA, Difference, Headers, header
 from paritycheck.report.model_contract import ContractSection, GateVerdict, contract_sections, gate_verdict
+from paritycheck.report.streams import StreamLatency, stream_latency
 from paritycheck.store import RunInfo, Store, StoredExchange, StoredReply
 
 #: Quantiles (0-1) at which each latency distribution is sampled for the CDF plots.
@@ -165,6 +166,8 @@ class ReportModel:
     contracts: tuple[ContractSection, ...] = ()
     #: The verdict ``paritycheck gate`` recorded with the run, if it was run on it.
     gate: GateVerdict | None = None
+    #: Stream endpoints' time to first event and round trips (report/streams.py); empty without streams.
+    streams: tuple[StreamLatency, ...] = ()
     generated: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
     @property
@@ -258,6 +261,7 @@ def build(
         body_limit=body_limit,
         contracts=contract_sections(store, run_id),
         gate=gate_verdict(run.meta),
+        streams=stream_latency(store, run_id),
     )
 
 

@@ -80,3 +80,15 @@ def test_the_html_report_shows_both_event_sequences_with_the_differing_events_ma
     marked = re.findall(r'<span class="m">([^<]*)</span>', legacy)
     assert any("goal.completed" in line for line in marked)  # the missing event, marked on its side
     assert "Net promoter score" in candidate  # the rest of the sequence, side by side
+
+
+def test_the_report_lists_stream_latency_per_side(streams_db: tuple[Path, int]) -> None:
+    db, run_id = streams_db
+    with Store.open(db, create=False) as store:
+        report = model.build(store, run_id)
+    rows = {r.endpoint: r for r in report.streams}
+    assert set(rows) == {"GET /api/v1/activity/stream", "GET /hubs/chat"}
+    chat = rows["GET /hubs/chat"]
+    assert chat.legacy_first["p50"] is not None and chat.candidate_round_trip["p50"] is not None
+    assert rows["GET /api/v1/activity/stream"].legacy_round_trip["p50"] is None  # SSE: no client messages
+    assert 'id="streams"' in html.render_html(report)
