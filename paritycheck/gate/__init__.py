@@ -19,6 +19,7 @@ from paritycheck.gate.criteria import (
 )
 from paritycheck.gate.history import GroupKey, RunHistory
 from paritycheck.gate.history import history as run_history
+from paritycheck.gate.stream_latency import StreamTimes, stream_times
 from paritycheck.gate.summary import LiveSummary, RunSummary, latency_summary, parity, percentile, summarise
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "LiveSummary",
     "RunHistory",
     "RunSummary",
+    "StreamTimes",
     "evaluate",
     "format_value",
     "latency_summary",
@@ -43,5 +45,6 @@ __all__ = [
     "percentile",
     "record",
     "run_history",
+    "stream_times",
     "summarise",
 ]

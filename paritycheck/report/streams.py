@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from paritycheck.common import jsonparse
-from paritycheck.gate import latency_summary
+from paritycheck.gate import latency_summary, stream_times
 from paritycheck.store import Store
 
 __all__ = ["StreamLatency", "stream_html", "stream_latency"]
@@ -30,33 +29,11 @@ class StreamLatency:
     candidate_round_trip: dict[str, float | None]
 
 
-def _times(store: Store, digest: str) -> tuple[float | None, list[float]]:
-    try:
-        doc: Any = jsonparse.loads(store.body(digest))
-    except (ValueError, KeyError):
-        return None, []
-    if not isinstance(doc, dict):
-        return None, []
-    first = doc.get("first_event_ms")
-    trips = [float(x) for x in doc.get("round_trips_ms") or () if isinstance(x, int | float)]
-    return (float(first) if isinstance(first, int | float) else None), trips
-
-
 def stream_latency(store: Store, run_id: int) -> tuple[StreamLatency, ...]:
     """Per stream endpoint of run ``run_id``, in endpoint order; empty for a run without streams."""
-    found: dict[str, list[list[float]]] = {}
-    counts: dict[str, int] = {}
-    for endpoint, legacy, candidate in store.stream_bodies(run_id):
-        lists = found.setdefault(endpoint, [[], [], [], []])
-        counts[endpoint] = counts.get(endpoint, 0) + 1
-        for n, digest in enumerate((legacy, candidate)):
-            first, trips = _times(store, digest)
-            if first is not None:
-                lists[n].append(first)
-            lists[2 + n].extend(trips)
     return tuple(
-        StreamLatency(endpoint, counts[endpoint], *(latency_summary(v) for v in lists))
-        for endpoint, lists in sorted(found.items())
+        StreamLatency(endpoint, count, *(latency_summary(v) for v in lists))
+        for endpoint, (count, *lists) in stream_times(store, run_id).items()
     )
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from paritycheck import capture, samples
-from paritycheck.config import load
+from paritycheck.config import GateConfig, load
+from paritycheck.gate import evaluate
 from paritycheck.report import html, model
 from paritycheck.run import runner
 from paritycheck.samples import record_streams
@@ -92,3 +93,17 @@ def test_the_report_lists_stream_latency_per_side(streams_db: tuple[Path, int]) 
     assert chat.legacy_first["p50"] is not None and chat.candidate_round_trip["p50"] is not None
     assert rows["GET /api/v1/activity/stream"].legacy_round_trip["p50"] is None  # SSE: no client messages
     assert 'id="streams"' in html.render_html(report)
+
+
+def test_the_gate_judges_stream_round_trips_with_the_latency_limits(streams_db: tuple[Path, int]) -> None:
+    db, run_id = streams_db
+    with Store.open(db, create=False) as store:
+        few = evaluate(store, run_id, GateConfig())
+        judged = evaluate(store, run_id, GateConfig(min_samples=1, max_p95_ratio=1000.0, max_p95_ms=60_000.0))
+    names = {(c.endpoint, c.name) for c in few.criteria}
+    assert ("GET /hubs/chat", "round trip latency") in names  # one round trip: not judged, and says so
+    assert ("GET /api/v1/activity/stream", "round trip latency") not in names  # SSE: no client messages
+    rows = [c for c in judged.criteria if c.endpoint == "GET /hubs/chat" and c.name.startswith("round trip")]
+    assert {c.name for c in rows} == {"round trip p95 ratio", "round trip p95"} and all(
+        c.passed for c in rows
+    )
