@@ -32,7 +32,7 @@ from typing import IO, Any
 
 from paritycheck.capture.har import SKIP_WEBSOCKET
 from paritycheck.errors import CaptureError
-from paritycheck.models import Exchange, Headers, header
+from paritycheck.models import Exchange, Headers, Message, header
 
 __all__ = ["CaptureWriter", "Redactor", "writer_format"]
 
@@ -187,6 +187,17 @@ def jsonl_object(exchange: Exchange) -> dict[str, Any]:
             text, b64 = _body_fields(recorded.body)
             response["body_base64" if b64 else "body"] = text
         obj["response"] = response
+    stream = request.stream
+    if stream is not None:
+        messages = [
+            {"direction": m.direction, "data": m.data, "time": m.time, "opcode": m.opcode}
+            | ({"event": m.event} if m.event else {})
+            | ({"id": m.id} if m.id is not None else {})
+            for m in stream.messages
+        ]
+        obj["stream"] = {"kind": stream.kind, "messages": messages} | (
+            {"truncated": True} if stream.truncated else {}
+        )
     return obj
 
 
@@ -250,6 +261,23 @@ def har_entry(exchange: Exchange) -> dict[str, Any]:
             "timings": {"send": 0, "wait": -1, "receive": 0},
         }
     )
-    if exchange.skip == SKIP_WEBSOCKET:
+    stream = exchange.request.stream
+    if exchange.skip == SKIP_WEBSOCKET or (stream is not None and stream.kind == "websocket"):
         entry["_resourceType"] = "websocket"
+    if stream is not None and stream.messages:
+        field = "_webSocketMessages" if stream.kind == "websocket" else "_eventSourceMessages"
+        entry[field] = [_message(m, sse=stream.kind == "sse") for m in stream.messages]
     return entry
+
+
+def _message(m: Message, *, sse: bool) -> dict[str, Any]:
+    """One stream message as Chrome writes it (``type`` is the direction, or the SSE event name)."""
+    out: dict[str, Any] = {"time": m.time, "data": m.data}
+    if sse:
+        out["eventName"] = m.event or "message"
+        if m.id is not None:
+            out["eventId"] = m.id
+    else:
+        out["type"] = m.direction
+        out["opcode"] = m.opcode
+    return out

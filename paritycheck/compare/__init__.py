@@ -26,6 +26,7 @@ from paritycheck.compare.grade import (
 from paritycheck.compare.normalise import Rules, timestamp, to_snake
 from paritycheck.compare.redact import REDACTED
 from paritycheck.compare.redact import exchange as redact_exchange
+from paritycheck.compare.streams import stream_view
 
 __all__ = [
     "ACCEPTS_REFUSED",
@@ -50,6 +51,7 @@ __all__ = [
     "risk",
     "severity",
     "shape",
+    "stream_view",
     "timestamp",
     "to_snake",
 ]

@@ -24,8 +24,9 @@ from paritycheck.common.endpoints import pattern_matches
 from paritycheck.common.jsonparse import dumps_canonical, loads
 from paritycheck.compare.diff import bounded, diff
 from paritycheck.compare.normalise import Rules
+from paritycheck.compare.streams import compare_streams
 from paritycheck.config import EndpointRule, NormaliseConfig
-from paritycheck.models import Difference, Headers, Reply
+from paritycheck.models import STREAM_MEDIA, Difference, Headers, Reply
 
 _BINARY_PREFIXES = ("image/", "audio/", "video/", "font/")
 _BINARY_TYPES = frozenset(
@@ -143,7 +144,12 @@ class Comparator:
     """Compares replies under ``[normalise]`` plus the ``[[endpoint]]`` rules matching each endpoint."""
 
     def __init__(
-        self, config: NormaliseConfig, endpoint_rules: Sequence[EndpointRule] = (), *, cache_size: int = 2048
+        self,
+        config: NormaliseConfig,
+        endpoint_rules: Sequence[EndpointRule] = (),
+        *,
+        cache_size: int = 2048,
+        coalesce: bool = True,
     ) -> None:
         self.config = config
         self.endpoint_rules = tuple(endpoint_rules)
@@ -151,6 +157,8 @@ class Comparator:
         self._rules_by_endpoint: dict[str, tuple[int, Rules]] = {}
         self._rules_by_set: dict[tuple[int, ...], tuple[int, Rules]] = {}
         self._bodies = _LRU(cache_size)
+        #: SignalR chunk invocations compare joined (``[streams] coalesce``).
+        self.coalesce = coalesce
 
     def rules(self, endpoint: str) -> Rules:
         """The compiled rules for ``endpoint`` (global rules plus every matching endpoint rule)."""
@@ -218,6 +226,8 @@ class Comparator:
             media_type(_content_type(legacy.headers)),
             media_type(_content_type(candidate.headers)),
         )
+        if type_a == type_b == STREAM_MEDIA:
+            return self._streams(endpoint, rules, legacy, candidate)
         declared_a, declared_b = _is_json_type(type_a), _is_json_type(type_b)
         a = self._parsed(key, rules, legacy.body, sniff=not declared_a)
         b = self._parsed(key, rules, candidate.body, sniff=not declared_b)
@@ -234,6 +244,18 @@ class Comparator:
             return [Difference("body", "$", digest(legacy.body), digest(candidate.body))]
         left, right = _text_pair(text_a, text_b)
         return [Difference("body", "$", left, right)]
+
+    def _streams(self, endpoint: str, rules: Rules, legacy: Reply, candidate: Reply) -> list[Difference]:
+        """Two replayed streams: their events aligned as sequences (compare/streams.py)."""
+        unordered = any(r.unordered_events for r in self.endpoint_rules if pattern_matches(r.match, endpoint))
+        return compare_streams(
+            loads(legacy.body),
+            loads(candidate.body),
+            normalise=rules.apply,
+            float_tolerance=rules.float_tolerance,
+            unordered=unordered,
+            coalesce=self.coalesce,
+        )
 
     @staticmethod
     def _shown(data: bytes, media: str) -> str:

@@ -21,6 +21,7 @@ from paritycheck.gate.criteria import (
 from paritycheck.gate.history import GroupKey, RunHistory
 from paritycheck.gate.history import history as run_history
 from paritycheck.gate.period import Period, parse_since, runs_since
+from paritycheck.gate.stream_latency import StreamTimes, stream_times
 from paritycheck.gate.summary import LiveSummary, RunSummary, latency_summary, parity, percentile, summarise
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "Period",
     "RunHistory",
     "RunSummary",
+    "StreamTimes",
     "evaluate",
     "evaluate_runs",
     "format_value",
@@ -49,5 +51,6 @@ __all__ = [
     "record",
     "run_history",
     "runs_since",
+    "stream_times",
     "summarise",
 ]

@@ -28,6 +28,7 @@ from paritycheck.config import GateConfig
 from paritycheck.gate.accepted import KnownDifferences
 from paritycheck.gate.period import complete_runs, merge_groups
 from paritycheck.gate.stats import RESAMPLES, Estimate, compare_p95, seed_for
+from paritycheck.gate.stream_latency import stream_times
 from paritycheck.gate.verdict import (
     ENDPOINT,
     FAIL,
@@ -350,6 +351,12 @@ def evaluate_runs(
         endpoint_rows += _latency(
             endpoint, latencies.get(endpoint), limits, confidence=gate.confidence, resamples=resamples
         )
+    # Streams: the per-message round trips too, against the same latency limits (docs/streams.md).
+    for endpoint, (_, _, _, legacy_trips, candidate_trips) in stream_times(store, run_id).items():
+        if legacy_trips or candidate_trips:
+            rows = _latency(endpoint, (legacy_trips, candidate_trips), limits_for(gate, endpoint),
+                            confidence=gate.confidence, resamples=resamples)  # fmt: skip
+            endpoint_rows += [dataclasses.replace(c, name=f"round trip {c.name}") for c in rows]
 
     accepted_total = sum(accepted.values())
     parity_note = ", ".join(

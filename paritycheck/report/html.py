@@ -22,6 +22,7 @@ from paritycheck.report.html_contract import contract_html, fig_class, gate_meta
 from paritycheck.report.html_exchange import esc, example_html, short
 from paritycheck.report.html_exchange import ms as _ms
 from paritycheck.report.model import EndpointRow, Group, ReportModel
+from paritycheck.report.streams import stream_html
 from paritycheck.store import Store
 
 #: Once the example templates pass this many bytes, further examples are left out.
@@ -79,6 +80,7 @@ def render_html(report: ReportModel, *, budget: int = DEFAULT_BUDGET) -> str:
                 contract_html(report.contracts),
                 explore_html(report.run.meta),
                 _plots(report),
+                stream_html(report.streams, esc),
                 _differences(report, budget=budget),
                 _reasons(report),
                 _footer(report),

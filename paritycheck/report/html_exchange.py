@@ -69,9 +69,10 @@ def _marks(differences: Iterable[Difference], side: str) -> tuple[set[str], set[
     paths: set[str] = set()
     names: set[str] = set()
     status = False
-    skip = "added" if side == "legacy" else "removed"
+    # Paths of what only the other side has point into the other side's body (events by their index).
+    skip = ("added", "event-extra") if side == "legacy" else ("removed", "event-missing")
     for d in differences:
-        if d.kind == skip:
+        if d.kind in skip:
             continue
         if d.path == "status" or d.kind == "status":
             status = True

@@ -27,6 +27,7 @@ from paritycheck.gate import LiveSummary, RunSummary, summarise
 from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner
 from paritycheck.replay import Engine, Transport, make_transport, schedule
+from paritycheck.run.stream_limits import stream_limits
 from paritycheck.store import Store
 
 if TYPE_CHECKING:
@@ -122,7 +123,7 @@ class _Pipeline:
             exclude=config.replay.exclude,
             allow_writes=config.replay.allow_writes,
         )
-        self.comparator = Comparator(config.normalise, config.endpoint)
+        self.comparator = Comparator(config.normalise, config.endpoint, coalesce=config.streams.coalesce)
         self.noise = NoiseLearner(config.noise, allow_writes=config.replay.allow_writes)
         self.clock = RunClock(config.normalise.timestamps_tolerance)
         self.engine = engine
@@ -302,6 +303,7 @@ async def replay_captures(
         transport=transport,
         timeout=config.replay.timeout,
         legacy_secondary=config.backends.legacy_secondary,
+        stream_limits=stream_limits(config, endpoint_matcher(config, contract)),
     )
     pipeline = _Pipeline(config, engine, store, run_id, on_outcome, contract, live)
     contract_report = None

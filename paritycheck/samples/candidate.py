@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from paritycheck.samples import data, projects
+from paritycheck.samples import data, live, projects
 
 SERVER: Final = "uvicorn"
 Sleep = Callable[[float], Awaitable[None]]
@@ -235,4 +235,5 @@ def make_app(
         list_counts_comments=False,
     )
     projects.add_routes(app, space, ok=ok, fail=fail)
+    live.add_routes(app, candidate=True)
     return app

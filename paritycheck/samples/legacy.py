@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from paritycheck.samples import data, projects
+from paritycheck.samples import data, live, projects
 
 SERVER: Final = "Kestrel"
 _STRICT: Final = web.AppKey("strict", bool)
@@ -220,4 +220,5 @@ def make_app(*, strict_auth: bool = False) -> web.Application:
         uuid_comments=False,
     )
     projects.add_routes(app, space, ok=ok, fail=fail)
+    live.add_routes(app, candidate=False)
     return app

@@ -176,6 +176,21 @@ class Queries:
             pair[1].append(candidate)
         return result
 
+    def stream_bodies(self, run_id: int) -> list[tuple[str, str, str]]:
+        """``(endpoint, legacy body digest, candidate body digest)`` of the replayed streams of a run
+        (docs/streams.md): their records hold the time to first event and the round trips."""
+        self.flush()
+        marker = "%application/vnd.paritycheck.stream+json%"
+        return list(
+            self._conn.execute(
+                "SELECT endpoint, legacy_body, candidate_body FROM exchanges WHERE run_id = ?"
+                " AND legacy_headers LIKE ? AND candidate_headers LIKE ? AND legacy_error IS NULL"
+                " AND candidate_error IS NULL AND legacy_body IS NOT NULL AND candidate_body IS NOT NULL"
+                " ORDER BY endpoint, seq",
+                (run_id, marker, marker),
+            )
+        )
+
     def difference_groups(
         self, run_id: int, *, noise: bool = False, examples: int = 5
     ) -> list[DifferenceGroup]:

@@ -14,7 +14,7 @@ from paritycheck import capture
 from paritycheck.capture import CaptureWriter
 from paritycheck.capture.har import split_url
 from paritycheck.errors import CaptureError
-from paritycheck.models import Exchange, Recorded, Request
+from paritycheck.models import Exchange, Message, Recorded, Request, Stream
 from paritycheck.run import open_recording
 
 FORMATS = ["har", "jsonl"]
@@ -30,12 +30,13 @@ def _exchange(
     started: str | None = "2026-11-26T10:00:00.000Z",
     page: str | None = None,
     skip: str | None = None,
+    stream: Stream | None = None,
 ) -> Exchange:
     _, path, query = split_url(url)
     return Exchange(
         index=0,
         source="",
-        request=Request(method, url, path, query, headers, body),
+        request=Request(method, url, path, query, headers, body, stream=stream),
         recorded=recorded,
         started=started,
         page=page,
@@ -60,7 +61,11 @@ SAMPLES = [
     _exchange("PUT", "/blob", body=bytes(range(256)), recorded=Recorded(204, (), None), started=None),
     _exchange(recorded=Recorded(200, (("content-type", "image/png"),), b"\x89PNG\r\n\x1a\n\xff\xfe")),
     _exchange("GET", "/no-response", recorded=None),
-    _exchange("GET", "ws://127.0.0.1:5000/socket", skip="websocket"),
+    _exchange(
+        "GET",
+        "ws://127.0.0.1:5000/socket",
+        stream=Stream("websocket", (Message("send", "hi", 0.0), Message("receive", "aGk=", 0.25, opcode=2))),
+    ),
     _exchange("GET", "data:text/plain,hello", skip="not http"),
     _exchange("GET", "/empty", recorded=Recorded(200, (), b"")),
 ]
