@@ -47,7 +47,7 @@ class RunResult:
     run_id: int
     summary: RunSummary
     status: str
-    db: Path
+    db: Path | str
     #: The contract check of the replies, with ``replay --contract``.
     contract: ContractReport | None = None
 

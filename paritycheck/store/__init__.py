@@ -1,11 +1,13 @@
-"""Store: the SQLite store of runs, exchanges, differences and contract checks.
+"""Store: the results store of runs, exchanges, differences and contract checks.
 
 Versioned migrations, a batched single writer (in a child process on long runs), and the queries that
-the summary, reports, gate and history read.
+the summary, reports, gate and history read. SQLite by default; PostgreSQL for a ``postgresql://`` DSN,
+through a thin adapter (postgres.py) that runs the same SQL.
 """
 
 from __future__ import annotations
 
+from paritycheck.store.postgres import display_location, is_dsn
 from paritycheck.store.records import (
     LEARNED,
     VOLATILE,
@@ -36,6 +38,8 @@ __all__ = [
     "StoredExchange",
     "StoredReply",
     "StoredViolation",
+    "display_location",
+    "is_dsn",
     "redact_value",
     "stored_value",
 ]

@@ -7,11 +7,12 @@ flushes at each sync (see :mod:`paritycheck.store.childwriter` for why a child d
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 
 from paritycheck.common.childproc import read_frame, serve_stdio, write_frame
-from paritycheck.store.childwriter import unpack
+from paritycheck.store.childwriter import DSN_ENV, unpack
 from paritycheck.store.sqlite import Store
 
 
@@ -22,7 +23,7 @@ def main(argv: list[str]) -> None:
     stdin, stdout = serve_stdio()
     path, batch = argv
     error: BaseException | None = None
-    store = Store.open(path, create=False, batch=int(batch))
+    store = Store.open(os.environ[DSN_ENV] if path == DSN_ENV else path, create=False, batch=int(batch))
     try:
         while True:
             try:

@@ -15,6 +15,7 @@ parent dies, the child sees the pipe close, writes what it received and exits.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from paritycheck.common.childproc import Child
 from paritycheck.errors import StoreError
 from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
 
+#: The environment variable that hands a PostgreSQL DSN to the writer child.
+DSN_ENV = "PARITYCHECK_STORE_DSN"
 _STOPPED_HINT = "run again; if it repeats, run with --traceback and report it"
 
 Packed = tuple[Any, ...]
@@ -74,8 +77,13 @@ def unpack(packed: Packed) -> Outcome:
 class ChildWriter:
     """The parent's side: packs outcomes, sends them in batches, and waits at each sync."""
 
-    def __init__(self, path: Path, *, batch: int) -> None:
-        self.child = Child("paritycheck.store.child", str(path), str(batch))
+    def __init__(self, path: Path | str, *, batch: int) -> None:
+        location = str(path)
+        if location.startswith(("postgresql://", "postgres://")):
+            # Not on the command line, where `ps` would show its password: the child inherits it.
+            os.environ[DSN_ENV] = location
+            location = DSN_ENV
+        self.child = Child("paritycheck.store.child", location, str(batch))
         self.batch = batch
         self.pending: list[tuple[int, int, Packed]] = []
 

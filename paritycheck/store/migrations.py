@@ -153,7 +153,7 @@ def _script(db: sqlite_utils.Database, sql: str) -> None:
             db.conn.execute(statement)
 
 
-def migrate(db: sqlite_utils.Database, path: Path) -> None:
+def migrate(db: sqlite_utils.Database, path: Path | str) -> None:
     """Bring the database to the newest schema, one transaction per migration."""
     conn = db.conn
     (version,) = conn.execute("PRAGMA user_version").fetchone()

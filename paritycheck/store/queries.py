@@ -31,7 +31,7 @@ NO_DB_HINT = "run `paritycheck replay` first"
 class Queries:
     """Reading methods of :class:`paritycheck.store.Store`."""
 
-    path: Path
+    path: Path | str
     _conn: sqlite3.Connection
     _seq: dict[int, int]
 
@@ -172,7 +172,7 @@ class Queries:
                        COUNT(*) OVER (PARTITION BY endpoint, kind, path) AS n
                 FROM differences WHERE run_id = ? AND noise = ?
             )
-            SELECT endpoint, kind, path, n,
+            SELECT endpoint, kind, path, MAX(n) AS n,
                    MAX(CASE WHEN rn = 1 THEN legacy END), MAX(CASE WHEN rn = 1 THEN candidate END),
                    group_concat(exchange_id)
             FROM ranked WHERE rn <= ? GROUP BY endpoint, kind, path

@@ -40,9 +40,11 @@ class Writer:
     """Writing methods of :class:`paritycheck.store.Store`; one writer per database at a time."""
 
     db: sqlite_utils.Database
-    path: Path
+    path: Path | str
+    dsn: str | None
     batch: int
     _conn: sqlite3.Connection
+    _errors: tuple[type[Exception], ...]
     _rows: list[tuple[Any, ...]]
     _diffs: list[tuple[Any, ...]]
     _bodies: dict[str, tuple[bytes, int]]
@@ -122,7 +124,7 @@ class Writer:
             from paritycheck.store.childwriter import ChildWriter
 
             self.flush()
-            self._child = ChildWriter(self.path, batch=self.batch)
+            self._child = ChildWriter(self.path if self.dsn is None else self.dsn, batch=self.batch)
 
     def add(self, run_id: int, outcome: Outcome, *, seq: int | None = None) -> None:
         """Buffer one outcome; every ``batch`` outcomes are written in one transaction.
@@ -240,7 +242,7 @@ class Writer:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
-        except sqlite3.Error as exc:
+        except self._errors as exc:
             raise StoreError(
                 f"cannot write to {self.path}: {exc}",
                 hint="check free disk space and that no other run writes it",
