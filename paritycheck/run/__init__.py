@@ -5,5 +5,6 @@ with its consumers (store writer, live summary, progress), plus the dry run.
 from __future__ import annotations
 
 from paritycheck.run.runner import Planned, RunResult, dry_run, endpoint_matcher, replay_captures
+from paritycheck.run.shards import Shard, parse_shard
 
-__all__ = ["Planned", "RunResult", "dry_run", "endpoint_matcher", "replay_captures"]
+__all__ = ["Planned", "RunResult", "Shard", "dry_run", "endpoint_matcher", "parse_shard", "replay_captures"]

@@ -21,6 +21,7 @@ from paritycheck.store.records import (
     redact_value,
     stored_value,
 )
+from paritycheck.store.shards import describe_shards, shard_progress
 from paritycheck.store.sqlite import BATCH, Store
 from paritycheck.store.writer import FINISHED, RUNNING
 
@@ -38,8 +39,10 @@ __all__ = [
     "StoredExchange",
     "StoredReply",
     "StoredViolation",
+    "describe_shards",
     "display_location",
     "is_dsn",
     "redact_value",
+    "shard_progress",
     "stored_value",
 ]

@@ -141,9 +141,20 @@ def _v4(db: sqlite_utils.Database) -> None:
     _script(db, "DROP INDEX IF EXISTS exchanges_run_outcome;")
 
 
+def _v5(db: sqlite_utils.Database) -> None:
+    """Run names: the shards of one run (``replay --shard I/N --run-name NAME``) find it by name."""
+    _script(
+        db,
+        """
+        ALTER TABLE runs ADD COLUMN name TEXT;
+        CREATE UNIQUE INDEX runs_name ON runs (name);
+        """,
+    )
+
+
 #: Ordered schema migrations; migration i brings the schema to version i + 1 (PRAGMA user_version).
 #: Append new ones at the end; never edit, remove or reorder a released one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 
 
 def _script(db: sqlite_utils.Database, sql: str) -> None:

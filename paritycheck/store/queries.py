@@ -34,6 +34,7 @@ class Queries:
     path: Path | str
     _conn: sqlite3.Connection
     _seq: dict[int, int]
+    _stride: dict[int, int]
 
     if TYPE_CHECKING:  # provided by paritycheck.store.writer.Writer
 
@@ -209,7 +210,7 @@ class Queries:
 
     def last_seq(self, run_id: int) -> int:
         """The sequence number of the exchange most recently added to run ``run_id`` by this store."""
-        return self._seq[run_id] - 1
+        return self._seq[run_id] - self._stride.get(run_id, 1)
 
     def contract_checks(self, run_id: int) -> list[ContractCheck]:
         """The contract checks of run ``run_id``, oldest first."""

@@ -22,6 +22,7 @@ from paritycheck.models import Headers
 from paritycheck.store import postgres
 from paritycheck.store.migrations import migrate
 from paritycheck.store.queries import NO_DB_HINT, Queries
+from paritycheck.store.shards import Shards
 from paritycheck.store.writer import Writer
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ BATCH = 500
 # ---------------------------------------------------------------------------------------------- store
 
 
-class Store(Writer, Queries):
+class Store(Writer, Queries, Shards):
     """A results database. Writing is single-threaded: one writer per database at a time."""
 
     def __init__(
@@ -50,6 +51,7 @@ class Store(Writer, Queries):
         self._bodies: dict[str, tuple[bytes, int]] = {}
         self._seen: set[str] = set()
         self._seq: dict[int, int] = {}
+        self._stride: dict[int, int] = {}  # run id -> shard count: a shard numbers every n-th seq
         self._child: ChildWriter | None = None
         self._redacted: dict[tuple[bytes, str | None], str] = {}
         self._header_texts: dict[Headers, str] = {}

@@ -50,6 +50,7 @@ class Writer:
     _bodies: dict[str, tuple[bytes, int]]
     _seen: set[str]
     _seq: dict[int, int]
+    _stride: dict[int, int]
     _child: ChildWriter | None
     _redacted: dict[tuple[bytes, str | None], str]
     _header_texts: dict[Headers, str]
@@ -135,7 +136,7 @@ class Writer:
             seq = self._seq.get(run_id)
             if seq is None:
                 seq = self._next_seq(run_id)
-            self._seq[run_id] = seq + 1
+            self._seq[run_id] = seq + self._stride.get(run_id, 1)
             if self._child is not None:
                 self._child.add(run_id, seq, outcome)
                 return
@@ -261,12 +262,12 @@ class Writer:
 
     # -- noise (paritycheck.noise.learn)
 
-    def apply_noise(self, run_id: int, paths: Sequence[NoisePath]) -> int:
+    def apply_noise(self, run_id: int, paths: Sequence[NoisePath], *, replace: bool = True) -> int:
         """Class the run's differences on noise ``paths`` as noise, in one transaction.
 
         Flags them (``noise = 1``), turns mismatched exchanges left with only noise into matched, stores
         the paths (replacing any stored before) and, for a finished run, its totals. Returns the number of
-        exchanges turned into matched.
+        exchanges turned into matched. ``replace=False`` (a shard) keeps the paths stored before.
         """
         run = self.run(run_id)  # also flushes
         by_endpoint: dict[str, list[NoisePath]] = {}
@@ -289,10 +290,11 @@ class Writer:
                 " AND d.noise = 0)",
                 (Status.MATCHED.value, run_id, Status.MISMATCHED.value),
             ).rowcount
-            self._conn.execute("DELETE FROM noise_paths WHERE run_id = ?", (run_id,))
+            if replace:
+                self._conn.execute("DELETE FROM noise_paths WHERE run_id = ?", (run_id,))
             self._conn.executemany(
-                "INSERT INTO noise_paths (run_id, endpoint, path, samples, differed, raw, total, reason,"
-                " kinds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO noise_paths (run_id, endpoint, path, samples, differed, raw, total,"
+                " reason, kinds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (run_id, p.endpoint, p.path, p.samples, p.differed, p.raw, p.total, p.reason, kinds)
                     for p in paths
