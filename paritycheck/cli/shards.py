@@ -105,6 +105,20 @@ def resolve_workers(workers: int | None, captures: tuple[Path, ...], shard: str 
     return workers if workers is not None else workers_mod.default_workers(list(captures))
 
 
+def warn_incomplete(db: Any, run_id: int | None, err: Any) -> None:
+    """Say so on stderr when the reported run is a sharded run some of whose shards are missing."""
+    from paritycheck.store import Store, shard_progress
+
+    with Store.open(db, create=False) as store:
+        run = store.run(run_id if run_id is not None else store.latest_run_id())
+    progress = shard_progress(run)
+    if progress is not None and progress[0] < progress[1]:
+        err.print(
+            f"warning: run {run.id} has {progress[0]} of {progress[1]} shards complete;"
+            " the report covers what the others stored so far"
+        )
+
+
 def shards_line(db: Any, run_id: int) -> str:
     """``3 of 4 shards complete`` for stored run ``run_id``."""
     from paritycheck.store import Store, describe_shards

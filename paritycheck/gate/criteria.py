@@ -40,7 +40,7 @@ from paritycheck.gate.verdict import (
     label,
 )
 from paritycheck.models import Status
-from paritycheck.store import Store
+from paritycheck.store import Store, describe_shards
 
 __all__ = [
     "ENDPOINT",
@@ -243,6 +243,7 @@ def evaluate(
     shown, accepted = _acceptances(store, run_id, known, today)
 
     complete = run.status == "complete"
+    shards = describe_shards(run)
     criteria = [
         Criterion(
             "run complete",
@@ -251,7 +252,11 @@ def evaluate(
             None,
             None,
             complete,
-            "" if complete else f"run {run_id} is {run.status}: only a complete run can pass",
+            ""
+            if complete
+            else f"run {run_id} is {run.status}"
+            + (f" ({shards})" if shards else "")
+            + ": only a complete run can pass",
             state=PASS if complete else FAIL,
         )
     ]

@@ -218,6 +218,8 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
         out.print(Text(line, style="dim"))
         for reset in sessions.get("resets") or []:
             out.print(Text(f"  reset {reset.get('side')}: exit {reset.get('exit_status')}", style="dim"))
+    if summary.shards:
+        out.print(Text(f"shards: {summary.shards}", style="dim"))
     verdict = (
         Text("AT PARITY", style="bold green")
         if replayed and summary.mismatched == 0 and summary.failed == 0
