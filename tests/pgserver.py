@@ -33,7 +33,8 @@ def _free_port() -> int:
 class PostgresServer:
     """One running server; :meth:`database` makes a fresh empty database and returns its DSN."""
 
-    def __init__(self, bindir: Path, workdir: Path) -> None:
+    def __init__(self, bindir: Path, workdir: Path, *, durable: bool = False) -> None:
+        self.durable = durable  # fsync on, as in production (the benchmarks); off for the tests
         self.bindir, self.workdir = bindir, workdir
         self.port = _free_port()
         self.data = workdir / "data"
@@ -51,10 +52,9 @@ class PostgresServer:
             str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "paritycheck",
             "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
         )  # fmt: skip
-        options = (
-            f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
-            " -c synchronous_commit=off -c full_page_writes=off -c max_connections=60"
-        )
+        options = f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c max_connections=60"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(
             str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options,
             "-l", str(self.workdir / "log"), "-w", "start",

@@ -4,9 +4,10 @@ Shard ``i`` of ``n`` replays the exchanges whose session key hashes to ``i - 1``
 is never cut and every process that reads the same capture computes the same split. The session key is
 the one :mod:`paritycheck.session` groups by: with ``[sessions] key = "none"`` every exchange is its own
 session; otherwise exchanges that share any marker (an Authorization value, a session cookie, a HAR
-page, ...) are one session (a first pass over the capture joins them), and those with none form one
-session per capture file. Sessions joined only by values generated during the replay cannot be foreseen
-and are split by their markers.
+page, ...) are one session (a first pass over the capture joins them). Those with no marker form one
+session per capture file when it replays a write among them (its order then matters); read-only ones
+are split one by one, like ``key = "none"``. Sessions joined only by values generated during the
+replay cannot be foreseen and are split by their markers.
 """
 
 from __future__ import annotations
@@ -80,9 +81,20 @@ class Splitter:
         grouper = Grouper(config.sessions.key)
         self.grouper = grouper if grouper.enabled else None
         self._root: dict[Hashable, Hashable] = {}
+        #: Capture files whose exchanges without a marker include a replayed write.
+        self._ordered: set[str] = set()
         if self.grouper is not None and shard.count > 1:
+            writes = config.replay.allow_writes
             for path in captures:
-                self._join(self.grouper.markers(x) for x in read_fast(path))
+                self._join(self._scan(read_fast(path), writes=writes))
+
+    def _scan(self, exchanges: Iterator[Exchange], *, writes: bool) -> Iterator[list[Hashable]]:
+        assert self.grouper is not None
+        for exchange in exchanges:
+            markers = self.grouper.markers(exchange)
+            if not markers and writes and not exchange.request.is_safe:
+                self._ordered.add(exchange.source)
+            yield markers
 
     def _find(self, marker: Hashable) -> Hashable:
         root = self._root.setdefault(marker, marker)
@@ -110,7 +122,9 @@ class Splitter:
             return ("entry", exchange.source, exchange.index)
         markers = self.grouper.markers(exchange)
         if not markers:
-            return ("default", exchange.source)
+            if exchange.source in self._ordered:
+                return ("default", exchange.source)
+            return ("entry", exchange.source, exchange.index)
         return self._find(markers[0]) if self._root else markers[0]
 
     def mine(self, exchange: Exchange) -> bool:
