@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from paritycheck.common.endpoints import pattern_matches
+from paritycheck.compare import ACCEPTS_REFUSED, BREAKING, shape
 from paritycheck.config import GateConfig
 from paritycheck.gate.accepted import KnownDifferences
 from paritycheck.gate.stats import RESAMPLES, Estimate, compare_p95, seed_for
@@ -189,9 +190,27 @@ def _acceptances(
     accepted: dict[str, int] = {}
     for endpoint in sorted({key[0] for key in active}):
         for x in store.exchanges(run_id, endpoint=endpoint, outcome=Status.MISMATCHED.value):
-            if x.differences and all((endpoint, d.kind, d.path) in active for d in x.differences):
+            if x.differences and all((endpoint, d.kind, shape(d.path)) in active for d in x.differences):
                 accepted[endpoint] = accepted.get(endpoint, 0) + 1
     return shown, accepted
+
+
+def _breaking(store: Store, run_id: int, shown: list[AcceptedGroup], limit: int) -> Criterion:
+    """``max_breaking``: difference groups graded breaking or accepts-refused, accepted ones excepted."""
+    accepted = {(g.endpoint, g.kind, g.path) for g in shown if not g.expired}
+    breaking = [
+        g
+        for g in store.difference_groups(run_id, examples=1)
+        if g.risk in (ACCEPTS_REFUSED, BREAKING) and (g.endpoint, g.kind, g.path) not in accepted
+    ]
+    refused = sum(g.risk == ACCEPTS_REFUSED for g in breaking)
+    note = ", ".join(f"{g.kind} {g.path} {g.detail}".strip() + f" ({g.endpoint})" for g in breaking[:3])
+    if refused:
+        note = f"{refused} where the candidate accepts what legacy refused; " + note
+    ok = len(breaking) <= limit
+    return Criterion(
+        "breaking differences", RUN, len(breaking), limit, None, ok, note, state=PASS if ok else FAIL, op="<="
+    )
 
 
 def _expired(
@@ -338,6 +357,8 @@ def evaluate(
             note=failed_note,
         )
     )
+    if gate.max_breaking >= 0:
+        criteria.append(_breaking(store, run_id, shown, gate.max_breaking))
     expired_rows, notes = _expired(shown, known, today)
     criteria += expired_rows
     criteria += endpoint_rows

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from paritycheck.store.postgres import display_location, is_dsn
 from paritycheck.store.records import (
+    CLOCK,
     LEARNED,
     VOLATILE,
     ContractCheck,
@@ -27,6 +28,7 @@ from paritycheck.store.writer import FINISHED, RUNNING
 
 __all__ = [
     "BATCH",
+    "CLOCK",
     "FINISHED",
     "LEARNED",
     "RUNNING",
