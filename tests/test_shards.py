@@ -135,3 +135,24 @@ def test_workers_store_one_merged_run_like_one_process(tmp_path: Path) -> None:
     for key in ("total", "matched", "mismatched", "failed", "skipped"):
         assert a[key] == b[key]
     assert b["shards"] == "2 of 2 shards complete" and a["shards"] is None
+
+
+def test_processes_opening_a_new_sqlite_file_at_once_migrate_it_once(tmp_path: Path) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+    for k in range(10):
+        path = tmp_path / f"r{k}.db"
+
+        def opener(path: Path = path) -> None:
+            try:
+                Store.open(path).close()
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=opener) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []

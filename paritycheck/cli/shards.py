@@ -63,6 +63,7 @@ def replay_with_workers(params: dict[str, Any], *, count: int, as_json: bool, no
     from paritycheck.store import Store
 
     err = _stderr()
+    Store.open(params["db"]).close()  # create and migrate once, before the workers race to
     name = workers.new_run_name()
     err.print(f"replaying with {count} worker processes into run {name!r}")
     try:
