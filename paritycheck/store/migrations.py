@@ -196,7 +196,7 @@ def migrate(db: sqlite_utils.Database, path: Path | str) -> None:
         and not conn.execute("PRAGMA user_version").fetchone()[0]
     ):
         raise StoreError(
-            f"{path} is a SQLite database of something else (tables: {', '.join(sorted(tables)[:5])})",
+            f"{path} is a database of something else (tables: {', '.join(sorted(tables)[:5])})",
             hint="pass another --db path",
         )
     for number in range(version, len(MIGRATIONS)):

@@ -169,3 +169,19 @@ def test_shards_starting_together_migrate_once_and_make_one_run(pg_dsn: str) -> 
         info = store.run(run_ids[0])
         assert (info.status, info.total) == ("complete", 100)
         assert sorted(x.seq for x in store.exchanges(info.id)) == list(range(100))
+
+
+def test_a_postgres_database_of_something_else_is_refused(pg_dsn: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE customers (id int)")
+    with pytest.raises(StoreError, match=r"is a database of something else \(tables: customers\)"):
+        Store.open(pg_dsn)
+
+
+def test_a_missing_postgres_database_names_the_fix(pg_dsn: str) -> None:
+    dsn = pg_dsn.rsplit("/", 1)[0] + "/nosuchdb"
+    with pytest.raises(StoreError, match="does not exist") as info:
+        Store.open(dsn)
+    assert info.value.hint and "PARITYCHECK_DB" in info.value.hint
