@@ -20,6 +20,7 @@ from paritycheck.cli.base import (
     cli,
     load_config,
 )
+from paritycheck.cli.shards import warn_incomplete
 from paritycheck.errors import ExitStatus
 
 
@@ -86,6 +87,7 @@ def report(
     err = _stderr()
     for path in written:
         err.print(f"wrote {path}")
+    warn_incomplete(db, run_id, err)
     if open_browser:
         import webbrowser
 

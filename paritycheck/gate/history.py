@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paritycheck.gate.stats import p95
-from paritycheck.store import RunInfo, Store
+from paritycheck.store import RunInfo, Store, describe_shards
 
 __all__ = ["GroupKey", "RunHistory", "history", "rules_hash"]
 
@@ -178,7 +178,9 @@ def history(store: Store, *, min_samples: int = 30, limit: int | None = None) ->
                 RunHistory(
                     run.id,
                     run.started,
-                    run.status,
+                    run.status
+                    if run.status == "complete" or not (s := describe_shards(run))
+                    else f"{run.status} ({s})",
                     run.total,
                     run.matched,
                     run.mismatched,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from paritycheck.errors import ConfigError, StoreError
 from paritycheck.gate.verdict import FAIL, PASS, RUN, AcceptedGroup, Criterion
-from paritycheck.store import RunInfo, Store
+from paritycheck.store import RunInfo, Store, describe_shards
 
 __all__ = ["Period", "complete_runs", "id_ranges", "merge_groups", "parse_since", "runs_since"]
 
@@ -96,7 +96,9 @@ def complete_runs(runs: list[RunInfo], period: str | None) -> Criterion:
     bad = [r for r in runs if r.status != "complete"]
     if period is None:
         run = runs[0]
-        note = "" if not bad else f"run {run.id} is {run.status}: only a complete run can pass"
+        shards = describe_shards(run)
+        where = f" ({shards})" if shards else ""
+        note = "" if not bad else f"run {run.id} is {run.status}{where}: only a complete run can pass"
         return Criterion("run complete", RUN, None, None, None, not bad, note, state=FAIL if bad else PASS)
     ids = [r.id for r in runs]
     note = f"{len(runs)} run(s) judged together ({period}): {id_ranges(ids)}"

@@ -17,7 +17,7 @@ from typing import Any
 from paritycheck.compare import detail, risk, shape
 from paritycheck.models import Outcome, Status
 from paritycheck.noise import NoisePath
-from paritycheck.store import RunInfo, Store, stored_value
+from paritycheck.store import RunInfo, Store, describe_shards, stored_value
 
 QUANTILES = (("p50", 50.0), ("p95", 95.0), ("p99", 99.0))
 #: Difference groups kept per endpoint in a summary; the rest are counted in ``differences_omitted``.
@@ -153,6 +153,8 @@ class RunSummary:
     #: Why exchanges failed or were skipped: (reason, count), most frequent first.
     failure_reasons: list[tuple[str, int]] = field(default_factory=list)
     skip_reasons: list[tuple[str, int]] = field(default_factory=list)
+    #: ``3 of 4 shards complete`` for a sharded run (replay --shard/--workers); None otherwise.
+    shards: str | None = None
 
     @property
     def parity(self) -> float | None:
@@ -177,6 +179,7 @@ class RunSummary:
             "captures": [dict(c) for c in self.captures],
             "endpoints": [e.to_json() for e in self.endpoints],
             "sessions": self.sessions,
+            "shards": self.shards,
             "reasons": {
                 "failed": [{"reason": r, "count": n} for r, n in self.failure_reasons],
                 "skipped": [{"reason": r, "count": n} for r, n in self.skip_reasons],
@@ -237,6 +240,7 @@ def _build(
         sessions=run.meta.get("sessions") if run else None,
         failure_reasons=(reasons or {}).get("failed", Counter()).most_common(),
         skip_reasons=(reasons or {}).get("skipped", Counter()).most_common(),
+        shards=describe_shards(run) if run else None,
     )
 
 

@@ -231,6 +231,8 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
         out.print(Text(line, style="dim"))
         for reset in sessions.get("resets") or []:
             out.print(Text(f"  reset {reset.get('side')}: exit {reset.get('exit_status')}", style="dim"))
+    if summary.shards:
+        out.print(Text(f"shards: {summary.shards}", style="dim"))
     verdict = (
         Text("AT PARITY", style="bold green")
         if replayed and summary.mismatched == 0 and summary.failed == 0
@@ -276,17 +278,19 @@ def print_dry_run(plan: Iterable[Planned], config: Config, *, out: Console) -> i
     return ExitStatus.OK
 
 
-def print_interrupted(db: Path, *, err: Console) -> None:
+def print_interrupted(db: Path | str, *, err: Console) -> None:
     """After Ctrl-C: say what was kept."""
-    from paritycheck.store import Store
+    from paritycheck.store import Store, display_location
+
+    shown = display_location(db)
 
     try:
         with Store.open(db, create=False) as store:
             run_id = store.latest_run_id()
             kept = store.run(run_id)
-        err.print(f"interrupted: run {run_id} kept {getattr(kept, 'total', '?')} exchanges in {db}")
+        err.print(f"interrupted: run {run_id} kept {getattr(kept, 'total', '?')} exchanges in {shown}")
     except Exception:  # the interrupt message must not itself fail
-        err.print(f"interrupted: results so far are in {db}")
+        err.print(f"interrupted: results so far are in {shown}")
 
 
 __all__ = ["Progress", "print_dry_run", "print_interrupted", "print_summary"]

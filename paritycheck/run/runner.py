@@ -27,6 +27,7 @@ from paritycheck.gate import LiveSummary, RunSummary, summarise
 from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner
 from paritycheck.replay import Engine, Transport, make_transport, schedule
+from paritycheck.run.shards import Shard, Splitter, fingerprint
 from paritycheck.run.stream_limits import stream_limits
 from paritycheck.store import Store
 
@@ -48,7 +49,7 @@ class RunResult:
     run_id: int
     summary: RunSummary
     status: str
-    db: Path
+    db: Path | str
     #: The contract check of the replies, with ``replay --contract``.
     contract: ContractReport | None = None
 
@@ -131,6 +132,7 @@ class _Pipeline:
         self.run_id = run_id
         self.live = live if live is not None else LiveSummary()
         self.on_outcome = on_outcome
+        self.sharded = False
         # Session-aware replay (docs/sessions.md): ordering, per-backend tokens and generated values.
         self.sessions: SessionReplay | None = None
         resets = config.backends.legacy.reset or config.backends.candidate.reset
@@ -210,8 +212,8 @@ class _Pipeline:
     def classify_noise(self) -> int:
         """After the replay: flag differences on noise paths in the store; return how many paths."""
         paths = self.noise.classify()
-        if paths:
-            self.store.apply_noise(self.run_id, paths)
+        if paths:  # a shard adds its paths to those of the run's other shards
+            self.store.apply_noise(self.run_id, paths, replace=not self.sharded)
         return len(paths)
 
     def judge(
@@ -264,6 +266,7 @@ async def replay_captures(
     transport: Transport | None = None,
     contract: Contract | None = None,
     live: LiveSummary | None = None,
+    shard: Shard | None = None,
 ) -> RunResult:
     """Replay every exchange of ``captures`` against both backends and store the outcomes in ``db``.
 
@@ -275,6 +278,9 @@ async def replay_captures(
 
     Raises :class:`CaptureError` after storing everything read before a malformed entry. On
     cancellation (Ctrl-C) the run is finished as ``interrupted`` with every outcome so far stored.
+
+    With ``shard``, only that part of the captures is replayed, into the run named by it, which the
+    other shards join (:mod:`paritycheck.run.shards`); the run is finished by its last shard.
     """
     check_backends(config)
     # Digesting a capture of hundreds of MB takes a while: keep the event loop free meanwhile.
@@ -288,13 +294,26 @@ async def replay_captures(
     redact.new_key()  # this run's key for the hashes shown in place of secrets
     if await asyncio.to_thread(lambda: sum(Path(p).stat().st_size for p in captures)) >= OFFLOAD_MIN_BYTES:
         store.write_in_child()
-    run_id = store.start_run(
-        tool_version=__version__,
-        config=config_record(config),
-        backends=backends,
-        captures=captures_info,
-        started=_now(),
-    )
+    done: set[tuple[str, int]] = set()
+    if shard is None:
+        run_id = store.start_run(
+            tool_version=__version__,
+            config=config_record(config),
+            backends=backends,
+            captures=captures_info,
+            started=_now(),
+        )
+    else:
+        try:
+            record = config_record(config)
+            run_id, done = store.join_shard(
+                shard.name, shard=shard.index, count=shard.count,
+                fingerprint=fingerprint(record, captures_info), tool_version=__version__,
+                config=record, backends=backends, captures=captures_info,
+            )  # fmt: skip
+        except BaseException:
+            store.close()
+            raise
     own_transport = transport is None
     transport = transport or make_transport("aiohttp", concurrency=config.replay.concurrency)
     engine = Engine(
@@ -306,6 +325,7 @@ async def replay_captures(
         stream_limits=stream_limits(config, endpoint_matcher(config, contract)),
     )
     pipeline = _Pipeline(config, engine, store, run_id, on_outcome, contract, live)
+    pipeline.sharded = shard is not None
     contract_report = None
     noise_paths = 0
     renamed = False
@@ -315,7 +335,11 @@ async def replay_captures(
     try:
         if sessions is not None:
             await sessions.prepare()  # reset commands, then [auth] logins
-        items = pipeline.replayable(_exchanges(list(captures), errors))
+        exchanges = _exchanges(list(captures), errors)
+        if shard is not None:
+            splitter = await asyncio.to_thread(Splitter, config, list(captures), shard)
+            exchanges = splitter.filter(exchanges, done)
+        items = pipeline.replayable(exchanges)
         outcomes = schedule(
             items,
             pipeline.work,
@@ -344,7 +368,10 @@ async def replay_captures(
                 contract_report = pipeline.contract_check.finish()
             if sessions is not None:
                 store.update_meta(run_id, {"sessions": sessions.meta()})
-            store.finish_run(run_id, status=status)
+            if shard is None:
+                store.finish_run(run_id, status=status)
+            else:
+                store.finish_shard(run_id, shard=shard.index, status=status)
             run_info = store.run(run_id)
             store.close()
     if errors:

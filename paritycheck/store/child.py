@@ -13,7 +13,7 @@ import sys
 
 from paritycheck.common.childproc import read_frame, serve_stdio, write_frame
 from paritycheck.compare import redact
-from paritycheck.store.childwriter import REDACT_KEY_ENV, unpack
+from paritycheck.store.childwriter import DSN_ENV, REDACT_KEY_ENV, unpack
 from paritycheck.store.sqlite import Store
 
 
@@ -27,7 +27,7 @@ def main(argv: list[str]) -> None:
     stdin, stdout = serve_stdio()
     path, batch = argv
     error: BaseException | None = None
-    store = Store.open(path, create=False, batch=int(batch))
+    store = Store.open(os.environ[DSN_ENV] if path == DSN_ENV else path, create=False, batch=int(batch))
     try:
         while True:
             try:

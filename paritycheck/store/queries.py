@@ -32,9 +32,10 @@ NO_DB_HINT = "run `paritycheck replay` first"
 class Queries:
     """Reading methods of :class:`paritycheck.store.Store`."""
 
-    path: Path
+    path: Path | str
     _conn: sqlite3.Connection
     _seq: dict[int, int]
+    _stride: dict[int, int]
 
     if TYPE_CHECKING:  # provided by paritycheck.store.writer.Writer
 
@@ -213,7 +214,7 @@ class Queries:
                        COUNT(*) OVER (PARTITION BY endpoint, kind, COALESCE(shape, path), detail) AS n
                 FROM differences WHERE run_id = ? AND noise = ?
             )
-            SELECT endpoint, kind, shape, detail, n,
+            SELECT endpoint, kind, shape, detail, MAX(n) AS n,
                    MAX(CASE WHEN rn = 1 THEN legacy END), MAX(CASE WHEN rn = 1 THEN candidate END),
                    MAX(CASE WHEN rn = 1 THEN path END), group_concat(exchange_id)
             FROM ranked WHERE rn <= ? GROUP BY endpoint, kind, shape, detail
@@ -252,7 +253,7 @@ class Queries:
 
     def last_seq(self, run_id: int) -> int:
         """The sequence number of the exchange most recently added to run ``run_id`` by this store."""
-        return self._seq[run_id] - 1
+        return self._seq[run_id] - self._stride.get(run_id, 1)
 
     def contract_checks(self, run_id: int) -> list[ContractCheck]:
         """The contract checks of run ``run_id``, oldest first."""
