@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from paritycheck.common.jsonpath import wildcard
 from paritycheck.config import NoiseConfig
 from paritycheck.models import Difference, Exchange
-from paritycheck.store import CLOCK, LEARNED, VOLATILE, NoisePath
+from paritycheck.store import CLOCK, ELSEWHERE, LEARNED, VOLATILE, NoisePath
 
 if TYPE_CHECKING:
     from paritycheck.store import Store
@@ -85,6 +85,17 @@ def _count(into: dict[str, _Counts], differences: Sequence[Difference]) -> None:
         counts.kinds |= kinds
 
 
+_ENVELOPES = ("$.error.", "$.errors.", "$.data.")
+
+
+def _in_envelope(path: str) -> str:
+    """The path within its envelope: ``$.error.meta.x`` and ``$.meta.x`` are the same field."""
+    for prefix in _ENVELOPES:
+        if path.startswith(prefix):
+            return "$." + path[len(prefix) :]
+    return path
+
+
 class NoiseLearner:
     """Collects A/A (legacy vs legacy) and raw (legacy vs candidate) differences; classifies at the end."""
 
@@ -140,6 +151,27 @@ class NoiseLearner:
                     merged.n += counts.n
                     merged.kinds |= counts.kinds
 
+    def _elsewhere(self, learned: list[NoisePath]) -> list[NoisePath]:
+        """A field that differed on *every* legacy re-ask of at least two endpoints (a request id, a
+        generation time) is noise on every endpoint where it differs, including those whose samples never
+        showed it: an error answered only after the sampled ones. The field is compared within its
+        envelope (``$.meta.request_id`` and ``$.error.meta.request_id`` are one field)."""
+        always: dict[str, list[NoisePath]] = {}
+        for p in learned:
+            if p.reason == LEARNED and p.samples and p.differed == p.samples:
+                always.setdefault(_in_envelope(p.path), []).append(p)
+        done = {(p.endpoint, p.path) for p in learned}
+        out: list[NoisePath] = []
+        for endpoint, state in self._endpoints.items():
+            for path, raw in state.raw.items():
+                seen = always.get(_in_envelope(path), [])
+                if len({p.endpoint for p in seen} - {endpoint}) < 2 or (endpoint, path) in done:
+                    continue
+                kinds = tuple(sorted({k for p in seen for k in p.kinds}))
+                why = f"{ELSEWHERE} ({len(seen)} endpoints)"
+                out.append(NoisePath(endpoint, path, state.samples, 0, raw.n, state.total, why, kinds))
+        return out
+
     def add_clock(self, endpoint: str, differences: Sequence[Difference]) -> None:
         """Count instants classed as read during the run (:class:`paritycheck.compare.RunClock`)."""
         if differences:
@@ -173,6 +205,7 @@ class NoiseLearner:
                             tuple(sorted(noise.kinds)),
                         )
                     )
+        out += self._elsewhere(out)
         # Clock-read instants, as evidence only: those differences were flagged as noise one by one when
         # compared, and the "clock" kind makes sure no other difference on the path is flagged with them.
         # A path already learned as noise (the legacy's own answers differ there too) is listed once.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from paritycheck.store.postgres import display_location, is_dsn
 from paritycheck.store.records import (
     CLOCK,
+    ELSEWHERE,
     LEARNED,
     VOLATILE,
     ContractCheck,
@@ -29,6 +30,7 @@ from paritycheck.store.writer import FINISHED, RUNNING
 __all__ = [
     "BATCH",
     "CLOCK",
+    "ELSEWHERE",
     "FINISHED",
     "LEARNED",
     "RUNNING",

@@ -19,6 +19,7 @@ from paritycheck.models import Difference, Headers, Status
 VOLATILE = "volatile header"
 LEARNED = "legacy re-asks differed"
 CLOCK = "instants read during the run"
+ELSEWHERE = "differed on every legacy re-ask of other endpoints"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,8 @@ class NoisePath:
         """``5/5 legacy re-asks differed`` or ``volatile header``."""
         if self.reason == VOLATILE:
             return VOLATILE
+        if self.reason.startswith(ELSEWHERE):
+            return self.reason
         if self.reason == CLOCK:
             return f"{self.differed}/{self.total} answers: {CLOCK}, both backends' clocks within tolerance"
         return f"{self.differed}/{self.samples} {LEARNED}"
