@@ -99,7 +99,8 @@ def replay(
         rules = config.normalise if config.contract.normalised else None
         spec = load_contract(contract_spec, normalise=rules)
     if dry_run:
-        return terminal.print_dry_run(runner.dry_run(config, list(captures), contract=spec), config, out=out)
+        plan = runner.dry_run(config, list(captures), contract=spec)
+        return terminal.print_dry_run(plan, config, out=out, as_json=as_json)
     live = LiveSummary()
     with terminal.Progress(err, live) as progress:
         try:
