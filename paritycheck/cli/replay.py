@@ -104,7 +104,8 @@ def replay(
         rules = config.normalise if config.contract.normalised else None
         spec = load_contract(contract_spec, normalise=rules)
     if dry_run:
-        return terminal.print_dry_run(runner.dry_run(config, list(captures), contract=spec), config, out=out)
+        plan = runner.dry_run(config, list(captures), contract=spec)
+        return terminal.print_dry_run(plan, config, out=out, as_json=as_json)
     part = None if shard is None else parse_shard(shard, name=run_name)
     count = resolve_workers(workers, captures, shard)
     if count > 1:

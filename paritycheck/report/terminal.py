@@ -16,7 +16,7 @@ from rich.progress import Progress as RichProgress
 from rich.table import Table
 from rich.text import Text
 
-from paritycheck.compare import described, severity
+from paritycheck.compare import described, redact, severity
 from paritycheck.errors import ExitStatus
 from paritycheck.models import Outcome
 
@@ -255,24 +255,53 @@ def _all_failed(summary: RunSummary, side: str) -> str | None:
     return None
 
 
-def print_dry_run(plan: Iterable[Planned], config: Config, *, out: Console) -> int:
-    """List what would be sent where; nothing is sent. Streams: memory does not grow with the capture."""
+def print_dry_run(plan: Iterable[Planned], config: Config, *, out: Console, as_json: bool = False) -> int:
+    """List what would be sent where; nothing is sent. Streams: memory does not grow with the capture.
+
+    Targets are redacted exactly as the store redacts URLs (``?api_key=[redacted]``). With ``as_json``,
+    one JSON document on stdout: the requests that would be sent, the skips with reasons, the counts.
+    """
     write = sys.stdout.write
     sent = 0
     skipped: Counter[str] = Counter()
+    legacy = config.backends.legacy.url or None
+    candidate = config.backends.candidate.url or None
+    if as_json:
+        write('{"requests": [')
+    first = True
     for item in plan:
         request = item.exchange.request
+        target = redact.url(request.target)
+        if as_json:
+            line = {"method": request.method, "target": target, "endpoint": item.endpoint}
+            if item.skip is not None:
+                line["skipped"] = item.skip
+            write(("" if first else ",") + "\n  " + json.dumps(line, ensure_ascii=False))
+            first = False
+        elif item.skip is None:
+            write(f"{request.method} {target}  [{item.endpoint}]\n")
+        else:
+            write(f"skip {request.method} {target}  ({item.skip})\n")
         if item.skip is None:
             sent += 1
-            write(f"{request.method} {request.target}  [{item.endpoint}]\n")
         else:
             skipped[item.skip] += 1
-            write(f"skip {request.method} {request.target}  ({item.skip})\n")
-    sys.stdout.flush()
-    legacy = config.backends.legacy.url or "(no legacy backend configured)"
-    candidate = config.backends.candidate.url or "(no candidate backend configured)"
     total_skipped = sum(skipped.values())
-    out.print(f"dry run: {sent} exchanges would be sent to {legacy} and {candidate}; {total_skipped} skipped")
+    if as_json:
+        tail = {
+            "would_send": sent,
+            "skipped": total_skipped,
+            "skip_reasons": [{"reason": r, "count": n} for r, n in skipped.most_common()],
+            "backends": {"legacy": legacy, "candidate": candidate},
+        }
+        write("\n], " + json.dumps(tail, ensure_ascii=False)[1:] + "\n")
+        sys.stdout.flush()
+        return ExitStatus.OK
+    sys.stdout.flush()
+    where = (
+        f"{legacy or '(no legacy backend configured)'} and {candidate or '(no candidate backend configured)'}"
+    )
+    out.print(f"dry run: {plural(sent, 'exchange')} would be sent to {where}; {total_skipped} skipped")
     for reason, count in skipped.most_common():
         out.print(f"  {count}× {reason}")
     return ExitStatus.OK
