@@ -142,12 +142,17 @@ class Difference:
     ``kind`` is one of ``status``, ``header``, ``changed``, ``type``, ``added`` (only in candidate),
     ``removed`` (only in legacy), ``order``, ``body``. ``path`` is ``status``, ``header:<name>`` or a
     JSONPath into the body such as ``$.data.items[2].price``. Values are JSON-serialisable.
+    ``path`` names the *normalised* document (for grouping); ``legacy_path`` and ``candidate_path``
+    are where each side wrote it on the wire, before key-case and envelope renames, when that differs
+    (None: the same as ``path``).
     """
 
     kind: str
     path: str
     legacy: Any = None
     candidate: Any = None
+    legacy_path: str | None = None
+    candidate_path: str | None = None
 
 
 class Status(StrEnum):

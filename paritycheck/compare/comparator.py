@@ -15,6 +15,7 @@ A missing header differs from a present one. Repeated headers are joined with ``
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Callable, Sequence
@@ -25,6 +26,7 @@ from paritycheck.common.jsonparse import dumps_canonical, loads
 from paritycheck.compare.diff import bounded, diff
 from paritycheck.compare.normalise import Rules
 from paritycheck.compare.streams import compare_streams
+from paritycheck.compare.wirepath import wire_path
 from paritycheck.config import EndpointRule, NormaliseConfig
 from paritycheck.models import STREAM_MEDIA, Difference, Headers, Reply
 
@@ -234,7 +236,8 @@ class Comparator:
         if a is not _NOT_JSON and b is not _NOT_JSON:
             if a[1] == b[1]:
                 return []
-            return diff(a[0], b[0], float_tolerance=rules.float_tolerance)
+            found = diff(a[0], b[0], float_tolerance=rules.float_tolerance)
+            return _on_the_wire(rules, found, legacy.body, candidate.body) if found else found
         if (a is not _NOT_JSON or b is not _NOT_JSON) and (declared_a or declared_b):
             left = bounded(a[0]) if a is not _NOT_JSON else self._shown(legacy.body, type_a)
             right = bounded(b[0]) if b is not _NOT_JSON else self._shown(candidate.body, type_b)
@@ -261,6 +264,24 @@ class Comparator:
     def _shown(data: bytes, media: str) -> str:
         text = _text(data, media)
         return digest(data) if text is None else bounded(text)
+
+
+def _on_the_wire(rules: Rules, found: list[Difference], legacy: bytes, candidate: bytes) -> list[Difference]:
+    """``found`` with each side's wire path where normalisation renamed a key (only differing pairs pay)."""
+    if rules.envelope != "auto" and rules.key_case == "none":
+        return found
+    raw_a, raw_b = loads(legacy), loads(candidate)
+    out = []
+    for d in found:
+        wire_a, wire_b = wire_path(rules, raw_a, d.path), wire_path(rules, raw_b, d.path)
+        if wire_a != d.path or wire_b != d.path:
+            d = dataclasses.replace(
+                d,
+                legacy_path=wire_a if wire_a != d.path else None,
+                candidate_path=wire_b if wire_b != d.path else None,
+            )
+        out.append(d)
+    return out
 
 
 def _text(data: bytes, media: str) -> str | None:

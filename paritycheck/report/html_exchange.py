@@ -37,10 +37,20 @@ def short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _wire(d: Difference) -> str:
+    """Where each side wrote the path, when normalisation renamed it (issue 12.7)."""
+    if d.legacy_path is None and d.candidate_path is None:
+        return ""
+    a, b = d.legacy_path or d.path, d.candidate_path or d.path
+    if a == b:
+        return f" (on the wire <code>{esc(a)}</code>)"
+    return f" (on the wire: legacy <code>{esc(a)}</code>, candidate <code>{esc(b)}</code>)"
+
+
 def example_html(x: Example) -> str:
     """One exchange: request, differences, the two normalised answers side by side, the raw answers."""
     diffs = "".join(
-        f'<li><span class="kind {esc(d.kind)}">{esc(d.kind)}</span> <code>{esc(d.path)}</code>'
+        f'<li><span class="kind {esc(d.kind)}">{esc(d.kind)}</span> <code>{esc(d.path)}</code>{_wire(d)}'
         f" legacy <code>{esc(short(described(d.kind, 'legacy', d.legacy), 200))}</code>"
         f" candidate <code>{esc(short(described(d.kind, 'candidate', d.candidate), 200))}</code></li>"
         for d in x.differences[:50]

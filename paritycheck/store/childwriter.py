@@ -55,8 +55,13 @@ def pack(outcome: Outcome) -> Packed:
         _pack_reply(outcome.legacy),
         _pack_reply(outcome.candidate),
         _pack_reply(outcome.legacy_again),
-        tuple((d.kind, d.path, d.legacy, d.candidate) for d in outcome.differences),
-        tuple((d.kind, d.path, d.legacy, d.candidate) for d in outcome.noise),
+        tuple(
+            (d.kind, d.path, d.legacy, d.candidate, d.legacy_path, d.candidate_path)
+            for d in outcome.differences
+        ),
+        tuple(
+            (d.kind, d.path, d.legacy, d.candidate, d.legacy_path, d.candidate_path) for d in outcome.noise
+        ),
     )
 
 

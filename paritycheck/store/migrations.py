@@ -166,9 +166,18 @@ def _v6(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v7(db: sqlite_utils.Database) -> None:
+    """Each difference's wire paths, where normalisation renamed a key (issue 12.7); NULL: as ``path``."""
+    _script(
+        db,
+        "ALTER TABLE differences ADD COLUMN legacy_path TEXT;"
+        " ALTER TABLE differences ADD COLUMN candidate_path TEXT;",
+    )
+
+
 #: Ordered schema migrations; migration i brings the schema to version i + 1 (PRAGMA user_version).
 #: Append new ones at the end; never edit, remove or reorder a released one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 
 
 def _script(db: sqlite_utils.Database, sql: str) -> None:

@@ -99,12 +99,15 @@ class Queries:
         while chunk := cursor.fetchmany(256):
             ids = [row[0] for row in chunk]
             found: dict[int, tuple[list[Difference], list[Difference]]] = {i: ([], []) for i in ids}
-            for exchange_id, kind, path, legacy, candidate, noise in self._conn.execute(
-                "SELECT exchange_id, kind, path, legacy, candidate, noise FROM differences"
+            for exchange_id, kind, path, legacy, candidate, noise, wire_a, wire_b in self._conn.execute(
+                "SELECT exchange_id, kind, path, legacy, candidate, noise, legacy_path, candidate_path"
+                " FROM differences"
                 f" WHERE exchange_id IN ({', '.join('?' * len(ids))}) ORDER BY id",
                 ids,
             ):
-                found[exchange_id][noise].append(Difference(kind, path, loads(legacy), loads(candidate)))
+                found[exchange_id][noise].append(
+                    Difference(kind, path, loads(legacy), loads(candidate), wire_a, wire_b)
+                )
             for row in chunk:
                 diffs, noise_diffs = found[row[0]]
                 yield exchange_from_row(row, tuple(diffs), tuple(noise_diffs))

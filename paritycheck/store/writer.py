@@ -175,6 +175,8 @@ class Writer:
                         noise,
                         shape(d.path),
                         detail(d),
+                        d.legacy_path,
+                        d.candidate_path,
                     )
                 )
         if len(self._rows) >= self.batch:
@@ -363,7 +365,6 @@ _INSERT_EXCHANGE = (
     f"INSERT INTO exchanges (id, {EXCHANGE_COLUMNS}) VALUES (?{', ?' * (EXCHANGE_COLUMNS.count(',') + 1)})"
 )
 _INSERT_DIFFERENCE = (
-    "INSERT INTO differences"
-    " (exchange_id, run_id, endpoint, kind, path, legacy, candidate, noise, shape, detail)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO differences (exchange_id, run_id, endpoint, kind, path, legacy, candidate, noise, shape,"
+    " detail, legacy_path, candidate_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
