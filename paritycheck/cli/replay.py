@@ -16,11 +16,12 @@ from paritycheck.cli.base import (
     _stdout,
     _write_reports,
     cli,
+    interrupt_status,
     load_config,
     override,
 )
 from paritycheck.common import aio
-from paritycheck.errors import ExitStatus
+from paritycheck.errors import CaptureError, ExitStatus
 
 
 @cli.command(context_settings=CONTEXT)
@@ -73,7 +74,7 @@ def replay(
     """Replay CAPTURES against the legacy and the candidate backend, diff, store and summarise.
 
     Exit status: 0 every replayed exchange matched, 1 a mismatch or failed exchange, 2 usage, config or
-    capture error, 3 internal failure, 130 interrupted (results so far are kept).
+    capture error, 3 internal failure, 130 interrupted, 143 terminated by SIGTERM (results so far are kept).
     """
     from paritycheck.gate import LiveSummary
     from paritycheck.report import terminal
@@ -108,10 +109,14 @@ def replay(
                     config, list(captures), db=db, on_outcome=progress.advance, contract=spec, live=live
                 )
             )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             progress.stop()
             terminal.print_interrupted(db, err=err)
-            return ExitStatus.INTERRUPTED
+            return interrupt_status(exc)
+        except CaptureError:
+            progress.stop()
+            terminal.print_unfinished(db, err=err)  # stored as capture_error: say how far it got
+            raise
     if as_json:
         data = result.summary.to_json()
         if result.contract is not None:

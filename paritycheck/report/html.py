@@ -19,7 +19,7 @@ from paritycheck.report import model as m
 from paritycheck.report.html_contract import contract_html, fig_class, gate_meta, header_figures
 from paritycheck.report.html_exchange import esc, example_html, short
 from paritycheck.report.html_exchange import ms as _ms
-from paritycheck.report.model import EndpointRow, Group, ReportModel
+from paritycheck.report.model import EndpointRow, Group, ReportModel, unfinished_text
 from paritycheck.store import Store
 
 #: Once the example templates pass this many bytes, further examples are left out.
@@ -123,7 +123,9 @@ def _header(r: ReportModel) -> str:
     cls = {"at parity": "ok", "not at parity": "bad"}.get(r.verdict, "none")
     bad_eps = sum(1 for e in r.endpoints if not e.at_parity)
     why = (
-        f"{bad_eps} of {len(r.endpoints)} endpoints not at parity"
+        unfinished_text(run.status, s.total, r.replayed)
+        if not r.finished
+        else f"{bad_eps} of {len(r.endpoints)} endpoints not at parity"
         if r.verdict == "not at parity"
         else ("every replayed exchange matched" if r.verdict == "at parity" else "no exchange was replayed")
     )

@@ -27,7 +27,7 @@ from paritycheck.gate import LiveSummary, RunSummary, summarise
 from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner
 from paritycheck.replay import Engine, Transport, make_transport, schedule
-from paritycheck.store import Store
+from paritycheck.store import Heartbeat, Store
 
 if TYPE_CHECKING:
     from paritycheck.contract import Contract, ContractReport
@@ -259,7 +259,8 @@ async def replay_captures(
     violations stored with the run, and endpoints named after the spec's templates.
 
     Raises :class:`CaptureError` after storing everything read before a malformed entry. On
-    cancellation (Ctrl-C) the run is finished as ``interrupted`` with every outcome so far stored.
+    cancellation (Ctrl-C, or SIGTERM through :func:`paritycheck.common.aio.run`) the run is finished as
+    ``interrupted`` with every outcome so far stored; after a capture error, as ``capture_error``.
     """
     check_backends(config)
     # Digesting a capture of hundreds of MB takes a while: keep the event loop free meanwhile.
@@ -279,6 +280,7 @@ async def replay_captures(
         captures=captures_info,
         started=_now(),
     )
+    heartbeat = Heartbeat(db, run_id).start()  # a later command can tell a killed run (store/liveness.py)
     own_transport = transport is None
     transport = transport or make_transport("aiohttp", concurrency=config.replay.concurrency)
     engine = Engine(
@@ -312,7 +314,7 @@ async def replay_captures(
         store.flush()
         # Noise is classed with all the evidence in: raw rates are only known once the run is over.
         noise_paths = pipeline.classify_noise()
-        status = "failed" if errors else "complete"
+        status = "capture_error" if errors else "complete"
     except (KeyboardInterrupt, asyncio.CancelledError):
         status = "interrupted"
         raise
@@ -325,6 +327,7 @@ async def replay_captures(
                 contract_report = pipeline.contract_check.finish()
             if sessions is not None:
                 store.update_meta(run_id, {"sessions": sessions.meta()})
+            heartbeat.stop()
             store.finish_run(run_id, status=status)
             run_info = store.run(run_id)
             store.close()

@@ -6,6 +6,7 @@ the summary, reports, gate and history read.
 
 from __future__ import annotations
 
+from paritycheck.store.liveness import HEARTBEAT_SECONDS, STALE_SECONDS, Heartbeat, reap_stale
 from paritycheck.store.records import (
     LEARNED,
     VOLATILE,
@@ -25,17 +26,21 @@ from paritycheck.store.writer import FINISHED, RUNNING
 __all__ = [
     "BATCH",
     "FINISHED",
+    "HEARTBEAT_SECONDS",
     "LEARNED",
     "RUNNING",
+    "STALE_SECONDS",
     "VOLATILE",
     "ContractCheck",
     "DifferenceGroup",
+    "Heartbeat",
     "NoisePath",
     "RunInfo",
     "Store",
     "StoredExchange",
     "StoredReply",
     "StoredViolation",
+    "reap_stale",
     "redact_value",
     "stored_value",
 ]

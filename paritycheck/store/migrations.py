@@ -141,9 +141,22 @@ def _v4(db: sqlite_utils.Database) -> None:
     _script(db, "DROP INDEX IF EXISTS exchanges_run_outcome;")
 
 
+def _v5(db: sqlite_utils.Database) -> None:
+    """Who runs a run: pid and host of its process and a heartbeat it refreshes, so that a run whose
+    process was killed (SIGKILL, OOM, power loss) can be told apart from one still going."""
+    _script(
+        db,
+        """
+        ALTER TABLE runs ADD COLUMN pid INTEGER;
+        ALTER TABLE runs ADD COLUMN host TEXT;
+        ALTER TABLE runs ADD COLUMN heartbeat TEXT;
+        """,
+    )
+
+
 #: Ordered schema migrations; migration i brings the schema to version i + 1 (PRAGMA user_version).
 #: Append new ones at the end; never edit, remove or reorder a released one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 
 
 def _script(db: sqlite_utils.Database, sql: str) -> None:

@@ -4,6 +4,8 @@ contract checks. Everything written passes through :mod:`paritycheck.compare.red
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
 import sqlite3
 import zlib
 from collections.abc import Sequence
@@ -22,7 +24,7 @@ from paritycheck.store.records import NoisePath, RunInfo, dumps, redact_value
 if TYPE_CHECKING:
     from paritycheck.store.childwriter import ChildWriter
 
-FINISHED = ("complete", "interrupted", "failed")
+FINISHED = ("complete", "interrupted", "failed", "capture_error", "crashed")
 RUNNING = "running"
 #: zlib level for bodies: on ~1 KB JSON, level 1 takes ~7 us against ~10 us for 6, for 2% more bytes
 #: (bench/store.py prints the levels side by side).
@@ -72,8 +74,8 @@ class Writer:
         """Record a new run as ``running`` and return its id. ``config`` must be redacted already."""
         with self.db.atomic():
             cursor = self._conn.execute(
-                "INSERT INTO runs (started, status, tool_version, config, backends, captures)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (started, status, tool_version, config, backends, captures, pid, host,"
+                " heartbeat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     started or _now(),
                     RUNNING,
@@ -81,6 +83,9 @@ class Writer:
                     dumps(config),
                     dumps(backends),
                     dumps(captures),
+                    os.getpid(),
+                    socket.gethostname(),
+                    _now(),
                 ),
             )
         run_id = cursor.lastrowid
