@@ -17,7 +17,7 @@ from paritycheck.gate.criteria import (
     format_value,
     record,
 )
-from paritycheck.gate.history import GroupKey, RunHistory
+from paritycheck.gate.history import GroupKey, RunHistory, baseline_before, is_baseline
 from paritycheck.gate.history import history as run_history
 from paritycheck.gate.summary import LiveSummary, RunSummary, latency_summary, parity, percentile, summarise
 
@@ -35,8 +35,10 @@ __all__ = [
     "LiveSummary",
     "RunHistory",
     "RunSummary",
+    "baseline_before",
     "evaluate",
     "format_value",
+    "is_baseline",
     "latency_summary",
     "parity",
     "path_matches",

@@ -4,6 +4,11 @@ A difference group is ``(endpoint, kind, path)``. Compared with the run before i
 *new* when no earlier run had it, *flaky* when it has come back after being absent (present, then
 absent, then present again, at any point so far), and a group of the previous run that is no longer
 there is *gone*. Figures are the stored ones: accepted differences count as differences here.
+
+Only a *baseline* run moves that memory: a ``complete`` run in which both backends answered at least
+one exchange. A run that did not finish (interrupted, crashed, capture error) or in which one backend
+answered nothing saw only part of the differences, or none: it is listed with its new groups, but it
+reports nothing gone or flaky, and the runs after it are compared with the baseline before it.
 """
 
 from __future__ import annotations
@@ -12,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from paritycheck.gate.stats import p95
-from paritycheck.store import Store
+from paritycheck.store import RunInfo, Store
 
-__all__ = ["GroupKey", "RunHistory", "history"]
+__all__ = ["GroupKey", "RunHistory", "baseline_before", "history", "is_baseline"]
 
 GroupKey = tuple[str, str, str]
 
@@ -39,6 +44,8 @@ class RunHistory:
     gone: tuple[GroupKey, ...]
     #: The verdict ``paritycheck gate`` recorded for this run ("pass"/"fail"), if it was gated.
     gate: str | None = None
+    #: Whether later runs are compared with this one (see the module docstring).
+    baseline: bool = True
 
     @property
     def parity(self) -> float | None:
@@ -79,6 +86,7 @@ class RunHistory:
             "flaky": keys(self.flaky),
             "gone": keys(self.gone),
             "gate": self.gate,
+            "baseline": self.baseline,
         }
 
 
@@ -108,8 +116,10 @@ def history(store: Store, *, min_samples: int = 30, limit: int | None = None) ->
     out: list[RunHistory] = []
     for i, run in enumerate(runs):
         present = {(g.endpoint, g.kind, g.path) for g in store.difference_groups(run.id, examples=1)}
+        baseline = is_baseline(store, run)
         back = {key for key in present - previous if key in seen}
-        reappeared |= back
+        if baseline:
+            reappeared |= back
         if i >= first_index:
             gate = run.meta.get("gate") if isinstance(run.meta, dict) else None
             out.append(
@@ -125,11 +135,33 @@ def history(store: Store, *, min_samples: int = 30, limit: int | None = None) ->
                     _ratios(store, run.id, min_samples),
                     len(present),
                     tuple(sorted(present - seen)) if i > 0 else (),
-                    tuple(sorted(present & reappeared)),
-                    tuple(sorted(previous - present)),
+                    tuple(sorted(present & reappeared)) if baseline else (),
+                    tuple(sorted(previous - present)) if baseline else (),
                     gate.get("verdict") if isinstance(gate, dict) else None,
+                    baseline,
                 )
             )
-        seen |= present
-        previous = present
+        if baseline:
+            seen |= present
+            previous = present
     return out
+
+
+def is_baseline(store: Store, run: RunInfo) -> bool:
+    """Whether later runs may be compared with ``run``: it is ``complete`` and both backends answered.
+
+    A run that stopped early or whose backend was down shows too few differences; taken as a baseline
+    it would make the next run report them all as new or flaky and its own absent ones as gone.
+    """
+    if run.status != "complete":
+        return False
+    replayed, legacy, candidate = store.answered(run.id)
+    return replayed > 0 and legacy > 0 and candidate > 0
+
+
+def baseline_before(store: Store, run_id: int) -> int | None:
+    """The newest baseline run before ``run_id`` (for the report's previous-run delta), if any."""
+    for run in reversed(store.runs()):
+        if run.id < run_id and is_baseline(store, run):
+            return run.id
+    return None

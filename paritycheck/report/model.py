@@ -18,7 +18,7 @@ from paritycheck.compare import Rules
 from paritycheck.config import EndpointRule, NormaliseConfig
 from paritycheck.config import build as build_config
 from paritycheck.errors import ConfigError
-from paritycheck.gate import RunSummary, latency_summary, summarise
+from paritycheck.gate import RunSummary, baseline_before, latency_summary, summarise
 from paritycheck.models import Difference, Headers, header
 from paritycheck.report.model_contract import ContractSection, GateVerdict, contract_sections, gate_verdict
 from paritycheck.store import RunInfo, Store, StoredExchange, StoredReply
@@ -313,7 +313,7 @@ def _slower(legacy: float | None, candidate: float | None) -> bool:
 
 
 def _previous(store: Store, run_id: int) -> Previous | None:
-    prev_id = store.previous_run_id(run_id)
+    prev_id = baseline_before(store, run_id)  # an unfinished run, or one a backend never answered, is no base
     if prev_id is None:
         return None
     prev = store.run(prev_id)

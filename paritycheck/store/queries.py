@@ -138,6 +138,18 @@ class Queries:
         )
         return [(endpoint, reason, n) for endpoint, reason, n in rows]
 
+    def answered(self, run_id: int) -> tuple[int, int, int]:
+        """``(replayed, legacy answered, candidate answered)``: replayed exchanges, and how many of them
+        each backend answered (no transport error). A side with 0 answered nothing in that run."""
+        self.flush()
+        replayed, legacy, candidate = self._conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(legacy_error IS NULL), 0),"
+            " COALESCE(SUM(candidate_error IS NULL), 0)"
+            " FROM exchanges WHERE run_id = ? AND outcome != 'skipped'",
+            (run_id,),
+        ).fetchone()
+        return int(replayed), int(legacy), int(candidate)
+
     def latencies(self, run_id: int) -> dict[str, tuple[list[float], list[float]]]:
         """Per endpoint, legacy and candidate ms of the exchanges where both backends answered."""
         self.flush()

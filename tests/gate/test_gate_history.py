@@ -66,3 +66,26 @@ def test_p95_ratios_and_gate_verdicts(tmp_path: Path) -> None:
     assert rows[1].to_json()["p95_ratios"] == {"GET /slow": 1.0}
     text = console.export_text()
     assert "1.500× GET /slow" in text and "fail" in text
+
+
+def test_failed_runs_are_no_baseline(tmp_path: Path) -> None:
+    """A run whose candidate answered nothing, or that did not finish, shows too few differences: the
+    next runs compare with the baseline before it, so nothing is reported gone or flaky because of it."""
+    with open_store(tmp_path) as store:
+        run_with(store, A, C)
+        add_run(store, counts("GET /x", failed=12))  # complete, but the candidate answered nothing
+        add_run(
+            store,
+            [*counts("GET /x", matched=3), outcome("GET /x", Status.MISMATCHED, diffs=(A,))],
+            status="interrupted",
+        )
+        run_with(store, A, C)
+        rows = history(store)
+        from paritycheck.gate import baseline_before
+
+        assert baseline_before(store, 4) == 1
+    assert [r.baseline for r in rows] == [True, False, False, True]
+    assert [r.gone for r in rows] == [(), (), (), ()]
+    assert [r.flaky for r in rows] == [(), (), (), ()]
+    assert [r.new for r in rows] == [(), (), (), ()]
+    assert rows[1].to_json()["baseline"] is False
