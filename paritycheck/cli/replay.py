@@ -54,6 +54,12 @@ from paritycheck.errors import CaptureError, ExitStatus
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also validate both replies against this OpenAPI description; name endpoints by its paths.",
 )
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the newest interrupted or crashed run of these captures, skipping what it stored.",
+)
+@click.option("--run", "resume_run", type=int, help="With --resume (implied): continue this run instead.")
 def replay(
     captures: tuple[Path, ...],
     legacy: str | None,
@@ -70,6 +76,8 @@ def replay(
     as_json: bool,
     no_report: bool,
     contract_spec: Path | None,
+    resume: bool,
+    resume_run: int | None,
 ) -> int:
     """Replay CAPTURES against the legacy and the candidate backend, diff, store and summarise.
 
@@ -106,7 +114,14 @@ def replay(
         try:
             result = aio.run(
                 runner.replay_captures(
-                    config, list(captures), db=db, on_outcome=progress.advance, contract=spec, live=live
+                    config,
+                    list(captures),
+                    db=db,
+                    on_outcome=progress.advance,
+                    contract=spec,
+                    live=live,
+                    resume=resume or resume_run is not None,
+                    resume_run=resume_run,
                 )
             )
         except KeyboardInterrupt as exc:

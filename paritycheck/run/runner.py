@@ -249,8 +249,13 @@ async def replay_captures(
     transport: Transport | None = None,
     contract: Contract | None = None,
     live: LiveSummary | None = None,
+    resume: bool = False,
+    resume_run: int | None = None,
 ) -> RunResult:
     """Replay every exchange of ``captures`` against both backends and store the outcomes in ``db``.
+
+    With ``resume``, continue the newest interrupted or crashed run (``resume_run``: that one) of the
+    same captures instead of starting one, skipping what it stored (docs/resume.md).
 
     ``live`` is the summary counted as outcomes arrive (a new one if not given): pass one to read its
     counts during the run, as the progress bar does.
@@ -273,13 +278,24 @@ async def replay_captures(
     store = Store.open(db)
     if await asyncio.to_thread(lambda: sum(Path(p).stat().st_size for p in captures)) >= OFFLOAD_MIN_BYTES:
         store.write_in_child()
-    run_id = store.start_run(
-        tool_version=__version__,
-        config=config_record(config),
-        backends=backends,
-        captures=captures_info,
-        started=_now(),
-    )
+    done: frozenset[tuple[str, int]] = frozenset()
+    if resume:  # continue a stopped run: its stored entries are skipped (run/resume.py)
+        from paritycheck.run.resume import plan_resume
+
+        try:
+            plan = plan_resume(store, config, list(captures), captures_info, run_id=resume_run)
+        except BaseException:
+            store.close()
+            raise
+        run_id, done = plan.run_id, plan.done
+    else:
+        run_id = store.start_run(
+            tool_version=__version__,
+            config=config_record(config),
+            backends=backends,
+            captures=captures_info,
+            started=_now(),
+        )
     heartbeat = Heartbeat(db, run_id).start()  # a later command can tell a killed run (store/liveness.py)
     own_transport = transport is None
     transport = transport or make_transport("aiohttp", concurrency=config.replay.concurrency)
@@ -299,7 +315,10 @@ async def replay_captures(
     try:
         if sessions is not None:
             await sessions.prepare()  # reset commands, then [auth] logins
-        items = pipeline.replayable(_exchanges(list(captures), errors))
+        exchanges = _exchanges(list(captures), errors)
+        if done:
+            exchanges = (e for e in exchanges if (e.source, e.index) not in done)
+        items = pipeline.replayable(exchanges)
         outcomes = schedule(
             items,
             pipeline.work,
@@ -333,7 +352,7 @@ async def replay_captures(
             store.close()
     if errors:
         raise errors[0]
-    if noise_paths:  # outcomes were reclassified in the store: summarise from there
+    if noise_paths or resume:  # reclassified, or stored partly by an earlier process: read the store
         with Store.open(db, create=False) as reread:
             summary = summarise(reread, run_id)
     else:

@@ -138,6 +138,12 @@ class Queries:
         )
         return [(endpoint, reason, n) for endpoint, reason, n in rows]
 
+    def stored_entries(self, run_id: int) -> set[tuple[str, int]]:
+        """``(source, entry)`` of every exchange stored for the run (what ``replay --resume`` skips)."""
+        self.flush()
+        rows = self._conn.execute("SELECT source, entry FROM exchanges WHERE run_id = ?", (run_id,))
+        return {(source, int(entry)) for source, entry in rows}
+
     def answered(self, run_id: int) -> tuple[int, int, int]:
         """``(replayed, legacy answered, candidate answered)``: replayed exchanges, and how many of them
         each backend answered (no transport error). A side with 0 answered nothing in that run."""

@@ -106,6 +106,35 @@ class Writer:
                 (_now(), status, sum(counts.values()), *(counts.get(s.value, 0) for s in Status), run_id),
             )
 
+    def reopen_run(self, run_id: int) -> None:
+        """Mark a stopped run ``running`` again, owned by this process (``replay --resume``)."""
+        self.flush()
+        with self.db.atomic():
+            self._conn.execute(
+                "UPDATE runs SET status = ?, ended = NULL, total = NULL, matched = NULL, mismatched = NULL,"
+                " failed = NULL, skipped = NULL, pid = ?, host = ?, heartbeat = ? WHERE id = ?",
+                (RUNNING, os.getpid(), socket.gethostname(), _now(), run_id),
+            )
+        self._seq.pop(run_id, None)
+
+    def forget_exchanges(self, run_id: int, entries: Sequence[tuple[str, int]]) -> int:
+        """Delete the run's stored exchanges of ``(source, entry)`` with their differences and contract
+        violations (a session replayed again from its start on resume). Returns how many."""
+        self.flush()
+        with self.db.atomic():
+            self._conn.execute("CREATE TEMP TABLE IF NOT EXISTS forget (source TEXT, entry INTEGER)")
+            self._conn.execute("DELETE FROM forget")
+            self._conn.executemany("INSERT INTO forget VALUES (?, ?)", entries)
+            ids = (
+                "SELECT id FROM exchanges WHERE run_id = ?"
+                " AND (source, entry) IN (SELECT source, entry FROM forget)"
+            )
+            self._conn.execute(f"DELETE FROM differences WHERE exchange_id IN ({ids})", (run_id,))
+            self._conn.execute(f"DELETE FROM contract_violations WHERE exchange_id IN ({ids})", (run_id,))
+            gone = self._conn.execute(f"DELETE FROM exchanges WHERE id IN ({ids})", (run_id,)).rowcount
+            self._conn.execute("DELETE FROM forget")
+        return int(gone)
+
     def update_meta(self, run_id: int, values: dict[str, Any]) -> None:
         """Merge ``values`` into the run's free ``meta`` JSON (a JSON merge patch)."""
         self.run(run_id)
