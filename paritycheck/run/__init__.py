@@ -4,6 +4,22 @@ with its consumers (store writer, live summary, progress), plus the dry run.
 
 from __future__ import annotations
 
-from paritycheck.run.runner import Planned, RunResult, dry_run, endpoint_matcher, replay_captures
+from paritycheck.run.runner import (
+    Planned,
+    RunResult,
+    check_backends,
+    config_record,
+    dry_run,
+    endpoint_matcher,
+    replay_captures,
+)
 
-__all__ = ["Planned", "RunResult", "dry_run", "endpoint_matcher", "replay_captures"]
+__all__ = [
+    "Planned",
+    "RunResult",
+    "check_backends",
+    "config_record",
+    "dry_run",
+    "endpoint_matcher",
+    "replay_captures",
+]
