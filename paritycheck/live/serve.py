@@ -157,9 +157,7 @@ class LiveServer:
         site = web.TCPSite(runner, at[0], at[1], backlog=1024)
         await site.start()
         self._runners.append(runner)
-        server = site._server
-        assert isinstance(server, asyncio.Server)
-        return int(server.sockets[0].getsockname()[1])
+        return int(runner.addresses[-1][1])
 
     async def _tick(self) -> None:
         assert self.windows is not None
