@@ -27,6 +27,7 @@ from paritycheck.live.proxy import Proxy
 from paritycheck.live.sampling import RateLimit, Sampler
 from paritycheck.live.shadow import Shadow
 from paritycheck.live.window import Windows
+from paritycheck.noise import NoiseLearner
 from paritycheck.replay import Engine, make_transport
 from paritycheck.run import check_backends, config_record
 
@@ -113,6 +114,7 @@ class LiveServer:
             exchanges=opts.window_exchanges,
             seconds=opts.window_seconds,
             html=opts.html,
+            noise=lambda: NoiseLearner(cfg.noise, allow_writes=False),
         )
         self.transport = make_transport("aiohttp", concurrency=max(opts.workers, 1) * 2)
         engine = Engine(
@@ -130,6 +132,7 @@ class LiveServer:
             workers=opts.workers,
             sampler=self.sampler,
             rate=RateLimit(opts.max_rps),
+            noise=lambda: self.windows.noise if self.windows is not None else None,
         )
         if opts.mode == "proxy":
             self.proxy = Proxy(

@@ -16,6 +16,7 @@ from paritycheck.config import Config
 from paritycheck.live.metrics import DROPPED_QUEUE, DROPPED_SHUTDOWN, Metrics
 from paritycheck.live.sampling import RateLimit, Sampler
 from paritycheck.models import Exchange, Outcome, Reply, Status
+from paritycheck.noise import NoiseLearner
 from paritycheck.replay import Engine
 from paritycheck.run import endpoint_matcher
 
@@ -39,9 +40,11 @@ class Shadow:
         workers: int = 16,
         sampler: Sampler | None = None,
         rate: RateLimit | None = None,
+        noise: Callable[[], NoiseLearner | None] | None = None,
     ) -> None:
         self.engine = engine
         self.sink = sink
+        self.noise = noise
         self.metrics = metrics
         self.matcher = endpoint_matcher(config)
         self.selector = Selector(
@@ -138,6 +141,16 @@ class Shadow:
                 reason=reason,
             )
         differences = self.comparator.compare(endpoint, legacy, candidate)
+        again = None
+        learner = self.noise() if self.noise is not None else None
+        if learner is not None:
+            learner.add_raw(endpoint, differences)
+            # A/A calibration as in replay, for a few safe requests per endpoint and window: a write is
+            # never sent to the legacy twice.
+            if request.is_safe and learner.wants_sample(endpoint, exchange):
+                again = await self.engine.ask("legacy", request)
+                if again.error is None:
+                    learner.add_sample(endpoint, self.comparator.compare(endpoint, legacy, again))
         return Outcome(
             exchange=exchange,
             endpoint=endpoint,
@@ -145,6 +158,7 @@ class Shadow:
             legacy=legacy,
             candidate=candidate,
             differences=differences,
+            legacy_again=again,
         )
 
     async def drain(self, timeout: float) -> None:  # noqa: ASYNC109 - a bounded drain is the point

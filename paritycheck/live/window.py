@@ -14,6 +14,7 @@ from typing import Any
 
 from paritycheck.gate import LiveSummary
 from paritycheck.models import Outcome
+from paritycheck.noise import NoiseLearner
 from paritycheck.report import write_html
 from paritycheck.store import Store
 
@@ -34,6 +35,7 @@ class Windows:
         seconds: float = 0.0,
         html: Path | None = None,
         on_close: Callable[[int, LiveSummary], None] | None = None,
+        noise: Callable[[], NoiseLearner] | None = None,
     ) -> None:
         from paritycheck import __version__
 
@@ -43,6 +45,9 @@ class Windows:
         self.seconds = seconds
         self.html = html
         self.on_close = on_close
+        # Noise is learned per window (A/A re-asks of the legacy), and classified when the window closes.
+        self._new_noise = noise
+        self.noise = noise() if noise is not None else None
         self._run_args: dict[str, Any] = {
             "tool_version": __version__,
             "config": config,
@@ -85,6 +90,12 @@ class Windows:
             return None
         self.run_id = None
         self.summary = LiveSummary()
+        if self.noise is not None:
+            self.store.flush()
+            paths = self.noise.classify()
+            if paths:
+                self.store.apply_noise(run_id, paths)
+            self.noise = self._new_noise() if self._new_noise is not None else None
         self.store.finish_run(run_id, status=status)
         self.closed.append(run_id)
         if self.html is not None:
