@@ -59,7 +59,8 @@ async def test_mirror_answers_at_once_and_accounts_for_every_copy(tmp_path: Path
         status = (await client.get(f"{admin}/status")).json()
         metrics = (await client.get(f"{admin}/metrics")).text
         runs = await server.stop()
-    assert len(legacy_hosts) == len(cand_hosts) == 100  # the write is not replayed
+    assert len(cand_hosts) == 100  # the write is not replayed
+    assert len(legacy_hosts) > 100  # plus a few A/A re-asks per endpoint and window, to learn noise
     totals = status["totals"]
     assert totals["seen"] == 101 == totals["shadowed"] + totals["skipped"] + totals["dropped"]
     assert (totals["matched"], totals["mismatched"], totals["skipped"]) == (90, 10, 1)

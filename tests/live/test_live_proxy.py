@@ -12,6 +12,7 @@ import httpx
 import pytest
 from aiohttp import web
 
+from paritycheck.config import NoiseConfig
 from paritycheck.errors import ConfigError
 from paritycheck.live import LiveOptions, LiveServer
 from paritycheck.store import Store
@@ -57,7 +58,8 @@ async def test_client_gets_legacy_bytes_on_many_keepalive_connections(tmp_path: 
             ("Set-Cookie", "c1=v1; Path=/"),
         ]
         run_id = await server.stop()
-    assert len(legacy_calls) == 400  # 200 direct + 200 proxied: never twice
+    # 200 direct + 200 proxied, plus the few A/A re-asks that learn noise ([noise] samples, GETs only).
+    assert 400 < len(legacy_calls) <= 400 + NoiseConfig().samples
     assert len(cand_calls) == 200
     totals = server.metrics.totals
     assert (totals.seen, totals.mismatched) == (200, 200)
