@@ -52,6 +52,8 @@ class LiveOptions:
     #: Slow or idle client connections are closed after this many seconds without progress.
     client_timeout: float = 30.0
     max_body: int = 1024 * 1024
+    #: Store outcomes from a helper process (store/child.py): off the event loop that serves clients.
+    store_in_child: bool = True
 
 
 def host_port(value: str, *, option: str) -> tuple[str, int]:
@@ -115,6 +117,7 @@ class LiveServer:
             seconds=opts.window_seconds,
             html=opts.html,
             noise=lambda: NoiseLearner(cfg.noise, allow_writes=False),
+            store_in_child=opts.store_in_child,
         )
         self.transport = make_transport("aiohttp", concurrency=max(opts.workers, 1) * 2)
         engine = Engine(

@@ -36,6 +36,7 @@ class Windows:
         html: Path | None = None,
         on_close: Callable[[int, LiveSummary], None] | None = None,
         noise: Callable[[], NoiseLearner] | None = None,
+        store_in_child: bool = False,
     ) -> None:
         from paritycheck import __version__
 
@@ -54,6 +55,8 @@ class Windows:
             "backends": backends,
         }
         self.store = Store.open(db)
+        if store_in_child:  # frees the event loop (and the client path) of storing, as on long replays
+            self.store.write_in_child()
         self.closed: list[int] = []
         # A window's run is opened by its first outcome, so that idle periods leave no empty runs.
         self.run_id: int | None = None
