@@ -190,3 +190,48 @@ def test_both_backends_at_one_url_is_refused(tmp_path: Path) -> None:
     cfg = config("http://127.0.0.1:5000/", "http://127.0.0.1:5000")
     with pytest.raises(ConfigError, match="same backend"):
         LiveServer(cfg, LiveOptions(mode="proxy", db=tmp_path / "s.db"))
+
+
+async def test_a_100_mb_chunked_body_streams_through_at_flat_memory(tmp_path: Path) -> None:
+    import tracemalloc
+
+    chunk = b"x" * (64 * 1024)
+    count = 1600  # 100 MiB each way
+
+    async def sink_and_stream(request: web.Request) -> web.StreamResponse:
+        received = 0
+        async for part in request.content.iter_any():
+            received += len(part)
+        resp = web.StreamResponse(headers={"X-Received": str(received)})
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        for _ in range(count):
+            await resp.write(chunk)
+        await resp.write_eof()
+        return resp
+
+    async def upload() -> object:
+        for _ in range(count):
+            yield chunk
+
+    async with (
+        backend(sink_and_stream) as legacy,
+        backend(counting(b"{}", [])) as candidate,
+        live(config(legacy, candidate, allow_writes=True), tmp_path / "s.db") as server,
+        aiohttp.ClientSession() as client,
+    ):
+        tracemalloc.start()
+        try:
+            received = 0
+            async with client.post(f"http://127.0.0.1:{server.port}/big", data=upload()) as r:
+                assert r.headers["X-Received"] == str(count * len(chunk))
+                async for part in r.content.iter_any():
+                    received += len(part)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        await server.stop()
+    assert received == count * len(chunk)
+    # Both bodies are 100 MiB; streamed, the peak is the 1 MiB shadow copy plus buffers.
+    assert peak < 16 * 1024 * 1024, peak
+    assert server.metrics.totals.reasons == {"body too large to compare": 1}
