@@ -27,6 +27,7 @@ from paritycheck.live.proxy import Proxy
 from paritycheck.live.sampling import RateLimit, Sampler
 from paritycheck.live.shadow import Shadow
 from paritycheck.live.window import Windows
+from paritycheck.live.yielding import LagGuard
 from paritycheck.noise import NoiseLearner
 from paritycheck.replay import Engine, make_transport
 from paritycheck.run import check_backends, config_record
@@ -54,6 +55,8 @@ class LiveOptions:
     max_body: int = 1024 * 1024
     #: Store outcomes from a helper process (store/child.py): off the event loop that serves clients.
     store_in_child: bool = True
+    #: Shadows pause while the event loop lags more than this (s), so the queue drops instead (0: off).
+    max_lag: float = 0.002
 
 
 def host_port(value: str, *, option: str) -> tuple[str, int]:
@@ -136,6 +139,7 @@ class LiveServer:
             sampler=self.sampler,
             rate=RateLimit(opts.max_rps),
             noise=lambda: self.windows.noise if self.windows is not None else None,
+            guard=LagGuard(limit=opts.max_lag) if opts.max_lag > 0 else None,
         )
         if opts.mode == "proxy":
             self.proxy = Proxy(

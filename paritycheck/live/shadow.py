@@ -15,6 +15,7 @@ from paritycheck.compare import Comparator
 from paritycheck.config import Config
 from paritycheck.live.metrics import DROPPED_QUEUE, DROPPED_SHUTDOWN, Metrics
 from paritycheck.live.sampling import RateLimit, Sampler
+from paritycheck.live.yielding import LagGuard
 from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner
 from paritycheck.replay import Engine
@@ -41,6 +42,7 @@ class Shadow:
         sampler: Sampler | None = None,
         rate: RateLimit | None = None,
         noise: Callable[[], NoiseLearner | None] | None = None,
+        guard: LagGuard | None = None,
     ) -> None:
         self.engine = engine
         self.sink = sink
@@ -56,6 +58,9 @@ class Shadow:
         self.sampler = sampler or Sampler()
         self.rate = rate or RateLimit()
         self.queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=max(1, queue))
+        self.guard = guard
+        if guard is not None:
+            guard.start()
         self._workers = [asyncio.ensure_future(self._work()) for _ in range(max(1, workers))]
 
     def record(self, outcome: Outcome) -> None:
@@ -98,6 +103,8 @@ class Shadow:
 
     async def _work(self) -> None:
         while True:
+            if self.guard is not None:
+                await self.guard.wait_calm()  # the client path first: a lagging loop pauses the shadows
             exchange, endpoint, legacy = await self.queue.get()
             try:
                 outcome = await self._shadow(exchange, endpoint, legacy)
@@ -163,6 +170,9 @@ class Shadow:
 
     async def drain(self, timeout: float) -> None:  # noqa: ASYNC109 - a bounded drain is the point
         """Wait up to ``timeout`` s for queued shadows; drop (and count) whatever is left, stop workers."""
+        if self.guard is not None:
+            await self.guard.stop()  # no clients any more: drain at full speed
+            self.guard = None
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.queue.join(), timeout)
         for task in self._workers:
