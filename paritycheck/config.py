@@ -56,6 +56,8 @@ class NormaliseConfig:
     key_case: str = "snake"
     envelope: str = "auto"
     timestamps: bool = True
+    #: Seconds two instants read during the run may differ and count as one event (0: off; docs/noise.md).
+    timestamps_tolerance: float = 5.0
     null_equals_missing: bool = False
     float_tolerance: float = 0.0
     ignore: tuple[str, ...] = ()
@@ -95,6 +97,8 @@ class GateConfig:
     min_samples: int = 30
     confidence: float = 0.95
     min_consecutive_passes: int = 0
+    #: Difference groups graded breaking (or "candidate accepts what legacy refused") allowed; -1: any.
+    max_breaking: int = -1
     known_differences: str = "known-differences.toml"
     endpoint: tuple[GateEndpointRule, ...] = ()
 

@@ -25,7 +25,14 @@ Formats
 - ``response``: optional recorded response with ``status`` and the same ``headers``, ``body`` and
   ``body_base64`` keys. Other keys are ignored.
 
-Conversion rules (both formats)
+**GoReplay** (``.gor``, ``.gor.gz``, or any file whose first line is a gor header; gzip is detected by
+its magic bytes): records of ``type id timestamp latency`` + a raw HTTP/1.x message + the ``🐵🙈🙉``
+separator. Requests (``1``) are paired with their original responses (``2``) by id; replayed responses
+(``3``) are ignored. See :mod:`paritycheck.capture.goreplay`.
+
+Writing: :class:`CaptureWriter` writes HAR or JSON lines that these readers read back identically.
+
+Conversion rules (all formats)
 -------------------------------
 - Header names are lower-cased; repeated headers stay repeated. HTTP/2 pseudo-headers (``:authority``...)
   are dropped, and so are the request headers the replaying client sets itself: ``host``,
@@ -52,9 +59,12 @@ from paritycheck.capture.jsonl import parse_line
 from paritycheck.capture.prefetch import read_fast, read_in_child
 from paritycheck.capture.reader import detect, digest, read
 from paritycheck.capture.select import Selector
+from paritycheck.capture.write import CaptureWriter, Redactor, writer_format
 
 __all__ = [
     "DROPPED_REQUEST_HEADERS",
+    "CaptureWriter",
+    "Redactor",
     "Selector",
     "detect",
     "digest",
@@ -62,4 +72,5 @@ __all__ = [
     "read",
     "read_fast",
     "read_in_child",
+    "writer_format",
 ]

@@ -3,8 +3,9 @@
 Equality is JSON equality: ``1`` equals ``1.0``, ``true`` never equals ``1`` (which Python's ``==``
 would allow). Subtrees equal under ``==`` are confirmed with their canonical serialisation and skipped,
 so the walk only descends where something differs. Object keys are visited in sorted order.
-Values in a :class:`~paritycheck.models.Difference` are bounded: long strings and subtrees over
-:data:`LIMIT` characters are cut and marked, so stored differences stay small.
+Values in a :class:`~paritycheck.models.Difference` are the full values, so that correlation and noise
+learning compare what the backends sent (a 269-character token is not cut); :func:`bounded` cuts long
+strings and subtrees over :data:`LIMIT` characters only when a value is stored or shown.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def diff(legacy: Any, candidate: Any, *, float_tolerance: float = 0.0) -> list[D
 def _walk(a: Any, b: Any, parts: tuple[Part, ...], out: list[Difference], tolerance: float) -> None:
     kind_a, kind_b = json_type(a), json_type(b)
     if kind_a != kind_b:
-        out.append(Difference("type", format_path(parts), bounded(a), bounded(b)))
+        out.append(Difference("type", format_path(parts), a, b))
     elif kind_a == "object":
         if not _same(a, b):
             _walk_object(a, b, parts, out, tolerance)
@@ -89,9 +90,9 @@ def _walk(a: Any, b: Any, parts: tuple[Part, ...], out: list[Difference], tolera
             _walk_array(a, b, parts, out, tolerance)
     elif kind_a == "number":
         if a != b and not (tolerance and _close(a, b, tolerance)):
-            out.append(Difference("changed", format_path(parts), bounded(a), bounded(b)))
+            out.append(Difference("changed", format_path(parts), a, b))
     elif a != b:
-        out.append(Difference("changed", format_path(parts), bounded(a), bounded(b)))
+        out.append(Difference("changed", format_path(parts), a, b))
 
 
 def _walk_object(
@@ -99,9 +100,9 @@ def _walk_object(
 ) -> None:
     for key in sorted(a.keys() | b.keys()):
         if key not in b:
-            out.append(Difference("removed", format_path((*parts, key)), bounded(a[key]), None))
+            out.append(Difference("removed", format_path((*parts, key)), a[key], None))
         elif key not in a:
-            out.append(Difference("added", format_path((*parts, key)), None, bounded(b[key])))
+            out.append(Difference("added", format_path((*parts, key)), None, b[key]))
         else:
             va, vb = a[key], b[key]
             kind = type(va)
@@ -115,7 +116,7 @@ def _walk_array(
     a: list[Any], b: list[Any], parts: tuple[Part, ...], out: list[Difference], tolerance: float
 ) -> None:
     if len(a) == len(b) and len(a) > 1 and sorted(map(dumps_canonical, a)) == sorted(map(dumps_canonical, b)):
-        out.append(Difference("order", format_path(parts), bounded(a), bounded(b)))
+        out.append(Difference("order", format_path(parts), a, b))
         return
     for i, (va, vb) in enumerate(zip(a, b, strict=False)):
         kind = type(va)
@@ -123,6 +124,6 @@ def _walk_array(
             continue
         _walk(va, vb, (*parts, i), out, tolerance)
     for i in range(len(b), len(a)):
-        out.append(Difference("removed", format_path((*parts, i)), bounded(a[i]), None))
+        out.append(Difference("removed", format_path((*parts, i)), a[i], None))
     for i in range(len(a), len(b)):
-        out.append(Difference("added", format_path((*parts, i)), None, bounded(b[i])))
+        out.append(Difference("added", format_path((*parts, i)), None, b[i]))

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from paritycheck.compare import detail, risk, shape
 from paritycheck.models import Outcome, Status
 from paritycheck.noise import NoisePath
 from paritycheck.store import RunInfo, Store, stored_value
@@ -64,13 +65,20 @@ def parity(matched: int, mismatched: int, failed: int) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class DiffGroup:
-    """Identical (kind, path) differences of one endpoint, with the first occurrence's values."""
+    """One finding of one endpoint: differences of one kind, shape and detail (status or type pair),
+    with the first occurrence's values; ``path`` is the shape (array indexes as ``[*]``)."""
 
     kind: str
     path: str
     count: int
     legacy: Any
     candidate: Any
+    detail: str = ""
+
+    @property
+    def risk(self) -> str:
+        """The risk grade: accepts-refused, breaking, behavioural or additive (docs/json-summary.md)."""
+        return risk(self.kind, self.path, self.detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +118,8 @@ class EndpointSummary:
                 {
                     "kind": d.kind,
                     "path": d.path,
+                    "detail": d.detail,
+                    "risk": d.risk,
                     "count": d.count,
                     "legacy": d.legacy,
                     "candidate": d.candidate,
@@ -235,7 +245,9 @@ def summarise(store: Store, run_id: int, *, max_differences: int | None = MAX_DI
     run = store.run(run_id)
     groups: dict[str, list[DiffGroup]] = {}
     for g in store.difference_groups(run_id, examples=1):
-        groups.setdefault(g.endpoint, []).append(DiffGroup(g.kind, g.path, g.count, g.legacy, g.candidate))
+        groups.setdefault(g.endpoint, []).append(
+            DiffGroup(g.kind, g.path, g.count, g.legacy, g.candidate, g.detail)
+        )
     noise: dict[str, list[NoisePath]] = {}
     for path in store.noise_paths(run_id):
         noise.setdefault(path.endpoint, []).append(path)
@@ -265,7 +277,7 @@ class LiveSummary:
         self.total = self.matched = self.mismatched = self.failed = self.skipped = 0
         self._counts: dict[str, dict[str, int]] = {}
         self._latencies: dict[str, tuple[array[float], array[float]]] = {}
-        self._groups: dict[str, dict[tuple[str, str], _Group]] = {}
+        self._groups: dict[str, dict[tuple[str, str, str], _Group]] = {}
         self._reasons: dict[str, Counter[str]] = {
             Status.FAILED.value: Counter(),
             Status.SKIPPED.value: Counter(),
@@ -299,10 +311,11 @@ class LiveSummary:
         if outcome.differences:
             groups = self._groups.setdefault(endpoint, {})
             for d in outcome.differences:
-                group = groups.get((d.kind, d.path))
+                key = (d.kind, shape(d.path), detail(d))
+                group = groups.get(key)
                 if group is None:
                     # Kept exactly as the store would show it: redacted and through JSON.
-                    group = groups[(d.kind, d.path)] = _Group(
+                    group = groups[key] = _Group(
                         stored_value(d.path, d.legacy), stored_value(d.path, d.candidate)
                     )
                 group.count += 1
@@ -326,8 +339,8 @@ class LiveSummary:
         """The RunSummary of everything added so far; ``run`` fills in the run's own details."""
         groups = {
             endpoint: [
-                DiffGroup(kind, path, g.count, g.legacy, g.candidate)
-                for (kind, path), g in sorted(by_path.items(), key=lambda kv: (-kv[1].count, kv[0]))
+                DiffGroup(kind, path, g.count, g.legacy, g.candidate, found)
+                for (kind, path, found), g in sorted(by_path.items(), key=lambda kv: (-kv[1].count, kv[0]))
             ]
             for endpoint, by_path in self._groups.items()
         }

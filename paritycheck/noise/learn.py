@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from paritycheck.common.jsonpath import wildcard
 from paritycheck.config import NoiseConfig
 from paritycheck.models import Difference, Exchange
-from paritycheck.store import LEARNED, VOLATILE, NoisePath
+from paritycheck.store import CLOCK, LEARNED, VOLATILE, NoisePath
 
 if TYPE_CHECKING:
     from paritycheck.store import Store
@@ -61,7 +61,7 @@ class _Counts:
 class _Endpoint:
     """Evidence of one endpoint: sample and raw counts per wildcard path."""
 
-    __slots__ = ("noise", "raw", "reserved", "samples", "total")
+    __slots__ = ("clock", "noise", "raw", "reserved", "samples", "total")
 
     def __init__(self) -> None:
         self.reserved = 0
@@ -69,6 +69,7 @@ class _Endpoint:
         self.total = 0
         self.noise: dict[str, _Counts] = {}
         self.raw: dict[str, _Counts] = {}
+        self.clock: dict[str, _Counts] = {}
 
 
 def _count(into: dict[str, _Counts], differences: Sequence[Difference]) -> None:
@@ -123,6 +124,11 @@ class NoiseLearner:
         state.total += 1
         _count(state.raw, differences)
 
+    def add_clock(self, endpoint: str, differences: Sequence[Difference]) -> None:
+        """Count instants classed as read during the run (:class:`paritycheck.compare.RunClock`)."""
+        if differences:
+            _count(self._endpoint(endpoint).clock, differences)
+
     def classify(self) -> list[NoisePath]:
         """Every (endpoint, path) classed as noise, sorted by endpoint and path."""
         out: list[NoisePath] = []
@@ -151,6 +157,15 @@ class NoiseLearner:
                             tuple(sorted(noise.kinds)),
                         )
                     )
+        # Clock-read instants, as evidence only: those differences were flagged as noise one by one when
+        # compared, and the "clock" kind makes sure no other difference on the path is flagged with them.
+        # A path already learned as noise (the legacy's own answers differ there too) is listed once.
+        learned = {(p.endpoint, p.path) for p in out}
+        for endpoint, state in self._endpoints.items():
+            for path, counts in sorted(state.clock.items()):
+                if (endpoint, path) not in learned:
+                    n = counts.n
+                    out.append(NoisePath(endpoint, path, 0, n, n, state.total, CLOCK, ("clock",)))
         out.sort(key=lambda p: (p.endpoint, p.path))
         return out
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from paritycheck.common.jsonpath import format_path
+from paritycheck.compare import described
 from paritycheck.models import Difference, Headers
 from paritycheck.report.model import Body, Example, Side
 
@@ -40,8 +41,8 @@ def example_html(x: Example) -> str:
     """One exchange: request, differences, the two normalised answers side by side, the raw answers."""
     diffs = "".join(
         f'<li><span class="kind {esc(d.kind)}">{esc(d.kind)}</span> <code>{esc(d.path)}</code>'
-        f"{'' if d.kind == 'added' else f' legacy <code>{esc(short(d.legacy, 200))}</code>'}"
-        f"{'' if d.kind == 'removed' else f' candidate <code>{esc(short(d.candidate, 200))}</code>'}</li>"
+        f" legacy <code>{esc(short(described(d.kind, 'legacy', d.legacy), 200))}</code>"
+        f" candidate <code>{esc(short(described(d.kind, 'candidate', d.candidate), 200))}</code></li>"
         for d in x.differences[:50]
     )
     more = len(x.differences) - 50

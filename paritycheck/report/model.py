@@ -14,7 +14,7 @@ from typing import Any
 
 from paritycheck.common import jsonparse
 from paritycheck.common.endpoints import pattern_matches
-from paritycheck.compare import Rules
+from paritycheck.compare import Rules, risk
 from paritycheck.config import EndpointRule, NormaliseConfig
 from paritycheck.config import build as build_config
 from paritycheck.errors import ConfigError
@@ -90,6 +90,13 @@ class Group:
     legacy: Any
     candidate: Any
     examples: tuple[Example, ...] = ()
+    #: The status or type pair that makes this group one finding (``200→201``); empty for other kinds.
+    detail: str = ""
+
+    @property
+    def risk(self) -> str:
+        """accepts-refused, breaking, behavioural or additive (:mod:`paritycheck.compare.grade`)."""
+        return risk(self.kind, self.path, self.detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,11 +242,12 @@ def build(
             tuple(examples[i] for i in g.exchange_ids[:max_examples] if i in examples)
             if n < max_groups
             else (),
+            g.detail,
         )
         for n, g in enumerate(stored_groups)
     )
     noise = tuple(
-        Group(g.endpoint, g.kind, g.path, g.count, g.legacy, g.candidate)
+        Group(g.endpoint, g.kind, g.path, g.count, g.legacy, g.candidate, (), g.detail)
         for g in store.difference_groups(run_id, noise=True, examples=1)
     )
     return ReportModel(

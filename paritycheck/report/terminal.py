@@ -16,6 +16,7 @@ from rich.progress import Progress as RichProgress
 from rich.table import Table
 from rich.text import Text
 
+from paritycheck.compare import described, severity
 from paritycheck.errors import ExitStatus
 from paritycheck.models import Outcome
 
@@ -96,6 +97,14 @@ def _ms(value: float | None) -> str:
     return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
 
 
+_RISK_STYLE = {"accepts-refused": "bold white on red", "breaking": "bold red", "behavioural": "yellow"}
+
+
+def plural(n: int, noun: str) -> str:
+    """``1 more group``, ``2 more groups``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _short(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     text = text.replace("\n", " ")
@@ -143,23 +152,27 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
             title=ep.endpoint, title_justify="left", title_style="bold", box=None, show_header=False
         )
         diffs.add_column("count", justify="right", no_wrap=True, min_width=5)
+        diffs.add_column("risk", no_wrap=True)
         diffs.add_column("kind", style="magenta", no_wrap=True)
         diffs.add_column("path", overflow="fold", min_width=24)
         diffs.add_column("legacy", style="dim", overflow="ellipsis", no_wrap=True, max_width=EXAMPLE_WIDTH)
         diffs.add_column("candidate", style="dim", overflow="ellipsis", no_wrap=True, max_width=EXAMPLE_WIDTH)
-        # A changed status code matters more than any body field, however rare.
-        ranked = sorted(ep.differences, key=lambda g: (g.kind != "status", -g.count))
+        # The most severe finding first (a refusal the candidate accepts, then breaking changes), then
+        # a changed status code before any body field, however rare.
+        ranked = sorted(ep.differences, key=lambda g: (severity(g.risk), g.kind != "status", -g.count))
         for group in ranked[:top]:
             diffs.add_row(
                 f"{group.count}×",
+                Text(group.risk, style=_RISK_STYLE.get(group.risk, "")),
                 group.kind,
                 group.path,
-                "" if group.kind == "added" else _short(group.legacy),
-                "" if group.kind == "removed" else _short(group.candidate),
+                _short(described(group.kind, "legacy", group.legacy)),
+                _short(described(group.kind, "candidate", group.candidate)),
             )
         if len(ep.differences) > top:
             more = len(ep.differences) - top
-            diffs.add_row("", "", Text(f"… {more} more groups (paritycheck report)", style="dim"), "", "")
+            text = Text(f"… {plural(more, 'more group')} (paritycheck report)", style="dim")
+            diffs.add_row("", "", "", text, "", "")
         out.print(diffs)
     # Noise is shown, never hidden: what was ignored and on what evidence (docs/noise.md).
     for ep in summary.endpoints:

@@ -4,6 +4,7 @@ with its consumers (store writer, live summary, progress), plus the dry run.
 
 from __future__ import annotations
 
+from paritycheck.run.recording import open_recording
 from paritycheck.run.runner import (
     Planned,
     RunResult,
@@ -21,5 +22,6 @@ __all__ = [
     "config_record",
     "dry_run",
     "endpoint_matcher",
+    "open_recording",
     "replay_captures",
 ]

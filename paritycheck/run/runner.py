@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from paritycheck import capture
 from paritycheck.capture import Selector, read_fast
 from paritycheck.common.endpoints import EndpointMatcher
-from paritycheck.compare import Comparator, redact
+from paritycheck.compare import Comparator, RunClock, redact
 from paritycheck.config import Config
 from paritycheck.errors import CaptureError, ConfigError
 from paritycheck.gate import LiveSummary, RunSummary, summarise
@@ -124,6 +124,7 @@ class _Pipeline:
         )
         self.comparator = Comparator(config.normalise, config.endpoint)
         self.noise = NoiseLearner(config.noise, allow_writes=config.replay.allow_writes)
+        self.clock = RunClock(config.normalise.timestamps_tolerance)
         self.engine = engine
         self.store = store
         self.run_id = run_id
@@ -230,6 +231,10 @@ class _Pipeline:
         differences = self.comparator.compare(endpoint, legacy, candidate)
         if self.sessions is not None:  # each backend's own value for one captured value is no difference
             differences = self.sessions.settle(group, differences)
+        # instants each backend read off its own clock during the run: one event, two clocks
+        differences, clocked = self.clock.settle(differences)
+        if clocked:
+            self.noise.add_clock(endpoint, clocked)
         return Outcome(
             exchange=exchange,
             endpoint=endpoint,
@@ -237,6 +242,7 @@ class _Pipeline:
             legacy=legacy,
             candidate=candidate,
             differences=differences,
+            noise=clocked,
         )
 
 
@@ -270,6 +276,7 @@ async def replay_captures(
     from paritycheck import __version__
 
     store = Store.open(db)
+    redact.new_key()  # this run's key for the hashes shown in place of secrets
     if await asyncio.to_thread(lambda: sum(Path(p).stat().st_size for p in captures)) >= OFFLOAD_MIN_BYTES:
         store.write_in_child()
     run_id = store.start_run(

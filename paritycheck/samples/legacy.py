@@ -120,10 +120,12 @@ async def list_kpis(request: web.Request) -> web.Response:
     if not _authorised(request):
         return _unauthorised()
     try:
-        page = _int_param(request, "page", 1) or 1
-        size = _int_param(request, "pageSize", 20) or 20
+        page = _int_param(request, "page", 1) or 0
+        size = _int_param(request, "pageSize", 20) or 0
     except ValueError:
         return fail(400, "VALIDATION_ERROR", "page and pageSize must be integers.")
+    if page < 1 or not 1 <= size <= 100:
+        return fail(400, "VALIDATION_ERROR", "page must be at least 1 and pageSize between 1 and 100.")
     items = [data.kpi_record(k) for k in data.KPIS]
     return ok(
         {

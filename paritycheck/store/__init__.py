@@ -7,6 +7,7 @@ the summary, reports, gate and history read.
 from __future__ import annotations
 
 from paritycheck.store.records import (
+    CLOCK,
     LEARNED,
     VOLATILE,
     ContractCheck,
@@ -24,6 +25,7 @@ from paritycheck.store.writer import FINISHED, RUNNING
 
 __all__ = [
     "BATCH",
+    "CLOCK",
     "FINISHED",
     "LEARNED",
     "RUNNING",

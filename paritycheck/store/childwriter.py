@@ -19,9 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from paritycheck.common.childproc import Child
+from paritycheck.compare import redact
 from paritycheck.errors import StoreError
 from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
 
+#: The environment variable that hands the parent's redaction key to the writer child.
+REDACT_KEY_ENV = "PARITYCHECK_REDACT_KEY"
 _STOPPED_HINT = "run again; if it repeats, run with --traceback and report it"
 
 Packed = tuple[Any, ...]
@@ -75,7 +78,9 @@ class ChildWriter:
     """The parent's side: packs outcomes, sends them in batches, and waits at each sync."""
 
     def __init__(self, path: Path, *, batch: int) -> None:
-        self.child = Child("paritycheck.store.child", str(path), str(batch))
+        # The run's redaction key goes by the environment, so the child marks secrets as the parent does.
+        key = {REDACT_KEY_ENV: redact.current_key().hex()}
+        self.child = Child("paritycheck.store.child", str(path), str(batch), env_extra=key)
         self.batch = batch
         self.pending: list[tuple[int, int, Packed]] = []
 

@@ -141,9 +141,23 @@ def _v4(db: sqlite_utils.Database) -> None:
     _script(db, "DROP INDEX IF EXISTS exchanges_run_outcome;")
 
 
+def _v5(db: sqlite_utils.Database) -> None:
+    """Group differences by finding (issue 12): ``shape`` is the path with array indexes as ``[*]``,
+    ``detail`` the status or type pair that makes two differences of one shape the same finding. Rows
+    written before have neither: their path and an empty detail stand in (see the queries)."""
+    _script(
+        db,
+        """
+        ALTER TABLE differences ADD COLUMN shape TEXT;
+        ALTER TABLE differences ADD COLUMN detail TEXT NOT NULL DEFAULT '';
+        CREATE INDEX differences_finding ON differences (run_id, noise, endpoint, kind, shape, detail, id);
+        """,
+    )
+
+
 #: Ordered schema migrations; migration i brings the schema to version i + 1 (PRAGMA user_version).
 #: Append new ones at the end; never edit, remove or reorder a released one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 
 
 def _script(db: sqlite_utils.Database, sql: str) -> None:

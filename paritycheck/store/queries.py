@@ -8,6 +8,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -107,6 +108,16 @@ class Queries:
                 diffs, noise_diffs = found[row[0]]
                 yield exchange_from_row(row, tuple(diffs), tuple(noise_diffs))
 
+    def requests_sent(self) -> Iterator[tuple[str, str, int]]:
+        """Distinct (method, path, legacy status) of the exchanges that the legacy answered, in any run."""
+        self.flush()
+        rows = self._conn.execute(
+            "SELECT DISTINCT method, url, legacy_status FROM exchanges"
+            " WHERE outcome != 'skipped' AND legacy_status IS NOT NULL AND legacy_error IS NULL"
+        )
+        for method, url, status in rows:
+            yield method, urlsplit(url).path or "/", status
+
     def body(self, digest: str) -> bytes:
         """The redacted body stored under ``digest``."""
         self.flush()
@@ -158,25 +169,30 @@ class Queries:
     def difference_groups(
         self, run_id: int, *, noise: bool = False, examples: int = 5
     ) -> list[DifferenceGroup]:
-        """Identical (endpoint, kind, path) differences grouped, most frequent first.
+        """Differences grouped by finding: (endpoint, kind, shape, detail), most frequent first.
 
-        Each group carries the first occurrence's values and up to ``examples`` exchange ids. With
-        ``noise=True`` the differences classed as noise are grouped instead.
+        The shape is the path with array indexes as ``[*]``; the detail is the status or type pair
+        (:mod:`paritycheck.compare.grade`). Each group carries the first occurrence's values and path,
+        and up to ``examples`` exchange ids. With ``noise=True`` the differences classed as noise are
+        grouped instead.
         """
         self.flush()
         rows = self._conn.execute(
             """
             WITH ranked AS (
-                SELECT endpoint, kind, path, exchange_id, legacy, candidate,
-                       ROW_NUMBER() OVER (PARTITION BY endpoint, kind, path ORDER BY id) AS rn,
-                       COUNT(*) OVER (PARTITION BY endpoint, kind, path) AS n
+                SELECT endpoint, kind, COALESCE(shape, path) AS shape, detail, path, exchange_id, legacy,
+                       candidate,
+                       ROW_NUMBER() OVER (
+                           PARTITION BY endpoint, kind, COALESCE(shape, path), detail ORDER BY id
+                       ) AS rn,
+                       COUNT(*) OVER (PARTITION BY endpoint, kind, COALESCE(shape, path), detail) AS n
                 FROM differences WHERE run_id = ? AND noise = ?
             )
-            SELECT endpoint, kind, path, n,
+            SELECT endpoint, kind, shape, detail, n,
                    MAX(CASE WHEN rn = 1 THEN legacy END), MAX(CASE WHEN rn = 1 THEN candidate END),
-                   group_concat(exchange_id)
-            FROM ranked WHERE rn <= ? GROUP BY endpoint, kind, path
-            ORDER BY n DESC, endpoint, kind, path
+                   MAX(CASE WHEN rn = 1 THEN path END), group_concat(exchange_id)
+            FROM ranked WHERE rn <= ? GROUP BY endpoint, kind, shape, detail
+            ORDER BY n DESC, endpoint, kind, shape, detail
             """,
             (run_id, int(noise), max(1, examples)),
         )
@@ -184,13 +200,15 @@ class Queries:
             DifferenceGroup(
                 endpoint,
                 kind,
-                path,
+                shape,
                 n,
                 loads(legacy),
                 loads(candidate),
                 tuple(sorted(int(i) for i in ids.split(","))),
+                detail=detail,
+                example_path=path,
             )
-            for endpoint, kind, path, n, legacy, candidate, ids in rows
+            for endpoint, kind, shape, detail, n, legacy, candidate, path, ids in rows
         ]
 
     def noise_paths(self, run_id: int) -> list[NoisePath]:

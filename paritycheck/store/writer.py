@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from paritycheck.compare import redact
+from paritycheck.compare import detail, redact, shape
 from paritycheck.errors import StoreError
 from paritycheck.models import Difference, Headers, Outcome, Reply, Status, header
 from paritycheck.store.migrations import EXCHANGE_COLUMNS
-from paritycheck.store.records import NoisePath, RunInfo, dumps, redact_value
+from paritycheck.store.records import NoisePath, RunInfo, dumps, shown_value
 
 if TYPE_CHECKING:
     from paritycheck.store.childwriter import ChildWriter
@@ -167,9 +167,11 @@ class Writer:
                         outcome.endpoint,
                         d.kind,
                         d.path,
-                        dumps(redact_value(d.path, d.legacy)),
-                        dumps(redact_value(d.path, d.candidate)),
+                        dumps(shown_value(d.path, d.legacy)),
+                        dumps(shown_value(d.path, d.candidate)),
                         noise,
+                        shape(d.path),
+                        detail(d),
                     )
                 )
         if len(self._rows) >= self.batch:
@@ -345,6 +347,7 @@ _INSERT_EXCHANGE = (
     f"INSERT INTO exchanges (id, {EXCHANGE_COLUMNS}) VALUES (?{', ?' * (EXCHANGE_COLUMNS.count(',') + 1)})"
 )
 _INSERT_DIFFERENCE = (
-    "INSERT INTO differences (exchange_id, run_id, endpoint, kind, path, legacy, candidate, noise)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO differences"
+    " (exchange_id, run_id, endpoint, kind, path, legacy, candidate, noise, shape, detail)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
