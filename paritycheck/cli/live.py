@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -83,6 +84,12 @@ def _options(func: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="On SIGTERM, seconds to finish queued shadows (SIGINT: a tenth).",
         ),
+        click.option(
+            "--record",
+            type=click.Path(dir_okay=False, path_type=Path),
+            metavar="FILE.har|.jsonl",
+            help="Write the live exchanges as a capture that replay reads (secrets redacted).",
+        ),
         click.option("--no-report", is_flag=True, help=f"Do not rewrite {DEFAULT_HTML}."),
     ]
     for option in reversed(options):
@@ -115,6 +122,7 @@ def _run(mode: str, **kw: Any) -> int:
         window_exchanges=exchanges,
         html=None if kw["no_report"] else DEFAULT_HTML,
         drain=kw["drain"],
+        record=kw["record"],
     )
     err = _stderr()
 

@@ -8,12 +8,14 @@ the backends see the original Host.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from itertools import count
 
 from aiohttp import web
 
 from paritycheck.live.proxy import SKIP_TOO_LARGE, live_exchange
 from paritycheck.live.shadow import Shadow
+from paritycheck.models import Exchange
 
 SHADOW_SUFFIX = "-shadow"
 
@@ -31,8 +33,16 @@ def original_host(host: str | None) -> str | None:
 class Mirror:
     """An aiohttp handler that queues every mirrored request for both backends."""
 
-    def __init__(self, shadow: Shadow, *, max_body: int = 1024 * 1024, source: str = "mirror") -> None:
+    def __init__(
+        self,
+        shadow: Shadow,
+        *,
+        max_body: int = 1024 * 1024,
+        source: str = "mirror",
+        record: Callable[[Exchange], None] | None = None,
+    ) -> None:
         self.shadow = shadow
+        self.record = record
         self.max_body = max_body
         self.source = source
         self._index = count()
@@ -57,4 +67,6 @@ class Mirror:
         if too_large:
             exchange = dataclasses.replace(exchange, skip=SKIP_TOO_LARGE)
         self.shadow.offer(exchange)
+        if self.record is not None and not too_large:  # --record: the mirrored request (no response)
+            self.record(exchange)
         return web.Response(status=200)

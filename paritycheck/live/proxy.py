@@ -8,8 +8,9 @@ A copy of each body (up to ``max_body``) is kept for the shadow, which runs afte
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from itertools import count
 from time import perf_counter
 
@@ -18,7 +19,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from paritycheck.live.shadow import Shadow
-from paritycheck.models import Exchange, Reply, Request
+from paritycheck.models import Exchange, Recorded, Reply, Request
 
 #: RFC 9110 7.6.1: meaningful for one connection only, never forwarded (plus the names in Connection).
 HOP_BY_HOP = frozenset(
@@ -74,11 +75,13 @@ class Proxy:
         timeout: float,
         max_body: int = 1024 * 1024,
         source: str = "proxy",
+        record: Callable[[Exchange], None] | None = None,
     ) -> None:
         self.legacy = legacy.rstrip("/")
         self.shadow = shadow
         self.max_body = max_body
         self.source = source
+        self.record = record
         self._index = count()
         self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
         self.session: aiohttp.ClientSession | None = None
@@ -116,6 +119,7 @@ class Proxy:
 
         has_body = request.body_exists
         started = perf_counter()
+        started_at = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
         try:
             upstream = await self.session.request(
                 request.method,
@@ -169,6 +173,14 @@ class Proxy:
                 elapsed_ms=elapsed,
             )
             self.shadow.offer(exchange, legacy)
+            if self.record is not None:  # --record: the legacy exchange as a capture replay reads
+                self.record(
+                    dataclasses.replace(
+                        exchange,
+                        recorded=Recorded(status=legacy.status, headers=legacy.headers, body=legacy.body),
+                        started=started_at,
+                    )
+                )
         return out
 
     def _exchange(self, request: web.Request, body: bytes | None) -> Exchange:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from paritycheck.capture import CaptureWriter
 from paritycheck.config import Config
 from paritycheck.errors import ConfigError
 from paritycheck.live.metrics import Metrics
@@ -30,7 +31,7 @@ from paritycheck.live.window import Windows
 from paritycheck.live.yielding import LagGuard
 from paritycheck.noise import NoiseLearner
 from paritycheck.replay import Engine, make_transport
-from paritycheck.run import check_backends, config_record
+from paritycheck.run import check_backends, config_record, open_recording
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,9 @@ class LiveOptions:
     store_in_child: bool = True
     #: Shadows pause while the event loop lags more than this (s), so the queue drops instead (0: off).
     max_lag: float = 0.002
+    #: ``--record FILE.har|.jsonl``: write the live exchanges as a capture, redacted unless ``record_raw``.
+    record: Path | None = None
+    record_raw: bool = False
 
 
 def host_port(value: str, *, option: str) -> tuple[str, int]:
@@ -106,6 +110,7 @@ class LiveServer:
         self._ticker: asyncio.Task[None] | None = None
         self.port = 0
         self.admin_port = 0
+        self.recording: CaptureWriter | None = None
 
     async def start(self) -> None:
         """Open the store's first window, start the shadow workers and the listeners."""
@@ -141,14 +146,21 @@ class LiveServer:
             noise=lambda: self.windows.noise if self.windows is not None else None,
             guard=LagGuard(limit=opts.max_lag) if opts.max_lag > 0 else None,
         )
+        if opts.record is not None:
+            self.recording = open_recording(opts.record, redact=not opts.record_raw, flush_every=100)
+        record = self.recording.write if self.recording is not None else None
         if opts.mode == "proxy":
             self.proxy = Proxy(
-                cfg.backends.legacy.url, self.shadow, timeout=cfg.replay.timeout, max_body=opts.max_body
+                cfg.backends.legacy.url,
+                self.shadow,
+                timeout=cfg.replay.timeout,
+                max_body=opts.max_body,
+                record=record,
             )
             await self.proxy.start()
             handler = self.proxy.handle
         else:
-            handler = Mirror(self.shadow, max_body=opts.max_body).handle
+            handler = Mirror(self.shadow, max_body=opts.max_body, record=record).handle
         app = web.Application(client_max_size=0)
         app.router.add_route("*", "/{tail:.*}", handler)
         self.port = await self._serve(app, self.listen)
@@ -221,6 +233,8 @@ class LiveServer:
         if self.proxy is not None:
             await self.proxy.close()
         await self.transport.aclose()
+        if self.recording is not None:
+            self.recording.close()
         return self.windows.close() if self.windows is not None else None
 
 

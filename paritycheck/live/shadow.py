@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Callable
 
 from paritycheck.capture import Selector
-from paritycheck.compare import Comparator
+from paritycheck.compare import Comparator, RunClock
 from paritycheck.config import Config
 from paritycheck.live.metrics import DROPPED_QUEUE, DROPPED_SHUTDOWN, Metrics
 from paritycheck.live.sampling import RateLimit, Sampler
@@ -55,6 +55,7 @@ class Shadow:
             allow_writes=config.replay.allow_writes,
         )
         self.comparator = Comparator(config.normalise, config.endpoint)
+        self.clock = RunClock(config.normalise.timestamps_tolerance)
         self.sampler = sampler or Sampler()
         self.rate = rate or RateLimit()
         self.queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=max(1, queue))
@@ -148,9 +149,13 @@ class Shadow:
                 reason=reason,
             )
         differences = self.comparator.compare(endpoint, legacy, candidate)
+        # Instants each backend read off its own clock while listening: one event, two clocks (as replay).
+        differences, clocked = self.clock.settle(differences)
         again = None
         learner = self.noise() if self.noise is not None else None
         if learner is not None:
+            if clocked:
+                learner.add_clock(endpoint, clocked)
             learner.add_raw(endpoint, differences)
             # A/A calibration as in replay, for a few safe requests per endpoint and window: a write is
             # never sent to the legacy twice.
@@ -165,6 +170,7 @@ class Shadow:
             legacy=legacy,
             candidate=candidate,
             differences=differences,
+            noise=clocked,
             legacy_again=again,
         )
 

@@ -235,3 +235,25 @@ async def test_a_100_mb_chunked_body_streams_through_at_flat_memory(tmp_path: Pa
     # Both bodies are 100 MiB; streamed, the peak is the 1 MiB shadow copy plus buffers.
     assert peak < 16 * 1024 * 1024, peak
     assert server.metrics.totals.reasons == {"body too large to compare": 1}
+
+
+async def test_record_writes_a_redacted_capture_that_replay_reads(tmp_path: Path) -> None:
+    from paritycheck.capture import read
+
+    out = tmp_path / "live.har"
+    async with (
+        backend(counting(b'{"id": 1}', [])) as legacy,
+        backend(counting(b'{"id": 1}', [])) as candidate,
+        live(config(legacy, candidate), tmp_path / "s.db", record=out) as server,
+        httpx.AsyncClient() as client,
+    ):
+        for i in range(3):
+            r = await client.get(
+                f"http://127.0.0.1:{server.port}/items/{i}", headers={"Authorization": "Bearer s3cret"}
+            )
+            assert r.status_code == 201
+        await server.stop()
+    exchanges = list(read(out))
+    assert [e.request.path for e in exchanges] == ["/items/0", "/items/1", "/items/2"]
+    assert all(e.recorded is not None and e.recorded.status == 201 for e in exchanges)
+    assert "s3cret" not in out.read_text(encoding="utf-8")
