@@ -257,3 +257,21 @@ async def test_record_writes_a_redacted_capture_that_replay_reads(tmp_path: Path
     assert [e.request.path for e in exchanges] == ["/items/0", "/items/1", "/items/2"]
     assert all(e.recorded is not None and e.recorded.status == 201 for e in exchanges)
     assert "s3cret" not in out.read_text(encoding="utf-8")
+
+
+async def test_a_malformed_request_gets_400_and_reaches_no_backend(tmp_path: Path) -> None:
+    calls: list[str] = []
+    async with (
+        backend(counting(b"{}", calls)) as legacy,
+        backend(counting(b"{}", calls)) as candidate,
+        live(config(legacy, candidate), tmp_path / "s.db") as server,
+    ):
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nBad Header Without Colon\r\n\r\n")
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 5)
+        writer.close()
+        await writer.wait_closed()
+        assert status_line.split()[1:2] == [b"400"], status_line
+        await server.stop()
+    assert calls == []
