@@ -1,10 +1,11 @@
 """Shared tools below every stage: JSON parsing that keeps big integers exact (``jsonparse``), the
 JSONPath subset of ignore and unordered rules (``jsonpath``), endpoint names such as ``GET /users/{id}``
-(``endpoints``), helper processes (``childproc``) and the event-loop runner (``aio``).
+(``endpoints``), helper processes (``childproc``), the event-loop runner (``aio``) and counted
+nouns (``text``).
 """
 
 from __future__ import annotations
 
-from paritycheck.common import aio, childproc, endpoints, jsonparse, jsonpath
+from paritycheck.common import aio, childproc, endpoints, jsonparse, jsonpath, text
 
-__all__ = ["aio", "childproc", "endpoints", "jsonparse", "jsonpath"]
+__all__ = ["aio", "childproc", "endpoints", "jsonparse", "jsonpath", "text"]

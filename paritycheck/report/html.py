@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
+from paritycheck.common.text import noun, plural
 from paritycheck.report import model as m
 from paritycheck.report.html_contract import contract_html, fig_class, gate_meta, header_figures
 from paritycheck.report.html_exchange import esc, example_html, short
@@ -123,7 +124,7 @@ def _header(r: ReportModel) -> str:
     cls = {"at parity": "ok", "not at parity": "bad"}.get(r.verdict, "none")
     bad_eps = sum(1 for e in r.endpoints if not e.at_parity)
     why = (
-        f"{bad_eps} of {len(r.endpoints)} endpoints not at parity"
+        f"{bad_eps} of {plural(len(r.endpoints), 'endpoint')} not at parity"
         if r.verdict == "not at parity"
         else ("every replayed exchange matched" if r.verdict == "at parity" else "no exchange was replayed")
     )
@@ -239,7 +240,8 @@ def _endpoints(r: ReportModel) -> str:
         )
     hidden = len(r.endpoints) - len(rows)
     left = (
-        f'<p class="note">{hidden:,} endpoints at parity with few exchanges are not listed.</p>'
+        f'<p class="note">{plural(hidden, "endpoint")} at parity with few exchanges'
+        f" {'is' if hidden == 1 else 'are'} not listed.</p>"
         if hidden
         else ""
     )
@@ -320,7 +322,7 @@ def _plot(e: EndpointRow) -> str:
         f'<div class="t mono">{esc(e.endpoint)}</div>'
         f'<div class="muted">p95 <span class="key-l">{esc(_ms(e.legacy_ms.get("p95")))}</span> vs'
         f' <span class="key-c">{esc(_ms(e.candidate_ms.get("p95")))}</span> ms'
-        f" · {e.samples:,} pairs{tag}</div>"
+        f" · {plural(e.samples, 'pair')}{tag}</div>"
         f"{svg}</div>"
     )
 
@@ -369,7 +371,8 @@ def _differences(r: ReportModel, *, budget: int) -> str:
         parts.append(
             f'<details class="ep" id="ep-{i}" data-ep="{esc(endpoint)}" data-bad="1">'
             f'<summary><span class="mono">{esc(endpoint)}</span> <span class="muted">· {len(groups)}'
-            f" difference groups, {total:,} differences</span></summary>{''.join(items)}</details>"
+            f" difference {noun(len(groups), 'group')}, {plural(total, 'difference')}</span></summary>"
+            f"{''.join(items)}</details>"
         )
     notes = [
         f"At most {r.max_examples} example exchanges per group, for the {r.max_groups} most frequent groups;"
@@ -442,7 +445,7 @@ def _reasons(r: ReportModel) -> str:
             for g in r.noise[:200]
         )
         more = (
-            f'<p class="note">{len(r.noise) - 200} more noise groups not listed.</p>'
+            f'<p class="note">{plural(len(r.noise) - 200, "more noise group")} not listed.</p>'
             if len(r.noise) > 200
             else ""
         )
