@@ -98,6 +98,10 @@ def replay(
 
         rules = config.normalise if config.contract.normalised else None
         spec = load_contract(contract_spec, normalise=rules)
+    if dry_run and as_json:
+        from paritycheck.report.dry_run import print_dry_run_json
+
+        return print_dry_run_json(runner.dry_run(config, list(captures), contract=spec), config)
     if dry_run:
         return terminal.print_dry_run(runner.dry_run(config, list(captures), contract=spec), config, out=out)
     live = LiveSummary()

@@ -16,6 +16,7 @@ from rich.progress import Progress as RichProgress
 from rich.table import Table
 from rich.text import Text
 
+from paritycheck.common.text import plural
 from paritycheck.errors import ExitStatus
 from paritycheck.models import Outcome
 
@@ -159,7 +160,9 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
             )
         if len(ep.differences) > top:
             more = len(ep.differences) - top
-            diffs.add_row("", "", Text(f"… {more} more groups (paritycheck report)", style="dim"), "", "")
+            diffs.add_row(
+                "", "", Text(f"… {plural(more, 'more group')} (paritycheck report)", style="dim"), "", ""
+            )
         out.print(diffs)
     # Noise is shown, never hidden: what was ignored and on what evidence (docs/noise.md).
     for ep in summary.endpoints:
@@ -175,7 +178,8 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
         if len(summary.failure_reasons) > top:
             out.print(
                 Text(
-                    f"  … {len(summary.failure_reasons) - top} more reasons (paritycheck report)", style="dim"
+                    f"  … {plural(len(summary.failure_reasons) - top, 'more reason')} (paritycheck report)",
+                    style="dim",
                 )
             )
     for side in ("legacy", "candidate"):
@@ -192,7 +196,7 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
     replayed = summary.matched + summary.mismatched + summary.failed
     parity = 100.0 * summary.matched / replayed if replayed else None
     totals = Text()
-    totals.append(f"{summary.total} exchanges: ")
+    totals.append(f"{plural(summary.total, 'exchange')}: ")
     totals.append(f"{summary.matched} matched", style="green")
     totals.append(", ")
     totals.append(f"{summary.mismatched} mismatched", style="red" if summary.mismatched else "")
@@ -249,15 +253,18 @@ def print_dry_run(plan: Iterable[Planned], config: Config, *, out: Console) -> i
         request = item.exchange.request
         if item.skip is None:
             sent += 1
-            write(f"{request.method} {request.target}  [{item.endpoint}]\n")
+            write(f"{request.method} {item.shown_target}  [{item.endpoint}]\n")
         else:
             skipped[item.skip] += 1
-            write(f"skip {request.method} {request.target}  ({item.skip})\n")
+            write(f"skip {request.method} {item.shown_target}  ({item.skip})\n")
     sys.stdout.flush()
     legacy = config.backends.legacy.url or "(no legacy backend configured)"
     candidate = config.backends.candidate.url or "(no candidate backend configured)"
     total_skipped = sum(skipped.values())
-    out.print(f"dry run: {sent} exchanges would be sent to {legacy} and {candidate}; {total_skipped} skipped")
+    out.print(
+        f"dry run: {plural(sent, 'exchange')} would be sent to {legacy} and {candidate};"
+        f" {total_skipped} skipped"
+    )
     for reason, count in skipped.most_common():
         out.print(f"  {count}× {reason}")
     return ExitStatus.OK
@@ -271,7 +278,7 @@ def print_interrupted(db: Path, *, err: Console) -> None:
         with Store.open(db, create=False) as store:
             run_id = store.latest_run_id()
             kept = store.run(run_id)
-        err.print(f"interrupted: run {run_id} kept {getattr(kept, 'total', '?')} exchanges in {db}")
+        err.print(f"interrupted: run {run_id} kept {getattr(kept, 'total', '?')} exchange(s) in {db}")
     except Exception:  # the interrupt message must not itself fail
         err.print(f"interrupted: results so far are in {db}")
 

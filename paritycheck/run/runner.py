@@ -352,6 +352,11 @@ class Planned:
     endpoint: str
     skip: str | None
 
+    @property
+    def shown_target(self) -> str:
+        """The request target as it may be printed: secrets redacted exactly as the store redacts URLs."""
+        return redact.url(self.exchange.request.target)
+
 
 def dry_run(
     config: Config, captures: Sequence[Path], *, contract: Contract | None = None

@@ -1,0 +1,124 @@
+"""Input handling on the replay command: dry-run redaction and JSON, backend URLs checked up front."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from paritycheck import config as config_mod
+from paritycheck.cli import cli
+from paritycheck.common.text import noun, plural
+from paritycheck.errors import ConfigError, ExitStatus
+from paritycheck.store import Store
+from tests.harutil import entry, replay_args, write_har
+from tests.servers import json_serve
+
+SECRET = "tok-9f8e7d6c5b4a39281706"
+DEAD = "http://127.0.0.1:9"  # never contacted: dry runs only
+
+
+def invoke(*args: str, cwd: Path) -> Any:
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+@pytest.fixture
+def secret_capture(tmp_path: Path) -> Path:
+    return write_har(
+        tmp_path / "s.har",
+        [
+            entry("GET", f"http://x/me?api_key={SECRET}&page=2"),
+            entry("GET", f"http://x/feed?access_token={SECRET}"),
+            entry("POST", "http://x/orders", body="{}"),
+        ],
+    )
+
+
+def test_dry_run_redacts_query_secrets_as_the_store_does(tmp_path: Path, secret_capture: Path) -> None:
+    with json_serve() as legacy, json_serve() as cand:
+        dry = invoke(*replay_args(secret_capture, legacy.url, cand.url), "--dry-run", cwd=tmp_path)
+        real = invoke(*replay_args(secret_capture, legacy.url, cand.url, "--db", "r.db"), cwd=tmp_path)
+    assert dry.exit_code == ExitStatus.OK and real.exit_code in (ExitStatus.OK, ExitStatus.DIFFERENCES)
+    assert SECRET not in dry.output
+    with Store.open(tmp_path / "r.db", create=False) as store:
+        stored = [x.url for x in store.exchanges(store.latest_run_id())]
+    shown = [line.split()[1] for line in dry.stdout.splitlines() if line.startswith("GET ")]
+    assert len(shown) == 2
+    for target in shown:  # the dry run shows exactly what the store keeps
+        assert any(url.endswith(target) for url in stored), (target, stored)
+    assert "2 exchanges would be sent" in dry.output
+
+
+def test_dry_run_json_lists_requests_skips_and_counts(tmp_path: Path, secret_capture: Path) -> None:
+    result = invoke(
+        *replay_args(secret_capture, DEAD, DEAD),
+        "--dry-run",
+        "--json",
+        cwd=tmp_path,
+    )
+    assert result.exit_code == ExitStatus.OK
+    doc = json.loads(result.stdout)
+    assert SECRET not in result.stdout
+    assert [x["send"] for x in doc["exchanges"]] == [True, True, False]
+    assert doc["exchanges"][0]["target"] == "/me?api_key=[redacted]&page=2"
+    assert doc["exchanges"][2]["skip_reason"]
+    assert doc["counts"]["total"] == 3 and doc["counts"]["would_send"] == 2 and doc["counts"]["skipped"] == 1
+    assert sum(doc["counts"]["skip_reasons"].values()) == 1
+    assert doc["backends"]["legacy"] == "http://127.0.0.1:9"
+
+
+def test_dry_run_json_of_an_empty_capture_is_valid_json(tmp_path: Path) -> None:
+    har = write_har(tmp_path / "e.har", [])
+    result = invoke(*replay_args(har, DEAD, DEAD), "--dry-run", "--json", cwd=tmp_path)
+    assert json.loads(result.stdout)["counts"]["total"] == 0
+
+
+@pytest.mark.parametrize("side", ["legacy", "candidate"])
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://127.0.0.1:99999", "not a valid URL"),
+        ("ftp://127.0.0.1:21", "not an http(s) URL with a host"),
+        ("127.0.0.1:8000", "not an http(s) URL with a host"),
+        ("http://", "not an http(s) URL with a host"),
+    ],
+)
+def test_a_bad_backend_url_is_a_usage_error_naming_the_option(
+    tmp_path: Path, secret_capture: Path, side: str, url: str, why: str
+) -> None:
+    urls = {"legacy": "http://127.0.0.1:9", "candidate": "http://127.0.0.1:9", side: url}
+    result = CliRunner().invoke(cli, replay_args(secret_capture, urls["legacy"], urls["candidate"]))
+    assert result.exit_code == ExitStatus.USAGE
+    assert f"Invalid value for '--{side}'" in result.output and why in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_bad_backend_url_in_the_config_names_the_file_and_key(tmp_path: Path) -> None:
+    file = tmp_path / "paritycheck.toml"
+    file.write_text(
+        '[backends]\nlegacy = "http://127.0.0.1:8000"\n[backends.candidate]\nurl = "http://h:99999"\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        config_mod.load(file)
+    assert str(file) in info.value.message and "backends.candidate" in info.value.message
+    assert "\n" not in info.value.message
+    result = invoke("replay", "x.har", "--config", str(file), cwd=tmp_path)
+    assert result.exit_code == ExitStatus.USAGE and "backends.candidate" in result.output
+
+
+def test_plural_counts_nouns() -> None:
+    assert plural(1, "pair") == "1 pair"
+    assert plural(0, "pair") == "0 pairs"
+    assert plural(1200, "exchange") == "1,200 exchanges"
+    assert plural(1, "more group") == "1 more group"
+    assert plural(2, "entry") == "2 entries" and plural(2, "key") == "2 keys"
+    assert noun(1, "group") == "group" and noun(3, "group") == "groups"
