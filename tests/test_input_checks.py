@@ -122,3 +122,21 @@ def test_plural_counts_nouns() -> None:
     assert plural(1, "more group") == "1 more group"
     assert plural(2, "entry") == "2 entries" and plural(2, "key") == "2 keys"
     assert noun(1, "group") == "group" and noun(3, "group") == "groups"
+
+
+def test_a_safari_har_with_a_data_url_entry_replays_the_rest(tmp_path: Path) -> None:
+    data_entry = entry("GET", "data:image/png;base64,iVBORw0KGgo=")
+    data_entry["request"]["method"] = ""
+    har = write_har(
+        tmp_path / "safari.har", [entry("GET", "http://x/a"), data_entry, entry("GET", "http://x/b")]
+    )
+    with (
+        json_serve({"/a": {"a": 1}, "/b": {"b": 2}}) as legacy,
+        json_serve({"/a": {"a": 1}, "/b": {"b": 2}}) as cand,
+    ):
+        result = invoke(
+            *replay_args(har, legacy.url, cand.url, "--db", "r.db", "--json", "--no-report"), cwd=tmp_path
+        )
+    assert result.exit_code == ExitStatus.OK, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["total"], summary["matched"], summary["skipped"]) == (3, 2, 1)

@@ -3,7 +3,8 @@
 :func:`read` detects the format and yields one exchange per entry, in file order, without holding the
 file in memory (HAR files from browsers reach hundreds of MB). Every entry is yielded, even those that
 cannot be replayed: a WebSocket gets ``skip="websocket"`` and a ``data:``, ``blob:`` or other non-HTTP URL
-gets ``skip="not http"``, so totals account for the whole file.
+gets ``skip="not http"`` (an entry with an empty method ``skip="no request method"``), so totals account
+for the whole file; only a broken file is refused.
 
 Formats
 -------
