@@ -148,12 +148,19 @@ def _latency(
     *,
     confidence: float,
     resamples: int,
+    skipped_only: bool = False,
 ) -> list[Criterion]:
     legacy, candidate = pair or ((), ())
     n = min(len(legacy), len(candidate))
     if n < limits.min_samples:
         note = f"not judged on latency (n={n} < {limits.min_samples})"
-        if not pair:
+        if not pair and skipped_only:
+            # Nothing was replayed here: say why, not that the backends did not answer.
+            writes = endpoint.split(" ", 1)[0] in ("POST", "PUT", "PATCH", "DELETE")
+            note = "skipped: " + (
+                "writes are not replayed without --allow-writes" if writes else "every exchange was skipped"
+            )
+        elif not pair:
             note += ": no exchange where both backends answered"
         return [
             Criterion(
@@ -298,7 +305,12 @@ def evaluate(
         else:
             run_failed, run_failed_judged = run_failed + failed, run_failed_judged + judged
         endpoint_rows += _latency(
-            endpoint, latencies.get(endpoint), limits, confidence=gate.confidence, resamples=resamples
+            endpoint,
+            latencies.get(endpoint),
+            limits,
+            confidence=gate.confidence,
+            resamples=resamples,
+            skipped_only=judged == 0 and c.get(Status.SKIPPED.value, 0) > 0,
         )
 
     accepted_total = sum(accepted.values())
