@@ -110,10 +110,36 @@ def _parity(value: float | None) -> Text:
     return Text(f"{value:.1f}%", style=style)
 
 
+def fold_endpoint(name: str, width: int) -> str:
+    """``name`` in lines of at most ``width`` characters, broken only before a ``/`` (or a space).
+
+    Rich folds a cell mid-word (``/api/v1/projects/{id}/co`` / ``mments``); breaking at path separators
+    keeps every segment readable. A single segment longer than ``width`` stays whole on its line.
+    """
+    if len(name) <= width:
+        return name
+    parts: list[str] = []
+    for word in name.split(" "):
+        pieces = word.split("/")
+        parts += [p for p in [pieces[0], *("/" + x for x in pieces[1:])] if p]
+        parts[-1] += " "
+    lines, line = [], ""
+    for part in parts:
+        if line and len(line.rstrip()) + len(part.rstrip()) > width:
+            lines.append(line.rstrip())
+            line = ""
+        line += part
+    lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
 def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
     """Per-endpoint parity and latency table, the top differences, then totals and a verdict."""
     table = Table(title=f"paritycheck run {summary.run_id}", title_justify="left", show_lines=False)
-    table.add_column("endpoint", overflow="fold")
+    longest = max((len(ep.endpoint) for ep in summary.endpoints), default=8)
+    # What the figures' columns (about 96 characters with borders) leave of the width, never under 20.
+    name_width = min(longest, max(20, out.width - 96))
+    table.add_column("endpoint", overflow="fold", min_width=name_width)
     for name in ("total", "matched", "mismatched", "failed"):
         table.add_column(name, justify="right")
     table.add_column("parity", justify="right")
@@ -126,7 +152,7 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
         lat_l = f"{_ms(ep.legacy_ms.get('p50'))} / {_ms(ep.legacy_ms.get('p95'))}"
         lat_c = f"{_ms(ep.candidate_ms.get('p50'))} / {_ms(ep.candidate_ms.get('p95'))}"
         table.add_row(
-            ep.endpoint,
+            fold_endpoint(ep.endpoint, name_width),
             str(replayed),
             str(ep.matched),
             Text(str(ep.mismatched), style="red" if ep.mismatched else ""),
@@ -140,9 +166,8 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
     for ep in summary.endpoints:
         if not ep.differences:
             continue
-        diffs = Table(
-            title=ep.endpoint, title_justify="left", title_style="bold", box=None, show_header=False
-        )
+        out.print(Text(fold_endpoint(ep.endpoint, out.width), style="bold"))
+        diffs = Table(box=None, show_header=False)
         diffs.add_column("count", justify="right", no_wrap=True, min_width=5)
         diffs.add_column("kind", style="magenta", no_wrap=True)
         diffs.add_column("path", overflow="fold", min_width=24)
@@ -283,4 +308,4 @@ def print_interrupted(db: Path, *, err: Console) -> None:
         err.print(f"interrupted: results so far are in {db}")
 
 
-__all__ = ["Progress", "print_dry_run", "print_interrupted", "print_summary"]
+__all__ = ["Progress", "fold_endpoint", "print_dry_run", "print_interrupted", "print_summary"]

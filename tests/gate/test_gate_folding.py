@@ -47,3 +47,29 @@ def test_one_small_endpoint_keeps_its_own_row(tmp_path: Path) -> None:
     console = Console(width=200, color_system=None, record=True)
     print_gate(result, console)
     assert "not judged on latency (n=1 < 30)" in console.export_text()
+
+
+def test_the_run_table_breaks_endpoint_names_only_at_slashes(tmp_path: Path) -> None:
+    from paritycheck.gate import summarise
+    from paritycheck.report.terminal import print_summary
+
+    long_names = [
+        "GET /api/v1/projects/{id}/comments",
+        "GET /api/v1/organisations/{org}/projects/{id}/comments/{comment_id}/reactions",
+    ]
+    with open_store(tmp_path) as store:
+        run = add_run(store, [o for ep in long_names for o in counts(ep, matched=2, mismatched=1)])
+        summary = summarise(store, run)
+    for width in (80, 100, 160):
+        console = Console(width=width, color_system=None, record=True)
+        print_summary(summary, out=console)
+        rows = [line for line in console.export_text().splitlines() if line.startswith("│")]
+        cells = [row.split("│")[1].strip() for row in rows]
+        names: list[str] = []
+        for cell in cells:
+            if cell.startswith("GET "):
+                names.append(cell)
+            elif cell:  # a continuation line starts at a '/': the name was broken before it
+                assert cell.startswith("/"), (width, cells)
+                names[-1] += cell
+        assert sorted(names) == sorted(long_names), (width, cells)
