@@ -29,8 +29,10 @@ class _OpStats:
 class ContractReport:
     """Validates traffic against a contract and keeps what the reports need."""
 
-    def __init__(self, contract: Contract) -> None:
+    def __init__(self, contract: Contract, *, sides: Sequence[str] = ("legacy", "candidate")) -> None:
+        """``sides``: the table's columns until traffic says otherwise (``("recorded",)`` for captures)."""
         self.contract = contract
+        self._default_sides = list(sides)
         self._ops: dict[str, _OpStats] = {op.key: _OpStats() for op in contract.operations}
         self._statuses: dict[str, set[str]] = {op.key: set() for op in contract.operations}
         self._undocumented: dict[str, int] = {}
@@ -161,17 +163,20 @@ class ContractReport:
         it (those rows are red); ``codes`` is documented status codes answered / documented (without
         ``default``). The caption counts operations exercised and undocumented requests.
         """
-        sides = [s for s in SIDES if s in self._sides_used] or ["legacy", "candidate"]
+        sides = [s for s in SIDES if s in self._sides_used] or self._default_sides
         pair = "legacy" in sides and "candidate" in sides
         mode = " (normalised)" if self.contract.normalised is not None else ""
         table = Table(title=f"Contract{mode}: {self.contract.title or self.contract.source}")
-        table.add_column("operation")
+        table.add_column("operation", no_wrap=True)  # the leading violations fold instead
         table.add_column("seen", justify="right")
         for side in sides:
             table.add_column(f"{side} violations", justify="right")
         if pair:
             table.add_column("candidate only", justify="right")
         table.add_column("codes", justify="right")
+        leading = any(stats.kept for stats in self._ops.values())
+        if leading:
+            table.add_column("leading violations", overflow="fold", max_width=LEADING_WIDTH)
         seen = 0
         for op in self.contract.operations:
             stats = self._ops[op.key]
@@ -183,6 +188,8 @@ class ContractReport:
                 cells.append(str(stats.candidate_only))
             codes = [c for c in op.responses if c != "default"]
             cells.append(f"{len([c for c in codes if c in self._statuses[op.key]])}/{len(codes)}")
+            if leading:
+                cells.append(_leading(stats))
             style = "red" if stats.candidate_only else None
             table.add_row(op.key, str(stats.seen), *cells, style=style)
         caption = f"{seen} of {len(self.contract.operations)} operations exercised"
@@ -192,11 +199,33 @@ class ContractReport:
         return table
 
 
+#: Width of the table's "leading violations" column; each message is cut to fit one line of it.
+LEADING_WIDTH = 60
+#: Violation messages shown per operation in the table (the JSON and HTML reports list more).
+LEADING = 2
+
+
+def _leading(stats: _OpStats) -> str:
+    """The most frequent distinct violations of one operation, one short line each, sides merged."""
+    merged: dict[tuple[int, str, str], tuple[Violation, int]] = {}
+    for (_side, status, path, keyword), (v, n) in stats.kept.items():
+        first, total = merged.get((status, path, keyword), (v, 0))
+        merged[(status, path, keyword)] = (first, total + n)
+    ranked = sorted(merged.values(), key=lambda item: -item[1])
+    lines = []
+    for v, n in ranked[:LEADING]:
+        line = f"{n}× {v.status} {v.path}: {v.message}".replace("\n", " ")
+        lines.append(line if len(line) <= LEADING_WIDTH else line[: LEADING_WIDTH - 1] + "…")
+    if len(ranked) > LEADING:
+        lines.append(f"… {len(ranked) - LEADING:,} more (--json lists them)")
+    return "\n".join(lines)
+
+
 def check_captures(spec: Contract, captures: Sequence[Path]) -> ContractReport:
     """Validate the responses recorded in capture files (side ``recorded``)."""
     from paritycheck.capture import read
 
-    report = ContractReport(spec)
+    report = ContractReport(spec, sides=("recorded",))
     for path in captures:
         for exchange in read(path):
             if exchange.skip or exchange.recorded is None:
