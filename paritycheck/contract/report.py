@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
+from rich.console import Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from paritycheck.compare import REDACTED
 from paritycheck.contract.check import Contract, Operation, Response, Violation, validate_reply
@@ -156,8 +158,9 @@ class ContractReport:
             "unexercised": self.unexercised,
         }
 
-    def to_table(self) -> Table:
-        """A rich table: one row per operation seen, its violations per side and its coverage.
+    def to_table(self) -> RenderableType:
+        """A rich table: one row per operation seen, its violations per side and its coverage, then
+        the leading violation messages of each operation that has any.
 
         ``candidate only`` counts requests where the candidate broke the contract and legacy honoured
         it (those rows are red); ``codes`` is documented status codes answered / documented (without
@@ -167,16 +170,13 @@ class ContractReport:
         pair = "legacy" in sides and "candidate" in sides
         mode = " (normalised)" if self.contract.normalised is not None else ""
         table = Table(title=f"Contract{mode}: {self.contract.title or self.contract.source}")
-        table.add_column("operation", no_wrap=True)  # the leading violations fold instead
+        table.add_column("operation")
         table.add_column("seen", justify="right")
         for side in sides:
             table.add_column(f"{side} violations", justify="right")
         if pair:
             table.add_column("candidate only", justify="right")
         table.add_column("codes", justify="right")
-        leading = any(stats.kept for stats in self._ops.values())
-        if leading:
-            table.add_column("leading violations", overflow="fold", max_width=LEADING_WIDTH)
         seen = 0
         for op in self.contract.operations:
             stats = self._ops[op.key]
@@ -188,19 +188,25 @@ class ContractReport:
                 cells.append(str(stats.candidate_only))
             codes = [c for c in op.responses if c != "default"]
             cells.append(f"{len([c for c in codes if c in self._statuses[op.key]])}/{len(codes)}")
-            if leading:
-                cells.append(_leading(stats))
             style = "red" if stats.candidate_only else None
             table.add_row(op.key, str(stats.seen), *cells, style=style)
         caption = f"{seen} of {len(self.contract.operations)} operations exercised"
         if self._undocumented:
             caption += f"; {sum(self._undocumented.values())} undocumented requests"
         table.caption = caption
-        return table
+        # The leading violations follow the table, one block per operation: as a column they squeezed
+        # the counts into unreadable wraps on an 80-column terminal.
+        blocks: list[RenderableType] = [table]
+        for op in self.contract.operations:
+            stats = self._ops[op.key]
+            if stats.kept:
+                blocks.append(Text(f"{op.key}: leading violations", style="bold"))
+                blocks.append(Text(_leading(stats)))
+        return Group(*blocks) if len(blocks) > 1 else table
 
 
-#: Width of the table's "leading violations" column; each message is cut to fit one line of it.
-LEADING_WIDTH = 60
+#: Longest line of a leading violation; longer messages are cut (the JSON report has them whole).
+LEADING_WIDTH = 100
 #: Violation messages shown per operation in the table (the JSON and HTML reports list more).
 LEADING = 2
 
@@ -214,10 +220,10 @@ def _leading(stats: _OpStats) -> str:
     ranked = sorted(merged.values(), key=lambda item: -item[1])
     lines = []
     for v, n in ranked[:LEADING]:
-        line = f"{n}× {v.status} {v.path}: {v.message}".replace("\n", " ")
+        line = f"  {n}× {v.status} {v.path}: {v.message}".replace("\n", " ")
         lines.append(line if len(line) <= LEADING_WIDTH else line[: LEADING_WIDTH - 1] + "…")
     if len(ranked) > LEADING:
-        lines.append(f"… {len(ranked) - LEADING:,} more (--json lists them)")
+        lines.append(f"  … {len(ranked) - LEADING:,} more (--json lists them)")
     return "\n".join(lines)
 
 
