@@ -49,6 +49,8 @@ class ReplayConfig:
     allow_writes: bool = False
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    #: Bytes of a reply body kept for comparison; larger bodies are compared by size and SHA-256.
+    max_body: int = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +313,11 @@ def _validate(config: Config, source: str) -> Config:
         raise ConfigError(f"{source}: replay.concurrency must be at least 1", hint="e.g. concurrency = 16")
     if r.rate < 0:
         raise ConfigError(f"{source}: replay.rate must be 0 (unlimited) or more", hint="e.g. rate = 50")
+    if r.max_body < 1024:
+        raise ConfigError(
+            f"{source}: replay.max_body must be at least 1024 bytes, not {r.max_body}",
+            hint="e.g. max_body = 33554432 (32 MiB)",
+        )
     if r.timeout <= 0:
         raise ConfigError(f"{source}: replay.timeout must be more than 0 seconds", hint="e.g. timeout = 10")
     if config.normalise.float_tolerance < 0:

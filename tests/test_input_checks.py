@@ -140,3 +140,27 @@ def test_a_safari_har_with_a_data_url_entry_replays_the_rest(tmp_path: Path) -> 
     assert result.exit_code == ExitStatus.OK, result.output
     summary = json.loads(result.stdout)
     assert (summary["total"], summary["matched"], summary["skipped"]) == (3, 2, 1)
+
+
+def test_bodies_over_max_body_are_compared_by_size_and_sha256(tmp_path: Path) -> None:
+    (tmp_path / "paritycheck.toml").write_text("[replay]\nmax_body = 1024\n")
+    har = write_har(tmp_path / "big.har", [entry("GET", "http://x/same"), entry("GET", "http://x/differs")])
+    big = "x" * 5000
+    with (
+        json_serve({"/same": {"blob": big}, "/differs": {"blob": big}}) as legacy,
+        json_serve({"/same": {"blob": big}, "/differs": {"blob": big + "y"}}) as cand,
+    ):
+        result = invoke(*replay_args(har, legacy.url, cand.url, "--json", "--no-report"), cwd=tmp_path)
+    assert result.exit_code == ExitStatus.DIFFERENCES, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["matched"], summary["mismatched"], summary["failed"]) == (1, 1, 0)
+    (differs,) = [e for e in summary["endpoints"] if e["mismatched"]]
+    paths = {d["path"] for d in differs["differences"]}
+    assert "$.paritycheck_oversized_body.sha256" in paths
+
+
+def test_max_body_below_1024_is_a_config_error_naming_the_key(tmp_path: Path) -> None:
+    file = tmp_path / "p.toml"
+    file.write_text("[replay]\nmax_body = 10\n")
+    with pytest.raises(ConfigError, match=r"p.toml: replay.max_body must be at least 1024 bytes"):
+        config_mod.load(file)

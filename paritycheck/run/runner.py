@@ -280,7 +280,9 @@ async def replay_captures(
         started=_now(),
     )
     own_transport = transport is None
-    transport = transport or make_transport("aiohttp", concurrency=config.replay.concurrency)
+    transport = transport or make_transport(
+        "aiohttp", concurrency=config.replay.concurrency, max_body=config.replay.max_body
+    )
     engine = Engine(
         legacy=config.backends.legacy,
         candidate=config.backends.candidate,
