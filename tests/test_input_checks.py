@@ -164,3 +164,15 @@ def test_max_body_below_1024_is_a_config_error_naming_the_key(tmp_path: Path) ->
     file.write_text("[replay]\nmax_body = 10\n")
     with pytest.raises(ConfigError, match=r"p.toml: replay.max_body must be at least 1024 bytes"):
         config_mod.load(file)
+
+
+def test_html_examples_show_the_urls_called_on_each_backend(tmp_path: Path) -> None:
+    har = write_har(tmp_path / "c.har", [entry("GET", f"http://127.0.0.1:5000/api/users/1?api_key={SECRET}")])
+    with json_serve({"/api/users/1": {"n": 1}}) as legacy, json_serve({"/api/users/1": {"n": 2}}) as cand:
+        result = invoke(*replay_args(har, legacy.url, cand.url, "--db", "r.db"), cwd=tmp_path)
+    assert result.exit_code == ExitStatus.DIFFERENCES, result.output
+    page = (tmp_path / "reports" / "index.html").read_text()
+    for backend in (legacy.url, cand.url):
+        assert f"GET {backend.rstrip('/')}/api/users/1?api_key=[redacted]" in page
+    assert "recorded as GET http://127.0.0.1:5000/api/users/1" in page
+    assert SECRET not in page

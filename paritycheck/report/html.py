@@ -361,7 +361,7 @@ def _differences(r: ReportModel, *, budget: int) -> str:
             embedded = []
             for x in g.examples:
                 if x.id not in templates and size < budget:
-                    templates[x.id] = f'<template id="x-{x.id}">{example_html(x)}</template>'
+                    templates[x.id] = f'<template id="x-{x.id}">{example_html(x, r.run.backends)}</template>'
                     size += len(templates[x.id].encode())
                 if x.id in templates:
                     embedded.append(x.id)
