@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from paritycheck.common.jsonpath import wildcard
 from paritycheck.config import NoiseConfig
 from paritycheck.models import Difference, Exchange
+from paritycheck.noise import shared
 from paritycheck.store import LEARNED, VOLATILE, NoisePath
 
 if TYPE_CHECKING:
@@ -152,6 +153,22 @@ class NoiseLearner:
                         )
                     )
         out.sort(key=lambda p: (p.endpoint, p.path))
+        return shared.extend(out, self._evidence(), enough_samples=max(1, self.config.samples))
+
+    def _evidence(self) -> dict[str, dict[str, shared.Evidence]]:
+        """Per endpoint and path under the error envelope, the counts :func:`shared.extend` needs."""
+        out: dict[str, dict[str, shared.Evidence]] = {}
+        for endpoint, state in self._endpoints.items():
+            for path in state.noise.keys() | state.raw.keys():
+                if path.startswith(shared.ENVELOPE):
+                    noise, raw = state.noise.get(path), state.raw.get(path)
+                    out.setdefault(endpoint, {})[path] = shared.Evidence(
+                        state.samples,
+                        noise.n if noise else 0,
+                        raw.n if raw else 0,
+                        state.total,
+                        tuple(sorted(noise.kinds)) if noise else (),
+                    )
         return out
 
 

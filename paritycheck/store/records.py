@@ -42,6 +42,8 @@ class NoisePath:
         """``5/5 legacy re-asks differed`` or ``volatile header``."""
         if self.reason == VOLATILE:
             return VOLATILE
+        if self.reason.startswith("shared: "):  # noise.shared: applied from other endpoints
+            return self.reason.removeprefix("shared: ")
         return f"{self.differed}/{self.samples} {LEARNED}"
 
     def covers(self, difference: Difference) -> bool:
