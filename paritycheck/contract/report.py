@@ -12,6 +12,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from paritycheck.common.text import plural
 from paritycheck.compare import REDACTED
 from paritycheck.contract.check import Contract, Operation, Response, Violation, validate_reply
 
@@ -190,9 +191,9 @@ class ContractReport:
             cells.append(f"{len([c for c in codes if c in self._statuses[op.key]])}/{len(codes)}")
             style = "red" if stats.candidate_only else None
             table.add_row(op.key, str(stats.seen), *cells, style=style)
-        caption = f"{seen} of {len(self.contract.operations)} operations exercised"
+        caption = f"{seen} of {plural(len(self.contract.operations), 'operation')} exercised"
         if self._undocumented:
-            caption += f"; {sum(self._undocumented.values())} undocumented requests"
+            caption += f"; {plural(sum(self._undocumented.values()), 'undocumented request')}"
         table.caption = caption
         # The leading violations follow the table, one block per operation: as a column they squeezed
         # the counts into unreadable wraps on an 80-column terminal.

@@ -107,7 +107,9 @@ def print_gate(result: GateResult, console: Console, *, all_rows: bool = True) -
     for detail in details:
         console.print(detail, soft_wrap=True, style="dim")
     if len(shown) < len(result.criteria):
-        console.print(f"{len(result.criteria) - len(shown)} more endpoint criteria passed.")
+        console.print(
+            f"{plural(len(result.criteria) - len(shown), 'more endpoint criterion', 'more endpoint criteria')} passed."
+        )
     if result.accepted:
         acc = Table(title=f"accepted differences ({result.known_source})", title_justify="left")
         for name in ("endpoint", "kind", "path", "count", "owner", "until", "reason"):
@@ -159,7 +161,10 @@ def gate_markdown(result: GateResult, *, all_rows: bool = False) -> str:
     if details:
         lines += ["", *details]
     if len(shown) < len(result.criteria):
-        lines += ["", f"{len(result.criteria) - len(shown)} more endpoint criteria passed."]
+        lines += [
+            "",
+            f"{plural(len(result.criteria) - len(shown), 'more endpoint criterion', 'more endpoint criteria')} passed.",
+        ]
     if result.accepted:
         lines += [
             "",
