@@ -107,9 +107,7 @@ def print_gate(result: GateResult, console: Console, *, all_rows: bool = True) -
     for detail in details:
         console.print(detail, soft_wrap=True, style="dim")
     if len(shown) < len(result.criteria):
-        console.print(
-            f"{plural(len(result.criteria) - len(shown), 'more endpoint criterion', 'more endpoint criteria')} passed."
-        )
+        console.print(f"{_more_passed(len(result.criteria) - len(shown))}.")
     if result.accepted:
         acc = Table(title=f"accepted differences ({result.known_source})", title_justify="left")
         for name in ("endpoint", "kind", "path", "count", "owner", "until", "reason"):
@@ -129,6 +127,10 @@ def print_gate(result: GateResult, console: Console, *, all_rows: bool = True) -
     else:
         failed = ", ".join(_label(c) for c in result.failures)
         console.print(Text(f"gate: FAIL (run {result.run_id}): {failed}", style="bold red"), soft_wrap=True)
+
+
+def _more_passed(n: int) -> str:
+    return f"{plural(n, 'more endpoint criterion', 'more endpoint criteria')} passed"
 
 
 def _label(c: Criterion) -> str:
@@ -161,10 +163,7 @@ def gate_markdown(result: GateResult, *, all_rows: bool = False) -> str:
     if details:
         lines += ["", *details]
     if len(shown) < len(result.criteria):
-        lines += [
-            "",
-            f"{plural(len(result.criteria) - len(shown), 'more endpoint criterion', 'more endpoint criteria')} passed.",
-        ]
+        lines += ["", f"{_more_passed(len(result.criteria) - len(shown))}."]
     if result.accepted:
         lines += [
             "",
