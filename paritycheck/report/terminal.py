@@ -303,7 +303,7 @@ def print_interrupted(db: Path, *, err: Console) -> None:
         with Store.open(db, create=False) as store:
             run_id = store.latest_run_id()
             kept = store.run(run_id)
-        err.print(f"interrupted: run {run_id} kept {getattr(kept, 'total', '?')} exchange(s) in {db}")
+        err.print(f"interrupted: run {run_id} kept {getattr(kept, 'total', '?')} exchanges in {db}")
     except Exception:  # the interrupt message must not itself fail
         err.print(f"interrupted: results so far are in {db}")
 
