@@ -58,6 +58,8 @@ class NormaliseConfig:
     key_case: str = "snake"
     envelope: str = "auto"
     timestamps: bool = True
+    #: Seconds two instants read during the run may differ and count as one event (0: off; docs/noise.md).
+    timestamps_tolerance: float = 5.0
     null_equals_missing: bool = False
     float_tolerance: float = 0.0
     ignore: tuple[str, ...] = ()
@@ -72,6 +74,11 @@ class EndpointRule:
     match: str = ""
     ignore: tuple[str, ...] = ()
     unordered: tuple[str, ...] = ()
+    #: Streams (docs/streams.md): events compared as a multiset, and this endpoint's own read limits.
+    unordered_events: bool = False
+    max_events: int | None = None
+    idle_seconds: float | None = None
+    max_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +104,8 @@ class GateConfig:
     min_samples: int = 30
     confidence: float = 0.95
     min_consecutive_passes: int = 0
+    #: Difference groups graded breaking (or "candidate accepts what legacy refused") allowed; -1: any.
+    max_breaking: int = -1
     known_differences: str = "known-differences.toml"
     endpoint: tuple[GateEndpointRule, ...] = ()
 
@@ -174,6 +183,22 @@ class NoiseConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamsConfig:
+    """``[streams]``: when the replay stops reading an SSE or WebSocket stream (docs/streams.md)."""
+
+    #: Events read at most (the captured count, when the capture has one, stops earlier).
+    max_events: int = 100
+    #: Stop when no event arrives for this long.
+    idle_seconds: float = 2.0
+    #: Stop after this long whatever happens (a stream that never ends).
+    max_seconds: float = 30.0
+    #: One message larger than this fails the exchange, as a body over the transport's limit does.
+    max_message_bytes: int = 1024 * 1024
+    #: SignalR: consecutive invocations of one target with text arguments compare as one (chunks).
+    coalesce: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     backends: Backends = field(default_factory=Backends)
     replay: ReplayConfig = field(default_factory=ReplayConfig)
@@ -185,6 +210,7 @@ class Config:
     sessions: SessionsConfig = field(default_factory=SessionsConfig)
     contract: ContractConfig = field(default_factory=ContractConfig)
     noise: NoiseConfig = field(default_factory=NoiseConfig)
+    streams: StreamsConfig = field(default_factory=StreamsConfig)
     #: Where the configuration was read from (None: defaults only).
     source: str | None = None
 
@@ -300,6 +326,9 @@ def _validate(config: Config, source: str) -> Config:
                 ) from None
 
     check_paths(config.normalise.ignore, "normalise.ignore")
+    for key in ("max_events", "idle_seconds", "max_seconds", "max_message_bytes"):
+        if getattr(config.streams, key) <= 0:
+            raise ConfigError(f"{source}: streams.{key} must be more than 0", hint=f"fix streams.{key}")
     check_paths(config.normalise.unordered, "normalise.unordered")
     for i, rule in enumerate(config.endpoint):
         if not rule.match.strip():

@@ -14,6 +14,9 @@ from typing import Any
 #: Header list as ``(name, value)`` pairs. Names are lower-case; repeated headers stay repeated.
 Headers = tuple[tuple[str, str], ...]
 
+#: Media type of a replayed stream's reply body: a JSON record of its events (docs/streams.md).
+STREAM_MEDIA = "application/vnd.paritycheck.stream+json"
+
 #: Methods replayed without ``--allow-writes``.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
@@ -24,6 +27,40 @@ def header(headers: Headers, name: str) -> str | None:
         if key == name:
             return value
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One captured stream message: an SSE event, or a WebSocket frame sent or received.
+
+    ``direction`` is ``send`` (client to server) or ``receive``. ``time`` is seconds since the stream
+    opened (0 when the capture has no times). ``opcode`` is 1 for text, 2 for binary (``data`` is then
+    base64). ``event`` and ``id`` are the SSE fields, when set.
+    """
+
+    direction: str
+    data: str
+    time: float = 0.0
+    opcode: int = 1
+    event: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """The captured messages of a streaming exchange: ``kind`` is ``sse`` or ``websocket``.
+
+    ``truncated`` says the capture's message list was cut short (a damaged or partial export): the
+    replay then reads by the configured limits instead of the captured count.
+    """
+
+    kind: str
+    messages: tuple[Message, ...] = ()
+    truncated: bool = False
+
+    @property
+    def received(self) -> int:
+        return sum(1 for m in self.messages if m.direction == "receive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +77,8 @@ class Request:
     query: str = ""
     headers: Headers = ()
     body: bytes | None = None
+    #: Set for an SSE or WebSocket exchange: what the capture recorded of the stream (docs/streams.md).
+    stream: Stream | None = None
 
     @property
     def target(self) -> str:
@@ -64,7 +103,7 @@ class Recorded:
 class Exchange:
     """One captured request (and the response recorded with it).
 
-    ``skip`` is set by the capture reader for entries that cannot be replayed (a WebSocket, a
+    ``skip`` is set by the capture reader for entries that cannot be replayed (a
     non-HTTP URL); they are still yielded so that every entry is accounted for in the totals.
     """
 
@@ -103,12 +142,17 @@ class Difference:
     ``kind`` is one of ``status``, ``header``, ``changed``, ``type``, ``added`` (only in candidate),
     ``removed`` (only in legacy), ``order``, ``body``. ``path`` is ``status``, ``header:<name>`` or a
     JSONPath into the body such as ``$.data.items[2].price``. Values are JSON-serialisable.
+    ``path`` names the *normalised* document (for grouping); ``legacy_path`` and ``candidate_path``
+    are where each side wrote it on the wire, before key-case and envelope renames, when that differs
+    (None: the same as ``path``).
     """
 
     kind: str
     path: str
     legacy: Any = None
     candidate: Any = None
+    legacy_path: str | None = None
+    candidate_path: str | None = None
 
 
 class Status(StrEnum):

@@ -187,6 +187,30 @@ def test_dry_run_sends_nothing(tmp_path: Path, capture: Path) -> None:
     assert not (tmp_path / "reports").exists()
 
 
+def test_dry_run_redacts_query_secrets_as_the_store_does_and_prints_json(tmp_path: Path) -> None:
+    secret = "sk-live-4f3e2d1c0b9a"
+    urls = [f"https://prod.test/api/a?api_key={secret}&page=2", f"https://prod.test/b?access_token={secret}"]
+    har = write_har(
+        tmp_path / "q.har", [*(entry("GET", u) for u in urls), entry("POST", "https://prod.test/c")]
+    )
+    text = invoke(*replay_args(str(har), "http://l.test", "http://c.test"), "--dry-run", cwd=tmp_path)
+    assert text.exit_code == ExitStatus.OK and secret not in text.output
+    assert "api_key=[redacted]&page=2" in text.stdout and "1 skipped" in text.output
+    found = invoke(
+        *replay_args(str(har), "http://l.test", "http://c.test"), "--dry-run", "--json", cwd=tmp_path
+    )
+    doc = json.loads(found.stdout)
+    assert secret not in found.stdout
+    assert [r["target"] for r in doc["requests"]] == [
+        "/api/a?api_key=[redacted]&page=2",
+        "/b?access_token=[redacted]",
+        "/c",
+    ]
+    assert doc["requests"][2]["skipped"].startswith("unsafe method")
+    assert (doc["would_send"], doc["skipped"]) == (2, 1) and doc["skip_reasons"][0]["count"] == 1
+    assert doc["backends"] == {"legacy": "http://l.test", "candidate": "http://c.test"}
+
+
 def test_secrets_never_reach_the_database(tmp_path: Path) -> None:
     secret = "tok-9f8e7d6c5b4a39281706"
     har = write_har(

@@ -50,7 +50,13 @@ def test_csharp_and_python_replies_compare_equal_under_defaults() -> None:
     )
     wrong = {"kpi_id": 1, "created_at": "2024-05-01T10:00:01.123456+00:00"}
     assert comparator.compare(ENDPOINT, reply(csharp), reply(wrong)) == (
-        Difference("changed", "$.created_at", "2024-05-01T10:00:00.123456Z", "2024-05-01T10:00:01.123456Z"),
+        Difference(
+            "changed",
+            "$.created_at",
+            "2024-05-01T10:00:00.123456Z",
+            "2024-05-01T10:00:01.123456Z",
+            legacy_path="$.data.createdAt",  # where the legacy wrote it (issue 12.7)
+        ),
     )
 
 

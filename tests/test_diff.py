@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from paritycheck.compare.diff import LIMIT, bounded, diff, json_type
 from paritycheck.models import Difference
+from paritycheck.store import stored_value
 
 
 def kinds(a: Any, b: Any, **kwargs: Any) -> list[tuple[str, str]]:
@@ -89,13 +90,16 @@ def test_differences_come_in_a_stable_order() -> None:
     assert kinds(dict(reversed(a.items())), b) == kinds(a, b)
 
 
-def test_values_are_bounded() -> None:
+def test_values_are_full_in_differences_and_bounded_when_stored() -> None:
+    # Correlation and noise compare full values (a 269-character token must equal the learned one);
+    # only the store and the reports bound them.
     long_text = "x" * 5000
     found = diff({"t": long_text, "big": [0] * 1000}, {"t": long_text + "y", "big": None})
     by_path = {d.path: d for d in found}
-    assert len(by_path["$.t"].legacy) < LIMIT + 40 and by_path["$.t"].legacy.endswith("[5000 chars]")
-    assert isinstance(by_path["$.big"].legacy, str) and by_path["$.big"].legacy.endswith("bytes]")
-    json.dumps([d.legacy for d in found] + [d.candidate for d in found])  # JSON-serialisable
+    assert by_path["$.t"].legacy == long_text and by_path["$.big"].legacy == [0] * 1000
+    shown = stored_value("$.t", by_path["$.t"].legacy)
+    assert len(shown) < LIMIT + 40 and shown.endswith("[5000 chars]")
+    assert stored_value("$.big", by_path["$.big"].legacy).endswith("bytes]")
 
 
 def test_bounded_keeps_small_values_as_they_are() -> None:
@@ -156,3 +160,19 @@ def test_no_differences_exactly_when_json_equal(a: Any, b: Any) -> None:
     assert (found == []) == json_equal(a, b)
     assert diff(b, a) == [] if not found else diff(b, a) != []
     json.dumps([(d.kind, d.path, d.legacy, d.candidate) for d in found])
+
+
+def test_arrays_of_unequal_length_are_aligned_before_blaming_elements() -> None:
+    items = [{"id": i, "title": f"item {i}"} for i in range(20)]
+    # the candidate drops the first of 20 items: one removal, not 19 changes and a removal
+    assert kinds({"items": items}, {"items": items[1:]}) == [("removed", "$.items[0]")]
+    assert kinds({"items": items}, {"items": [*items[:5], {"id": 99, "title": "new"}, *items[5:]]}) == [
+        ("added", "$.items[5]")
+    ]
+    # elements that also changed still line up by their identity key
+    changed = [{**x, "title": x["title"] + "!"} for x in items[1:]]
+    found = kinds({"items": items}, {"items": changed})
+    assert found[0] == ("removed", "$.items[0]") and len(found) == 20
+    assert all(kind == "changed" and path.endswith(".title") for kind, path in found[1:])
+    # scalars: difflib over the values
+    assert kinds([1, 2, 3, 4], [1, 3, 4]) == [("removed", "$[1]")]

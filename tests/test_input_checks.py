@@ -58,28 +58,13 @@ def test_dry_run_redacts_query_secrets_as_the_store_does(tmp_path: Path, secret_
     assert "2 exchanges would be sent" in dry.output
 
 
-def test_dry_run_json_lists_requests_skips_and_counts(tmp_path: Path, secret_capture: Path) -> None:
-    result = invoke(
-        *replay_args(secret_capture, DEAD, DEAD),
-        "--dry-run",
-        "--json",
-        cwd=tmp_path,
-    )
+def test_dry_run_json_redacts_and_counts(tmp_path: Path, secret_capture: Path) -> None:
+    result = invoke(*replay_args(secret_capture, DEAD, DEAD), "--dry-run", "--json", cwd=tmp_path)
     assert result.exit_code == ExitStatus.OK
     doc = json.loads(result.stdout)
     assert SECRET not in result.stdout
-    assert [x["send"] for x in doc["exchanges"]] == [True, True, False]
-    assert doc["exchanges"][0]["target"] == "/me?api_key=[redacted]&page=2"
-    assert doc["exchanges"][2]["skip_reason"]
-    assert doc["counts"]["total"] == 3 and doc["counts"]["would_send"] == 2 and doc["counts"]["skipped"] == 1
-    assert sum(doc["counts"]["skip_reasons"].values()) == 1
-    assert doc["backends"]["legacy"] == "http://127.0.0.1:9"
-
-
-def test_dry_run_json_of_an_empty_capture_is_valid_json(tmp_path: Path) -> None:
-    har = write_har(tmp_path / "e.har", [])
-    result = invoke(*replay_args(har, DEAD, DEAD), "--dry-run", "--json", cwd=tmp_path)
-    assert json.loads(result.stdout)["counts"]["total"] == 0
+    assert doc["requests"][0]["target"] == "/me?api_key=[redacted]&page=2"
+    assert doc["would_send"] == 2 and doc["skipped"] == 1 == sum(r["count"] for r in doc["skip_reasons"])
 
 
 @pytest.mark.parametrize("side", ["legacy", "candidate"])

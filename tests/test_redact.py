@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from paritycheck.compare import REDACTED, redact
+from paritycheck.compare import redact
 
 
 @pytest.mark.parametrize(
@@ -104,7 +105,7 @@ def test_query_decodes_names() -> None:
 )
 def test_json_secret_keys_in_any_style(key: str) -> None:
     assert redact.json_value({"outer": [{key: "s3cr3t", "other": "keep"}]}) == {
-        "outer": [{key: REDACTED, "other": "keep"}]
+        "outer": [{key: redact.mark("s3cr3t"), "other": "keep"}]
     }
 
 
@@ -120,16 +121,32 @@ def test_json_keeps_null_and_boolean_secrets_but_not_containers() -> None:
     assert redact.json_value(doc) == {
         "password": None,
         "has_password": True,
-        "secret": REDACTED,
-        "card_number": REDACTED,
+        "secret": redact.mark({"a": 1}),
+        "card_number": redact.mark(4111111111111111),
     }
+
+
+def test_a_redacted_value_keeps_empty_null_and_different_values_distinguishable() -> None:
+    token = "eyJ" + "a" * 266
+    shown = redact.mark(token)
+    assert re.fullmatch(r"\[redacted: 269 chars, sha256 [0-9a-f]{8}…\]", shown) and token not in shown
+    assert redact.mark(token) == shown and redact.mark(token + "b") != shown
+    assert redact.json_value({"token": ""}) == {"token": ""}  # an empty token is not hidden
+    assert redact.json_value({"token": None}) == {"token": None}
+    # the hash is keyed per run: another run's key gives another text for the same secret
+    old = redact.current_key()
+    try:
+        redact.new_key()
+        assert redact.mark(token) != shown
+    finally:
+        redact.new_key(old)
 
 
 def test_body_json_form_and_other() -> None:
     body = b'{"user": "ann", "password": "hunter2"}'
     assert json.loads(redact.body(body, "application/json; charset=utf-8")) == {
         "user": "ann",
-        "password": REDACTED,
+        "password": redact.mark("hunter2"),
     }
     unchanged = b'{ "user" : "ann" }'
     assert redact.body(unchanged, "application/json") is unchanged  # exact bytes kept when nothing is secret
@@ -143,7 +160,7 @@ def test_body_json_form_and_other() -> None:
     big = b'{"id": 123456789012345678901234567890, "token": "t"}'
     assert json.loads(redact.body(big, "application/json")) == {
         "id": 123456789012345678901234567890,
-        "token": REDACTED,
+        "token": redact.mark("t"),
     }
 
 

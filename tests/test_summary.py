@@ -13,11 +13,11 @@ import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_store import outcome, start
 
 from paritycheck.gate import LiveSummary, RunSummary, parity, percentile, summarise
 from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
 from paritycheck.store import Store
+from tests.store.storehelpers import outcome, start
 
 # -- percentiles
 
@@ -126,7 +126,15 @@ def test_to_json_follows_the_documented_schema(tmp_path: Path) -> None:
     assert (data["total"], data["matched"], data["mismatched"], data["skipped"]) == (3, 1, 1, 1)
     items, skipped = sorted(data["endpoints"], key=lambda e: e["endpoint"] != "GET /items/{id}")
     assert items["differences"] == [
-        {"kind": "changed", "path": "$.price", "count": 1, "legacy": 1, "candidate": 2}
+        {
+            "kind": "changed",
+            "path": "$.price",
+            "detail": "",
+            "risk": "behavioural",
+            "count": 1,
+            "legacy": 1,
+            "candidate": 2,
+        }
     ]
     assert items["parity"] == 50.0
     assert skipped["legacy_ms"] == {"p50": None, "p95": None, "p99": None}
@@ -146,10 +154,40 @@ def test_difference_values_are_redacted_in_the_live_summary() -> None:
 
 def test_differences_are_bounded_per_endpoint() -> None:
     live = LiveSummary()
-    diffs = tuple(Difference("changed", f"$.items[{i}]", i, -i) for i in range(5))
+    diffs = tuple(Difference("changed", f"$.field{i}", i, -i) for i in range(5))
     live.add(outcome(1, status=Status.MISMATCHED, differences=diffs))
     (endpoint,) = live.summary(max_differences=2).endpoints
     assert len(endpoint.differences) == 2 and endpoint.differences_omitted == 3
+
+
+def test_differences_group_by_shape_and_one_group_per_finding() -> None:
+    # 19 array items with the same differing field are one group with a count, not 19 groups
+    live = LiveSummary()
+    for i in range(19):
+        d = Difference("changed", f"$.items[{i}].completed_at", "a", "b")
+        live.add(outcome(i, status=Status.MISMATCHED, differences=(d,)))
+    (endpoint,) = live.summary().endpoints
+    assert [(g.path, g.count) for g in endpoint.differences] == [("$.items[*].completed_at", 19)]
+    # two status findings on one endpoint are two groups, each with its own count and grade
+    live = LiveSummary()
+    for i, (a, b) in enumerate([(200, 201)] * 5 + [(422, 400)] * 2 + [(401, 201)]):
+        live.add(outcome(i, status=Status.MISMATCHED, differences=(Difference("status", "status", a, b),)))
+    (endpoint,) = live.summary().endpoints
+    found = {(g.detail, g.count, g.risk) for g in endpoint.differences}
+    assert found == {
+        ("200→201", 5, "behavioural"),
+        ("422→400", 2, "behavioural"),
+        ("401→201", 1, "accepts-refused"),
+    }
+    # a type difference's signature is its type pair
+    live = LiveSummary()
+    for i, (a, b) in enumerate([(None, "x"), (None, "y"), (1, "1")]):
+        live.add(outcome(i, status=Status.MISMATCHED, differences=(Difference("type", "$.bio", a, b),)))
+    (endpoint,) = live.summary().endpoints
+    assert sorted((g.detail, g.count) for g in endpoint.differences) == [
+        ("null→string", 2),
+        ("number→string", 1),
+    ]
 
 
 # -- live and stored summaries agree

@@ -2,9 +2,10 @@
 
 :func:`read` detects the format and yields one exchange per entry, in file order, without holding the
 file in memory (HAR files from browsers reach hundreds of MB). Every entry is yielded, even those that
-cannot be replayed: a WebSocket gets ``skip="websocket"`` and a ``data:``, ``blob:`` or other non-HTTP URL
-gets ``skip="not http"`` (an entry with an empty method ``skip="no request method"``), so totals account
-for the whole file; only a broken file is refused.
+cannot be replayed: a ``data:``, ``blob:`` or other non-HTTP URL gets ``skip="not http"`` (an entry with
+an empty method ``skip="no request method"``), so totals account for the whole file; only a broken file
+is refused. A WebSocket entry or an SSE response carries its recorded messages in
+``Request.stream`` (see :mod:`paritycheck.capture.streams` and docs/streams.md) and is replayed as a stream.
 
 Formats
 -------
@@ -26,7 +27,14 @@ Formats
 - ``response``: optional recorded response with ``status`` and the same ``headers``, ``body`` and
   ``body_base64`` keys. Other keys are ignored.
 
-Conversion rules (both formats)
+**GoReplay** (``.gor``, ``.gor.gz``, or any file whose first line is a gor header; gzip is detected by
+its magic bytes): records of ``type id timestamp latency`` + a raw HTTP/1.x message + the ``🐵🙈🙉``
+separator. Requests (``1``) are paired with their original responses (``2``) by id; replayed responses
+(``3``) are ignored. See :mod:`paritycheck.capture.goreplay`.
+
+Writing: :class:`CaptureWriter` writes HAR or JSON lines that these readers read back identically.
+
+Conversion rules (all formats)
 -------------------------------
 - Header names are lower-cased; repeated headers stay repeated. HTTP/2 pseudo-headers (``:authority``...)
   are dropped, and so are the request headers the replaying client sets itself: ``host``,
@@ -53,14 +61,21 @@ from paritycheck.capture.jsonl import parse_line
 from paritycheck.capture.prefetch import read_fast, read_in_child
 from paritycheck.capture.reader import detect, digest, read
 from paritycheck.capture.select import Selector
+from paritycheck.capture.templates import PARAM, learn_templates
+from paritycheck.capture.write import CaptureWriter, Redactor, writer_format
 
 __all__ = [
     "DROPPED_REQUEST_HEADERS",
+    "PARAM",
+    "CaptureWriter",
+    "Redactor",
     "Selector",
     "detect",
     "digest",
+    "learn_templates",
     "parse_line",
     "read",
     "read_fast",
     "read_in_child",
+    "writer_format",
 ]

@@ -16,8 +16,9 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import ijson
 
+from paritycheck.capture.streams import har_stream
 from paritycheck.errors import CaptureError
-from paritycheck.models import Exchange, Headers, Recorded, Request
+from paritycheck.models import Exchange, Headers, Recorded, Request, Stream
 
 ENTRIES = "log.entries.item"
 
@@ -233,6 +234,13 @@ def entry_to_exchange(obj: Any, *, file: str, index: int) -> Exchange:
         cookie = _cookie_header(request.get("cookies"))
         if cookie:
             headers = (*headers, ("cookie", cookie))
+    recorded = _recorded(obj, file=file, entry=index)
+    stream = har_stream(
+        obj,
+        websocket=websocket or scheme in _WS_SCHEMES,
+        response_headers=recorded.headers if recorded is not None else _response_headers(obj),
+        text=_response_text(obj),
+    )
     started = obj.get("startedDateTime")
     page = obj.get("pageref")
     return Exchange(
@@ -245,14 +253,45 @@ def entry_to_exchange(obj: Any, *, file: str, index: int) -> Exchange:
             query=query,
             headers=headers,
             body=_request_body(request, file=file, entry=index),
+            stream=stream,
         ),
-        recorded=_recorded(obj, file=file, entry=index),
+        recorded=recorded,
         started=started if isinstance(started, str) else None,
         page=page if isinstance(page, str) else None,
         # Browsers record data:, blob: and extension URLs with an empty method (Safari): such an entry
         # is skipped with its reason; only a broken file is refused.
-        skip=skip_reason(scheme, websocket=websocket) or (None if method else SKIP_NO_METHOD),
+        skip=(stream_skip(scheme, stream) if stream is not None else skip_reason(scheme, websocket=websocket))
+        or (None if method else SKIP_NO_METHOD),
     )
+
+
+def stream_skip(scheme: str, stream: Stream) -> str | None:
+    """A WebSocket is replayed as a stream now; only a scheme that is neither HTTP nor WS is skipped."""
+    if stream.kind == "websocket" and scheme in _WS_SCHEMES:
+        return None
+    return skip_reason(scheme, websocket=False)
+
+
+def _response_headers(obj: dict[str, Any]) -> Headers:
+    response = obj.get("response")
+    raw = response.get("headers") if isinstance(response, dict) else None
+    if not isinstance(raw, list):
+        return ()
+    return tuple(
+        (str(h.get("name", "")).lower(), str(h.get("value", ""))) for h in raw if isinstance(h, dict)
+    )
+
+
+def _response_text(obj: dict[str, Any]) -> str | None:
+    response = obj.get("response")
+    content = response.get("content") if isinstance(response, dict) else None
+    if (
+        isinstance(content, dict)
+        and isinstance(content.get("text"), str)
+        and content.get("encoding") != "base64"
+    ):
+        return str(content["text"])
+    return None
 
 
 def _query_from_list(raw: Any) -> str:

@@ -20,7 +20,9 @@ from paritycheck.capture.har import (
     skip_reason,
     split_url,
     status_code,
+    stream_skip,
 )
+from paritycheck.capture.streams import jsonl_stream
 from paritycheck.common import jsonparse
 from paritycheck.errors import CaptureError
 from paritycheck.models import Exchange, Recorded, Request
@@ -112,6 +114,9 @@ def line_to_exchange(obj: Any, *, file: str, index: int, line: int) -> Exchange:
             )
     elif response is not None:
         raise CaptureError("response must be an object", file=file, entry=index, hint=_HINT)
+    stream = jsonl_stream(obj.get("stream"), websocket=websocket or scheme in ("ws", "wss"))
+    if isinstance(stream, str):
+        raise CaptureError(f"line {line}: {stream}", file=file, entry=index, hint=_HINT)
     started = obj.get("started")
     page = obj.get("page")
     return Exchange(
@@ -124,11 +129,12 @@ def line_to_exchange(obj: Any, *, file: str, index: int, line: int) -> Exchange:
             query=query,
             headers=headers,
             body=_body(obj, file=file, entry=index, where=""),
+            stream=stream,
         ),
         recorded=recorded,
         started=started if isinstance(started, str) else None,
         page=page if isinstance(page, str) else None,
-        skip=skip_reason(scheme, websocket=websocket),
+        skip=stream_skip(scheme, stream) if stream is not None else skip_reason(scheme, websocket=websocket),
     )
 
 

@@ -151,7 +151,15 @@ def produce(send: Callable[[bytes], None], file: str, batch: int) -> None:
             if recorded is not None:
                 size += len(recorded.body or b"")
                 rec = (recorded.status, shared.setdefault(recorded.headers, recorded.headers), recorded.body)
-            req = (request.method, request.url, request.path, request.query, headers, request.body)
+            req = (
+                request.method,
+                request.url,
+                request.path,
+                request.query,
+                headers,
+                request.body,
+                request.stream,
+            )
             items.append((exchange.index, req, rec, exchange.started, exchange.page, exchange.skip))
             if len(items) >= limit or size >= _BATCH_BYTES:
                 data = pickle.dumps((_BATCH, items), protocol=5)

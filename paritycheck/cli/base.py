@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -114,12 +114,30 @@ def _write_reports(db: Path, run_id: int | None, **targets: Any) -> list[Path]:
         )
 
 
+if TYPE_CHECKING:  # generic only from click 8.5 on; pyproject allows 8.1
+    _ParamType = click.ParamType[Any, Any]
+else:
+    _ParamType = click.ParamType
+
+
+class _DbLocation(_ParamType):
+    """A SQLite file path, or a ``postgresql://`` DSN kept as the string it is (a Path would mangle it)."""
+
+    name = "PATH|DSN"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value.startswith(("postgresql://", "postgres://")):
+            return value
+        return click.Path(dir_okay=False, path_type=Path).convert(value, param, ctx)
+
+
 _db_option = click.option(
     "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_DbLocation(),
     default=config_mod.DEFAULT_DB,
     show_default=True,
-    help="SQLite results database.",
+    envvar="PARITYCHECK_DB",
+    help="Results database: a SQLite file, or a PostgreSQL DSN (postgresql://user:pass@host/db).",
 )
 _config_option = click.option(
     "--config",

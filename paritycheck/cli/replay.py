@@ -19,6 +19,7 @@ from paritycheck.cli.base import (
     load_config,
     override,
 )
+from paritycheck.cli.shards import replay_with_workers, resolve_workers, shard_options, shards_line
 from paritycheck.common import aio
 from paritycheck.errors import ExitStatus
 
@@ -53,6 +54,7 @@ from paritycheck.errors import ExitStatus
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also validate both replies against this OpenAPI description; name endpoints by its paths.",
 )
+@shard_options
 def replay(
     captures: tuple[Path, ...],
     legacy: str | None,
@@ -69,6 +71,9 @@ def replay(
     as_json: bool,
     no_report: bool,
     contract_spec: Path | None,
+    shard: str | None,
+    run_name: str | None,
+    workers: int | None,
 ) -> int:
     """Replay CAPTURES against the legacy and the candidate backend, diff, store and summarise.
 
@@ -77,7 +82,7 @@ def replay(
     """
     from paritycheck.gate import LiveSummary
     from paritycheck.report import terminal
-    from paritycheck.run import runner
+    from paritycheck.run import parse_shard, runner
 
     config = override(
         load_config(config_file),
@@ -98,18 +103,26 @@ def replay(
 
         rules = config.normalise if config.contract.normalised else None
         spec = load_contract(contract_spec, normalise=rules)
-    if dry_run and as_json:
-        from paritycheck.report.dry_run import print_dry_run_json
-
-        return print_dry_run_json(runner.dry_run(config, list(captures), contract=spec), config)
     if dry_run:
-        return terminal.print_dry_run(runner.dry_run(config, list(captures), contract=spec), config, out=out)
+        plan = runner.dry_run(config, list(captures), contract=spec)
+        return terminal.print_dry_run(plan, config, out=out, as_json=as_json)
+    part = None if shard is None else parse_shard(shard, name=run_name)
+    count = resolve_workers(workers, captures, shard)
+    if count > 1:
+        params = click.get_current_context().params
+        return replay_with_workers(params, count=count, as_json=as_json, no_report=no_report)
     live = LiveSummary()
     with terminal.Progress(err, live) as progress:
         try:
             result = aio.run(
                 runner.replay_captures(
-                    config, list(captures), db=db, on_outcome=progress.advance, contract=spec, live=live
+                    config,
+                    list(captures),
+                    db=db,
+                    on_outcome=progress.advance,
+                    contract=spec,
+                    live=live,
+                    shard=part,
                 )
             )
         except KeyboardInterrupt:
@@ -125,6 +138,8 @@ def replay(
         terminal.print_summary(result.summary, out=out)
         if result.contract is not None:
             out.print(result.contract.to_table())
+    if part is not None:
+        err.print(f"shard {part.index}/{part.count} of run {part.name!r}: {shards_line(db, result.run_id)}")
     if not no_report:
         written = _write_reports(db, result.run_id, html=DEFAULT_HTML)
         err.print(f"report: {written[0]}")

@@ -20,6 +20,7 @@ from paritycheck.cli.base import (
     cli,
     load_config,
 )
+from paritycheck.cli.shards import warn_incomplete
 from paritycheck.errors import ExitStatus
 
 
@@ -86,6 +87,7 @@ def report(
     err = _stderr()
     for path in written:
         err.print(f"wrote {path}")
+    warn_incomplete(db, run_id, err)
     if open_browser:
         import webbrowser
 
@@ -109,26 +111,45 @@ def report(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the verdict as Markdown (e.g. $GITHUB_STEP_SUMMARY).",
 )
+@click.option(
+    "--since",
+    help="Judge every run that started in this period together (24h, 90m, 7d, or a UTC date/time).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON on stdout.")
 def gate(
     db: Path,
     run_id: int | None,
+    since: str | None,
     config_file: Path | None,
     known_file: Path | None,
     markdown_path: Path | None,
     as_json: bool,
 ) -> int:
-    """Judge a run (default: the latest) against the [gate] criteria: exit 0 pass, 1 fail, 2 usage."""
+    """Judge a run (default: the latest) against the [gate] criteria: exit 0 pass, 1 fail, 2 usage.
+
+    With --since, the runs of the period (live windows) are judged together as one.
+    """
     from paritycheck.gate import accepted as known
     from paritycheck.gate import criteria as gate_mod
+    from paritycheck.gate import evaluate_runs, parse_since, runs_since
     from paritycheck.report import gate_markdown, print_gate
     from paritycheck.store import Store
 
+    if since is not None and run_id is not None:
+        raise click.UsageError("--run and --since cannot be combined: judge one run, or a period")
+    start = None if since is None else parse_since(since)
     config = load_config(config_file)
     accepted = known.load(known_file or config.gate.known_differences, missing_ok=known_file is None)
     with Store.open(db, create=False) as store:
-        result = gate_mod.evaluate(store, _latest(store, run_id), config.gate, known=accepted)
-        gate_mod.record(store, result)
+        if start is None:
+            result = gate_mod.evaluate(store, _latest(store, run_id), config.gate, known=accepted)
+            gate_mod.record(store, result)
+        else:
+            period = runs_since(store, start)
+            label = period.label
+            if period.running:
+                label += f"; {len(period.running)} still running, not judged"
+            result = evaluate_runs(store, period.run_ids, config.gate, known=accepted, period=label)
     if markdown_path is not None:
         markdown_path.parent.mkdir(parents=True, exist_ok=True)
         markdown_path.write_text(gate_markdown(result) + "\n", encoding="utf-8")

@@ -48,8 +48,8 @@ def read_frame(stream: IO[bytes]) -> Any:
 class Child:
     """A running helper process and the two ends of its pipes."""
 
-    def __init__(self, module: str, *args: str) -> None:
-        env = dict(os.environ)
+    def __init__(self, module: str, *args: str, env_extra: dict[str, str] | None = None) -> None:
+        env = {**os.environ, **(env_extra or {})}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH", "")) if p)
         self.process = subprocess.Popen(
             [sys.executable, "-m", module, *args],

@@ -135,6 +135,8 @@ class EndpointMatcher:
         # Compiled up front so that a bad pattern fails when the run starts, not mid-way.
         self._patterns = [compile_pattern(p) for p in patterns]
         self._cached = functools.lru_cache(maxsize=cache_size)(self._endpoint)
+        #: Names given by a configured pattern (or the spec's): learned templates never change them.
+        self.fixed: set[str] = set()
 
     def endpoint(self, method: str, path: str) -> str:
         """``"METHOD /template"`` for a request; results are cached (this runs once per exchange)."""
@@ -145,5 +147,7 @@ class EndpointMatcher:
         path = normalise_path(path)
         for p_method, p_path, regex in self._patterns:
             if (p_method == "*" or p_method == method) and regex.fullmatch(path):
-                return f"{method} {p_path}"
+                name = f"{method} {p_path}"
+                self.fixed.add(name)
+                return name
         return f"{method} {template(path)}"

@@ -6,8 +6,52 @@ them structurally with JSONPaths, and redact secrets before anything is stored o
 
 from __future__ import annotations
 
+from paritycheck.compare.clock import RunClock, instant
 from paritycheck.compare.comparator import Comparator, digest, media_type
+from paritycheck.compare.diff import LIMIT, bounded
+from paritycheck.compare.grade import (
+    ACCEPTS_REFUSED,
+    ADDITIVE,
+    BEHAVIOURAL,
+    BREAKING,
+    GRADES,
+    MISSING,
+    described,
+    detail,
+    grade,
+    risk,
+    severity,
+    shape,
+)
 from paritycheck.compare.normalise import Rules, timestamp, to_snake
 from paritycheck.compare.redact import REDACTED
+from paritycheck.compare.redact import exchange as redact_exchange
+from paritycheck.compare.streams import stream_view
 
-__all__ = ["REDACTED", "Comparator", "Rules", "digest", "media_type", "timestamp", "to_snake"]
+__all__ = [
+    "ACCEPTS_REFUSED",
+    "ADDITIVE",
+    "BEHAVIOURAL",
+    "BREAKING",
+    "GRADES",
+    "LIMIT",
+    "MISSING",
+    "REDACTED",
+    "Comparator",
+    "Rules",
+    "RunClock",
+    "bounded",
+    "described",
+    "detail",
+    "digest",
+    "grade",
+    "instant",
+    "media_type",
+    "redact_exchange",
+    "risk",
+    "severity",
+    "shape",
+    "stream_view",
+    "timestamp",
+    "to_snake",
+]

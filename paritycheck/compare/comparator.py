@@ -15,6 +15,7 @@ A missing header differs from a present one. Repeated headers are joined with ``
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Callable, Sequence
@@ -24,8 +25,10 @@ from paritycheck.common.endpoints import pattern_matches
 from paritycheck.common.jsonparse import dumps_canonical, loads
 from paritycheck.compare.diff import bounded, diff
 from paritycheck.compare.normalise import Rules
+from paritycheck.compare.streams import compare_streams
+from paritycheck.compare.wirepath import wire_path
 from paritycheck.config import EndpointRule, NormaliseConfig
-from paritycheck.models import Difference, Headers, Reply
+from paritycheck.models import STREAM_MEDIA, Difference, Headers, Reply
 
 _BINARY_PREFIXES = ("image/", "audio/", "video/", "font/")
 _BINARY_TYPES = frozenset(
@@ -143,7 +146,12 @@ class Comparator:
     """Compares replies under ``[normalise]`` plus the ``[[endpoint]]`` rules matching each endpoint."""
 
     def __init__(
-        self, config: NormaliseConfig, endpoint_rules: Sequence[EndpointRule] = (), *, cache_size: int = 2048
+        self,
+        config: NormaliseConfig,
+        endpoint_rules: Sequence[EndpointRule] = (),
+        *,
+        cache_size: int = 2048,
+        coalesce: bool = True,
     ) -> None:
         self.config = config
         self.endpoint_rules = tuple(endpoint_rules)
@@ -151,6 +159,8 @@ class Comparator:
         self._rules_by_endpoint: dict[str, tuple[int, Rules]] = {}
         self._rules_by_set: dict[tuple[int, ...], tuple[int, Rules]] = {}
         self._bodies = _LRU(cache_size)
+        #: SignalR chunk invocations compare joined (``[streams] coalesce``).
+        self.coalesce = coalesce
 
     def rules(self, endpoint: str) -> Rules:
         """The compiled rules for ``endpoint`` (global rules plus every matching endpoint rule)."""
@@ -218,13 +228,16 @@ class Comparator:
             media_type(_content_type(legacy.headers)),
             media_type(_content_type(candidate.headers)),
         )
+        if type_a == type_b == STREAM_MEDIA:
+            return self._streams(endpoint, rules, legacy, candidate)
         declared_a, declared_b = _is_json_type(type_a), _is_json_type(type_b)
         a = self._parsed(key, rules, legacy.body, sniff=not declared_a)
         b = self._parsed(key, rules, candidate.body, sniff=not declared_b)
         if a is not _NOT_JSON and b is not _NOT_JSON:
             if a[1] == b[1]:
                 return []
-            return diff(a[0], b[0], float_tolerance=rules.float_tolerance)
+            found = diff(a[0], b[0], float_tolerance=rules.float_tolerance)
+            return _on_the_wire(rules, found, legacy.body, candidate.body) if found else found
         if (a is not _NOT_JSON or b is not _NOT_JSON) and (declared_a or declared_b):
             left = bounded(a[0]) if a is not _NOT_JSON else self._shown(legacy.body, type_a)
             right = bounded(b[0]) if b is not _NOT_JSON else self._shown(candidate.body, type_b)
@@ -235,10 +248,40 @@ class Comparator:
         left, right = _text_pair(text_a, text_b)
         return [Difference("body", "$", left, right)]
 
+    def _streams(self, endpoint: str, rules: Rules, legacy: Reply, candidate: Reply) -> list[Difference]:
+        """Two replayed streams: their events aligned as sequences (compare/streams.py)."""
+        unordered = any(r.unordered_events for r in self.endpoint_rules if pattern_matches(r.match, endpoint))
+        return compare_streams(
+            loads(legacy.body),
+            loads(candidate.body),
+            normalise=rules.apply,
+            float_tolerance=rules.float_tolerance,
+            unordered=unordered,
+            coalesce=self.coalesce,
+        )
+
     @staticmethod
     def _shown(data: bytes, media: str) -> str:
         text = _text(data, media)
         return digest(data) if text is None else bounded(text)
+
+
+def _on_the_wire(rules: Rules, found: list[Difference], legacy: bytes, candidate: bytes) -> list[Difference]:
+    """``found`` with each side's wire path where normalisation renamed a key (only differing pairs pay)."""
+    if rules.envelope != "auto" and rules.key_case == "none":
+        return found
+    raw_a, raw_b = loads(legacy), loads(candidate)
+    out = []
+    for d in found:
+        wire_a, wire_b = wire_path(rules, raw_a, d.path), wire_path(rules, raw_b, d.path)
+        if wire_a != d.path or wire_b != d.path:
+            d = dataclasses.replace(
+                d,
+                legacy_path=wire_a if wire_a != d.path else None,
+                candidate_path=wire_b if wire_b != d.path else None,
+            )
+        out.append(d)
+    return out
 
 
 def _text(data: bytes, media: str) -> str | None:

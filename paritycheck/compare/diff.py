@@ -3,12 +3,14 @@
 Equality is JSON equality: ``1`` equals ``1.0``, ``true`` never equals ``1`` (which Python's ``==``
 would allow). Subtrees equal under ``==`` are confirmed with their canonical serialisation and skipped,
 so the walk only descends where something differs. Object keys are visited in sorted order.
-Values in a :class:`~paritycheck.models.Difference` are bounded: long strings and subtrees over
-:data:`LIMIT` characters are cut and marked, so stored differences stay small.
+Values in a :class:`~paritycheck.models.Difference` are the full values, so that correlation and noise
+learning compare what the backends sent (a 269-character token is not cut); :func:`bounded` cuts long
+strings and subtrees over :data:`LIMIT` characters only when a value is stored or shown.
 """
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from paritycheck.common.jsonparse import dumps_canonical
@@ -80,7 +82,7 @@ def diff(legacy: Any, candidate: Any, *, float_tolerance: float = 0.0) -> list[D
 def _walk(a: Any, b: Any, parts: tuple[Part, ...], out: list[Difference], tolerance: float) -> None:
     kind_a, kind_b = json_type(a), json_type(b)
     if kind_a != kind_b:
-        out.append(Difference("type", format_path(parts), bounded(a), bounded(b)))
+        out.append(Difference("type", format_path(parts), a, b))
     elif kind_a == "object":
         if not _same(a, b):
             _walk_object(a, b, parts, out, tolerance)
@@ -89,9 +91,9 @@ def _walk(a: Any, b: Any, parts: tuple[Part, ...], out: list[Difference], tolera
             _walk_array(a, b, parts, out, tolerance)
     elif kind_a == "number":
         if a != b and not (tolerance and _close(a, b, tolerance)):
-            out.append(Difference("changed", format_path(parts), bounded(a), bounded(b)))
+            out.append(Difference("changed", format_path(parts), a, b))
     elif a != b:
-        out.append(Difference("changed", format_path(parts), bounded(a), bounded(b)))
+        out.append(Difference("changed", format_path(parts), a, b))
 
 
 def _walk_object(
@@ -99,9 +101,9 @@ def _walk_object(
 ) -> None:
     for key in sorted(a.keys() | b.keys()):
         if key not in b:
-            out.append(Difference("removed", format_path((*parts, key)), bounded(a[key]), None))
+            out.append(Difference("removed", format_path((*parts, key)), a[key], None))
         elif key not in a:
-            out.append(Difference("added", format_path((*parts, key)), None, bounded(b[key])))
+            out.append(Difference("added", format_path((*parts, key)), None, b[key]))
         else:
             va, vb = a[key], b[key]
             kind = type(va)
@@ -115,14 +117,61 @@ def _walk_array(
     a: list[Any], b: list[Any], parts: tuple[Part, ...], out: list[Difference], tolerance: float
 ) -> None:
     if len(a) == len(b) and len(a) > 1 and sorted(map(dumps_canonical, a)) == sorted(map(dumps_canonical, b)):
-        out.append(Difference("order", format_path(parts), bounded(a), bounded(b)))
+        out.append(Difference("order", format_path(parts), a, b))
         return
-    for i, (va, vb) in enumerate(zip(a, b, strict=False)):
+    if len(a) != len(b):
+        _walk_aligned(a, b, parts, out, tolerance)
+        return
+    _walk_pairs(a, b, 0, 0, len(a), parts, out, tolerance)
+
+
+def _walk_pairs(
+    a: list[Any],
+    b: list[Any],
+    i: int,
+    j: int,
+    n: int,
+    parts: tuple[Part, ...],
+    out: list[Difference],
+    tolerance: float,
+) -> None:
+    """Compare ``a[i:i+n]`` with ``b[j:j+n]`` element by element (paths name the legacy index)."""
+    for k in range(n):
+        va, vb = a[i + k], b[j + k]
         kind = type(va)
         if kind is type(vb) and kind not in _CONTAINERS and va == vb:
             continue
-        _walk(va, vb, (*parts, i), out, tolerance)
-    for i in range(len(b), len(a)):
-        out.append(Difference("removed", format_path((*parts, i)), bounded(a[i]), None))
-    for i in range(len(a), len(b)):
-        out.append(Difference("added", format_path((*parts, i)), None, bounded(b[i])))
+        _walk(va, vb, (*parts, i + k), out, tolerance)
+
+
+#: Keys that identify an array element, in order of preference, when the elements are objects.
+_IDENTITY = ("id", "uuid", "key", "slug", "name", "code")
+
+
+def _signatures(a: list[Any], b: list[Any]) -> tuple[list[Any], list[Any]]:
+    """What aligns two arrays: the elements' identity key when they are objects sharing one (so an
+    element whose other fields changed still lines up), else their canonical JSON."""
+    if a and b and all(type(x) is dict for x in a) and all(type(x) is dict for x in b):
+        for key in _IDENTITY:
+            if all(key in x for x in a) and all(key in x for x in b):
+                return [dumps_canonical(x[key]) for x in a], [dumps_canonical(x[key]) for x in b]
+    return [dumps_canonical(x) for x in a], [dumps_canonical(x) for x in b]
+
+
+def _walk_aligned(
+    a: list[Any], b: list[Any], parts: tuple[Part, ...], out: list[Difference], tolerance: float
+) -> None:
+    """Arrays of unequal length: align them first (difflib), so that one element dropped from the head
+    of a list is one ``removed``, not a ``changed`` for every element after it."""
+    sig_a, sig_b = _signatures(a, b)
+    matcher = difflib.SequenceMatcher(None, sig_a, sig_b, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            _walk_pairs(a, b, i1, j1, i2 - i1, parts, out, tolerance)
+            continue
+        paired = min(i2 - i1, j2 - j1) if op == "replace" else 0
+        _walk_pairs(a, b, i1, j1, paired, parts, out, tolerance)
+        for i in range(i1 + paired, i2):
+            out.append(Difference("removed", format_path((*parts, i)), a[i], None))
+        for j in range(j1 + paired, j2):
+            out.append(Difference("added", format_path((*parts, j)), None, b[j]))

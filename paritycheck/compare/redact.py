@@ -12,15 +12,21 @@ configured backend headers) are scrubbed from free text with :func:`text`.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import re
+import secrets
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote_plus
 
 from paritycheck.common import jsonparse
-from paritycheck.models import Headers
+from paritycheck.models import Exchange, Headers, header
 
 REDACTED = "[redacted]"
+_KEY = secrets.token_bytes(32)
 
 _SECRET_PARTS = (
     "password",
@@ -139,17 +145,40 @@ def url(u: str) -> str:
     return f"{path}{qmark}{query(q)}{hash_}{fragment}"
 
 
+def new_key(key: bytes | None = None) -> bytes:
+    """Start a new run's redaction key (random unless given); returns it, for a helper process to share."""
+    global _KEY
+    _KEY = key if key is not None else secrets.token_bytes(32)
+    return _KEY
+
+
+def current_key() -> bytes:
+    """The redaction key of the current run."""
+    return _KEY
+
+
+def mark(value: Any) -> Any:
+    """What a redacted value shows: its size and a keyed hash, so different values stay distinguishable.
+
+    ``[redacted: 269 chars, sha256 1a2b3c4d…]``. The hash is an HMAC under a key that lives only in this
+    run's processes (:func:`new_key`), so it cannot be looked up or brute-forced from the stored text.
+    Null, booleans and the empty string hide nothing and are kept as they are.
+    """
+    if value is None or value == "" or type(value) is bool:
+        return value
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    digest = hmac.new(_KEY, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:8]
+    return f"{REDACTED[:-1]}: {len(text)} chars, sha256 {digest}…]"
+
+
 def json_value(v: Any) -> Any:
     """A copy of a parsed JSON value with the values of secret-looking keys redacted.
 
-    Null and boolean values are kept (``"password_set": true`` tells nothing away); any other value
-    under a secret key, object or array included, becomes :data:`REDACTED`.
+    Null, boolean and empty-string values are kept (``"password_set": true`` tells nothing away); any
+    other value under a secret key, object or array included, becomes its :func:`mark`.
     """
     if isinstance(v, dict):
-        return {
-            k: REDACTED if x is not None and type(x) is not bool and is_secret_name(k) else json_value(x)
-            for k, x in v.items()
-        }
+        return {k: mark(x) if is_secret_name(k) else json_value(x) for k, x in v.items()}
     if isinstance(v, list):
         return [json_value(x) for x in v]
     return v
@@ -218,3 +247,29 @@ def text(s: str, secrets: Iterable[str]) -> str:
     for form in sorted(forms, key=len, reverse=True):
         s = s.replace(form, REDACTED)
     return s
+
+
+def exchange(ex: Exchange) -> Exchange:
+    """A captured exchange with secrets redacted in its URL, headers and bodies, for recording it.
+
+    Path, method, status, ``started``, ``page`` and ``skip`` are kept, so the recorded capture replays
+    the same requests (with redacted credentials, which ``[auth]`` logins replace on replay).
+    """
+    request = ex.request
+    redacted_request = replace(
+        request,
+        url=url(request.url),
+        query=query(request.query),
+        headers=headers(request.headers),
+        body=None if request.body is None else body(request.body, header(request.headers, "content-type")),
+    )
+    recorded = ex.recorded
+    if recorded is not None:
+        recorded = replace(
+            recorded,
+            headers=headers(recorded.headers),
+            body=None
+            if recorded.body is None
+            else body(recorded.body, header(recorded.headers, "content-type")),
+        )
+    return replace(ex, request=redacted_request, recorded=recorded)

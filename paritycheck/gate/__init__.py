@@ -1,5 +1,5 @@
 """Gate: the maths over a stored run (summary, percentiles, bootstrap intervals), accepted differences,
-run history, and the rollout gate's criteria and verdict.
+run history, and the rollout gate's criteria and verdict, for one run or the runs of a period.
 """
 
 from __future__ import annotations
@@ -14,11 +14,14 @@ from paritycheck.gate.criteria import (
     Criterion,
     GateResult,
     evaluate,
+    evaluate_runs,
     format_value,
     record,
 )
 from paritycheck.gate.history import GroupKey, RunHistory
 from paritycheck.gate.history import history as run_history
+from paritycheck.gate.period import Period, parse_since, runs_since
+from paritycheck.gate.stream_latency import StreamTimes, stream_times
 from paritycheck.gate.summary import LiveSummary, RunSummary, latency_summary, parity, percentile, summarise
 
 __all__ = [
@@ -33,15 +36,21 @@ __all__ = [
     "GroupKey",
     "KnownDifferences",
     "LiveSummary",
+    "Period",
     "RunHistory",
     "RunSummary",
+    "StreamTimes",
     "evaluate",
+    "evaluate_runs",
     "format_value",
     "latency_summary",
     "parity",
+    "parse_since",
     "path_matches",
     "percentile",
     "record",
     "run_history",
+    "runs_since",
+    "stream_times",
     "summarise",
 ]

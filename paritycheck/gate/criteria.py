@@ -23,9 +23,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from paritycheck.common.endpoints import pattern_matches
+from paritycheck.compare import ACCEPTS_REFUSED, BREAKING, shape
 from paritycheck.config import GateConfig
 from paritycheck.gate.accepted import KnownDifferences
+from paritycheck.gate.period import complete_runs, merge_groups
 from paritycheck.gate.stats import RESAMPLES, Estimate, compare_p95, seed_for
+from paritycheck.gate.stream_latency import stream_times
 from paritycheck.gate.verdict import (
     ENDPOINT,
     FAIL,
@@ -53,6 +56,7 @@ __all__ = [
     "Criterion",
     "GateResult",
     "evaluate",
+    "evaluate_runs",
     "format_value",
     "record",
 ]
@@ -196,9 +200,33 @@ def _acceptances(
     accepted: dict[str, int] = {}
     for endpoint in sorted({key[0] for key in active}):
         for x in store.exchanges(run_id, endpoint=endpoint, outcome=Status.MISMATCHED.value):
-            if x.differences and all((endpoint, d.kind, d.path) in active for d in x.differences):
+            if x.differences and all((endpoint, d.kind, shape(d.path)) in active for d in x.differences):
                 accepted[endpoint] = accepted.get(endpoint, 0) + 1
     return shown, accepted
+
+
+def _breaking(store: Store, run_ids: Sequence[int], shown: list[AcceptedGroup], limit: int) -> Criterion:
+    """``max_breaking``: difference groups graded breaking or accepts-refused, accepted ones excepted.
+
+    Over several runs (a period), a group found in more than one of them counts once.
+    """
+    accepted = {(g.endpoint, g.kind, g.path) for g in shown if not g.expired}
+    seen: set[tuple[str, str, str]] = set()
+    breaking = []
+    for run_id in run_ids:
+        for g in store.difference_groups(run_id, examples=1):
+            key = (g.endpoint, g.kind, g.path)
+            if g.risk in (ACCEPTS_REFUSED, BREAKING) and key not in accepted and key not in seen:
+                seen.add(key)
+                breaking.append(g)
+    refused = sum(g.risk == ACCEPTS_REFUSED for g in breaking)
+    note = ", ".join(f"{g.kind} {g.path} {g.detail}".strip() + f" ({g.endpoint})" for g in breaking[:3])
+    if refused:
+        note = f"{refused} where the candidate accepts what legacy refused; " + note
+    ok = len(breaking) <= limit
+    return Criterion(
+        "breaking differences", RUN, len(breaking), limit, None, ok, note, state=PASS if ok else FAIL, op="<="
+    )
 
 
 def _expired(
@@ -242,26 +270,49 @@ def evaluate(
     resamples: int = RESAMPLES,
 ) -> GateResult:
     """Judge stored run ``run_id`` against ``gate``; ``today`` decides which acceptances have expired."""
+    return evaluate_runs(store, [run_id], gate, known=known, today=today, resamples=resamples)
+
+
+def evaluate_runs(
+    store: Store,
+    run_ids: Sequence[int],
+    gate: GateConfig,
+    *,
+    known: KnownDifferences | None = None,
+    today: dt.date | None = None,
+    resamples: int = RESAMPLES,
+    period: str | None = None,
+) -> GateResult:
+    """Judge runs ``run_ids`` together, as one run: their outcomes and latencies are merged.
+
+    Live modes write one run per window; ``gate --since 24h`` judges the windows of a period with this
+    (``period`` describes it, e.g. ``"since 2026-11-25 22:40 UTC"``), so parity, failed and latency
+    criteria are judged on the period's evidence rather than on one small window.
+    """
+    if not run_ids:
+        raise ValueError("evaluate_runs needs at least one run id")
     today = today or dt.date.today()
     known = known or KnownDifferences()
-    run = store.run(run_id)
-    counts = store.counts(run_id)
-    latencies = store.latencies(run_id)
-    shown, accepted = _acceptances(store, run_id, known, today)
-
-    complete = run.status == "complete"
-    criteria = [
-        Criterion(
-            "run complete",
-            RUN,
-            None,
-            None,
-            None,
-            complete,
-            "" if complete else f"run {run_id} is {run.status}: only a complete run can pass",
-            state=PASS if complete else FAIL,
-        )
-    ]
+    runs = [store.run(i) for i in run_ids]
+    counts: dict[str, dict[str, int]] = {}
+    latencies: dict[str, tuple[list[float], list[float]]] = {}
+    shown_all: list[AcceptedGroup] = []
+    accepted: dict[str, int] = {}
+    for run_id in run_ids:
+        for endpoint, by_status in store.counts(run_id).items():
+            into = counts.setdefault(endpoint, {})
+            for status, n in by_status.items():
+                into[status] = into.get(status, 0) + n
+        for endpoint, (legacy_ms, candidate_ms) in store.latencies(run_id).items():
+            both = latencies.setdefault(endpoint, ([], []))
+            both[0].extend(legacy_ms)
+            both[1].extend(candidate_ms)
+        run_shown, run_accepted = _acceptances(store, run_id, known, today)
+        shown_all += run_shown
+        for endpoint, n in run_accepted.items():
+            accepted[endpoint] = accepted.get(endpoint, 0) + n
+    shown = merge_groups(shown_all)
+    criteria = [complete_runs(runs, period)]
     endpoint_rows: list[Criterion] = []
     run_matched = run_judged = run_failed = run_failed_judged = all_judged = 0
     own_parity = own_failed = 0
@@ -312,6 +363,12 @@ def evaluate(
             resamples=resamples,
             skipped_only=judged == 0 and c.get(Status.SKIPPED.value, 0) > 0,
         )
+    # Streams: the per-message round trips too, against the same latency limits (docs/streams.md).
+    for endpoint, (_, _, _, legacy_trips, candidate_trips) in stream_times(store, run_id).items():
+        if legacy_trips or candidate_trips:
+            rows = _latency(endpoint, (legacy_trips, candidate_trips), limits_for(gate, endpoint),
+                            confidence=gate.confidence, resamples=resamples)  # fmt: skip
+            endpoint_rows += [dataclasses.replace(c, name=f"round trip {c.name}") for c in rows]
 
     accepted_total = sum(accepted.values())
     parity_note = ", ".join(
@@ -345,19 +402,26 @@ def evaluate(
             note=failed_note,
         )
     )
+    if gate.max_breaking >= 0:
+        criteria.append(_breaking(store, run_ids, shown, gate.max_breaking))
     expired_rows, notes = _expired(shown, known, today)
     criteria += expired_rows
     criteria += endpoint_rows
     result = GateResult(
-        run_id,
+        max(run_ids),
         tuple(criteria),
         tuple(shown),
         tuple(notes),
         confidence=gate.confidence,
         resamples=resamples,
         known_source=known.source,
+        runs=tuple(run_ids) if period is not None else (),
+        period=period,
     )
-    if gate.min_consecutive_passes > 0:
+    if gate.min_consecutive_passes > 0 and period is not None:
+        note = "min_consecutive_passes is not applied to a period: its runs are judged as one"
+        result = dataclasses.replace(result, notes=(*result.notes, note))
+    elif gate.min_consecutive_passes > 0:
         streak = _streak(store, result, gate, known=known, today=today, resamples=resamples)
         result = dataclasses.replace(result, criteria=(*result.criteria, streak))
     return result

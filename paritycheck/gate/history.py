@@ -1,20 +1,29 @@
 """Runs over time: parity, failures and p95 ratios per run, and which differences are new or flaky.
 
-A difference group is ``(endpoint, kind, path)``. Compared with the run before it, a run's group is
-*new* when no earlier run had it, *flaky* when it has come back after being absent (present, then
-absent, then present again, at any point so far), and a group of the previous run that is no longer
-there is *gone*. Figures are the stored ones: accepted differences count as differences here.
+A difference group is ``(endpoint, kind, path detail)``, one finding. History compares like with like:
+a run is compared only with earlier runs made under the **same effective rules** (a hash of the
+``[normalise]``, ``[[endpoint]]``, ``[noise]`` and ``[streams]`` settings stored with each run), so a
+difference that comes and goes because the rules changed is not "flaky"; the first run under new rules
+says so. And only a **baseline** counts as "before": a complete run in which both backends answered
+(a run where one answered nothing, an interrupted or crashed run is listed but never a baseline, so its
+absent groups are never reported as "gone" next time).
+
+Within one rule set, compared with the baseline before it, a run's group is *new* when no earlier
+baseline had it, *flaky* when it has come back after being absent, and a group of the previous baseline
+that is no longer there is *gone*. Figures are the stored ones: accepted differences count here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from paritycheck.gate.stats import p95
-from paritycheck.store import Store
+from paritycheck.store import RunInfo, Store, describe_shards
 
-__all__ = ["GroupKey", "RunHistory", "history"]
+__all__ = ["GroupKey", "RunHistory", "history", "rules_hash"]
 
 GroupKey = tuple[str, str, str]
 
@@ -39,6 +48,12 @@ class RunHistory:
     gone: tuple[GroupKey, ...]
     #: The verdict ``paritycheck gate`` recorded for this run ("pass"/"fail"), if it was gated.
     gate: str | None = None
+    #: Short hash of the effective rules the run was compared with.
+    rules: str = ""
+    #: Whether later runs compare with this one: complete, and both backends answered.
+    baseline: bool = True
+    #: Why it is not a baseline, or that the rules changed since the baseline before it.
+    note: str = ""
 
     @property
     def parity(self) -> float | None:
@@ -79,6 +94,9 @@ class RunHistory:
             "flaky": keys(self.flaky),
             "gone": keys(self.gone),
             "gate": self.gate,
+            "rules": self.rules,
+            "baseline": self.baseline,
+            "note": self.note,
         }
 
 
@@ -95,28 +113,74 @@ def _ratios(store: Store, run_id: int, min_samples: int) -> dict[str, float]:
     return out
 
 
+#: The configuration sections that decide what counts as a difference.
+RULE_SECTIONS = ("normalise", "endpoint", "noise", "streams")
+
+
+def rules_hash(config: dict[str, Any]) -> str:
+    """A short hash of the effective comparison rules stored with a run."""
+    rules = {name: config.get(name) for name in RULE_SECTIONS}
+    return hashlib.sha256(json.dumps(rules, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def _not_a_baseline(store: Store, run: RunInfo) -> str:
+    """Why a run cannot be a baseline ("" when it can)."""
+    if run.status != "complete":
+        return f"not a baseline: the run is {run.status}"
+    legacy, candidate = store.answered(run.id)
+    replayed = run.matched + run.mismatched + run.failed
+    if replayed and not legacy:
+        return "not a baseline: the legacy backend answered nothing"
+    if replayed and not candidate:
+        return "not a baseline: the candidate backend answered nothing"
+    return ""
+
+
+@dataclass
+class _State:
+    """History of one rule set: what earlier baselines had."""
+
+    seen: set[GroupKey] = field(default_factory=set)  # in any earlier baseline
+    reappeared: set[GroupKey] = field(default_factory=set)  # came back at least once after being absent
+    previous: set[GroupKey] = field(default_factory=set)
+    last_run: int | None = None
+
+
 def history(store: Store, *, min_samples: int = 30, limit: int | None = None) -> list[RunHistory]:
     """Every run oldest first (the last ``limit`` when given), with new, flaky and gone differences.
 
     New and flaky are always worked out over the whole history, so ``limit`` only shortens the list.
     """
     runs = store.runs()
-    seen: set[GroupKey] = set()  # in any earlier run
-    reappeared: set[GroupKey] = set()  # came back at least once after being absent
-    previous: set[GroupKey] = set()
+    states: dict[str, _State] = {}
+    last_rules: str | None = None
     first_index = 0 if limit is None else max(0, len(runs) - limit)
     out: list[RunHistory] = []
     for i, run in enumerate(runs):
-        present = {(g.endpoint, g.kind, g.path) for g in store.difference_groups(run.id, examples=1)}
-        back = {key for key in present - previous if key in seen}
-        reappeared |= back
+        present = {
+            (g.endpoint, g.kind, f"{g.path} {g.detail}".strip())
+            for g in store.difference_groups(run.id, examples=1)
+        }
+        rules = rules_hash(run.config if isinstance(run.config, dict) else {})
+        state = states.setdefault(rules, _State())
+        refusal = _not_a_baseline(store, run)
+        note = refusal
+        if not note and last_rules is not None and rules != last_rules:
+            earlier = f" (like run {state.last_run})" if state.last_run is not None else ""
+            note = (
+                f"rules changed since the run before{earlier}: compared with runs under the same rules only"
+            )
+        back = {key for key in present - state.previous if key in state.seen}
+        compared = state.last_run is not None and not refusal
         if i >= first_index:
             gate = run.meta.get("gate") if isinstance(run.meta, dict) else None
             out.append(
                 RunHistory(
                     run.id,
                     run.started,
-                    run.status,
+                    run.status
+                    if run.status == "complete" or not (s := describe_shards(run))
+                    else f"{run.status} ({s})",
                     run.total,
                     run.matched,
                     run.mismatched,
@@ -124,12 +188,20 @@ def history(store: Store, *, min_samples: int = 30, limit: int | None = None) ->
                     run.skipped,
                     _ratios(store, run.id, min_samples),
                     len(present),
-                    tuple(sorted(present - seen)) if i > 0 else (),
-                    tuple(sorted(present & reappeared)),
-                    tuple(sorted(previous - present)),
+                    tuple(sorted(present - state.seen)) if compared else (),
+                    tuple(sorted(present & (state.reappeared | back))) if compared else (),
+                    tuple(sorted(state.previous - present)) if compared else (),
                     gate.get("verdict") if isinstance(gate, dict) else None,
+                    rules,
+                    not refusal,
+                    note,
                 )
             )
-        seen |= present
-        previous = present
+        if refusal:
+            continue
+        state.reappeared |= back
+        state.seen |= present
+        state.previous = present
+        state.last_run = run.id
+        last_rules = rules
     return out

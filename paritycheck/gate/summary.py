@@ -14,9 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from paritycheck.compare import detail, risk, shape
 from paritycheck.models import Outcome, Status
 from paritycheck.noise import NoisePath
-from paritycheck.store import RunInfo, Store, stored_value
+from paritycheck.store import RunInfo, Store, describe_shards, stored_value
 
 QUANTILES = (("p50", 50.0), ("p95", 95.0), ("p99", 99.0))
 #: Difference groups kept per endpoint in a summary; the rest are counted in ``differences_omitted``.
@@ -64,13 +65,20 @@ def parity(matched: int, mismatched: int, failed: int) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class DiffGroup:
-    """Identical (kind, path) differences of one endpoint, with the first occurrence's values."""
+    """One finding of one endpoint: differences of one kind, shape and detail (status or type pair),
+    with the first occurrence's values; ``path`` is the shape (array indexes as ``[*]``)."""
 
     kind: str
     path: str
     count: int
     legacy: Any
     candidate: Any
+    detail: str = ""
+
+    @property
+    def risk(self) -> str:
+        """The risk grade: accepts-refused, breaking, behavioural or additive (docs/json-summary.md)."""
+        return risk(self.kind, self.path, self.detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +118,8 @@ class EndpointSummary:
                 {
                     "kind": d.kind,
                     "path": d.path,
+                    "detail": d.detail,
+                    "risk": d.risk,
                     "count": d.count,
                     "legacy": d.legacy,
                     "candidate": d.candidate,
@@ -143,6 +153,8 @@ class RunSummary:
     #: Why exchanges failed or were skipped: (reason, count), most frequent first.
     failure_reasons: list[tuple[str, int]] = field(default_factory=list)
     skip_reasons: list[tuple[str, int]] = field(default_factory=list)
+    #: ``3 of 4 shards complete`` for a sharded run (replay --shard/--workers); None otherwise.
+    shards: str | None = None
 
     @property
     def parity(self) -> float | None:
@@ -167,6 +179,7 @@ class RunSummary:
             "captures": [dict(c) for c in self.captures],
             "endpoints": [e.to_json() for e in self.endpoints],
             "sessions": self.sessions,
+            "shards": self.shards,
             "reasons": {
                 "failed": [{"reason": r, "count": n} for r, n in self.failure_reasons],
                 "skipped": [{"reason": r, "count": n} for r, n in self.skip_reasons],
@@ -227,6 +240,7 @@ def _build(
         sessions=run.meta.get("sessions") if run else None,
         failure_reasons=(reasons or {}).get("failed", Counter()).most_common(),
         skip_reasons=(reasons or {}).get("skipped", Counter()).most_common(),
+        shards=describe_shards(run) if run else None,
     )
 
 
@@ -235,7 +249,9 @@ def summarise(store: Store, run_id: int, *, max_differences: int | None = MAX_DI
     run = store.run(run_id)
     groups: dict[str, list[DiffGroup]] = {}
     for g in store.difference_groups(run_id, examples=1):
-        groups.setdefault(g.endpoint, []).append(DiffGroup(g.kind, g.path, g.count, g.legacy, g.candidate))
+        groups.setdefault(g.endpoint, []).append(
+            DiffGroup(g.kind, g.path, g.count, g.legacy, g.candidate, g.detail)
+        )
     noise: dict[str, list[NoisePath]] = {}
     for path in store.noise_paths(run_id):
         noise.setdefault(path.endpoint, []).append(path)
@@ -265,7 +281,7 @@ class LiveSummary:
         self.total = self.matched = self.mismatched = self.failed = self.skipped = 0
         self._counts: dict[str, dict[str, int]] = {}
         self._latencies: dict[str, tuple[array[float], array[float]]] = {}
-        self._groups: dict[str, dict[tuple[str, str], _Group]] = {}
+        self._groups: dict[str, dict[tuple[str, str, str], _Group]] = {}
         self._reasons: dict[str, Counter[str]] = {
             Status.FAILED.value: Counter(),
             Status.SKIPPED.value: Counter(),
@@ -299,10 +315,11 @@ class LiveSummary:
         if outcome.differences:
             groups = self._groups.setdefault(endpoint, {})
             for d in outcome.differences:
-                group = groups.get((d.kind, d.path))
+                key = (d.kind, shape(d.path), detail(d))
+                group = groups.get(key)
                 if group is None:
                     # Kept exactly as the store would show it: redacted and through JSON.
-                    group = groups[(d.kind, d.path)] = _Group(
+                    group = groups[key] = _Group(
                         stored_value(d.path, d.legacy), stored_value(d.path, d.candidate)
                     )
                 group.count += 1
@@ -310,6 +327,10 @@ class LiveSummary:
     @property
     def parity(self) -> float | None:
         return parity(self.matched, self.mismatched, self.failed)
+
+    def endpoint_counts(self) -> dict[str, int]:
+        """Exchanges counted so far per endpoint."""
+        return {endpoint: sum(c.values()) for endpoint, c in self._counts.items()}
 
     def line(self) -> str:
         """A one-line progress report."""
@@ -326,8 +347,8 @@ class LiveSummary:
         """The RunSummary of everything added so far; ``run`` fills in the run's own details."""
         groups = {
             endpoint: [
-                DiffGroup(kind, path, g.count, g.legacy, g.candidate)
-                for (kind, path), g in sorted(by_path.items(), key=lambda kv: (-kv[1].count, kv[0]))
+                DiffGroup(kind, path, g.count, g.legacy, g.candidate, found)
+                for (kind, path, found), g in sorted(by_path.items(), key=lambda kv: (-kv[1].count, kv[0]))
             ]
             for endpoint, by_path in self._groups.items()
         }

@@ -80,6 +80,17 @@ class GateResult:
     confidence: float = 0.95
     resamples: int = RESAMPLES
     known_source: str | None = None
+    #: The runs judged together (``gate --since``), oldest first; empty for one run (``run_id``).
+    runs: tuple[int, ...] = ()
+    #: The period those runs cover, e.g. ``"since 2026-11-25 22:40 UTC"``.
+    period: str | None = None
+
+    @property
+    def subject(self) -> str:
+        """What was judged: ``run 7``, or ``12 runs since 2026-11-25 22:40 UTC``."""
+        if self.period is None:
+            return f"run {self.run_id}"
+        return f"{len(self.runs)} run(s) {self.period}"
 
     @property
     def passed(self) -> bool:
@@ -101,6 +112,8 @@ class GateResult:
         """The ``paritycheck gate --json`` object (docs/gate.md)."""
         return {
             "run_id": self.run_id,
+            "runs": list(self.runs) if self.period is not None else [self.run_id],
+            "period": self.period,
             "verdict": self.verdict,
             "passed": self.passed,
             "criteria": [c.to_json() for c in self.criteria],

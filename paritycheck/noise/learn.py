@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING
 from paritycheck.common.jsonpath import wildcard
 from paritycheck.config import NoiseConfig
 from paritycheck.models import Difference, Exchange
-from paritycheck.noise import shared
-from paritycheck.store import LEARNED, VOLATILE, NoisePath
+from paritycheck.store import CLOCK, ELSEWHERE, LEARNED, VOLATILE, NoisePath
 
 if TYPE_CHECKING:
     from paritycheck.store import Store
@@ -62,7 +61,7 @@ class _Counts:
 class _Endpoint:
     """Evidence of one endpoint: sample and raw counts per wildcard path."""
 
-    __slots__ = ("noise", "raw", "reserved", "samples", "total")
+    __slots__ = ("clock", "noise", "raw", "reserved", "samples", "total")
 
     def __init__(self) -> None:
         self.reserved = 0
@@ -70,6 +69,7 @@ class _Endpoint:
         self.total = 0
         self.noise: dict[str, _Counts] = {}
         self.raw: dict[str, _Counts] = {}
+        self.clock: dict[str, _Counts] = {}
 
 
 def _count(into: dict[str, _Counts], differences: Sequence[Difference]) -> None:
@@ -83,6 +83,17 @@ def _count(into: dict[str, _Counts], differences: Sequence[Difference]) -> None:
             counts = into[path] = _Counts()
         counts.n += 1
         counts.kinds |= kinds
+
+
+_ENVELOPES = ("$.error.", "$.errors.", "$.data.")
+
+
+def _in_envelope(path: str) -> str:
+    """The path within its envelope: ``$.error.meta.x`` and ``$.meta.x`` are the same field."""
+    for prefix in _ENVELOPES:
+        if path.startswith(prefix):
+            return "$." + path[len(prefix) :]
+    return path
 
 
 class NoiseLearner:
@@ -124,6 +135,48 @@ class NoiseLearner:
         state.total += 1
         _count(state.raw, differences)
 
+    def rename(self, names: dict[str, str]) -> None:
+        """Merge the evidence of endpoints renamed after the run (learned templates: ``{old: new}``)."""
+        for old, new in names.items():
+            state = self._endpoints.pop(old, None)
+            if state is None:
+                continue
+            into = self._endpoint(new)
+            into.reserved += state.reserved
+            into.samples += state.samples
+            into.total += state.total
+            for mine, theirs in ((into.noise, state.noise), (into.raw, state.raw), (into.clock, state.clock)):
+                for path, counts in theirs.items():
+                    merged = mine.setdefault(path, _Counts())
+                    merged.n += counts.n
+                    merged.kinds |= counts.kinds
+
+    def _elsewhere(self, learned: list[NoisePath]) -> list[NoisePath]:
+        """A field that differed on *every* legacy re-ask of at least two endpoints (a request id, a
+        generation time) is noise on every endpoint where it differs, including those whose samples never
+        showed it: an error answered only after the sampled ones. The field is compared within its
+        envelope (``$.meta.request_id`` and ``$.error.meta.request_id`` are one field)."""
+        always: dict[str, list[NoisePath]] = {}
+        for p in learned:
+            if p.reason == LEARNED and p.samples and p.differed == p.samples:
+                always.setdefault(_in_envelope(p.path), []).append(p)
+        done = {(p.endpoint, p.path) for p in learned}
+        out: list[NoisePath] = []
+        for endpoint, state in self._endpoints.items():
+            for path, raw in state.raw.items():
+                seen = always.get(_in_envelope(path), [])
+                if len({p.endpoint for p in seen} - {endpoint}) < 2 or (endpoint, path) in done:
+                    continue
+                kinds = tuple(sorted({k for p in seen for k in p.kinds}))
+                why = f"{ELSEWHERE} ({len(seen)} endpoints)"
+                out.append(NoisePath(endpoint, path, state.samples, 0, raw.n, state.total, why, kinds))
+        return out
+
+    def add_clock(self, endpoint: str, differences: Sequence[Difference]) -> None:
+        """Count instants classed as read during the run (:class:`paritycheck.compare.RunClock`)."""
+        if differences:
+            _count(self._endpoint(endpoint).clock, differences)
+
     def classify(self) -> list[NoisePath]:
         """Every (endpoint, path) classed as noise, sorted by endpoint and path."""
         out: list[NoisePath] = []
@@ -152,23 +205,17 @@ class NoiseLearner:
                             tuple(sorted(noise.kinds)),
                         )
                     )
-        out.sort(key=lambda p: (p.endpoint, p.path))
-        return shared.extend(out, self._evidence(), enough_samples=max(1, self.config.samples))
-
-    def _evidence(self) -> dict[str, dict[str, shared.Evidence]]:
-        """Per endpoint and path under the error envelope, the counts :func:`shared.extend` needs."""
-        out: dict[str, dict[str, shared.Evidence]] = {}
+        out += self._elsewhere(out)
+        # Clock-read instants, as evidence only: those differences were flagged as noise one by one when
+        # compared, and the "clock" kind makes sure no other difference on the path is flagged with them.
+        # A path already learned as noise (the legacy's own answers differ there too) is listed once.
+        learned = {(p.endpoint, p.path) for p in out}
         for endpoint, state in self._endpoints.items():
-            for path in state.noise.keys() | state.raw.keys():
-                if path.startswith(shared.ENVELOPE):
-                    noise, raw = state.noise.get(path), state.raw.get(path)
-                    out.setdefault(endpoint, {})[path] = shared.Evidence(
-                        state.samples,
-                        noise.n if noise else 0,
-                        raw.n if raw else 0,
-                        state.total,
-                        tuple(sorted(noise.kinds)) if noise else (),
-                    )
+            for path, counts in sorted(state.clock.items()):
+                if (endpoint, path) not in learned:
+                    n = counts.n
+                    out.append(NoisePath(endpoint, path, 0, n, n, state.total, CLOCK, ("clock",)))
+        out.sort(key=lambda p: (p.endpoint, p.path))
         return out
 
 

@@ -27,6 +27,7 @@ from paritycheck.compare import Comparator, timestamp, to_snake
 from paritycheck.config import Config, EndpointRule, NormaliseConfig
 from paritycheck.models import Difference, Reply
 from paritycheck.noise.learn import NoisePath
+from paritycheck.noise.suggest_toml import Rule
 from paritycheck.store import RunInfo, Store, StoredExchange, StoredReply
 
 #: Instants this close on both sides were read off the clock at answer time, not stored.
@@ -35,22 +36,6 @@ CLOCK_SKEW_S = 5.0
 FLOAT_LIMIT = 1e-6
 #: Exchanges compared again to measure what each rule clears; past this the counts cover these only.
 MAX_EXCHANGES = 20_000
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """One suggested setting. ``endpoint`` None is ``[normalise]``, else an ``[[endpoint]]`` match."""
-
-    key: str
-    value: Any
-    endpoint: str | None
-    why: str
-    found: int
-    clears: int = 0
-
-    @property
-    def where(self) -> str:
-        return "[normalise]" if self.endpoint is None else f"[[endpoint]] {self.endpoint}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +51,19 @@ class Suggestions:
     notes: list[str] = field(default_factory=list)
 
     def merged(self) -> Config:
-        """``base`` with every suggested rule added."""
-        return _apply(self.base, self.rules)
+        """``base`` with every suggested noise rule added (decisions are not: see :attr:`decisions`)."""
+        return _apply(self.base, [r for r in self.rules if not r.decision])
+
+    @property
+    def decisions(self) -> list[Rule]:
+        """The rules that would hide consistent differences, each with what it would hide."""
+        return [r for r in self.rules if r.decision]
 
     def to_toml(self) -> str:
         """A complete ``[normalise]`` section and ``[[endpoint]]`` blocks, each suggestion commented."""
-        return _toml(self)
+        from paritycheck.noise.suggest_toml import render
+
+        return render(self)
 
 
 # ------------------------------------------------------------------------------------------- applying
@@ -392,95 +384,43 @@ def _measure(
     exchanges: list[StoredExchange],
     notes: list[str],
 ) -> Suggestions:
-    """Compare the stored exchanges again with the rules added one by one; count what each clears."""
+    """Compare the stored exchanges again with the noise rules added one by one; count what each clears.
+
+    Each decision is then measured alone on top of them, with the differences it would hide.
+    """
     comparator = Comparator(base.normalise, base.endpoint)
     pending = []
     for x in exchanges:
         if _matches(comparator, store, x) is False:
             pending.append(x)
     compared = len(pending)
+    noise = [r for r in rules if not r.decision]
     measured: list[Rule] = []
-    for i, rule in enumerate(rules):
-        config = _apply(base, rules[: i + 1])
+    for i, rule in enumerate(noise):
+        config = _apply(base, noise[: i + 1])
         comparator = Comparator(config.normalise, config.endpoint)
         still = [x for x in pending if not _matches(comparator, store, x)]
         measured.append(dataclasses.replace(rule, clears=len(pending) - len(still)))
         pending = still
-    return Suggestions(run_id, base, measured, compared, len(pending), notes)
-
-
-# ------------------------------------------------------------------------------------------- TOML
-
-
-def _string(value: str) -> str:
-    # JSON's escapes are TOML's, except that TOML also wants DEL escaped.
-    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return _string(str(value))
-
-
-def _comment(rule: Rule) -> str:
-    cleared = f"clears {rule.clears} exchange{'s' if rule.clears != 1 else ''}"
-    seen = f"seen in {rule.found} exchange{'s' if rule.found != 1 else ''}"
-    text = f"# suggested: {rule.why}; {seen}, {cleared}"
-    return " ".join(text.split())
-
-
-def _array(name: str, values: tuple[str, ...], new: dict[str, Rule], indent: str = "") -> list[str]:
-    if not any(v in new for v in values):
-        return [f"{indent}{name} = [{', '.join(_string(v) for v in values)}]"]
-    lines = [f"{indent}{name} = ["]
-    for v in values:
-        if v in new:
-            lines.append(f"{indent}    {_comment(new[v])}")
-        lines.append(f"{indent}    {_string(v)},")
-    lines.append(f"{indent}]")
-    return lines
-
-
-def _toml(s: Suggestions) -> str:
-    merged = s.merged()
-    out = [
-        f"# paritycheck suggest: rules learned from run {s.run_id}, merged with the run's configuration.",
-        "# Replace the [normalise] section and the [[endpoint]] blocks of paritycheck.toml with these.",
-        f"# {s.compared} exchanges differed; with these rules {s.remaining} still would"
-        + (" (look at those: they are not conventions or noise)." if s.remaining else "."),
-        '# "clears N": exchanges that fully match once the rule is added on top of the rules measured before',
-        "# it (noise first, then the others), comparing the stored bodies again.",
-    ]
-    out += [f"# {' '.join(note.split())}" for note in s.notes]
-    if not s.rules:
-        out.append("# Nothing to suggest: no difference of this run has the signature of a false mismatch.")
-    out += ["", "[normalise]"]
-    glob = [r for r in s.rules if r.endpoint is None]
-    scalars = {r.key: r for r in glob if r.key not in ("ignore", "unordered", "compare_headers")}
-    for f in dataclasses.fields(NormaliseConfig):
-        value = getattr(merged.normalise, f.name)
-        if isinstance(value, tuple):
-            new = {r.value: r for r in glob if r.key == f.name}
-            out += _array(f.name, value, new)
-            if f.name == "compare_headers":
-                out += [
-                    f"# not compared any more: {r.value}: {_comment(r)[2:]}" for r in glob if r.key == f.name
-                ]
-        else:
-            if f.name in scalars:
-                out.append(_comment(scalars[f.name]))
-            out.append(f"{f.name} = {_scalar(value)}")
-    for rule in merged.endpoint:
-        own = [r for r in s.rules if r.endpoint == rule.match]
-        out += ["", "[[endpoint]]", f"match = {_string(rule.match)}"]
-        for name in ("ignore", "unordered"):
-            values: tuple[str, ...] = getattr(rule, name)
-            if values:
-                out += _array(name, values, {r.value: r for r in own if r.key == name})
-    return "\n".join(out) + "\n"
+    cleaned = _apply(base, noise)
+    before = Comparator(cleaned.normalise, cleaned.endpoint)
+    for rule in (r for r in rules if r.decision):
+        config = _apply(cleaned, [rule])
+        after = Comparator(config.normalise, config.endpoint)
+        hidden: Counter[str] = Counter()
+        clears = 0
+        for x in pending:
+            legacy, candidate = _reply(store, x.legacy), _reply(store, x.candidate)
+            if legacy is None or candidate is None:
+                continue
+            was = {(d.kind, wildcard(d.path)) for d in before.compare(x.endpoint, legacy, candidate)}
+            now = {(d.kind, wildcard(d.path)) for d in after.compare(x.endpoint, legacy, candidate)}
+            for kind, path in was - now:
+                hidden[f"{kind} {path}"] += 1
+            clears += bool(was) and not now
+        measured.append(dataclasses.replace(rule, clears=clears, hides=tuple(hidden.most_common())))
+    remaining = len(pending)
+    return Suggestions(run_id, base, measured, compared, remaining, notes)
 
 
 __all__ = ["Rule", "Suggestions", "config_of_run", "suggest"]

@@ -1,12 +1,14 @@
 """Replay: send each exchange's request to both backends concurrently, at a bounded rate.
 
 The engine pairs requests and schedules them; the transport (aiohttp by default, httpx as an
-alternative) turns library responses into ``Reply`` at the edge.
+alternative) turns library responses into ``Reply`` at the edge. A request carrying a ``stream`` (SSE or
+WebSocket) is replayed by ``streams``/``sse``/``websocket`` instead, as a JSON record of its events.
 """
 
 from __future__ import annotations
 
 from paritycheck.replay.engine import Engine, schedule
+from paritycheck.replay.streams import STREAM_MEDIA, Limits, replay_stream
 from paritycheck.replay.transport import (
     AiohttpTransport,
     HttpxTransport,
@@ -17,12 +19,15 @@ from paritycheck.replay.transport import (
 )
 
 __all__ = [
+    "STREAM_MEDIA",
     "AiohttpTransport",
     "Engine",
     "HttpxTransport",
+    "Limits",
     "Transport",
     "check_base_url",
     "join_url",
     "make_transport",
+    "replay_stream",
     "schedule",
 ]

@@ -17,12 +17,14 @@ from collections.abc import (
     Hashable,
     Iterable,
     Iterator,
+    Mapping,
 )
 from typing import Any, TypeVar
 
 from paritycheck.config import Backend
 from paritycheck.errors import ConfigError
 from paritycheck.models import Reply, Request
+from paritycheck.replay.streams import Limits, replay_stream
 from paritycheck.replay.transport import Transport, check_base_url
 
 __all__ = ["SIDES", "Engine", "schedule"]
@@ -44,9 +46,12 @@ class Engine:
         transport: Transport,
         timeout: float,
         legacy_secondary: str | None = None,
+        stream_limits: Callable[[Request], Limits] | None = None,
     ) -> None:
         self.transport = transport
         self.timeout = timeout
+        #: The read limits of a stream request (``[streams]`` plus its endpoint's own), docs/streams.md.
+        self.stream_limits = stream_limits or (lambda _request: Limits())
         # side -> (base URL, configured headers); the secondary legacy instance uses legacy's headers.
         self._sides: dict[str, tuple[str, dict[str, str]]] = {
             "legacy": (check_base_url(legacy.url), dict(legacy.headers)),
@@ -69,11 +74,26 @@ class Engine:
                     "no secondary legacy backend configured", hint="set [backends] legacy_secondary = URL"
                 ) from None
             raise ValueError(f"unknown side {side!r}; expected one of {', '.join(SIDES)}") from None
+        if request.stream is not None:
+            return await self._stream(url, request, headers=headers)
         return await self.transport.send(url, request, headers=headers, timeout=self.timeout)
+
+    async def _stream(
+        self,
+        url: str,
+        request: Request,
+        *,
+        headers: Mapping[str, str],
+        timeout: float = 0,  # noqa: ASYNC109 - the transport's signature; streams use self.timeout
+    ) -> Reply:
+        """A stream is not a request/response: it has its own client and read limits (replay/streams.py)."""
+        return await replay_stream(
+            url, request, headers=headers, limits=self.stream_limits(request), timeout=self.timeout
+        )
 
     async def pair(self, request: Request) -> tuple[Reply, Reply]:
         """Send ``request`` to legacy and candidate concurrently; return ``(legacy, candidate)``."""
-        send = self.transport.send
+        send = self.transport.send if request.stream is None else self._stream
         cand_url, cand_headers = self._sides["candidate"]
         legacy_url, legacy_headers = self._sides["legacy"]
         # One extra task per pair (not gather's two plus a future): legacy runs in the caller's task.

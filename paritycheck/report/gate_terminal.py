@@ -75,7 +75,7 @@ def _fold_row(label: str, rows: list[Criterion]) -> tuple[str, str, str]:
 
 def print_gate(result: GateResult, console: Console, *, all_rows: bool = True) -> None:
     """The criteria table, accepted differences, notes and the verdict line."""
-    table = Table(title=f"paritycheck gate: run {result.run_id}", title_justify="left")
+    table = Table(title=f"paritycheck gate: {result.subject}", title_justify="left")
     for name, justify in (
         ("criterion", "left"),
         ("endpoint", "left"),
@@ -123,10 +123,10 @@ def print_gate(result: GateResult, console: Console, *, all_rows: bool = True) -
     for note in result.notes:
         console.print(f"note: {note}", soft_wrap=True)
     if result.passed:
-        console.print(Text(f"gate: PASS (run {result.run_id})", style="bold green"))
+        console.print(Text(f"gate: PASS ({result.subject})", style="bold green"))
     else:
         failed = ", ".join(_label(c) for c in result.failures)
-        console.print(Text(f"gate: FAIL (run {result.run_id}): {failed}", style="bold red"), soft_wrap=True)
+        console.print(Text(f"gate: FAIL ({result.subject}): {failed}", style="bold red"), soft_wrap=True)
 
 
 def _more_passed(n: int) -> str:
@@ -144,7 +144,7 @@ def _md(text: str) -> str:
 def gate_markdown(result: GateResult, *, all_rows: bool = False) -> str:
     """The gate section of the Markdown report (job summary): verdict, criteria, accepted differences."""
     lines = [
-        f"## Gate: {'PASS' if result.passed else 'FAIL'} (run {result.run_id})",
+        f"## Gate: {'PASS' if result.passed else 'FAIL'} ({result.subject})",
         "",
         f"| criterion | endpoint | measured | threshold | {result.confidence:.0%} interval | result | note |",
         "|---|---|---|---|---|---|---|",
@@ -238,6 +238,8 @@ def print_history(rows: list[RunHistory], console: Console, *, details: bool = T
     if not details:
         return
     for r in rows:
+        if r.note:
+            console.print(Text(f"run {r.run_id}: {r.note}", style="dim" if r.baseline else "yellow"))
         for label, keys in (("new", r.new), ("flaky", r.flaky), ("gone", r.gone)):
             if keys:
                 console.print(f"run {r.run_id} {label}: {_groups(keys)}", soft_wrap=True)

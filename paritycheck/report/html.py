@@ -16,11 +16,14 @@ from importlib import resources
 from pathlib import Path
 
 from paritycheck.common.text import noun, plural
+from paritycheck.compare import described
 from paritycheck.report import model as m
+from paritycheck.report.explore_section import explore_html
 from paritycheck.report.html_contract import contract_html, fig_class, gate_meta, header_figures
 from paritycheck.report.html_exchange import esc, example_html, short
 from paritycheck.report.html_exchange import ms as _ms
 from paritycheck.report.model import EndpointRow, Group, ReportModel
+from paritycheck.report.streams import stream_html
 from paritycheck.store import Store
 
 #: Once the example templates pass this many bytes, further examples are left out.
@@ -76,7 +79,9 @@ def render_html(report: ReportModel, *, budget: int = DEFAULT_BUDGET) -> str:
                 _header(report),
                 _endpoints(report),
                 contract_html(report.contracts),
+                explore_html(report.run.meta),
                 _plots(report),
+                stream_html(report.streams, esc),
                 _differences(report, budget=budget),
                 _reasons(report),
                 _footer(report),
@@ -396,14 +401,15 @@ def _differences(r: ReportModel, *, budget: int) -> str:
     )
 
 
+_RISK_LABEL = {"accepts-refused": "candidate accepts what legacy refused"}
+
+
 def _group(g: Group, gid: str, embedded: Sequence[int]) -> str:
-    values = []
-    if g.kind != "added":
-        values.append(f'<span class="key-l">legacy</span> <code class="val">{esc(short(g.legacy))}</code>')
-    if g.kind != "removed":
-        values.append(
-            f'<span class="key-c">candidate</span> <code class="val">{esc(short(g.candidate))}</code>'
-        )
+    legacy, candidate = described(g.kind, "legacy", g.legacy), described(g.kind, "candidate", g.candidate)
+    values = [
+        f'<span class="key-l">legacy</span> <code class="val">{esc(short(legacy))}</code>',
+        f'<span class="key-c">candidate</span> <code class="val">{esc(short(candidate))}</code>',
+    ]
     slots = "".join(f'<div class="slot" data-x="{i}"></div>' for i in embedded)
     missing = len(g.examples) - len(embedded)
     if missing:
@@ -413,6 +419,7 @@ def _group(g: Group, gid: str, embedded: Sequence[int]) -> str:
     return (
         f'<details class="grp" id="{gid}" data-kind="{esc(g.kind)}" data-path="{esc(g.path)}">'
         f'<summary><span class="count">{g.count:,}×</span>'
+        f'<span class="risk {esc(g.risk)}">{esc(_RISK_LABEL.get(g.risk, g.risk))}</span>'
         f'<span class="kind {esc(g.kind)}">{esc(g.kind)}</span><code>{esc(g.path)}</code>{" ".join(values)}'
         f"</summary>{slots}</details>"
     )

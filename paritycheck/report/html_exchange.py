@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from paritycheck.common.jsonpath import format_path
+from paritycheck.compare import described
 from paritycheck.models import Difference, Headers
 from paritycheck.report.model import Body, Example, Side
 
@@ -37,6 +38,16 @@ def short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _wire(d: Difference) -> str:
+    """Where each side wrote the path, when normalisation renamed it (issue 12.7)."""
+    if d.legacy_path is None and d.candidate_path is None:
+        return ""
+    a, b = d.legacy_path or d.path, d.candidate_path or d.path
+    if a == b:
+        return f" (on the wire <code>{esc(a)}</code>)"
+    return f" (on the wire: legacy <code>{esc(a)}</code>, candidate <code>{esc(b)}</code>)"
+
+
 def called_urls(url: str, backends: Mapping[str, str]) -> list[tuple[str, str]]:
     """The URL each backend was sent for recorded (redacted) ``url``: its base URL plus the target.
 
@@ -56,9 +67,9 @@ def example_html(x: Example, backends: Mapping[str, str] | None = None) -> str:
     recorded URL beneath it (the recorded host is never contacted).
     """
     diffs = "".join(
-        f'<li><span class="kind {esc(d.kind)}">{esc(d.kind)}</span> <code>{esc(d.path)}</code>'
-        f"{'' if d.kind == 'added' else f' legacy <code>{esc(short(d.legacy, 200))}</code>'}"
-        f"{'' if d.kind == 'removed' else f' candidate <code>{esc(short(d.candidate, 200))}</code>'}</li>"
+        f'<li><span class="kind {esc(d.kind)}">{esc(d.kind)}</span> <code>{esc(d.path)}</code>{_wire(d)}'
+        f" legacy <code>{esc(short(described(d.kind, 'legacy', d.legacy), 200))}</code>"
+        f" candidate <code>{esc(short(described(d.kind, 'candidate', d.candidate), 200))}</code></li>"
         for d in x.differences[:50]
     )
     more = len(x.differences) - 50
@@ -100,9 +111,10 @@ def _marks(differences: Iterable[Difference], side: str) -> tuple[set[str], set[
     paths: set[str] = set()
     names: set[str] = set()
     status = False
-    skip = "added" if side == "legacy" else "removed"
+    # Paths of what only the other side has point into the other side's body (events by their index).
+    skip = ("added", "event-extra") if side == "legacy" else ("removed", "event-missing")
     for d in differences:
-        if d.kind == skip:
+        if d.kind in skip:
             continue
         if d.path == "status" or d.kind == "status":
             status = True

@@ -16,6 +16,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from paritycheck.common.text import plural
+from paritycheck.compare import described
 from paritycheck.report import model as m
 from paritycheck.report.model import EndpointRow, ReportModel
 from paritycheck.store import Store
@@ -89,7 +90,8 @@ def _case(e: EndpointRow, groups: list[m.Group], report: ReportModel, max_groups
     inner = []
     if e.mismatched:
         lines = [
-            f"{g.count}x {g.kind} {g.path}: legacy {_value(g.legacy)} / candidate {_value(g.candidate)}"
+            f"{g.count}x [{g.risk}] {g.kind} {g.path}: legacy {_value(described(g.kind, 'legacy', g.legacy))}"
+            f" / candidate {_value(described(g.kind, 'candidate', g.candidate))}"
             for g in groups[:max_groups]
         ]
         if len(groups) > max_groups:

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from paritycheck.common.text import noun
+from paritycheck.compare import described, severity
 from paritycheck.report import model as m
+from paritycheck.report.explore_section import explore_markdown
 from paritycheck.report.model import ReportModel
 from paritycheck.store import Store
 
@@ -41,12 +43,12 @@ def code(value: Any, *, limit: int = 70) -> str:
     return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
 
 
+_RISK_MD = {"accepts-refused": "**⚠ candidate accepts what legacy refused** ", "breaking": "**breaking** "}
+
+
 def _values(g: m.Group) -> str:
-    if g.kind == "removed":
-        return f"{md(g.legacy, limit=30)} (only in legacy)"
-    if g.kind == "added":
-        return f"{md(g.candidate, limit=30)} (only in candidate)"
-    return f"{md(g.legacy, limit=30)} → {md(g.candidate, limit=30)}"
+    legacy, candidate = described(g.kind, "legacy", g.legacy), described(g.kind, "candidate", g.candidate)
+    return f"{md(legacy, limit=30)} → {md(candidate, limit=30)}"
 
 
 def _ms(value: float | None) -> str:
@@ -90,7 +92,8 @@ def render_markdown(report: ReportModel, *, top: int = 3, max_bytes: int = MAX_B
     for e in bad:
         found = groups.get(e.endpoint, [])
         diffs = "<br>".join(
-            f"{g.count:,}× {md(g.kind)} {code(g.path, limit=60)}: {_values(g)}" for g in found[:top]
+            f"{g.count:,}× {_RISK_MD.get(g.risk, '')}{md(g.kind)} {code(g.path, limit=60)}: {_values(g)}"
+            for g in sorted(found, key=lambda g: (severity(g.risk), -g.count))[:top]
         )
         if len(found) > top:
             diffs += f"<br>… {len(found) - top} more"
@@ -133,6 +136,7 @@ def render_markdown(report: ReportModel, *, top: int = 3, max_bytes: int = MAX_B
             )
         )
     sections += _contracts(report)
+    sections += explore_markdown(report.run.meta)
     return _fit(head, sections, max_bytes)
 
 

@@ -14,13 +14,14 @@ from typing import Any
 
 from paritycheck.common import jsonparse
 from paritycheck.common.endpoints import pattern_matches
-from paritycheck.compare import Rules
+from paritycheck.compare import Rules, media_type, risk, stream_view
 from paritycheck.config import EndpointRule, NormaliseConfig
 from paritycheck.config import build as build_config
 from paritycheck.errors import ConfigError
 from paritycheck.gate import RunSummary, latency_summary, summarise
-from paritycheck.models import Difference, Headers, header
+from paritycheck.models import STREAM_MEDIA, Difference, Headers, header
 from paritycheck.report.model_contract import ContractSection, GateVerdict, contract_sections, gate_verdict
+from paritycheck.report.streams import StreamLatency, stream_latency
 from paritycheck.store import RunInfo, Store, StoredExchange, StoredReply
 
 #: Quantiles (0-1) at which each latency distribution is sampled for the CDF plots.
@@ -90,6 +91,13 @@ class Group:
     legacy: Any
     candidate: Any
     examples: tuple[Example, ...] = ()
+    #: The status or type pair that makes this group one finding (``200→201``); empty for other kinds.
+    detail: str = ""
+
+    @property
+    def risk(self) -> str:
+        """accepts-refused, breaking, behavioural or additive (:mod:`paritycheck.compare.grade`)."""
+        return risk(self.kind, self.path, self.detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +173,8 @@ class ReportModel:
     contracts: tuple[ContractSection, ...] = ()
     #: The verdict ``paritycheck gate`` recorded with the run, if it was run on it.
     gate: GateVerdict | None = None
+    #: Stream endpoints' time to first event and round trips (report/streams.py); empty without streams.
+    streams: tuple[StreamLatency, ...] = ()
     generated: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
     @property
@@ -235,11 +245,12 @@ def build(
             tuple(examples[i] for i in g.exchange_ids[:max_examples] if i in examples)
             if n < max_groups
             else (),
+            g.detail,
         )
         for n, g in enumerate(stored_groups)
     )
     noise = tuple(
-        Group(g.endpoint, g.kind, g.path, g.count, g.legacy, g.candidate)
+        Group(g.endpoint, g.kind, g.path, g.count, g.legacy, g.candidate, (), g.detail)
         for g in store.difference_groups(run_id, noise=True, examples=1)
     )
     return ReportModel(
@@ -258,6 +269,7 @@ def build(
         body_limit=body_limit,
         contracts=contract_sections(store, run_id),
         gate=gate_verdict(run.meta),
+        streams=stream_latency(store, run_id),
     )
 
 
@@ -406,6 +418,9 @@ def _side(
                 normalised = rules.apply(body.value)
             except (ValueError, TypeError, RecursionError):
                 normalised = body.value
+        if media_type(ctype) == STREAM_MEDIA and isinstance(body.value, dict):
+            # A stream: its events as compared, so that $.events[i].data... paths mark the right lines.
+            normalised = stream_view(body.value, rules.apply if rules is not None else lambda v: v)
     return Side(reply.status, reply.elapsed_ms, reply.headers, body, reply.error, normalised, has)
 
 

@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from paritycheck.common.text import plural
+from paritycheck.compare import described, redact, severity
 from paritycheck.errors import ExitStatus
 from paritycheck.models import Outcome
 
@@ -97,6 +98,9 @@ def _ms(value: float | None) -> str:
     return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
 
 
+_RISK_STYLE = {"accepts-refused": "bold white on red", "breaking": "bold red", "behavioural": "yellow"}
+
+
 def _short(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     text = text.replace("\n", " ")
@@ -169,25 +173,27 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
         out.print(Text(fold_endpoint(ep.endpoint, out.width), style="bold"))
         diffs = Table(box=None, show_header=False)
         diffs.add_column("count", justify="right", no_wrap=True, min_width=5)
+        diffs.add_column("risk", no_wrap=True)
         diffs.add_column("kind", style="magenta", no_wrap=True)
         diffs.add_column("path", overflow="fold", min_width=24)
         diffs.add_column("legacy", style="dim", overflow="ellipsis", no_wrap=True, max_width=EXAMPLE_WIDTH)
         diffs.add_column("candidate", style="dim", overflow="ellipsis", no_wrap=True, max_width=EXAMPLE_WIDTH)
-        # A changed status code matters more than any body field, however rare.
-        ranked = sorted(ep.differences, key=lambda g: (g.kind != "status", -g.count))
+        # The most severe finding first (a refusal the candidate accepts, then breaking changes), then
+        # a changed status code before any body field, however rare.
+        ranked = sorted(ep.differences, key=lambda g: (severity(g.risk), g.kind != "status", -g.count))
         for group in ranked[:top]:
             diffs.add_row(
                 f"{group.count}×",
+                Text(group.risk, style=_RISK_STYLE.get(group.risk, "")),
                 group.kind,
                 group.path,
-                "" if group.kind == "added" else _short(group.legacy),
-                "" if group.kind == "removed" else _short(group.candidate),
+                _short(described(group.kind, "legacy", group.legacy)),
+                _short(described(group.kind, "candidate", group.candidate)),
             )
         if len(ep.differences) > top:
             more = len(ep.differences) - top
-            diffs.add_row(
-                "", "", Text(f"… {plural(more, 'more group')} (paritycheck report)", style="dim"), "", ""
-            )
+            text = Text(f"… {plural(more, 'more group')} (paritycheck report)", style="dim")
+            diffs.add_row("", "", "", text, "", "")
         out.print(diffs)
     # Noise is shown, never hidden: what was ignored and on what evidence (docs/noise.md).
     for ep in summary.endpoints:
@@ -247,6 +253,8 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
         out.print(Text(line, style="dim"))
         for reset in sessions.get("resets") or []:
             out.print(Text(f"  reset {reset.get('side')}: exit {reset.get('exit_status')}", style="dim"))
+    if summary.shards:
+        out.print(Text(f"shards: {summary.shards}", style="dim"))
     verdict = (
         Text("AT PARITY", style="bold green")
         if replayed and summary.mismatched == 0 and summary.failed == 0
@@ -269,43 +277,71 @@ def _all_failed(summary: RunSummary, side: str) -> str | None:
     return None
 
 
-def print_dry_run(plan: Iterable[Planned], config: Config, *, out: Console) -> int:
-    """List what would be sent where; nothing is sent. Streams: memory does not grow with the capture."""
+def print_dry_run(plan: Iterable[Planned], config: Config, *, out: Console, as_json: bool = False) -> int:
+    """List what would be sent where; nothing is sent. Streams: memory does not grow with the capture.
+
+    Targets are redacted exactly as the store redacts URLs (``?api_key=[redacted]``). With ``as_json``,
+    one JSON document on stdout: the requests that would be sent, the skips with reasons, the counts.
+    """
     write = sys.stdout.write
     sent = 0
     skipped: Counter[str] = Counter()
+    legacy = config.backends.legacy.url or None
+    candidate = config.backends.candidate.url or None
+    if as_json:
+        write('{"requests": [')
+    first = True
     for item in plan:
         request = item.exchange.request
+        target = redact.url(request.target)
+        if as_json:
+            line = {"method": request.method, "target": target, "endpoint": item.endpoint}
+            if item.skip is not None:
+                line["skipped"] = item.skip
+            write(("" if first else ",") + "\n  " + json.dumps(line, ensure_ascii=False))
+            first = False
+        elif item.skip is None:
+            write(f"{request.method} {target}  [{item.endpoint}]\n")
+        else:
+            write(f"skip {request.method} {target}  ({item.skip})\n")
         if item.skip is None:
             sent += 1
-            write(f"{request.method} {item.shown_target}  [{item.endpoint}]\n")
         else:
             skipped[item.skip] += 1
-            write(f"skip {request.method} {item.shown_target}  ({item.skip})\n")
-    sys.stdout.flush()
-    legacy = config.backends.legacy.url or "(no legacy backend configured)"
-    candidate = config.backends.candidate.url or "(no candidate backend configured)"
     total_skipped = sum(skipped.values())
-    out.print(
-        f"dry run: {plural(sent, 'exchange')} would be sent to {legacy} and {candidate};"
-        f" {total_skipped} skipped"
+    if as_json:
+        tail = {
+            "would_send": sent,
+            "skipped": total_skipped,
+            "skip_reasons": [{"reason": r, "count": n} for r, n in skipped.most_common()],
+            "backends": {"legacy": legacy, "candidate": candidate},
+        }
+        write("\n], " + json.dumps(tail, ensure_ascii=False)[1:] + "\n")
+        sys.stdout.flush()
+        return ExitStatus.OK
+    sys.stdout.flush()
+    where = (
+        f"{legacy or '(no legacy backend configured)'} and {candidate or '(no candidate backend configured)'}"
     )
+    out.print(f"dry run: {plural(sent, 'exchange')} would be sent to {where}; {total_skipped} skipped")
     for reason, count in skipped.most_common():
         out.print(f"  {count}× {reason}")
     return ExitStatus.OK
 
 
-def print_interrupted(db: Path, *, err: Console) -> None:
+def print_interrupted(db: Path | str, *, err: Console) -> None:
     """After Ctrl-C: say what was kept."""
-    from paritycheck.store import Store
+    from paritycheck.store import Store, display_location
+
+    shown = display_location(db)
 
     try:
         with Store.open(db, create=False) as store:
             run_id = store.latest_run_id()
             kept = store.run(run_id)
-        err.print(f"interrupted: run {run_id} kept {getattr(kept, 'total', '?')} exchanges in {db}")
+        err.print(f"interrupted: run {run_id} kept {getattr(kept, 'total', '?')} exchanges in {shown}")
     except Exception:  # the interrupt message must not itself fail
-        err.print(f"interrupted: results so far are in {db}")
+        err.print(f"interrupted: results so far are in {shown}")
 
 
 __all__ = ["Progress", "fold_endpoint", "print_dry_run", "print_interrupted", "print_summary"]

@@ -4,6 +4,17 @@ with its consumers (store writer, live summary, progress), plus the dry run.
 
 from __future__ import annotations
 
+from paritycheck.run.recording import open_recording
 from paritycheck.run.runner import Planned, RunResult, dry_run, endpoint_matcher, replay_captures
+from paritycheck.run.shards import Shard, parse_shard
 
-__all__ = ["Planned", "RunResult", "dry_run", "endpoint_matcher", "replay_captures"]
+__all__ = [
+    "Planned",
+    "RunResult",
+    "Shard",
+    "dry_run",
+    "endpoint_matcher",
+    "open_recording",
+    "parse_shard",
+    "replay_captures",
+]

@@ -18,15 +18,17 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from paritycheck import capture
-from paritycheck.capture import Selector, read_fast
+from paritycheck.capture import Selector, learn_templates, read_fast
 from paritycheck.common.endpoints import EndpointMatcher
-from paritycheck.compare import Comparator, redact
+from paritycheck.compare import Comparator, RunClock, redact
 from paritycheck.config import Config
 from paritycheck.errors import CaptureError, ConfigError
 from paritycheck.gate import LiveSummary, RunSummary, summarise
 from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner
 from paritycheck.replay import Engine, Transport, make_transport, schedule
+from paritycheck.run.shards import Shard, Splitter, fingerprint
+from paritycheck.run.stream_limits import stream_limits
 from paritycheck.store import Store
 
 if TYPE_CHECKING:
@@ -47,7 +49,7 @@ class RunResult:
     run_id: int
     summary: RunSummary
     status: str
-    db: Path
+    db: Path | str
     #: The contract check of the replies, with ``replay --contract``.
     contract: ContractReport | None = None
 
@@ -122,13 +124,15 @@ class _Pipeline:
             exclude=config.replay.exclude,
             allow_writes=config.replay.allow_writes,
         )
-        self.comparator = Comparator(config.normalise, config.endpoint)
+        self.comparator = Comparator(config.normalise, config.endpoint, coalesce=config.streams.coalesce)
         self.noise = NoiseLearner(config.noise, allow_writes=config.replay.allow_writes)
+        self.clock = RunClock(config.normalise.timestamps_tolerance)
         self.engine = engine
         self.store = store
         self.run_id = run_id
         self.live = live if live is not None else LiveSummary()
         self.on_outcome = on_outcome
+        self.sharded = False
         # Session-aware replay (docs/sessions.md): ordering, per-backend tokens and generated values.
         self.sessions: SessionReplay | None = None
         resets = config.backends.legacy.reset or config.backends.candidate.reset
@@ -197,11 +201,19 @@ class _Pipeline:
             self.noise.add_raw(outcome.endpoint, outcome.differences)
         return outcome
 
+    def learn_templates(self) -> bool:
+        """After the replay: name slug and username positions ``{param}`` (capture/templates.py)."""
+        names = learn_templates(self.live.endpoint_counts(), fixed=frozenset(self.matcher.fixed))
+        if names:
+            self.store.rename_endpoints(self.run_id, names)
+            self.noise.rename(names)
+        return bool(names)
+
     def classify_noise(self) -> int:
         """After the replay: flag differences on noise paths in the store; return how many paths."""
         paths = self.noise.classify()
-        if paths:
-            self.store.apply_noise(self.run_id, paths)
+        if paths:  # a shard adds its paths to those of the run's other shards
+            self.store.apply_noise(self.run_id, paths, replace=not self.sharded)
         return len(paths)
 
     def judge(
@@ -230,6 +242,10 @@ class _Pipeline:
         differences = self.comparator.compare(endpoint, legacy, candidate)
         if self.sessions is not None:  # each backend's own value for one captured value is no difference
             differences = self.sessions.settle(group, differences)
+        # instants each backend read off its own clock during the run: one event, two clocks
+        differences, clocked = self.clock.settle(differences)
+        if clocked:
+            self.noise.add_clock(endpoint, clocked)
         return Outcome(
             exchange=exchange,
             endpoint=endpoint,
@@ -237,6 +253,7 @@ class _Pipeline:
             legacy=legacy,
             candidate=candidate,
             differences=differences,
+            noise=clocked,
         )
 
 
@@ -249,6 +266,7 @@ async def replay_captures(
     transport: Transport | None = None,
     contract: Contract | None = None,
     live: LiveSummary | None = None,
+    shard: Shard | None = None,
 ) -> RunResult:
     """Replay every exchange of ``captures`` against both backends and store the outcomes in ``db``.
 
@@ -260,6 +278,9 @@ async def replay_captures(
 
     Raises :class:`CaptureError` after storing everything read before a malformed entry. On
     cancellation (Ctrl-C) the run is finished as ``interrupted`` with every outcome so far stored.
+
+    With ``shard``, only that part of the captures is replayed, into the run named by it, which the
+    other shards join (:mod:`paritycheck.run.shards`); the run is finished by its last shard.
     """
     check_backends(config)
     # Digesting a capture of hundreds of MB takes a while: keep the event loop free meanwhile.
@@ -270,15 +291,29 @@ async def replay_captures(
     from paritycheck import __version__
 
     store = Store.open(db)
+    redact.new_key()  # this run's key for the hashes shown in place of secrets
     if await asyncio.to_thread(lambda: sum(Path(p).stat().st_size for p in captures)) >= OFFLOAD_MIN_BYTES:
         store.write_in_child()
-    run_id = store.start_run(
-        tool_version=__version__,
-        config=config_record(config),
-        backends=backends,
-        captures=captures_info,
-        started=_now(),
-    )
+    done: set[tuple[str, int]] = set()
+    if shard is None:
+        run_id = store.start_run(
+            tool_version=__version__,
+            config=config_record(config),
+            backends=backends,
+            captures=captures_info,
+            started=_now(),
+        )
+    else:
+        try:
+            record = config_record(config)
+            run_id, done = store.join_shard(
+                shard.name, shard=shard.index, count=shard.count,
+                fingerprint=fingerprint(record, captures_info), tool_version=__version__,
+                config=record, backends=backends, captures=captures_info,
+            )  # fmt: skip
+        except BaseException:
+            store.close()
+            raise
     own_transport = transport is None
     transport = transport or make_transport(
         "aiohttp", concurrency=config.replay.concurrency, max_body=config.replay.max_body
@@ -289,17 +324,24 @@ async def replay_captures(
         transport=transport,
         timeout=config.replay.timeout,
         legacy_secondary=config.backends.legacy_secondary,
+        stream_limits=stream_limits(config, endpoint_matcher(config, contract)),
     )
     pipeline = _Pipeline(config, engine, store, run_id, on_outcome, contract, live)
+    pipeline.sharded = shard is not None
     contract_report = None
     noise_paths = 0
+    renamed = False
     errors: list[CaptureError] = []
     status = "failed"
     sessions = pipeline.sessions
     try:
         if sessions is not None:
             await sessions.prepare()  # reset commands, then [auth] logins
-        items = pipeline.replayable(_exchanges(list(captures), errors))
+        exchanges = _exchanges(list(captures), errors)
+        if shard is not None:
+            splitter = await asyncio.to_thread(Splitter, config, list(captures), shard)
+            exchanges = splitter.filter(exchanges, done)
+        items = pipeline.replayable(exchanges)
         outcomes = schedule(
             items,
             pipeline.work,
@@ -312,6 +354,7 @@ async def replay_captures(
             async for outcome in outcomes:
                 pipeline.consume(outcome)
         store.flush()
+        renamed = pipeline.learn_templates()
         # Noise is classed with all the evidence in: raw rates are only known once the run is over.
         noise_paths = pipeline.classify_noise()
         status = "failed" if errors else "complete"
@@ -327,12 +370,15 @@ async def replay_captures(
                 contract_report = pipeline.contract_check.finish()
             if sessions is not None:
                 store.update_meta(run_id, {"sessions": sessions.meta()})
-            store.finish_run(run_id, status=status)
+            if shard is None:
+                store.finish_run(run_id, status=status)
+            else:
+                store.finish_shard(run_id, shard=shard.index, status=status)
             run_info = store.run(run_id)
             store.close()
     if errors:
         raise errors[0]
-    if noise_paths:  # outcomes were reclassified in the store: summarise from there
+    if noise_paths or renamed:  # outcomes were reclassified or renamed in the store: summarise from there
         with Store.open(db, create=False) as reread:
             summary = summarise(reread, run_id)
     else:
@@ -353,11 +399,6 @@ class Planned:
     exchange: Exchange
     endpoint: str
     skip: str | None
-
-    @property
-    def shown_target(self) -> str:
-        """The request target as it may be printed: secrets redacted exactly as the store redacts URLs."""
-        return redact.url(self.exchange.request.target)
 
 
 def dry_run(

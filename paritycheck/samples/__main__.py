@@ -22,7 +22,8 @@ from paritycheck.samples import Samples, data, start
 #: What ``demo`` runs when no command follows ``--``. Writes are allowed: the targets are the two sample
 #: backends this command has just started on free ports, fresh, and stops afterwards (docs/demo.md).
 DEMO_COMMAND = (
-    "replay", "captures/auth.har", "--legacy", "{legacy}", "--candidate", "{candidate}", "--allow-writes",
+    "replay", "captures/auth.har", "captures/streams.har",
+    "--legacy", "{legacy}", "--candidate", "{candidate}", "--allow-writes",
 )  # fmt: skip
 
 
@@ -47,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("PARITYCHECK_BACKEND_URL"),
         help="a sample backend's base URL (default: $PARITYCHECK_BACKEND_URL, set by paritycheck for resets)",
     )
-    demo = sub.add_parser("demo", help="serve on free ports and replay captures/auth.har against them")
+    demo = sub.add_parser("demo", help="serve on free ports and replay the demo captures against them")
     demo.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     demo.add_argument(
         "paritycheck_args",

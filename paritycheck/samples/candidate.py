@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from paritycheck.samples import data, projects
+from paritycheck.samples import data, live, projects
 
 SERVER: Final = "uvicorn"
 Sleep = Callable[[float], Awaitable[None]]
@@ -113,10 +113,17 @@ async def list_kpis(request: web.Request) -> web.Response:
     if not _authorised(request):
         return _unauthorised()
     try:
-        page = _int_param(request, "page", 1) or 1
+        page = _int_param(request, "page", 1) or 0
         size = _int_param(request, "pageSize", 20) or 20
     except ValueError:
         return fail(400, "VALIDATION_ERROR", "page and pageSize must be integers.")
+    if page < 1:
+        # SEEDED real difference (not in the capture; `paritycheck explore` finds it): the framework's
+        # 422 validation error where the legacy answered 400.
+        detail = [{"loc": ["query", "page"], "msg": "Input should be greater than or equal to 1"}]
+        return _json({"detail": detail}, 422)
+    # SEEDED real bug (not in the capture): the port forgot the pageSize <= 100 bound, so it accepts
+    # what the legacy refused.
     items = [data.kpi_record(k) for k in data.KPIS]
     return ok(
         {
@@ -187,8 +194,8 @@ async def get_goal(request: web.Request) -> web.Response:
 
 
 async def summary(request: web.Request) -> web.Response:
-    if not _authorised(request):
-        return _unauthorised()
+    # SEEDED real bug (not in the capture, which always sends a token; `paritycheck explore` finds it):
+    # the port forgot the authorisation check, so it answers without credentials.
     # SEEDED slower endpoint: one query per KPI where the legacy code made one join.
     delay = request.app[_SUMMARY_DELAY]
     if delay > 0:
@@ -228,4 +235,5 @@ def make_app(
         list_counts_comments=False,
     )
     projects.add_routes(app, space, ok=ok, fail=fail)
+    live.add_routes(app, candidate=True)
     return app

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from paritycheck.samples import data, projects
+from paritycheck.samples import data, live, projects
 
 SERVER: Final = "Kestrel"
 _STRICT: Final = web.AppKey("strict", bool)
@@ -120,10 +120,12 @@ async def list_kpis(request: web.Request) -> web.Response:
     if not _authorised(request):
         return _unauthorised()
     try:
-        page = _int_param(request, "page", 1) or 1
-        size = _int_param(request, "pageSize", 20) or 20
+        page = _int_param(request, "page", 1) or 0
+        size = _int_param(request, "pageSize", 20) or 0
     except ValueError:
         return fail(400, "VALIDATION_ERROR", "page and pageSize must be integers.")
+    if page < 1 or not 1 <= size <= 100:
+        return fail(400, "VALIDATION_ERROR", "page must be at least 1 and pageSize between 1 and 100.")
     items = [data.kpi_record(k) for k in data.KPIS]
     return ok(
         {
@@ -218,4 +220,5 @@ def make_app(*, strict_auth: bool = False) -> web.Application:
         uuid_comments=False,
     )
     projects.add_routes(app, space, ok=ok, fail=fail)
+    live.add_routes(app, candidate=False)
     return app

@@ -114,7 +114,9 @@ class Login:
             return request, None
         value = f"{self.config.scheme} {token}" if self.config.scheme else token
         headers = tuple((k, value if k == self.header else v) for k, v in request.headers)
-        return Request(request.method, request.url, request.path, request.query, headers, request.body), token
+        return Request(
+            request.method, request.url, request.path, request.query, headers, request.body, request.stream
+        ), token
 
     async def refresh(self, side: str, used: str) -> bool:
         """Log in again after a 401 to a request sent with token ``used``; whether a new token exists."""

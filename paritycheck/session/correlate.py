@@ -424,7 +424,7 @@ def rewrite(request: Request, replace: Replace) -> Request:
             changed = True
     if not changed:
         return request
-    return Request(request.method, request.url, path, query, tuple(headers), body)
+    return Request(request.method, request.url, path, query, tuple(headers), body, request.stream)
 
 
 def location_parts(value: str) -> list[str]:

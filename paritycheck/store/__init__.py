@@ -1,12 +1,16 @@
-"""Store: the SQLite store of runs, exchanges, differences and contract checks.
+"""Store: the results store of runs, exchanges, differences and contract checks.
 
 Versioned migrations, a batched single writer (in a child process on long runs), and the queries that
-the summary, reports, gate and history read.
+the summary, reports, gate and history read. SQLite by default; PostgreSQL for a ``postgresql://`` DSN,
+through a thin adapter (postgres.py) that runs the same SQL.
 """
 
 from __future__ import annotations
 
+from paritycheck.store.postgres import display_location, is_dsn
 from paritycheck.store.records import (
+    CLOCK,
+    ELSEWHERE,
     LEARNED,
     VOLATILE,
     ContractCheck,
@@ -19,11 +23,14 @@ from paritycheck.store.records import (
     redact_value,
     stored_value,
 )
+from paritycheck.store.shards import describe_shards, shard_progress
 from paritycheck.store.sqlite import BATCH, Store
 from paritycheck.store.writer import FINISHED, RUNNING
 
 __all__ = [
     "BATCH",
+    "CLOCK",
+    "ELSEWHERE",
     "FINISHED",
     "LEARNED",
     "RUNNING",
@@ -36,6 +43,10 @@ __all__ = [
     "StoredExchange",
     "StoredReply",
     "StoredViolation",
+    "describe_shards",
+    "display_location",
+    "is_dsn",
     "redact_value",
+    "shard_progress",
     "stored_value",
 ]

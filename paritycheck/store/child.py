@@ -7,22 +7,27 @@ flushes at each sync (see :mod:`paritycheck.store.childwriter` for why a child d
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 
 from paritycheck.common.childproc import read_frame, serve_stdio, write_frame
-from paritycheck.store.childwriter import unpack
+from paritycheck.compare import redact
+from paritycheck.store.childwriter import DSN_ENV, REDACT_KEY_ENV, unpack
 from paritycheck.store.sqlite import Store
 
 
 def main(argv: list[str]) -> None:
     """The child: ``python -m paritycheck.store.child DB BATCH``; add what arrives, flush on each sync."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    key = os.environ.pop(REDACT_KEY_ENV, "")
+    if key:
+        redact.new_key(bytes.fromhex(key))
 
     stdin, stdout = serve_stdio()
     path, batch = argv
     error: BaseException | None = None
-    store = Store.open(path, create=False, batch=int(batch))
+    store = Store.open(os.environ[DSN_ENV] if path == DSN_ENV else path, create=False, batch=int(batch))
     try:
         while True:
             try:

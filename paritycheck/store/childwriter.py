@@ -19,9 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from paritycheck.common.childproc import Child
+from paritycheck.compare import redact
 from paritycheck.errors import StoreError
 from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
 
+#: The environment variable that hands a PostgreSQL DSN to the writer child.
+DSN_ENV = "PARITYCHECK_STORE_DSN"
+#: The environment variable that hands the parent's redaction key to the writer child.
+REDACT_KEY_ENV = "PARITYCHECK_REDACT_KEY"
 _STOPPED_HINT = "run again; if it repeats, run with --traceback and report it"
 
 Packed = tuple[Any, ...]
@@ -50,8 +55,13 @@ def pack(outcome: Outcome) -> Packed:
         _pack_reply(outcome.legacy),
         _pack_reply(outcome.candidate),
         _pack_reply(outcome.legacy_again),
-        tuple((d.kind, d.path, d.legacy, d.candidate) for d in outcome.differences),
-        tuple((d.kind, d.path, d.legacy, d.candidate) for d in outcome.noise),
+        tuple(
+            (d.kind, d.path, d.legacy, d.candidate, d.legacy_path, d.candidate_path)
+            for d in outcome.differences
+        ),
+        tuple(
+            (d.kind, d.path, d.legacy, d.candidate, d.legacy_path, d.candidate_path) for d in outcome.noise
+        ),
     )
 
 
@@ -74,8 +84,15 @@ def unpack(packed: Packed) -> Outcome:
 class ChildWriter:
     """The parent's side: packs outcomes, sends them in batches, and waits at each sync."""
 
-    def __init__(self, path: Path, *, batch: int) -> None:
-        self.child = Child("paritycheck.store.child", str(path), str(batch))
+    def __init__(self, path: Path | str, *, batch: int) -> None:
+        # The run's redaction key goes by the environment, so the child marks secrets as the parent does.
+        extra = {REDACT_KEY_ENV: redact.current_key().hex()}
+        location = str(path)
+        if location.startswith(("postgresql://", "postgres://")):
+            # Not on the command line, where `ps` would show its password: the child inherits it.
+            extra[DSN_ENV] = location
+            location = DSN_ENV
+        self.child = Child("paritycheck.store.child", location, str(batch), env_extra=extra)
         self.batch = batch
         self.pending: list[tuple[int, int, Packed]] = []
 

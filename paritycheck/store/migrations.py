@@ -141,9 +141,43 @@ def _v4(db: sqlite_utils.Database) -> None:
     _script(db, "DROP INDEX IF EXISTS exchanges_run_outcome;")
 
 
+def _v5(db: sqlite_utils.Database) -> None:
+    """Group differences by finding (issue 12): ``shape`` is the path with array indexes as ``[*]``,
+    ``detail`` the status or type pair that makes two differences of one shape the same finding. Rows
+    written before have neither: their path and an empty detail stand in (see the queries)."""
+    _script(
+        db,
+        """
+        ALTER TABLE differences ADD COLUMN shape TEXT;
+        ALTER TABLE differences ADD COLUMN detail TEXT NOT NULL DEFAULT '';
+        CREATE INDEX differences_finding ON differences (run_id, noise, endpoint, kind, shape, detail, id);
+        """,
+    )
+
+
+def _v6(db: sqlite_utils.Database) -> None:
+    """Run names: the shards of one run (``replay --shard I/N --run-name NAME``) find it by name."""
+    _script(
+        db,
+        """
+        ALTER TABLE runs ADD COLUMN name TEXT;
+        CREATE UNIQUE INDEX runs_name ON runs (name);
+        """,
+    )
+
+
+def _v7(db: sqlite_utils.Database) -> None:
+    """Each difference's wire paths, where normalisation renamed a key (issue 12.7); NULL: as ``path``."""
+    _script(
+        db,
+        "ALTER TABLE differences ADD COLUMN legacy_path TEXT;"
+        " ALTER TABLE differences ADD COLUMN candidate_path TEXT;",
+    )
+
+
 #: Ordered schema migrations; migration i brings the schema to version i + 1 (PRAGMA user_version).
 #: Append new ones at the end; never edit, remove or reorder a released one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 
 
 def _script(db: sqlite_utils.Database, sql: str) -> None:
@@ -153,7 +187,7 @@ def _script(db: sqlite_utils.Database, sql: str) -> None:
             db.conn.execute(statement)
 
 
-def migrate(db: sqlite_utils.Database, path: Path) -> None:
+def migrate(db: sqlite_utils.Database, path: Path | str) -> None:
     """Bring the database to the newest schema, one transaction per migration."""
     conn = db.conn
     (version,) = conn.execute("PRAGMA user_version").fetchone()
@@ -164,16 +198,23 @@ def migrate(db: sqlite_utils.Database, path: Path) -> None:
             hint="upgrade paritycheck, or pass another --db path",
         )
     # Version 0 with tables: some other program's database, which must not be written into.
-    if version == 0 and (tables := db.table_names()):
+    # (Re-read: a process that started at the same moment may have just created them, as version 1.)
+    if (
+        version == 0
+        and (tables := db.table_names())
+        and not conn.execute("PRAGMA user_version").fetchone()[0]
+    ):
         raise StoreError(
-            f"{path} is a SQLite database of something else (tables: {', '.join(sorted(tables)[:5])})",
+            f"{path} is a database of something else (tables: {', '.join(sorted(tables)[:5])})",
             hint="pass another --db path",
         )
     for number in range(version, len(MIGRATIONS)):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            MIGRATIONS[number](db)
-            conn.execute(f"PRAGMA user_version = {number + 1}")
+            # Another process (a shard starting at the same moment) may have migrated meanwhile.
+            if conn.execute("PRAGMA user_version").fetchone()[0] <= number:
+                MIGRATIONS[number](db)
+                conn.execute(f"PRAGMA user_version = {number + 1}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -8,6 +8,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -31,9 +32,10 @@ NO_DB_HINT = "run `paritycheck replay` first"
 class Queries:
     """Reading methods of :class:`paritycheck.store.Store`."""
 
-    path: Path
+    path: Path | str
     _conn: sqlite3.Connection
     _seq: dict[int, int]
+    _stride: dict[int, int]
 
     if TYPE_CHECKING:  # provided by paritycheck.store.writer.Writer
 
@@ -97,15 +99,38 @@ class Queries:
         while chunk := cursor.fetchmany(256):
             ids = [row[0] for row in chunk]
             found: dict[int, tuple[list[Difference], list[Difference]]] = {i: ([], []) for i in ids}
-            for exchange_id, kind, path, legacy, candidate, noise in self._conn.execute(
-                "SELECT exchange_id, kind, path, legacy, candidate, noise FROM differences"
+            for exchange_id, kind, path, legacy, candidate, noise, wire_a, wire_b in self._conn.execute(
+                "SELECT exchange_id, kind, path, legacy, candidate, noise, legacy_path, candidate_path"
+                " FROM differences"
                 f" WHERE exchange_id IN ({', '.join('?' * len(ids))}) ORDER BY id",
                 ids,
             ):
-                found[exchange_id][noise].append(Difference(kind, path, loads(legacy), loads(candidate)))
+                found[exchange_id][noise].append(
+                    Difference(kind, path, loads(legacy), loads(candidate), wire_a, wire_b)
+                )
             for row in chunk:
                 diffs, noise_diffs = found[row[0]]
                 yield exchange_from_row(row, tuple(diffs), tuple(noise_diffs))
+
+    def requests_sent(self) -> Iterator[tuple[str, str, int]]:
+        """Distinct (method, path, legacy status) of the exchanges that the legacy answered, in any run."""
+        self.flush()
+        rows = self._conn.execute(
+            "SELECT DISTINCT method, url, legacy_status FROM exchanges"
+            " WHERE outcome != 'skipped' AND legacy_status IS NOT NULL AND legacy_error IS NULL"
+        )
+        for method, url, status in rows:
+            yield method, urlsplit(url).path or "/", status
+
+    def answered(self, run_id: int) -> tuple[int, int]:
+        """How many exchanges of the run the legacy and the candidate answered (without a transport error)."""
+        self.flush()
+        row = self._conn.execute(
+            "SELECT COUNT(legacy_status) - COUNT(legacy_error),"
+            " COUNT(candidate_status) - COUNT(candidate_error) FROM exchanges WHERE run_id = ?",
+            (run_id,),
+        ).fetchone()
+        return int(row[0] or 0), int(row[1] or 0)
 
     def body(self, digest: str) -> bytes:
         """The redacted body stored under ``digest``."""
@@ -155,28 +180,48 @@ class Queries:
             pair[1].append(candidate)
         return result
 
+    def stream_bodies(self, run_id: int) -> list[tuple[str, str, str]]:
+        """``(endpoint, legacy body digest, candidate body digest)`` of the replayed streams of a run
+        (docs/streams.md): their records hold the time to first event and the round trips."""
+        self.flush()
+        marker = "%application/vnd.paritycheck.stream+json%"
+        return list(
+            self._conn.execute(
+                "SELECT endpoint, legacy_body, candidate_body FROM exchanges WHERE run_id = ?"
+                " AND legacy_headers LIKE ? AND candidate_headers LIKE ? AND legacy_error IS NULL"
+                " AND candidate_error IS NULL AND legacy_body IS NOT NULL AND candidate_body IS NOT NULL"
+                " ORDER BY endpoint, seq",
+                (run_id, marker, marker),
+            )
+        )
+
     def difference_groups(
         self, run_id: int, *, noise: bool = False, examples: int = 5
     ) -> list[DifferenceGroup]:
-        """Identical (endpoint, kind, path) differences grouped, most frequent first.
+        """Differences grouped by finding: (endpoint, kind, shape, detail), most frequent first.
 
-        Each group carries the first occurrence's values and up to ``examples`` exchange ids. With
-        ``noise=True`` the differences classed as noise are grouped instead.
+        The shape is the path with array indexes as ``[*]``; the detail is the status or type pair
+        (:mod:`paritycheck.compare.grade`). Each group carries the first occurrence's values and path,
+        and up to ``examples`` exchange ids. With ``noise=True`` the differences classed as noise are
+        grouped instead.
         """
         self.flush()
         rows = self._conn.execute(
             """
             WITH ranked AS (
-                SELECT endpoint, kind, path, exchange_id, legacy, candidate,
-                       ROW_NUMBER() OVER (PARTITION BY endpoint, kind, path ORDER BY id) AS rn,
-                       COUNT(*) OVER (PARTITION BY endpoint, kind, path) AS n
+                SELECT endpoint, kind, COALESCE(shape, path) AS shape, detail, path, exchange_id, legacy,
+                       candidate,
+                       ROW_NUMBER() OVER (
+                           PARTITION BY endpoint, kind, COALESCE(shape, path), detail ORDER BY id
+                       ) AS rn,
+                       COUNT(*) OVER (PARTITION BY endpoint, kind, COALESCE(shape, path), detail) AS n
                 FROM differences WHERE run_id = ? AND noise = ?
             )
-            SELECT endpoint, kind, path, n,
+            SELECT endpoint, kind, shape, detail, MAX(n) AS n,
                    MAX(CASE WHEN rn = 1 THEN legacy END), MAX(CASE WHEN rn = 1 THEN candidate END),
-                   group_concat(exchange_id)
-            FROM ranked WHERE rn <= ? GROUP BY endpoint, kind, path
-            ORDER BY n DESC, endpoint, kind, path
+                   MAX(CASE WHEN rn = 1 THEN path END), group_concat(exchange_id)
+            FROM ranked WHERE rn <= ? GROUP BY endpoint, kind, shape, detail
+            ORDER BY n DESC, endpoint, kind, shape, detail
             """,
             (run_id, int(noise), max(1, examples)),
         )
@@ -184,13 +229,15 @@ class Queries:
             DifferenceGroup(
                 endpoint,
                 kind,
-                path,
+                shape,
                 n,
                 loads(legacy),
                 loads(candidate),
                 tuple(sorted(int(i) for i in ids.split(","))),
+                detail=detail,
+                example_path=path,
             )
-            for endpoint, kind, path, n, legacy, candidate, ids in rows
+            for endpoint, kind, shape, detail, n, legacy, candidate, path, ids in rows
         ]
 
     def noise_paths(self, run_id: int) -> list[NoisePath]:
@@ -209,7 +256,7 @@ class Queries:
 
     def last_seq(self, run_id: int) -> int:
         """The sequence number of the exchange most recently added to run ``run_id`` by this store."""
-        return self._seq[run_id] - 1
+        return self._seq[run_id] - self._stride.get(run_id, 1)
 
     def contract_checks(self, run_id: int) -> list[ContractCheck]:
         """The contract checks of run ``run_id``, oldest first."""

@@ -11,13 +11,15 @@ from typing import Any
 import orjson
 
 from paritycheck.common.jsonpath import wildcard
-from paritycheck.compare import redact
+from paritycheck.compare import bounded, redact, risk
 from paritycheck.models import Difference, Headers, Status
 
 # ---------------------------------------------------------------------------------------------- records
 
 VOLATILE = "volatile header"
 LEARNED = "legacy re-asks differed"
+CLOCK = "instants read during the run"
+ELSEWHERE = "differed on every legacy re-ask of other endpoints"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +44,10 @@ class NoisePath:
         """``5/5 legacy re-asks differed`` or ``volatile header``."""
         if self.reason == VOLATILE:
             return VOLATILE
-        if self.reason.startswith("shared: "):  # noise.shared: applied from other endpoints
-            return self.reason.removeprefix("shared: ")
+        if self.reason.startswith(ELSEWHERE):
+            return self.reason
+        if self.reason == CLOCK:
+            return f"{self.differed}/{self.total} answers: {CLOCK}, both backends' clocks within tolerance"
         return f"{self.differed}/{self.samples} {LEARNED}"
 
     def covers(self, difference: Difference) -> bool:
@@ -110,7 +114,11 @@ class StoredExchange:
 
 @dataclass(frozen=True, slots=True)
 class DifferenceGroup:
-    """Identical (endpoint, kind, path) differences of one run, with the first example's values."""
+    """One finding: the differences of one run with the same (endpoint, kind, shape, detail).
+
+    ``path`` is the shape (``$.items[*].id``); ``example_path`` the first occurrence's concrete path;
+    ``detail`` the status or type pair (``200→201``, ``null→string``), empty for other kinds.
+    """
 
     endpoint: str
     kind: str
@@ -119,6 +127,13 @@ class DifferenceGroup:
     legacy: Any
     candidate: Any
     exchange_ids: tuple[int, ...]
+    detail: str = ""
+    example_path: str = ""
+
+    @property
+    def risk(self) -> str:
+        """The risk grade (:func:`paritycheck.compare.risk`)."""
+        return risk(self.kind, self.path, self.detail)
 
 
 # ---------------------------------------------------------------------------------------------- encoding
@@ -159,9 +174,14 @@ def redact_value(path: str, value: Any) -> Any:
     return redact.json_value({name: value})[name]
 
 
+def shown_value(path: str, value: Any) -> Any:
+    """A difference value as it may be stored or shown: redacted, then bounded."""
+    return bounded(redact_value(path, value))
+
+
 def stored_value(path: str, value: Any) -> Any:
-    """A difference value exactly as the store keeps and returns it: redacted, through JSON."""
-    return loads(dumps(redact_value(path, value)))
+    """A difference value exactly as the store keeps and returns it: redacted, bounded, through JSON."""
+    return loads(dumps(shown_value(path, value)))
 
 
 def stored_reply(

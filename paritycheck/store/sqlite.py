@@ -19,8 +19,10 @@ import sqlite_utils
 
 from paritycheck.errors import StoreError
 from paritycheck.models import Headers
+from paritycheck.store import postgres
 from paritycheck.store.migrations import migrate
 from paritycheck.store.queries import NO_DB_HINT, Queries
+from paritycheck.store.shards import Shards
 from paritycheck.store.writer import Writer
 
 if TYPE_CHECKING:
@@ -32,19 +34,24 @@ BATCH = 500
 # ---------------------------------------------------------------------------------------------- store
 
 
-class Store(Writer, Queries):
+class Store(Writer, Queries, Shards):
     """A results database. Writing is single-threaded: one writer per database at a time."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path, *, batch: int = BATCH) -> None:
+    def __init__(
+        self, db: sqlite_utils.Database, path: Path | str, *, batch: int = BATCH, dsn: str | None = None
+    ) -> None:
         self.db = db
-        self.path = path
+        self.path = path  # the file, or the PostgreSQL DSN with its password redacted (for messages)
         self.batch = batch
+        self.dsn = dsn  # the PostgreSQL DSN, password included (for the writer child); None for SQLite
         self._conn: sqlite3.Connection = db.conn
+        self._errors: tuple[type[Exception], ...] = (sqlite3.Error,) if dsn is None else postgres.ERRORS
         self._rows: list[tuple[Any, ...]] = []
         self._diffs: list[tuple[Any, ...]] = []  # first item: index of its exchange in _rows
         self._bodies: dict[str, tuple[bytes, int]] = {}
         self._seen: set[str] = set()
         self._seq: dict[int, int] = {}
+        self._stride: dict[int, int] = {}  # run id -> shard count: a shard numbers every n-th seq
         self._child: ChildWriter | None = None
         self._redacted: dict[tuple[bytes, str | None], str] = {}
         self._header_texts: dict[Headers, str] = {}
@@ -53,7 +60,9 @@ class Store(Writer, Queries):
 
     @classmethod
     def open(cls, path: str | Path, *, create: bool = True, batch: int = BATCH) -> Store:
-        """Open (and create or migrate) the database at ``path``."""
+        """Open (and create or migrate) the database at ``path``: a SQLite file or a PostgreSQL DSN."""
+        if postgres.is_dsn(path):
+            return cls._open_postgres(str(path), batch=batch)
         path = Path(path)
         if path.is_dir():
             raise StoreError(
@@ -91,6 +100,25 @@ class Store(Writer, Queries):
             conn.close()
             raise
         return cls(db, path, batch=batch)
+
+    @classmethod
+    def _open_postgres(cls, dsn: str, *, batch: int) -> Store:
+        """Connect, migrate (one process at a time) and wrap the connection in the SQLite dialect."""
+        pg = postgres.connect(dsn)
+        shown = postgres.redact_dsn(dsn)
+        try:
+            migrate(pg, shown)  # type: ignore[arg-type]  # PgDatabase speaks sqlite_utils' subset
+            postgres.release_open_lock(pg)
+        except postgres.ERRORS as exc:
+            pg.conn.close()
+            raise StoreError(
+                f"cannot migrate the results schema in {shown}: {' '.join(str(exc).split())}",
+                hint="the user needs CREATE rights on the database's schema",
+            ) from None
+        except BaseException:
+            pg.conn.close()
+            raise
+        return cls(pg, shown, batch=batch, dsn=dsn)  # type: ignore[arg-type]
 
     def close(self) -> None:
         """Flush what is buffered and close the connection."""

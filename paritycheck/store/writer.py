@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from paritycheck.compare import redact
+from paritycheck.compare import detail, redact, shape
 from paritycheck.errors import StoreError
 from paritycheck.models import Difference, Headers, Outcome, Reply, Status, header
 from paritycheck.store.migrations import EXCHANGE_COLUMNS
-from paritycheck.store.records import NoisePath, RunInfo, dumps, redact_value
+from paritycheck.store.records import NoisePath, RunInfo, dumps, shown_value
 
 if TYPE_CHECKING:
     from paritycheck.store.childwriter import ChildWriter
@@ -40,14 +40,17 @@ class Writer:
     """Writing methods of :class:`paritycheck.store.Store`; one writer per database at a time."""
 
     db: sqlite_utils.Database
-    path: Path
+    path: Path | str
+    dsn: str | None
     batch: int
     _conn: sqlite3.Connection
+    _errors: tuple[type[Exception], ...]
     _rows: list[tuple[Any, ...]]
     _diffs: list[tuple[Any, ...]]
     _bodies: dict[str, tuple[bytes, int]]
     _seen: set[str]
     _seq: dict[int, int]
+    _stride: dict[int, int]
     _child: ChildWriter | None
     _redacted: dict[tuple[bytes, str | None], str]
     _header_texts: dict[Headers, str]
@@ -122,7 +125,7 @@ class Writer:
             from paritycheck.store.childwriter import ChildWriter
 
             self.flush()
-            self._child = ChildWriter(self.path, batch=self.batch)
+            self._child = ChildWriter(self.path if self.dsn is None else self.dsn, batch=self.batch)
 
     def add(self, run_id: int, outcome: Outcome, *, seq: int | None = None) -> None:
         """Buffer one outcome; every ``batch`` outcomes are written in one transaction.
@@ -133,7 +136,7 @@ class Writer:
             seq = self._seq.get(run_id)
             if seq is None:
                 seq = self._next_seq(run_id)
-            self._seq[run_id] = seq + 1
+            self._seq[run_id] = seq + self._stride.get(run_id, 1)
             if self._child is not None:
                 self._child.add(run_id, seq, outcome)
                 return
@@ -167,9 +170,13 @@ class Writer:
                         outcome.endpoint,
                         d.kind,
                         d.path,
-                        dumps(redact_value(d.path, d.legacy)),
-                        dumps(redact_value(d.path, d.candidate)),
+                        dumps(shown_value(d.path, d.legacy)),
+                        dumps(shown_value(d.path, d.candidate)),
                         noise,
+                        shape(d.path),
+                        detail(d),
+                        d.legacy_path,
+                        d.candidate_path,
                     )
                 )
         if len(self._rows) >= self.batch:
@@ -240,7 +247,7 @@ class Writer:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
-        except sqlite3.Error as exc:
+        except self._errors as exc:
             raise StoreError(
                 f"cannot write to {self.path}: {exc}",
                 hint="check free disk space and that no other run writes it",
@@ -259,12 +266,24 @@ class Writer:
 
     # -- noise (paritycheck.noise.learn)
 
-    def apply_noise(self, run_id: int, paths: Sequence[NoisePath]) -> int:
+    def rename_endpoints(self, run_id: int, names: dict[str, str]) -> None:
+        """Rename endpoints of run ``run_id`` (``{old: new}``), as learned templates do after a run."""
+        self.flush()
+        rows = [(new, run_id, old) for old, new in names.items()]
+        with self.db.atomic():
+            self._conn.executemany(
+                "UPDATE exchanges SET endpoint = ? WHERE run_id = ? AND endpoint = ?", rows
+            )
+            self._conn.executemany(
+                "UPDATE differences SET endpoint = ? WHERE run_id = ? AND endpoint = ?", rows
+            )
+
+    def apply_noise(self, run_id: int, paths: Sequence[NoisePath], *, replace: bool = True) -> int:
         """Class the run's differences on noise ``paths`` as noise, in one transaction.
 
         Flags them (``noise = 1``), turns mismatched exchanges left with only noise into matched, stores
         the paths (replacing any stored before) and, for a finished run, its totals. Returns the number of
-        exchanges turned into matched.
+        exchanges turned into matched. ``replace=False`` (a shard) keeps the paths stored before.
         """
         run = self.run(run_id)  # also flushes
         by_endpoint: dict[str, list[NoisePath]] = {}
@@ -287,10 +306,11 @@ class Writer:
                 " AND d.noise = 0)",
                 (Status.MATCHED.value, run_id, Status.MISMATCHED.value),
             ).rowcount
-            self._conn.execute("DELETE FROM noise_paths WHERE run_id = ?", (run_id,))
+            if replace:
+                self._conn.execute("DELETE FROM noise_paths WHERE run_id = ?", (run_id,))
             self._conn.executemany(
-                "INSERT INTO noise_paths (run_id, endpoint, path, samples, differed, raw, total, reason,"
-                " kinds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO noise_paths (run_id, endpoint, path, samples, differed, raw, total,"
+                " reason, kinds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (run_id, p.endpoint, p.path, p.samples, p.differed, p.raw, p.total, p.reason, kinds)
                     for p in paths
@@ -345,6 +365,6 @@ _INSERT_EXCHANGE = (
     f"INSERT INTO exchanges (id, {EXCHANGE_COLUMNS}) VALUES (?{', ?' * (EXCHANGE_COLUMNS.count(',') + 1)})"
 )
 _INSERT_DIFFERENCE = (
-    "INSERT INTO differences (exchange_id, run_id, endpoint, kind, path, legacy, candidate, noise)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO differences (exchange_id, run_id, endpoint, kind, path, legacy, candidate, noise, shape,"
+    " detail, legacy_path, candidate_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )

@@ -155,10 +155,20 @@ def test_post_bodies_and_bom() -> None:
     assert (DATA / "mitmproxy__har_files__with-bom.har").read_bytes().startswith(b"\xef\xbb\xbf")
 
 
-def test_real_websocket_entries_are_skipped_not_dropped() -> None:
+def test_real_websocket_entries_are_read_as_streams() -> None:
     exchanges = list(capture.read(DATA / "mitmproxy__flows__websocket.har"))
     assert exchanges
-    assert {e.skip for e in exchanges} == {"websocket"}
+    assert {e.skip for e in exchanges} == {None}
+    streams = [e.request.stream for e in exchanges]
+    assert all(s is not None and s.kind == "websocket" for s in streams)
+    last = streams[-1]
+    assert last is not None
+    assert [(m.direction, m.data) for m in last.messages] == [
+        ("receive", '{"error":"Unknown api key"}'),
+        ("send", "foo"),
+        ("send", "bar"),
+    ]
+    assert last.messages[0].time == 0.0 and 8.0 < last.messages[1].time < 9.0
 
 
 def test_failed_flows_have_no_recorded_response() -> None:
@@ -244,9 +254,6 @@ def test_entry_without_response(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
-        ({"url": "wss://api.example.com/socket"}, "websocket"),
-        ({"url": "ws://api.example.com/socket"}, "websocket"),
-        ({"headers": [{"name": "Upgrade", "value": "websocket"}]}, "websocket"),
         ({"url": "data:image/png;base64,AAAA"}, "not http"),
         ({"url": "blob:https://example.com/3f1c"}, "not http"),
         ({"url": "chrome-extension://abcdef/script.js"}, "not http"),
@@ -262,10 +269,25 @@ def test_unreplayable_entries_are_yielded_with_a_skip(
     assert [e.skip for e in exchanges] == [None, reason, None]
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"url": "wss://api.example.com/socket"},
+        {"url": "ws://api.example.com/socket"},
+        {"headers": [{"name": "Upgrade", "value": "websocket"}]},
+    ],
+)
+def test_websocket_entries_become_streams(tmp_path: Path, change: dict[str, Any]) -> None:
+    exchange = _one(_write_har(tmp_path / "c.har", [_entry(0, **change)]))
+    assert exchange.skip is None
+    assert exchange.request.stream is not None and exchange.request.stream.kind == "websocket"
+
+
 def test_websocket_resource_type(tmp_path: Path) -> None:
     entry = _entry(0)
     entry["_resourceType"] = "websocket"
-    assert _one(_write_har(tmp_path / "c.har", [entry])).skip == "websocket"
+    stream = _one(_write_har(tmp_path / "c.har", [entry])).request.stream
+    assert stream is not None and stream.kind == "websocket"
 
 
 def test_truncated_in_the_middle_of_entry_3(tmp_path: Path) -> None:

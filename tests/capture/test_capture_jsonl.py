@@ -77,10 +77,12 @@ def test_skips_like_har(tmp_path: Path) -> None:
         {"method": "GET", "url": "data:text/plain,hi"},
         {"method": "GET", "url": "https://x.test/ok"},
     ]
-    assert [e.skip for e in capture.read(_write(tmp_path / "c.jsonl", lines))] == [
+    exchanges = list(capture.read(_write(tmp_path / "c.jsonl", lines)))
+    assert [e.skip for e in exchanges] == [None, None, "not http", None]
+    assert [e.request.stream.kind if e.request.stream else None for e in exchanges] == [
         "websocket",
         "websocket",
-        "not http",
+        None,
         None,
     ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
 from paritycheck.store import Store
@@ -47,11 +48,17 @@ def outcome(
     )
 
 
-def add_run(store: Store, outcomes: Iterable[Outcome], *, status: str = "complete") -> int:
+def add_run(
+    store: Store,
+    outcomes: Iterable[Outcome],
+    *,
+    status: str = "complete",
+    config: dict[str, Any] | None = None,
+) -> int:
     """Store one run of ``outcomes``; ``status`` "running" leaves it unfinished."""
     run_id = store.start_run(
         tool_version="test",
-        config={},
+        config=config or {},
         backends={"legacy": "http://legacy", "candidate": "http://candidate"},
         captures=[],
     )

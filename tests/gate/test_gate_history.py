@@ -66,3 +66,30 @@ def test_p95_ratios_and_gate_verdicts(tmp_path: Path) -> None:
     assert rows[1].to_json()["p95_ratios"] == {"GET /slow": 1.0}
     text = console.export_text()
     assert "1.500× GET /slow" in text and "fail" in text
+
+
+def test_a_difference_that_comes_and_goes_with_the_rules_is_not_flaky(tmp_path: Path) -> None:
+    strict, lenient = (
+        {"normalise": {"null_equals_missing": False}},
+        {"normalise": {"null_equals_missing": True}},
+    )
+    with open_store(tmp_path) as store:
+        outcomes = [*counts("GET /x", matched=10), outcome("GET /x", Status.MISMATCHED, diffs=(C,))]
+        add_run(store, outcomes, config=strict)
+        add_run(store, counts("GET /x", matched=11), config=lenient)  # the rules hid C
+        add_run(store, outcomes, config=strict)  # back to the strict rules: C is there again
+        rows = history(store)
+    assert [r.flaky for r in rows] == [(), (), ()]
+    assert rows[1].gone == () and "rules changed" in rows[1].note
+    assert rows[2].rules == rows[0].rules != rows[1].rules and "like run 1" in rows[2].note
+
+
+def test_a_run_where_a_backend_answered_nothing_is_not_a_baseline(tmp_path: Path) -> None:
+    dead = [outcome("GET /x", Status.FAILED) for _ in range(11)]
+    with open_store(tmp_path) as store:
+        run_with(store, A, C)
+        add_run(store, dead)  # the candidate was down: every exchange failed
+        run_with(store, A, C)
+        rows = history(store)
+    assert not rows[1].baseline and "answered nothing" in rows[1].note
+    assert rows[1].gone == () and rows[2].gone == () and rows[2].new == () and rows[2].flaky == ()

@@ -152,3 +152,24 @@ def test_a_field_as_noisy_between_legacy_answers_as_against_the_candidate_is_noi
     total = data.draw(st.integers(1, 500))
     raw = min(total, int(total * differed / samples))  # raw rate at most the measured noise rate
     assert is_noise(differed, samples, raw, total, NoiseConfig())
+
+
+def test_a_field_that_always_differs_elsewhere_is_noise_where_samples_never_showed_it() -> None:
+    # $.meta.request_id differed on every legacy re-ask of three endpoints; on GET /goals/{id} the only
+    # error answer (with $.error.meta.request_id) came after the sampled exchanges.
+    from paritycheck.config import NoiseConfig
+    from paritycheck.models import Difference
+    from paritycheck.noise import NoiseLearner
+
+    learner = NoiseLearner(NoiseConfig(samples=2), allow_writes=False)
+    rid = Difference("changed", "$.meta.request_id", "a", "b")
+    for endpoint in ("GET /a", "GET /b", "GET /c"):
+        for _ in range(2):
+            learner.add_sample(endpoint, [rid])
+            learner.add_raw(endpoint, [rid])
+    learner.add_sample("GET /goals/{id}", [])  # sampled answers without an error: nothing there
+    learner.add_raw("GET /goals/{id}", [Difference("changed", "$.error.meta.request_id", "x", "y")])
+    learner.add_raw("GET /goals/{id}", [Difference("changed", "$.error.meta.code", "x", "y")])
+    paths = {(p.endpoint, p.path): p for p in learner.classify()}
+    found = paths[("GET /goals/{id}", "$.error.meta.request_id")]
+    assert "other endpoints" in found.describe() and ("GET /goals/{id}", "$.error.meta.code") not in paths

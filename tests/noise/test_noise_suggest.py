@@ -12,6 +12,7 @@ import pytest
 
 from paritycheck import config as config_mod
 from paritycheck import samples
+from paritycheck.common.jsonpath import wildcard
 from paritycheck.compare import Comparator
 from paritycheck.config import Backend, Config, NormaliseConfig
 from paritycheck.models import Exchange, Outcome, Reply, Request, Status
@@ -72,13 +73,23 @@ def test_each_false_mismatch_gets_its_rule_and_the_counts_are_measured(tmp_path:
     assert 2.2e-16 < by_key[("float_tolerance", None)].value <= 1e-15
     assert by_key[("unordered", "GET /tags")].value == "$.tags"
     assert all(r.clears == 1 for r in found.rules), found.rules
-    assert (found.compared, found.remaining) == (6, 1), "the real bug is never cleared"
+    # the null and the order are decisions: the candidate really answers differently there
+    assert {(r.key, r.endpoint) for r in found.decisions} == {
+        ("null_equals_missing", None),
+        ("unordered", "GET /tags"),
+    }
+    assert by_key[("null_equals_missing", None)].hides == (("removed $.note", 1),)
+    assert by_key[("unordered", "GET /tags")].hides == (("order $.tags", 1),)
+    assert (found.compared, found.remaining) == (6, 3), "the decisions and the real bug are not cleared"
 
     text = found.to_toml()
     pasted = config_mod.parse(tomllib.loads(text), source="suggested")
     assert pasted == dataclasses.replace(found.merged(), source="suggested")
-    assert pasted.normalise.key_case == "snake" and pasted.normalise.null_equals_missing
-    assert pasted.endpoint[0].match == "GET /tags" and pasted.endpoint[0].unordered == ("$.tags",)
+    assert pasted.normalise.key_case == "snake" and not pasted.normalise.null_equals_missing
+    assert pasted.endpoint == ()  # the unordered rule is a decision: listed, not pasted
+    listed = text[text.index("# Decisions") :]
+    assert "null_equals_missing = true" in listed and "hides: `removed $.note` on 1 exchange" in listed
+    assert 'unordered = ["$.tags"]' in listed and "hides: `order $.tags` on 1 exchange" in listed
     assert "clears 1 exchange" in text
     assert "price" not in text
 
@@ -124,25 +135,32 @@ async def test_demo_suggestions_clear_false_mismatches_and_keep_the_seeded_bugs(
         )
         first = await runner.replay_captures(dataclasses.replace(demo, backends=backends), capture, db=db)
         with Store.open(db) as store:
-            text = suggest(store, first.run_id, config_of_run(store.run(first.run_id))).to_toml()
+            found = suggest(store, first.run_id, config_of_run(store.run(first.run_id)))
+            text = found.to_toml()
+        # the null for a missing key and the tag order are decisions, never pasted (docs/noise.md)
+        assert {r.key for r in found.decisions} == {"null_equals_missing", "unordered"}
+        assert not {r.key for r in found.rules if not r.decision} & {"null_equals_missing", "unordered"}
         # Pasted into a fresh config; noise learning off so the rules alone must do the work.
         fresh = config_mod.parse({**tomllib.loads(text), "noise": {"samples": 0}}, source="pasted")
         second = await runner.replay_captures(dataclasses.replace(fresh, backends=backends), capture, db=db)
     assert first.summary.mismatched > second.summary.mismatched
     with Store.open(db) as store:
         mismatched = list(store.exchanges(second.run_id, outcome="mismatched"))
-    # Every exchange still mismatched shows a seeded real bug (docs/demo.md 8-10) or a status difference.
+    # Every exchange still mismatched shows a seeded real bug (docs/demo.md 8-10), a status difference,
+    # or what a decision (not pasted) would hide: a null the candidate omits, the tags' order.
     real = {"status", "$.progress_percent", "$.target_value", "$.items[0].comment_count"}
+    hidden = {text for rule in found.decisions for text, _n in rule.hides}
     for x in mismatched:
-        assert any(d.path in real or d.path.endswith("].progress_percent") for d in x.differences), (
+        shows_a_bug = any(d.path in real or d.path.endswith("].progress_percent") for d in x.differences)
+        decided = all(f"{d.kind} {wildcard(d.path)}" in hidden for d in x.differences)
+        assert shows_a_bug or decided, (
             f"a false mismatch survived the suggested rules: {x.endpoint} {x.differences}"
         )
-    found = {(x.endpoint, d.kind, d.path) for x in mismatched for d in x.differences}
-    assert not any(path.endswith(("request_id", "generated_at")) for _e, _k, path in found)
-    assert not any(kind == "order" for _e, kind, _p in found)
-    assert ("GET /api/v1/kpis/{id}", "type", "$.target_value") in found
-    assert ("GET /api/v1/kpis/{id}", "status", "status") in found
-    assert any(e.startswith("GET /api/v1/goals") and p.endswith("progress_percent") for e, _k, p in found)
+    kept = {(x.endpoint, d.kind, d.path) for x in mismatched for d in x.differences}
+    assert not any(path.endswith(("request_id", "generated_at")) for _e, _k, path in kept)
+    assert ("GET /api/v1/kpis/{id}", "type", "$.target_value") in kept
+    assert ("GET /api/v1/kpis/{id}", "status", "status") in kept
+    assert any(e.startswith("GET /api/v1/goals") and p.endswith("progress_percent") for e, _k, p in kept)
 
 
 def test_clock_read_timestamps_on_a_write_are_ignored_but_a_stable_one_is_not(tmp_path: Path) -> None:

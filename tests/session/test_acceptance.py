@@ -47,7 +47,7 @@ SEEDED = {
     ("GET /api/v1/kpis/{id}", "removed", "$.error"),
     ("GET /api/v1/kpis/{id}", "type", "$.target_value"),
     ("GET /api/v1/goals/{id}", "changed", "$.progress_percent"),
-    ("GET /api/v1/projects", "changed", "$.items[0].comment_count"),
+    ("GET /api/v1/projects", "changed", "$.items[*].comment_count"),  # grouped by shape
 }
 
 

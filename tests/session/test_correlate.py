@@ -112,3 +112,23 @@ def test_stem_and_context() -> None:
     assert cor.context("id", ("data", "items", 0)) == ""
     assert cor.context("id", ("owner",)) == "owner"
     assert cor.path_resource("/api/v1/projects/12/comments") == "comment"
+
+
+def test_a_token_longer_than_the_display_bound_is_still_correlated() -> None:
+    # Regression: differences used to carry values already cut to the display bound (200 chars), so a
+    # 269-character JWT never equalled the learned token and `changed $.user.token` was reported.
+    from paritycheck.compare.diff import LIMIT, diff
+    from paritycheck.config import Config
+    from paritycheck.session import Group, SessionReplay
+
+    captured, legacy, candidate = ("eyJ" + c * 266 for c in "abc")
+    assert len(legacy) > LIMIT
+    group = Group(0, "s")
+    group.reverse["legacy"][legacy] = captured
+    group.reverse["candidate"][candidate] = captured
+    where = ("json", ("access_token",), False)
+    group.produced[captured] = (0, cor.Produced("token", captured, where, True, ""))
+    differences = tuple(diff({"user": {"token": legacy}}, {"user": {"token": candidate}}))
+    assert [d.path for d in differences] == ["$.user.token"]
+    settled = SessionReplay(Config(), engine=None).settle(group, differences)  # type: ignore[arg-type]
+    assert settled == ()

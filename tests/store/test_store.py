@@ -11,12 +11,12 @@ from pathlib import Path
 
 import orjson
 import pytest
-from storehelpers import JSON, outcome, raw, start
 
 import paritycheck.store as store_mod
 from paritycheck.errors import StoreError
 from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
 from paritycheck.store import Store, StoredExchange
+from tests.store.storehelpers import JSON, outcome, raw, start
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -219,7 +219,7 @@ def test_difference_groups(tmp_path: Path) -> None:
 _WRITER = """
 import sys
 sys.path[:0] = [{root!r}, {tests!r}]
-from storehelpers import outcome, start
+from tests.store.storehelpers import outcome, start
 from paritycheck.store import Store
 s = Store.open(sys.argv[1], batch=50)
 run_id = start(s)

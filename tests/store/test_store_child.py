@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from storehelpers import outcome, raw, start
 
 from paritycheck.errors import StoreError
 from paritycheck.models import Difference, Outcome, Status
 from paritycheck.store import Store
+from tests.store.storehelpers import outcome, raw, start
 
 
 def _dump(path: Path) -> list[Any]:

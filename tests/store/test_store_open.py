@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from storehelpers import outcome, raw, start
 
 from paritycheck.errors import StoreError
 from paritycheck.store import Store, migrations
+from tests.store.storehelpers import outcome, raw, start
 
 # -- opening and migrations
 

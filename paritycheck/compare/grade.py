@@ -1,0 +1,92 @@
+"""What a difference is, for grouping and for the reader: its shape, its finding, and its risk grade.
+
+Differences group by **shape**, not by array index: ``$.items[0].completed_at`` and
+``$.items[7].completed_at`` are one group ``$.items[*].completed_at``. A group is **one finding**: a
+status difference's signature includes its status pair and a type difference's its type pair, so a
+create's ``200 → 201`` and a validation error's ``422 → 400`` on one endpoint are two groups.
+
+Each group gets a **risk grade** (docs/json-summary.md):
+
+- ``accepts-refused``: the candidate answered 2xx where the legacy refused with 4xx; in a port this is
+  usually a missing authorisation or validation check, so it is its own, highlighted class;
+- ``breaking``: a removed field, a type change, a status class change, a content-type change;
+- ``behavioural``: a changed value, an order, a status change within its class, another header;
+- ``additive``: an added field.
+
+:func:`described` shows one side of a difference so that ``""``, ``null`` and ``(missing)`` differ.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from paritycheck.common.jsonpath import wildcard
+from paritycheck.compare.diff import json_type
+from paritycheck.models import Difference
+
+ACCEPTS_REFUSED, BREAKING, BEHAVIOURAL, ADDITIVE = "accepts-refused", "breaking", "behavioural", "additive"
+#: Grades from the most to the least severe.
+GRADES = (ACCEPTS_REFUSED, BREAKING, BEHAVIOURAL, ADDITIVE)
+
+
+def shape(path: str) -> str:
+    """The path with array indexes as ``[*]``: what differences group by."""
+    return wildcard(path) if "[" in path else path
+
+
+def detail(d: Difference) -> str:
+    """What makes two differences of one shape the same finding: the status or type pair, else ``""``."""
+    if d.kind == "status":
+        return f"{d.legacy}→{d.candidate}"
+    if d.kind == "type":
+        return f"{json_type(d.legacy)}→{json_type(d.candidate)}"
+    if d.kind == "header" and d.path == "header:content-type":
+        return f"{d.legacy}→{d.candidate}"
+    return ""
+
+
+def risk(kind: str, path: str, detail_text: str) -> str:
+    """The grade of a group of differences of ``kind`` at ``path`` with signature ``detail_text``."""
+    if kind == "status":
+        legacy, _, candidate = detail_text.partition("→")
+        if legacy[:1] == "4" and candidate[:1] == "2":
+            return ACCEPTS_REFUSED
+        return BREAKING if legacy[:1] != candidate[:1] else BEHAVIOURAL
+    if kind in ("removed", "type"):
+        return BREAKING
+    if kind == "header":
+        return BREAKING if path == "header:content-type" else BEHAVIOURAL
+    if kind == "added":
+        return ADDITIVE
+    return BEHAVIOURAL
+
+
+def grade(d: Difference) -> str:
+    """The risk grade of one difference."""
+    return risk(d.kind, d.path, detail(d))
+
+
+def severity(grade_name: str) -> int:
+    """0 for the most severe grade; for sorting."""
+    return GRADES.index(grade_name) if grade_name in GRADES else len(GRADES)
+
+
+MISSING = "(missing)"
+#: Strings that would read like another value if shown bare.
+_AMBIGUOUS = frozenset({"", "null", "true", "false", MISSING})
+
+
+def described(kind: str, side: str, value: Any) -> str:
+    """One side of a difference as a reader should see it, so that ``""``, ``null`` and an absent key
+    never look alike: the side without the key of an ``added`` or ``removed`` difference reads
+    ``(missing)``, null reads ``null``, and an empty or ambiguous string is shown quoted."""
+    if (kind == "added" and side == "legacy") or (kind == "removed" and side == "candidate"):
+        return MISSING
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return (
+            json.dumps(value, ensure_ascii=False) if value in _AMBIGUOUS or value.strip() != value else value
+        )
+    return json.dumps(value, ensure_ascii=False, default=str)

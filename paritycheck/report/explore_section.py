@@ -1,0 +1,76 @@
+"""The coverage view of a generated run (``paritycheck explore``) in the HTML and Markdown reports.
+
+Read from the run's ``meta.explore``: operations × {exercised by the capture, generated, never} with the
+statuses each side answered, so a reader sees what the generated traffic reached and what it did not.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from paritycheck.report.html_exchange import esc
+
+
+def _statuses(counts: dict[str, int]) -> str:
+    return ", ".join(f"{s}×{n}" for s, n in sorted(counts.items())) or "–"
+
+
+def _caption(explore: dict[str, Any]) -> str:
+    kinds = Counter(explore.get("kinds", []))
+    made = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+    return (
+        f"Generated from {explore.get('spec', '?')}, seed {explore.get('seed', '?')}:"
+        f" {sum(kinds.values())} requests ({made}), at most {explore.get('max_examples', '?')} per kind"
+        " and operation."
+    )
+
+
+def explore_html(meta: dict[str, Any]) -> str:
+    """``<section id="explore">``, or an empty string for a run that was not generated."""
+    explore = meta.get("explore")
+    if not isinstance(explore, dict):
+        return ""
+    rows = []
+    for c in explore.get("coverage", []):
+        cls = ' class="never"' if c.get("source") == "never" else ""
+        rows.append(
+            f"<tr{cls}><td><code>{esc(c.get('operation', ''))}</code></td><td>{esc(c.get('source', ''))}</td>"
+            f"<td>{esc(_statuses(c.get('legacy_statuses', {})))}</td>"
+            f"<td>{esc(_statuses(c.get('candidate_statuses', {})))}</td></tr>"
+        )
+    skipped = "".join(
+        f"<li><code>{esc(op)}</code>: {esc(why)}</li>"
+        for op, why in explore.get("skipped_operations", {}).items()
+    )
+    return (
+        '<section id="explore"><h2>Generated requests</h2>'
+        f"<p>{esc(_caption(explore))}</p>"
+        '<div class="scroll"><table class="sortable"><thead><tr><th>operation</th><th>exercised by</th>'
+        "<th>legacy statuses</th><th>candidate statuses</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table></div>"
+        + (f"<details><summary>not generated</summary><ul>{skipped}</ul></details>" if skipped else "")
+        + "</section>"
+    )
+
+
+def explore_markdown(meta: dict[str, Any]) -> list[tuple[list[str], list[str]]]:
+    """The Markdown section (heading lines, table rows) of a generated run; none for other runs."""
+    explore = meta.get("explore")
+    if not isinstance(explore, dict):
+        return []
+    rows = [
+        f"| `{c.get('operation', '')}` | {c.get('source', '')} | {_statuses(c.get('legacy_statuses', {}))}"
+        f" | {_statuses(c.get('candidate_statuses', {}))} |"
+        for c in explore.get("coverage", [])
+    ]
+    head = [
+        "### Generated requests",
+        "",
+        _caption(explore),
+        "",
+        "| operation | exercised by | legacy statuses | candidate statuses |",
+        "|---|---|---|---|",
+    ]
+    return [(head, rows)]

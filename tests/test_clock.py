@@ -1,0 +1,78 @@
+"""Instants both backends read off their own clocks during the run are one event, not a difference."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aiohttp import web
+
+from paritycheck.compare import RunClock, instant
+from paritycheck.config import parse
+from paritycheck.models import Difference
+from paritycheck.run import replay_captures
+from paritycheck.store import Store
+from tests.harutil import gets, write_har
+from tests.servers import serve
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def test_instants_inside_the_run_window_and_close_together_are_one_event() -> None:
+    start = time.time()
+    clock = RunClock(5.0, start=start)
+    now = start + 60
+    read_during = Difference("changed", "$.created_at", iso(start + 10), iso(start + 12))
+    too_far_apart = Difference("changed", "$.updated_at", iso(start + 10), iso(start + 30))
+    before_the_run = Difference("changed", "$.due_date", iso(start - 86400), iso(start - 86399))
+    in_the_future = Difference("changed", "$.expires_at", iso(now + 3600), iso(now + 3601))
+    not_an_instant = Difference("changed", "$.name", "a", "b")
+    real, clocked = clock.settle(
+        (read_during, too_far_apart, before_the_run, in_the_future, not_an_instant), now=now
+    )
+    assert clocked == (read_during,)
+    assert real == (too_far_apart, before_the_run, in_the_future, not_an_instant)
+    assert RunClock(0, start=start).settle((read_during,), now=now) == ((read_during,), ())  # 0: off
+
+
+def test_instant_parsing() -> None:
+    assert (
+        instant("2024-05-01T10:00:00.123456+00:00") == datetime(2024, 5, 1, 10, 0, 0, 123456, UTC).timestamp()
+    )
+    assert instant("2024-05-01T10:00:00Z") is not None
+    assert instant("2024-05-01T10:00:00") is None  # no offset: no instant
+    assert instant("2024-05-01") is None and instant(5) is None and instant("soon") is None
+
+
+async def test_a_replay_reports_clock_instants_as_noise_with_their_evidence(tmp_path: Path) -> None:
+    def app(offset: float) -> web.Application:
+        async def handler(request: web.Request) -> web.Response:
+            now = datetime.now(UTC) + timedelta(seconds=offset)
+            body = {"id": 1, "created_at": now.isoformat(), "due_date": "2024-01-01T00:00:00+00:00"}
+            if offset:  # the port also got one stored date wrong by a second: a real difference
+                body["due_date"] = "2024-01-01T00:00:01+00:00"
+            return web.json_response(body)
+
+        application = web.Application()
+        application.router.add_get("/api/tasks/{id}", handler)
+        return application
+
+    capture = write_har(tmp_path / "c.har", gets("https://prod.test", ["/api/tasks/1", "/api/tasks/2"]))
+    with serve(app(0)) as legacy, serve(app(2.0)) as candidate:
+        config = parse(
+            {"backends": {"legacy": legacy, "candidate": candidate}, "noise": {"samples": 0}}, source="test"
+        )
+        result = await replay_captures(config, [capture], db=tmp_path / "r.db")
+    (endpoint,) = result.summary.endpoints
+    assert [(g.path, g.count) for g in endpoint.differences] == [("$.due_date", 2)]
+    (noise,) = endpoint.noise
+    assert noise.path == "$.created_at" and noise.differed == 2 and "during the run" in noise.describe()
+    with Store.open(tmp_path / "r.db", create=False) as store:
+        paths = {p.path for p in store.noise_paths(result.run_id)}
+        stored = [d.path for x in store.exchanges(result.run_id) for d in x.noise]
+    assert paths == {"$.created_at"} and stored == ["$.created_at", "$.created_at"]
+    json.dumps(result.summary.to_json())
