@@ -157,7 +157,7 @@ def test_html_examples_show_the_urls_called_on_each_backend(tmp_path: Path) -> N
         result = invoke(*replay_args(har, legacy.url, cand.url, "--db", "r.db"), cwd=tmp_path)
     assert result.exit_code == ExitStatus.DIFFERENCES, result.output
     page = (tmp_path / "reports" / "index.html").read_text()
-    for backend in (legacy.url, cand.url):
-        assert f"GET {backend.rstrip('/')}/api/users/1?api_key=[redacted]" in page
+    for side, backend in (("legacy", legacy.url), ("candidate", cand.url)):
+        assert f"called on {side}: GET {backend.rstrip('/')}/api/users/1?api_key=[redacted]" in page
     assert "recorded as GET http://127.0.0.1:5000/api/users/1" in page
     assert SECRET not in page

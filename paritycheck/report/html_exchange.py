@@ -96,7 +96,7 @@ def _heading(x: Example, backends: Mapping[str, str] | None) -> str:
     if not called:
         return f'<h4 class="mono">{esc(x.method)} {esc(x.url)}</h4>'
     lines = "".join(
-        f'<div class="mono"><span class="key-{side[0]}">{esc(side)}</span> {esc(x.method)} {esc(u)}</div>'
+        f'<div class="mono called">called on {esc(side)}: {esc(x.method)} {esc(u)}</div>'
         for side, u in called
     )
     parts = urlsplit(x.url)
