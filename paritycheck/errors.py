@@ -25,6 +25,8 @@ class ExitStatus(IntEnum):
     USAGE = 2
     FAILURE = 3
     INTERRUPTED = 130
+    #: Stopped by SIGTERM, handled like Ctrl-C (128 + 15, what a shell reports for a TERM death).
+    TERMINATED = 143
 
 
 class ParitycheckError(Exception):

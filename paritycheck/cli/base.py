@@ -45,9 +45,9 @@ class _Group(click.Group):
             if ctx.params.get("traceback"):
                 raise
             ctx.exit(int(exc.exit_status))
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             _stderr().print("interrupted")
-            ctx.exit(int(ExitStatus.INTERRUPTED))
+            ctx.exit(int(interrupt_status(exc)))
         except Exception as exc:
             if ctx.params.get("traceback"):
                 raise
@@ -149,3 +149,10 @@ _config_option = click.option(
 
 def _latest(store: Any, run_id: int | None) -> int:
     return run_id if run_id is not None else int(store.latest_run_id())
+
+
+def interrupt_status(exc: KeyboardInterrupt) -> ExitStatus:
+    """130 for Ctrl-C, 143 for SIGTERM (which :func:`paritycheck.common.aio.run` turns into Terminated)."""
+    from paritycheck.common.aio import Terminated
+
+    return ExitStatus.TERMINATED if isinstance(exc, Terminated) else ExitStatus.INTERRUPTED

@@ -16,12 +16,13 @@ from paritycheck.cli.base import (
     _stdout,
     _write_reports,
     cli,
+    interrupt_status,
     load_config,
     override,
 )
 from paritycheck.cli.shards import replay_with_workers, resolve_workers, shard_options, shards_line
 from paritycheck.common import aio
-from paritycheck.errors import ExitStatus
+from paritycheck.errors import CaptureError, ExitStatus
 
 
 @cli.command(context_settings=CONTEXT)
@@ -55,6 +56,12 @@ from paritycheck.errors import ExitStatus
     help="Also validate both replies against this OpenAPI description; name endpoints by its paths.",
 )
 @shard_options
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the newest interrupted or crashed run of these captures, skipping what it stored.",
+)
+@click.option("--run", "resume_run", type=int, help="With --resume (implied): continue this run instead.")
 def replay(
     captures: tuple[Path, ...],
     legacy: str | None,
@@ -74,11 +81,13 @@ def replay(
     shard: str | None,
     run_name: str | None,
     workers: int | None,
+    resume: bool,
+    resume_run: int | None,
 ) -> int:
     """Replay CAPTURES against the legacy and the candidate backend, diff, store and summarise.
 
     Exit status: 0 every replayed exchange matched, 1 a mismatch or failed exchange, 2 usage, config or
-    capture error, 3 internal failure, 130 interrupted (results so far are kept).
+    capture error, 3 internal failure, 130 interrupted, 143 terminated by SIGTERM (results so far are kept).
     """
     from paritycheck.gate import LiveSummary
     from paritycheck.report import terminal
@@ -123,12 +132,18 @@ def replay(
                     contract=spec,
                     live=live,
                     shard=part,
+                    resume=resume or resume_run is not None,
+                    resume_run=resume_run,
                 )
             )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             progress.stop()
             terminal.print_interrupted(db, err=err)
-            return ExitStatus.INTERRUPTED
+            return interrupt_status(exc)
+        except CaptureError:
+            progress.stop()
+            terminal.print_unfinished(db, err=err)  # stored as capture_error: say how far it got
+            raise
     if as_json:
         data = result.summary.to_json()
         if result.contract is not None:

@@ -5,8 +5,11 @@ spawn re-runs the parent's ``__main__``, which breaks any script that calls the 
 ``__name__ == "__main__"`` guard, and fork is unsafe in a process with threads. Messages are pickles
 framed by a 4-byte length, parent to child on stdin, child to parent on stdout (a child prints nothing
 else there). The child runs in its own session, so Ctrl-C in the terminal reaches only the parent,
-which decides what an interrupt means; a child whose stdin closes (the parent is gone) finishes up and
-exits.
+which decides what an interrupt means; a child whose stdin closes (the parent closed it) finishes up
+and exits. A child whose parent *dies* (SIGKILL, OOM) exits at once instead, without writing anything:
+on Linux the kernel sends it SIGKILL (``PR_SET_PDEATHSIG``), elsewhere a watchdog thread sees its
+parent pid change. Otherwise it would go on flushing for seconds and hold the database's write lock
+just when the next command opens it (``database is locked``).
 """
 
 from __future__ import annotations
@@ -17,10 +20,16 @@ import pickle
 import struct
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import IO, Any
 
 _LENGTH = struct.Struct("!I")
+_PARENT_ENV = "PARITYCHECK_PARENT_PID"
+#: How often the watchdog checks that the parent is still there (where PR_SET_PDEATHSIG is missing).
+WATCHDOG_SECONDS = 0.2
+_PR_SET_PDEATHSIG = 1
 #: The folder holding the ``paritycheck`` package, so the child imports this very copy of it.
 _ROOT = str(Path(__file__).resolve().parent.parent)
 
@@ -51,6 +60,7 @@ class Child:
     def __init__(self, module: str, *args: str, env_extra: dict[str, str] | None = None) -> None:
         env = {**os.environ, **(env_extra or {})}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH", "")) if p)
+        env[_PARENT_ENV] = str(os.getpid())
         self.process = subprocess.Popen(
             [sys.executable, "-m", module, *args],
             stdin=subprocess.PIPE,
@@ -90,4 +100,30 @@ def serve_stdio() -> tuple[IO[bytes], IO[bytes]]:
     """In a child: its binary stdin and stdout for frames; anything printed goes to stderr instead."""
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not corrupt the frames
+    die_with_parent()
     return stdin, stdout
+
+
+def die_with_parent() -> None:
+    """In a child: exit at once when the parent process dies (see the module docstring)."""
+    try:
+        parent = int(os.environ[_PARENT_ENV])
+    except (KeyError, ValueError):
+        parent = os.getppid()
+    if sys.platform == "linux":
+        import ctypes
+        import signal
+
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    # The parent may have died before prctl took effect; the watchdog covers that and other systems.
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=_watchdog, args=(parent,), name="parent-watchdog", daemon=True).start()
+
+
+def _watchdog(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(WATCHDOG_SECONDS)
+    os._exit(1)  # no flush, no cleanup: what is committed is in the database, the rest died with the parent

@@ -18,7 +18,7 @@ from paritycheck.gate.criteria import (
     format_value,
     record,
 )
-from paritycheck.gate.history import GroupKey, RunHistory
+from paritycheck.gate.history import GroupKey, RunHistory, baseline_before, is_baseline
 from paritycheck.gate.history import history as run_history
 from paritycheck.gate.period import Period, parse_since, runs_since
 from paritycheck.gate.stream_latency import StreamTimes, stream_times
@@ -40,9 +40,11 @@ __all__ = [
     "RunHistory",
     "RunSummary",
     "StreamTimes",
+    "baseline_before",
     "evaluate",
     "evaluate_runs",
     "format_value",
+    "is_baseline",
     "latency_summary",
     "parity",
     "parse_since",

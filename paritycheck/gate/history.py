@@ -23,7 +23,7 @@ from typing import Any
 from paritycheck.gate.stats import p95
 from paritycheck.store import RunInfo, Store, describe_shards
 
-__all__ = ["GroupKey", "RunHistory", "history", "rules_hash"]
+__all__ = ["GroupKey", "RunHistory", "baseline_before", "history", "is_baseline", "rules_hash"]
 
 GroupKey = tuple[str, str, str]
 
@@ -123,15 +123,33 @@ def rules_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(rules, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+def is_baseline(store: Store, run: RunInfo) -> bool:
+    """Whether later runs may be compared with ``run``: it is ``complete`` and both backends answered.
+
+    A run that stopped early or whose backend was down shows too few differences; taken as a baseline
+    it would make the next run report them all as new or flaky and its own absent ones as gone.
+    """
+    return not _not_a_baseline(store, run)
+
+
+def baseline_before(store: Store, run_id: int) -> int | None:
+    """The newest baseline run before ``run_id`` (for the report's previous-run delta), if any."""
+    for run in reversed(store.runs()):
+        if run.id < run_id and is_baseline(store, run):
+            return run.id
+    return None
+
+
 def _not_a_baseline(store: Store, run: RunInfo) -> str:
     """Why a run cannot be a baseline ("" when it can)."""
     if run.status != "complete":
         return f"not a baseline: the run is {run.status}"
-    legacy, candidate = store.answered(run.id)
-    replayed = run.matched + run.mismatched + run.failed
-    if replayed and not legacy:
+    replayed, legacy, candidate = store.answered(run.id)
+    if not replayed:
+        return "not a baseline: nothing was replayed"
+    if not legacy:
         return "not a baseline: the legacy backend answered nothing"
-    if replayed and not candidate:
+    if not candidate:
         return "not a baseline: the candidate backend answered nothing"
     return ""
 

@@ -224,7 +224,7 @@ def print_history(rows: list[RunHistory], console: Console, *, details: bool = T
         table.add_row(
             str(r.run_id),
             r.started[:19].replace("T", " "),
-            r.status,
+            r.status if r.baseline or r.status != "complete" else "complete (no baseline)",
             f"{r.matched + r.mismatched + r.failed:,}",
             _pct(r.parity),
             _pct(r.failed_pct),

@@ -1,9 +1,8 @@
 """The self-contained HTML report: verdict, endpoints, latency plots and every difference group.
 
-One file with inline CSS, JavaScript and SVG and no network requests. Every value that comes from a
-capture or a backend passes through :func:`esc` and is only ever placed in element text or a quoted
-attribute, never in a URL, a script or a style. A Content-Security-Policy allows only the report's own
-inline style and script (by sha256 hash), so injected markup that slipped through could not run.
+One file with inline CSS, JavaScript and SVG and no network requests. Every value from a capture or a
+backend passes through :func:`esc` and is only placed in element text or a quoted attribute, never in a
+URL, script or style; a Content-Security-Policy allows only the report's own inline style and script.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from paritycheck.report.explore_section import explore_html
 from paritycheck.report.html_contract import contract_html, fig_class, gate_meta, header_figures
 from paritycheck.report.html_exchange import esc, example_html, short
 from paritycheck.report.html_exchange import ms as _ms
-from paritycheck.report.model import EndpointRow, Group, ReportModel
+from paritycheck.report.model import EndpointRow, Group, ReportModel, unfinished_text
 from paritycheck.report.streams import stream_html
 from paritycheck.store import Store
 
@@ -129,7 +128,9 @@ def _header(r: ReportModel) -> str:
     cls = {"at parity": "ok", "not at parity": "bad"}.get(r.verdict, "none")
     bad_eps = sum(1 for e in r.endpoints if not e.at_parity)
     why = (
-        f"{bad_eps} of {plural(len(r.endpoints), 'endpoint')} not at parity"
+        unfinished_text(run.status, s.total, r.replayed)
+        if not r.finished
+        else f"{bad_eps} of {plural(len(r.endpoints), 'endpoint')} not at parity"
         if r.verdict == "not at parity"
         else ("every replayed exchange matched" if r.verdict == "at parity" else "no exchange was replayed")
     )

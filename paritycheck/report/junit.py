@@ -3,7 +3,8 @@
 One ``<testsuite>`` per run and one ``<testcase>`` per endpoint: a ``<failure>`` listing the grouped
 differences when the endpoint has mismatched exchanges, an ``<error>`` with the reasons when some
 failed, ``<skipped>`` when none was replayed. Characters XML 1.0 forbids (from binary bodies) are
-replaced, so the file always parses.
+replaced, so the file always parses. A run that did not finish (interrupted, crashed, capture error)
+gets one more testcase, ``run status``, failing with how much was done.
 """
 
 from __future__ import annotations
@@ -63,6 +64,15 @@ def render_junit(report: ReportModel, *, max_groups: int = MAX_GROUPS) -> str:
     cases = [_case(e, groups.get(e.endpoint, []), report, max_groups) for e in report.endpoints]
     tests = len(report.endpoints)
     failures = sum(1 for e in report.endpoints if e.mismatched)
+    if not report.finished:  # a run that did not finish fails CI even when every exchange so far matched
+        message = m.unfinished_text(run.status, report.summary.total, report.replayed)
+        cases.insert(
+            0,
+            '<testcase classname="paritycheck.run" name="run status">'
+            f"<failure message={_attr(message)} type={_attr(run.status)}/></testcase>\n",
+        )
+        tests += 1
+        failures += 1
     errors = sum(1 for e in report.endpoints if e.failed)
     skipped = sum(1 for e in report.endpoints if e.matched + e.mismatched + e.failed == 0)
     seconds = f"{_seconds(run.started, run.ended):.3f}"

@@ -16,7 +16,7 @@ from paritycheck.common.text import noun
 from paritycheck.compare import described, severity
 from paritycheck.report import model as m
 from paritycheck.report.explore_section import explore_markdown
-from paritycheck.report.model import ReportModel
+from paritycheck.report.model import ReportModel, unfinished_text
 from paritycheck.store import Store
 
 MAX_BYTES = 64_000
@@ -64,6 +64,8 @@ def render_markdown(report: ReportModel, *, top: int = 3, max_bytes: int = MAX_B
     s, run = report.summary, report.run
     icon = {"at parity": "✅", "not at parity": "❌"}.get(report.verdict, "⚠️")
     head = [f"## {icon} paritycheck run {run.id}: {report.verdict.upper()}", ""]
+    if not report.finished:
+        head += [f"**{md(unfinished_text(run.status, s.total, report.replayed))}**", ""]
     prev = ""
     if report.previous is not None and report.parity is not None and report.previous.parity is not None:
         change = report.parity - report.previous.parity

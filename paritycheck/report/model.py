@@ -18,7 +18,7 @@ from paritycheck.compare import Rules, media_type, risk, stream_view
 from paritycheck.config import EndpointRule, NormaliseConfig
 from paritycheck.config import build as build_config
 from paritycheck.errors import ConfigError
-from paritycheck.gate import RunSummary, latency_summary, summarise
+from paritycheck.gate import RunSummary, baseline_before, latency_summary, summarise
 from paritycheck.models import STREAM_MEDIA, Difference, Headers, header
 from paritycheck.report.model_contract import ContractSection, GateVerdict, contract_sections, gate_verdict
 from paritycheck.report.streams import StreamLatency, stream_latency
@@ -186,8 +186,16 @@ class ReportModel:
         return self.summary.matched + self.summary.mismatched + self.summary.failed
 
     @property
+    def finished(self) -> bool:
+        """Whether the run went through its whole capture: only then can it read "at parity"."""
+        return self.run.status == "complete"
+
+    @property
     def verdict(self) -> str:
-        """``at parity``, ``not at parity`` or ``nothing replayed``."""
+        """``at parity``, ``not at parity``, ``nothing replayed``, or how the run ended when it did not
+        finish (``interrupted``, ``crashed``, ``capture error``, ``running``, ``failed``)."""
+        if not self.finished:
+            return unfinished_label(self.run.status)
         if not self.replayed:
             return "nothing replayed"
         if self.summary.mismatched or self.summary.failed:
@@ -317,7 +325,7 @@ def _slower(legacy: float | None, candidate: float | None) -> bool:
 
 
 def _previous(store: Store, run_id: int) -> Previous | None:
-    prev_id = store.previous_run_id(run_id)
+    prev_id = baseline_before(store, run_id)  # an unfinished run, or one a backend never answered, is no base
     if prev_id is None:
         return None
     prev = store.run(prev_id)
@@ -460,3 +468,21 @@ def make_body(data: bytes, content_type: str | None, *, limit: int) -> Body:
         else:
             return Body(text, len(data), False, False, content_type, True, value)
     return Body(text, len(data), cut, False, content_type)
+
+
+def unfinished_label(status: str) -> str:
+    """The headline of a run that did not finish: its status in words (``capture error``)."""
+    return status.replace("_", " ")
+
+
+def unfinished_text(status: str, total: int, replayed: int) -> str:
+    """How much a run that did not finish did, for the reports' headlines."""
+    why = {
+        "interrupted": "stopped by Ctrl-C or SIGTERM",
+        "crashed": "its process died (killed, out of memory or power lost)",
+        "capture_error": "a capture could not be read to its end",
+        "running": "still running, or its process was lost less than a minute ago",
+        "failed": "stopped by an internal error",
+    }.get(status, "did not finish")
+    done = f"{total:,} entries done, {replayed:,} replayed"
+    return f"run {unfinished_label(status)} ({why}): {done}; not judged"

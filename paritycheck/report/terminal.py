@@ -255,6 +255,12 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
             out.print(Text(f"  reset {reset.get('side')}: exit {reset.get('exit_status')}", style="dim"))
     if summary.shards:
         out.print(Text(f"shards: {summary.shards}", style="dim"))
+    if summary.status not in (None, "complete"):  # a run that did not finish is never "at parity"
+        from paritycheck.report.model import unfinished_label, unfinished_text
+
+        out.print(Text(unfinished_text(summary.status, summary.total, replayed), style="yellow"))
+        out.print(Text(unfinished_label(summary.status).upper(), style="bold yellow"))
+        return
     verdict = (
         Text("AT PARITY", style="bold green")
         if replayed and summary.mismatched == 0 and summary.failed == 0
@@ -344,4 +350,18 @@ def print_interrupted(db: Path | str, *, err: Console) -> None:
         err.print(f"interrupted: results so far are in {shown}")
 
 
-__all__ = ["Progress", "fold_endpoint", "print_dry_run", "print_interrupted", "print_summary"]
+def print_unfinished(db: Path, *, err: Console) -> None:
+    """After a run that did not finish (a capture error): its status and how much it did."""
+    from paritycheck.report.model import unfinished_text
+    from paritycheck.store import Store
+
+    try:
+        with Store.open(db, create=False) as store:
+            run = store.run(store.latest_run_id())
+        replayed = run.matched + run.mismatched + run.failed
+        err.print(f"{unfinished_text(run.status, run.total, replayed)}; kept in {db}", soft_wrap=True)
+    except Exception:  # the message must not hide the error that ended the run
+        return
+
+
+__all__ = ["Progress", "fold_endpoint", "print_dry_run", "print_interrupted", "print_summary", "print_unfinished"]

@@ -29,7 +29,7 @@ from paritycheck.noise import NoiseLearner
 from paritycheck.replay import Engine, Transport, make_transport, schedule
 from paritycheck.run.shards import Shard, Splitter, fingerprint
 from paritycheck.run.stream_limits import stream_limits
-from paritycheck.store import Store
+from paritycheck.store import Heartbeat, Store, is_dsn
 
 if TYPE_CHECKING:
     from paritycheck.contract import Contract, ContractReport
@@ -267,8 +267,13 @@ async def replay_captures(
     contract: Contract | None = None,
     live: LiveSummary | None = None,
     shard: Shard | None = None,
+    resume: bool = False,
+    resume_run: int | None = None,
 ) -> RunResult:
     """Replay every exchange of ``captures`` against both backends and store the outcomes in ``db``.
+
+    With ``resume``, continue the newest interrupted or crashed run (``resume_run``: that one) of the
+    same captures instead of starting one, skipping what it stored (docs/resume.md).
 
     ``live`` is the summary counted as outcomes arrive (a new one if not given): pass one to read its
     counts during the run, as the progress bar does.
@@ -277,10 +282,12 @@ async def replay_captures(
     violations stored with the run, and endpoints named after the spec's templates.
 
     Raises :class:`CaptureError` after storing everything read before a malformed entry. On
-    cancellation (Ctrl-C) the run is finished as ``interrupted`` with every outcome so far stored.
+    cancellation (Ctrl-C, or SIGTERM through :func:`paritycheck.common.aio.run`) the run is finished as
+    ``interrupted`` with every outcome so far stored; after a capture error, as ``capture_error``.
 
     With ``shard``, only that part of the captures is replayed, into the run named by it, which the
-    other shards join (:mod:`paritycheck.run.shards`); the run is finished by its last shard.
+    other shards join (:mod:`paritycheck.run.shards`); the run is finished by its last shard. With
+    ``resume``, the newest interrupted or crashed run (or ``resume_run``) is continued (run/resume.py).
     """
     check_backends(config)
     # Digesting a capture of hundreds of MB takes a while: keep the event loop free meanwhile.
@@ -294,8 +301,17 @@ async def replay_captures(
     redact.new_key()  # this run's key for the hashes shown in place of secrets
     if await asyncio.to_thread(lambda: sum(Path(p).stat().st_size for p in captures)) >= OFFLOAD_MIN_BYTES:
         store.write_in_child()
-    done: set[tuple[str, int]] = set()
-    if shard is None:
+    done: set[tuple[str, int]] | frozenset[tuple[str, int]] = set()
+    if resume:  # continue a stopped run: its stored entries are skipped (run/resume.py)
+        from paritycheck.run.resume import plan_resume
+
+        try:
+            plan = plan_resume(store, config, list(captures), captures_info, run_id=resume_run)
+        except BaseException:
+            store.close()
+            raise
+        run_id, done = plan.run_id, plan.done
+    elif shard is None:
         run_id = store.start_run(
             tool_version=__version__,
             config=config_record(config),
@@ -314,6 +330,8 @@ async def replay_captures(
         except BaseException:
             store.close()
             raise
+    # A later command can tell a killed run by its heartbeat (store/liveness.py; SQLite stores only).
+    heartbeat = None if is_dsn(db) else Heartbeat(Path(db), run_id).start()
     own_transport = transport is None
     transport = transport or make_transport(
         "aiohttp", concurrency=config.replay.concurrency, max_body=config.replay.max_body
@@ -340,7 +358,9 @@ async def replay_captures(
         exchanges = _exchanges(list(captures), errors)
         if shard is not None:
             splitter = await asyncio.to_thread(Splitter, config, list(captures), shard)
-            exchanges = splitter.filter(exchanges, done)
+            exchanges = splitter.filter(exchanges, set(done))
+        elif done:
+            exchanges = (e for e in exchanges if (e.source, e.index) not in done)
         items = pipeline.replayable(exchanges)
         outcomes = schedule(
             items,
@@ -357,7 +377,7 @@ async def replay_captures(
         renamed = pipeline.learn_templates()
         # Noise is classed with all the evidence in: raw rates are only known once the run is over.
         noise_paths = pipeline.classify_noise()
-        status = "failed" if errors else "complete"
+        status = "capture_error" if errors else "complete"
     except (KeyboardInterrupt, asyncio.CancelledError):
         status = "interrupted"
         raise
@@ -370,6 +390,8 @@ async def replay_captures(
                 contract_report = pipeline.contract_check.finish()
             if sessions is not None:
                 store.update_meta(run_id, {"sessions": sessions.meta()})
+            if heartbeat is not None:
+                heartbeat.stop()
             if shard is None:
                 store.finish_run(run_id, status=status)
             else:
@@ -378,7 +400,7 @@ async def replay_captures(
             store.close()
     if errors:
         raise errors[0]
-    if noise_paths or renamed:  # outcomes were reclassified or renamed in the store: summarise from there
+    if noise_paths or renamed or resume:  # reclassified, renamed, or partly stored earlier: read the store
         with Store.open(db, create=False) as reread:
             summary = summarise(reread, run_id)
     else:

@@ -7,6 +7,7 @@ through a thin adapter (postgres.py) that runs the same SQL.
 
 from __future__ import annotations
 
+from paritycheck.store.liveness import HEARTBEAT_SECONDS, STALE_SECONDS, Heartbeat, reap_stale
 from paritycheck.store.postgres import display_location, is_dsn
 from paritycheck.store.records import (
     CLOCK,
@@ -32,11 +33,14 @@ __all__ = [
     "CLOCK",
     "ELSEWHERE",
     "FINISHED",
+    "HEARTBEAT_SECONDS",
     "LEARNED",
     "RUNNING",
+    "STALE_SECONDS",
     "VOLATILE",
     "ContractCheck",
     "DifferenceGroup",
+    "Heartbeat",
     "NoisePath",
     "RunInfo",
     "Store",
@@ -46,6 +50,7 @@ __all__ = [
     "describe_shards",
     "display_location",
     "is_dsn",
+    "reap_stale",
     "redact_value",
     "shard_progress",
     "stored_value",

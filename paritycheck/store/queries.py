@@ -122,16 +122,6 @@ class Queries:
         for method, url, status in rows:
             yield method, urlsplit(url).path or "/", status
 
-    def answered(self, run_id: int) -> tuple[int, int]:
-        """How many exchanges of the run the legacy and the candidate answered (without a transport error)."""
-        self.flush()
-        row = self._conn.execute(
-            "SELECT COUNT(legacy_status) - COUNT(legacy_error),"
-            " COUNT(candidate_status) - COUNT(candidate_error) FROM exchanges WHERE run_id = ?",
-            (run_id,),
-        ).fetchone()
-        return int(row[0] or 0), int(row[1] or 0)
-
     def body(self, digest: str) -> bytes:
         """The redacted body stored under ``digest``."""
         self.flush()
@@ -162,6 +152,24 @@ class Queries:
             (run_id, outcome, limit),
         )
         return [(endpoint, reason, n) for endpoint, reason, n in rows]
+
+    def stored_entries(self, run_id: int) -> set[tuple[str, int]]:
+        """``(source, entry)`` of every exchange stored for the run (what ``replay --resume`` skips)."""
+        self.flush()
+        rows = self._conn.execute("SELECT source, entry FROM exchanges WHERE run_id = ?", (run_id,))
+        return {(source, int(entry)) for source, entry in rows}
+
+    def answered(self, run_id: int) -> tuple[int, int, int]:
+        """``(replayed, legacy answered, candidate answered)``: replayed exchanges, and how many of them
+        each backend answered (no transport error). A side with 0 answered nothing in that run."""
+        self.flush()
+        replayed, legacy, candidate = self._conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN legacy_error IS NULL THEN 1 ELSE 0 END), 0),"
+            " COALESCE(SUM(CASE WHEN candidate_error IS NULL THEN 1 ELSE 0 END), 0)"
+            " FROM exchanges WHERE run_id = ? AND outcome != 'skipped'",
+            (run_id,),
+        ).fetchone()
+        return int(replayed), int(legacy), int(candidate)
 
     def latencies(self, run_id: int) -> dict[str, tuple[list[float], list[float]]]:
         """Per endpoint, legacy and candidate ms of the exchanges where both backends answered."""

@@ -5,11 +5,13 @@ Everything written passes through :mod:`paritycheck.compare.redact` first: URLs,
 difference values, so no secret reaches the file. Bodies are stored once per digest (sha256 of the
 redacted body), zlib-compressed. The writer buffers outcomes and commits them in one transaction per
 batch, so a run killed mid-way leaves a valid database holding every flushed exchange; its run stays
-``running``. Other features add tables by appending a function to :data:`MIGRATIONS`.
+``running`` until a later command finds its process gone and calls it ``crashed`` (liveness.py).
+Other features add tables by appending a function to :data:`MIGRATIONS`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 from types import TracebackType
@@ -20,6 +22,7 @@ import sqlite_utils
 from paritycheck.errors import StoreError
 from paritycheck.models import Headers
 from paritycheck.store import postgres
+from paritycheck.store.liveness import reap_stale
 from paritycheck.store.migrations import migrate
 from paritycheck.store.queries import NO_DB_HINT, Queries
 from paritycheck.store.shards import Shards
@@ -90,6 +93,8 @@ class Store(Writer, Queries, Shards):
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             migrate(db, path)
+            with contextlib.suppress(sqlite3.OperationalError):  # busy: the next command reaps them
+                reap_stale(conn)  # a killed run reads "crashed" to every later command
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise StoreError(

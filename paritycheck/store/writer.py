@@ -4,6 +4,8 @@ contract checks. Everything written passes through :mod:`paritycheck.compare.red
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
 import sqlite3
 import zlib
 from collections.abc import Sequence
@@ -22,7 +24,7 @@ from paritycheck.store.records import NoisePath, RunInfo, dumps, shown_value
 if TYPE_CHECKING:
     from paritycheck.store.childwriter import ChildWriter
 
-FINISHED = ("complete", "interrupted", "failed")
+FINISHED = ("complete", "interrupted", "failed", "capture_error", "crashed")
 RUNNING = "running"
 #: zlib level for bodies: on ~1 KB JSON, level 1 takes ~7 us against ~10 us for 6, for 2% more bytes
 #: (bench/store.py prints the levels side by side).
@@ -75,8 +77,8 @@ class Writer:
         """Record a new run as ``running`` and return its id. ``config`` must be redacted already."""
         with self.db.atomic():
             cursor = self._conn.execute(
-                "INSERT INTO runs (started, status, tool_version, config, backends, captures)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (started, status, tool_version, config, backends, captures, pid, host,"
+                " heartbeat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     started or _now(),
                     RUNNING,
@@ -84,6 +86,9 @@ class Writer:
                     dumps(config),
                     dumps(backends),
                     dumps(captures),
+                    os.getpid(),
+                    socket.gethostname(),
+                    _now(),
                 ),
             )
         run_id = cursor.lastrowid
@@ -103,6 +108,35 @@ class Writer:
                 " skipped = ? WHERE id = ?",
                 (_now(), status, sum(counts.values()), *(counts.get(s.value, 0) for s in Status), run_id),
             )
+
+    def reopen_run(self, run_id: int) -> None:
+        """Mark a stopped run ``running`` again, owned by this process (``replay --resume``)."""
+        self.flush()
+        with self.db.atomic():
+            self._conn.execute(
+                "UPDATE runs SET status = ?, ended = NULL, total = NULL, matched = NULL, mismatched = NULL,"
+                " failed = NULL, skipped = NULL, pid = ?, host = ?, heartbeat = ? WHERE id = ?",
+                (RUNNING, os.getpid(), socket.gethostname(), _now(), run_id),
+            )
+        self._seq.pop(run_id, None)
+
+    def forget_exchanges(self, run_id: int, entries: Sequence[tuple[str, int]]) -> int:
+        """Delete the run's stored exchanges of ``(source, entry)`` with their differences and contract
+        violations (a session replayed again from its start on resume). Returns how many."""
+        self.flush()
+        with self.db.atomic():
+            self._conn.execute("CREATE TEMP TABLE IF NOT EXISTS forget (source TEXT, entry INTEGER)")
+            self._conn.execute("DELETE FROM forget")
+            self._conn.executemany("INSERT INTO forget VALUES (?, ?)", entries)
+            ids = (
+                "SELECT id FROM exchanges WHERE run_id = ?"
+                " AND (source, entry) IN (SELECT source, entry FROM forget)"
+            )
+            self._conn.execute(f"DELETE FROM differences WHERE exchange_id IN ({ids})", (run_id,))
+            self._conn.execute(f"DELETE FROM contract_violations WHERE exchange_id IN ({ids})", (run_id,))
+            gone = self._conn.execute(f"DELETE FROM exchanges WHERE id IN ({ids})", (run_id,)).rowcount
+            self._conn.execute("DELETE FROM forget")
+        return int(gone)
 
     def update_meta(self, run_id: int, values: dict[str, Any]) -> None:
         """Merge ``values`` into the run's free ``meta`` JSON (a JSON merge patch)."""

@@ -93,3 +93,26 @@ def test_a_run_where_a_backend_answered_nothing_is_not_a_baseline(tmp_path: Path
         rows = history(store)
     assert not rows[1].baseline and "answered nothing" in rows[1].note
     assert rows[1].gone == () and rows[2].gone == () and rows[2].new == () and rows[2].flaky == ()
+
+
+def test_failed_runs_are_no_baseline(tmp_path: Path) -> None:
+    """A run whose candidate answered nothing, or that did not finish, shows too few differences: the
+    next runs compare with the baseline before it, so nothing is reported gone or flaky because of it."""
+    with open_store(tmp_path) as store:
+        run_with(store, A, C)
+        add_run(store, counts("GET /x", failed=12))  # complete, but the candidate answered nothing
+        add_run(
+            store,
+            [*counts("GET /x", matched=3), outcome("GET /x", Status.MISMATCHED, diffs=(A,))],
+            status="interrupted",
+        )
+        run_with(store, A, C)
+        rows = history(store)
+        from paritycheck.gate import baseline_before
+
+        assert baseline_before(store, 4) == 1
+    assert [r.baseline for r in rows] == [True, False, False, True]
+    assert [r.gone for r in rows] == [(), (), (), ()]
+    assert [r.flaky for r in rows] == [(), (), (), ()]
+    assert [r.new for r in rows] == [(), (), (), ()]
+    assert rows[1].to_json()["baseline"] is False
