@@ -364,4 +364,11 @@ def print_unfinished(db: Path, *, err: Console) -> None:
         return
 
 
-__all__ = ["Progress", "fold_endpoint", "print_dry_run", "print_interrupted", "print_summary", "print_unfinished"]
+__all__ = [
+    "Progress",
+    "fold_endpoint",
+    "print_dry_run",
+    "print_interrupted",
+    "print_summary",
+    "print_unfinished",
+]
