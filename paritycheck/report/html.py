@@ -245,12 +245,8 @@ def _endpoints(r: ReportModel) -> str:
             f' data-bad="{int(bad or e.slower)}">{"".join(cells)}</tr>'
         )
     hidden = len(r.endpoints) - len(rows)
-    left = (
-        f'<p class="note">{plural(hidden, "endpoint")} at parity with few exchanges'
-        f" {'is' if hidden == 1 else 'are'} not listed.</p>"
-        if hidden
-        else ""
-    )
+    few = f"Not listed: {plural(hidden, 'endpoint')} at parity with few exchanges."
+    left = f'<p class="note">{few}</p>' if hidden else ""
     return (
         '<section id="endpoints"><h2>Endpoints</h2><div class="controls">'
         '<label>filter <input id="filter" type="search" placeholder="endpoint contains…"'
