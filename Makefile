@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo demo-live test lint typecheck check bench clean browser
+.PHONY: demo demo-live test lint typecheck check bench clean browser fuzz
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ demo-live: $(STAMP)
 
 test: $(STAMP) browser
 	$(PY) -m pytest -q
+
+# The capture readers' property tests with many random examples (the suite runs 60, derandomised).
+FUZZ_EXAMPLES ?= 5000
+fuzz: $(STAMP)
+	PARITYCHECK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:randomly tests/capture/test_capture_fuzz.py
 
 # Headless Chromium for the HTML report's browser tests (Debian's package; needs root or sudo).
 browser:

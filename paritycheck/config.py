@@ -49,6 +49,8 @@ class ReplayConfig:
     allow_writes: bool = False
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    #: Bytes of a reply body kept for comparison; larger bodies are compared by size and SHA-256.
+    max_body: int = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,6 +342,11 @@ def _validate(config: Config, source: str) -> Config:
         raise ConfigError(f"{source}: replay.concurrency must be at least 1", hint="e.g. concurrency = 16")
     if r.rate < 0:
         raise ConfigError(f"{source}: replay.rate must be 0 (unlimited) or more", hint="e.g. rate = 50")
+    if r.max_body < 1024:
+        raise ConfigError(
+            f"{source}: replay.max_body must be at least 1024 bytes, not {r.max_body}",
+            hint="e.g. max_body = 33554432 (32 MiB)",
+        )
     if r.timeout <= 0:
         raise ConfigError(f"{source}: replay.timeout must be more than 0 seconds", hint="e.g. timeout = 10")
     if config.normalise.float_tolerance < 0:
@@ -349,6 +356,12 @@ def _validate(config: Config, source: str) -> Config:
 
     def expanded(side: str) -> Backend:
         b: Backend = getattr(config.backends, side)
+        problem = backend_url_problem(b.url)
+        if problem:
+            raise ConfigError(
+                f"{source}: backends.{side} URL {b.url!r} {problem}",
+                hint=f'fix backends.{side} in {source}, e.g. "http://127.0.0.1:8000"',
+            )
         headers = {
             k: expand_env(v, where=f"backends.{side}.headers.{k}", source=source)
             for k, v in b.headers.items()
@@ -359,6 +372,28 @@ def _validate(config: Config, source: str) -> Config:
         config.backends, legacy=expanded("legacy"), candidate=expanded("candidate")
     )
     return dataclasses.replace(config, backends=backends)
+
+
+def backend_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a backend's base URL, or None (also for "", which means not configured).
+
+    Checked once, up front, so a typo is one usage error naming the option or key instead of every
+    exchange failing with the transport's ``ValueError``.
+    """
+    if not url:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"is not a valid URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "is not an http(s) URL with a host"
+    if port == 0:
+        return "has port 0"
+    return None
 
 
 def _validate_noise(noise: NoiseConfig, source: str) -> None:

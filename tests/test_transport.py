@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from collections.abc import AsyncIterator
 
@@ -23,6 +24,7 @@ from paritycheck.replay import (
     join_url,
     make_transport,
 )
+from paritycheck.replay.transport import oversized_body
 from tests.servers import (  # noqa: F401 - fixtures
     HUGE_SIZE,
     JsonServer,
@@ -81,7 +83,6 @@ async def test_json_reply(transport: Transport, json_server: JsonServer) -> None
         ("reset_url", "connection reset"),
         ("hang_url", "timeout after 0.3s"),
         ("garbage_url", "invalid HTTP response: bad status line"),
-        ("huge_url", "body larger than 32 MiB"),
         ("mid_body_url", "connection closed mid-body"),
     ],
 )
@@ -107,8 +108,17 @@ async def test_max_body_is_configurable(kind: str, chunked: bool) -> None:
             exact = await t.send(fits, get(), headers={}, timeout=5)
     finally:
         await t.aclose()
-    assert over.error == "body larger than 1 KiB"
+    # Over max_body the body is compared by size and SHA-256, not failed.
+    assert (over.status, over.error) == (200, None)
+    assert over.body == oversized_body(1025, hashlib.sha256(b"x" * 1025).hexdigest())
     assert (exact.error, exact.body) == (None, b"x" * 1024)
+
+
+async def test_a_body_over_the_default_limit_is_summarised(transport: Transport, huge_url: str) -> None:
+    reply = await transport.send(huge_url, get(), headers={}, timeout=30)
+    assert (reply.status, reply.error) == (200, None)
+    digest = hashlib.sha256(b"x" * HUGE_SIZE).hexdigest()
+    assert json.loads(reply.body) == {"paritycheck_oversized_body": {"bytes": HUGE_SIZE, "sha256": digest}}
 
 
 def test_huge_fixture_exceeds_the_default_limit() -> None:

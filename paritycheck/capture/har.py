@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import IO, Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import ijson
 
@@ -39,6 +40,7 @@ DROPPED_REQUEST_HEADERS = frozenset(
 
 SKIP_WEBSOCKET = "websocket"
 SKIP_NOT_HTTP = "not http"
+SKIP_NO_METHOD = "no request method"
 
 _HTTP_SCHEMES = frozenset({"http", "https"})
 _WS_SCHEMES = frozenset({"ws", "wss"})
@@ -149,6 +151,15 @@ def _har_headers(raw: Any, *, file: str, entry: int, where: str) -> list[tuple[s
     return pairs
 
 
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def _decoded(text: str) -> str:
+    """A form ``params`` name or value as text: some writers record them still percent-encoded
+    (``field%5B1%5D``), and encoding those again would send ``field%255B1%255D``."""
+    return unquote(text) if _PERCENT_ESCAPE.search(text) else text
+
+
 def _request_body(request: dict[str, Any], *, file: str, entry: int) -> bytes | None:
     post = request.get("postData")
     if not isinstance(post, dict):
@@ -162,7 +173,11 @@ def _request_body(request: dict[str, Any], *, file: str, entry: int) -> bytes | 
         return encode_text(text)
     params = post.get("params")
     if params and isinstance(params, list):
-        pairs = [(str(p.get("name", "")), str(p.get("value", ""))) for p in params if isinstance(p, dict)]
+        pairs = [
+            (_decoded(str(p.get("name", ""))), _decoded(str(p.get("value", ""))))
+            for p in params
+            if isinstance(p, dict)
+        ]
         return encode_text(urlencode(pairs))
     # An empty text and no params: no body, so a GET exported by Insomnia does not gain one.
     return None
@@ -201,10 +216,11 @@ def entry_to_exchange(obj: Any, *, file: str, index: int) -> Exchange:
         raise CaptureError("has no request", file=file, entry=index, hint="fix or remove this entry")
     method = request.get("method")
     url = request.get("url")
-    if not isinstance(method, str) or not method:
+    if not isinstance(method, str):
         raise CaptureError("has no request.method", file=file, entry=index, hint="fix or remove this entry")
     if not isinstance(url, str) or not url:
         raise CaptureError("has no request.url", file=file, entry=index, hint="fix or remove this entry")
+    method = method.strip()
     headers, websocket = clean_headers(
         _har_headers(request.get("headers"), file=file, entry=index, where="request.headers"), request=True
     )
@@ -242,7 +258,10 @@ def entry_to_exchange(obj: Any, *, file: str, index: int) -> Exchange:
         recorded=recorded,
         started=started if isinstance(started, str) else None,
         page=page if isinstance(page, str) else None,
-        skip=stream_skip(scheme, stream) if stream is not None else skip_reason(scheme, websocket=websocket),
+        # Browsers record data:, blob: and extension URLs with an empty method (Safari): such an entry
+        # is skipped with its reason; only a broken file is refused.
+        skip=(stream_skip(scheme, stream) if stream is not None else skip_reason(scheme, websocket=websocket))
+        or (None if method else SKIP_NO_METHOD),
     )
 
 

@@ -80,6 +80,9 @@ def override(config: Config, **options: Any) -> Config:
     for side in ("legacy", "candidate"):
         url = options.pop(side, None)
         if url:
+            problem = config_mod.backend_url_problem(url)
+            if problem:
+                raise click.BadParameter(f"{url!r} {problem}", param_hint=f"'--{side}'")
             backends = dataclasses.replace(
                 backends, **{side: dataclasses.replace(getattr(backends, side), url=url)}
             )

@@ -13,7 +13,7 @@ from paritycheck.config import NormaliseConfig
 from paritycheck.contract.load import Documents, mapping
 from paritycheck.contract.match import Route, Router, base_paths
 from paritycheck.contract.schema import Converter, is_binary
-from paritycheck.contract.validator import Check, compile_schema, shorten
+from paritycheck.contract.validator import Check, compile_schema, invalid_schema_check, shorten
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _BINARY_TYPES = ("image/", "audio/", "video/", "font/")
@@ -380,9 +380,9 @@ class _Builder:
         try:
             return root, compile_schema(root)
         except ValueError as exc:
-            raise self.docs.error(
-                file, where, f"invalid schema: {exc}", hint="fix the schema at that location"
-            ) from None
+            # Only the operations that use this schema become unusable; the rest of the spec is checked.
+            where_text = self.docs.error(file, where, str(exc), hint="").message
+            return root, invalid_schema_check(where_text)
 
     def responses(self, op: Mapping[str, Any], file: str, where: Where) -> dict[str, ResponseSpec]:
         out: dict[str, ResponseSpec] = {}

@@ -41,7 +41,7 @@ from paritycheck.compare.normalise import ENVELOPE_KEYS, FLAGS, Rules, to_camel,
 from paritycheck.config import NormaliseConfig
 from paritycheck.contract.check import Contract, Media, Operation, ResponseSpec
 from paritycheck.contract.schema import MANY, ONE
-from paritycheck.contract.validator import Check, compile_schema
+from paritycheck.contract.validator import Check, compile_schema, invalid_schema_check
 
 __all__ = ["body_rules", "normalised_contract", "normalised_schema"]
 
@@ -71,7 +71,11 @@ def normalised_contract(contract: Contract, cfg: NormaliseConfig) -> Contract:
                 key = json.dumps(schema, sort_keys=True, default=str)
                 check = compiled.get(key)
                 if check is None:
-                    check = compiled[key] = compile_schema(schema)
+                    try:
+                        check = compile_schema(schema)
+                    except ValueError as exc:
+                        check = invalid_schema_check(f"{op.method} {op.template} {code}: {exc}")
+                    compiled[key] = check
                 media[name] = Media(m.media, _through(rules, check), schema)
             responses[code] = ResponseSpec(code, media, spec.headers)
         operations.append(Operation(op.method, op.template, op.path_template, responses))

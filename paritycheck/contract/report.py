@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
+from rich.console import Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
+from paritycheck.common.text import plural
 from paritycheck.compare import REDACTED
 from paritycheck.contract.check import Contract, Operation, Response, Violation, validate_reply
 
@@ -29,8 +32,10 @@ class _OpStats:
 class ContractReport:
     """Validates traffic against a contract and keeps what the reports need."""
 
-    def __init__(self, contract: Contract) -> None:
+    def __init__(self, contract: Contract, *, sides: Sequence[str] = ("legacy", "candidate")) -> None:
+        """``sides``: the table's columns until traffic says otherwise (``("recorded",)`` for captures)."""
         self.contract = contract
+        self._default_sides = list(sides)
         self._ops: dict[str, _OpStats] = {op.key: _OpStats() for op in contract.operations}
         self._statuses: dict[str, set[str]] = {op.key: set() for op in contract.operations}
         self._undocumented: dict[str, int] = {}
@@ -154,14 +159,15 @@ class ContractReport:
             "unexercised": self.unexercised,
         }
 
-    def to_table(self) -> Table:
-        """A rich table: one row per operation seen, its violations per side and its coverage.
+    def to_table(self) -> RenderableType:
+        """A rich table: one row per operation seen, its violations per side and its coverage, then
+        the leading violation messages of each operation that has any.
 
         ``candidate only`` counts requests where the candidate broke the contract and legacy honoured
         it (those rows are red); ``codes`` is documented status codes answered / documented (without
         ``default``). The caption counts operations exercised and undocumented requests.
         """
-        sides = [s for s in SIDES if s in self._sides_used] or ["legacy", "candidate"]
+        sides = [s for s in SIDES if s in self._sides_used] or self._default_sides
         pair = "legacy" in sides and "candidate" in sides
         mode = " (normalised)" if self.contract.normalised is not None else ""
         table = Table(title=f"Contract{mode}: {self.contract.title or self.contract.source}")
@@ -185,18 +191,48 @@ class ContractReport:
             cells.append(f"{len([c for c in codes if c in self._statuses[op.key]])}/{len(codes)}")
             style = "red" if stats.candidate_only else None
             table.add_row(op.key, str(stats.seen), *cells, style=style)
-        caption = f"{seen} of {len(self.contract.operations)} operations exercised"
+        caption = f"{seen} of {plural(len(self.contract.operations), 'operation')} exercised"
         if self._undocumented:
-            caption += f"; {sum(self._undocumented.values())} undocumented requests"
+            caption += f"; {plural(sum(self._undocumented.values()), 'undocumented request')}"
         table.caption = caption
-        return table
+        # The leading violations follow the table, one block per operation: as a column they squeezed
+        # the counts into unreadable wraps on an 80-column terminal.
+        blocks: list[RenderableType] = [table]
+        for op in self.contract.operations:
+            stats = self._ops[op.key]
+            if stats.kept:
+                blocks.append(Text(f"{op.key}: leading violations", style="bold"))
+                blocks.append(Text(_leading(stats)))
+        return Group(*blocks) if len(blocks) > 1 else table
+
+
+#: Longest line of a leading violation; longer messages are cut (the JSON report has them whole).
+LEADING_WIDTH = 100
+#: Violation messages shown per operation in the table (the JSON and HTML reports list more).
+LEADING = 2
+
+
+def _leading(stats: _OpStats) -> str:
+    """The most frequent distinct violations of one operation, one short line each, sides merged."""
+    merged: dict[tuple[int, str, str], tuple[Violation, int]] = {}
+    for (_side, status, path, keyword), (v, n) in stats.kept.items():
+        first, total = merged.get((status, path, keyword), (v, 0))
+        merged[(status, path, keyword)] = (first, total + n)
+    ranked = sorted(merged.values(), key=lambda item: -item[1])
+    lines = []
+    for v, n in ranked[:LEADING]:
+        line = f"  {n}× {v.status} {v.path}: {v.message}".replace("\n", " ")
+        lines.append(line if len(line) <= LEADING_WIDTH else line[: LEADING_WIDTH - 1] + "…")
+    if len(ranked) > LEADING:
+        lines.append(f"  … {len(ranked) - LEADING:,} more (--json lists them)")
+    return "\n".join(lines)
 
 
 def check_captures(spec: Contract, captures: Sequence[Path]) -> ContractReport:
     """Validate the responses recorded in capture files (side ``recorded``)."""
     from paritycheck.capture import read
 
-    report = ContractReport(spec)
+    report = ContractReport(spec, sides=("recorded",))
     for path in captures:
         for exchange in read(path):
             if exchange.skip or exchange.recorded is None:

@@ -49,16 +49,55 @@ def jsonpath(parts: Any, root: str = "$") -> str:
 
 
 def compile_schema(schema: Any) -> Check:
-    """Compile a JSON Schema 2020-12 document once; raises ValueError when the schema is invalid."""
+    """Compile a JSON Schema 2020-12 document once; raises ValueError when the schema is invalid.
+
+    jsonschema-rs refuses some valid schemas (its regex engine rejects ``^.{0,262144}$``, in Adyen's
+    spec); such a schema falls back to the slower ``jsonschema`` library, which decides validity.
+    """
     try:
         validator = jsonschema_rs.validator_for(schema, validate_formats=True, ignore_unknown_formats=True)
     except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as exc:
-        raise ValueError(str(exc).split("\n", 1)[0]) from None
+        return _fallback(schema, str(exc).split("\n", 1)[0])
 
     def check(instance: Any) -> list[Failure]:
         if validator.is_valid(instance):
             return []
         return [_failure(schema, err) for err in validator.iter_errors(instance)]
+
+    return check
+
+
+def invalid_schema_check(problem: str) -> Check:
+    """A check for a schema that cannot be compiled: every instance gets one "schema invalid" failure,
+    so only the operations using that schema are unusable, and each says why."""
+    failure = Failure("$", "schema", f"schema invalid: {problem}", None)
+    return lambda _instance: [failure]
+
+
+def _fallback(schema: Any, rs_problem: str) -> Check:
+    """A check by the ``jsonschema`` library; ValueError when that library also finds it invalid."""
+    from jsonschema.exceptions import SchemaError
+    from jsonschema.validators import Draft202012Validator, validator_for
+
+    cls = validator_for(schema, default=Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+        validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    except (SchemaError, ValueError) as exc:
+        message = exc.message if isinstance(exc, SchemaError) else str(exc)
+        raise ValueError(message.split("\n", 1)[0] or rs_problem) from None
+
+    def check(instance: Any) -> list[Failure]:
+        failures = []
+        for err in validator.iter_errors(instance):
+            parts = list(err.absolute_path)
+            key = next((p for p in reversed(parts) if isinstance(p, str)), None)
+            value = err.instance
+            if err.validator == "required":
+                missing = next((p for p in err.validator_value if p not in (err.instance or {})), None)
+                parts, value = [*parts, str(missing)], None
+            failures.append(Failure(jsonpath(parts), str(err.validator), err.message, value, key))
+        return failures
 
     return check
 

@@ -152,12 +152,19 @@ def _latency(
     *,
     confidence: float,
     resamples: int,
+    skipped_only: bool = False,
 ) -> list[Criterion]:
     legacy, candidate = pair or ((), ())
     n = min(len(legacy), len(candidate))
     if n < limits.min_samples:
         note = f"not judged on latency (n={n} < {limits.min_samples})"
-        if not pair:
+        if not pair and skipped_only:
+            # Nothing was replayed here: say why, not that the backends did not answer.
+            writes = endpoint.split(" ", 1)[0] in ("POST", "PUT", "PATCH", "DELETE")
+            note = "skipped: " + (
+                "writes are not replayed without --allow-writes" if writes else "every exchange was skipped"
+            )
+        elif not pair:
             note += ": no exchange where both backends answered"
         return [
             Criterion(
@@ -349,7 +356,12 @@ def evaluate_runs(
         else:
             run_failed, run_failed_judged = run_failed + failed, run_failed_judged + judged
         endpoint_rows += _latency(
-            endpoint, latencies.get(endpoint), limits, confidence=gate.confidence, resamples=resamples
+            endpoint,
+            latencies.get(endpoint),
+            limits,
+            confidence=gate.confidence,
+            resamples=resamples,
+            skipped_only=judged == 0 and c.get(Status.SKIPPED.value, 0) > 0,
         )
     # Streams: the per-message round trips too, against the same latency limits (docs/streams.md).
     for endpoint, (_, _, _, legacy_trips, candidate_trips) in stream_times(store, run_id).items():

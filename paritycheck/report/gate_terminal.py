@@ -6,9 +6,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from paritycheck.common.text import plural
 from paritycheck.gate import (
     FAIL,
     INCONCLUSIVE,
+    NOT_JUDGED,
     PASS,
     RUN,
     Criterion,
@@ -47,6 +49,30 @@ def _shown(result: GateResult, *, all_rows: bool) -> list[Criterion]:
     return [c for c in result.criteria if all_rows or c.scope == RUN or c.state != PASS]
 
 
+def _collapsed(shown: list[Criterion]) -> tuple[list[Criterion], list[tuple[str, list[Criterion]]]]:
+    """Rows to show one by one, and the endpoints folded into one line each: not judged for too few
+    samples, and skipped (nothing replayed). A small capture otherwise prints one row per endpoint."""
+    small = [c for c in shown if c.state == NOT_JUDGED and c.note.startswith("not judged")]
+    skipped = [c for c in shown if c.state == NOT_JUDGED and c.note.startswith("skipped")]
+    folded = [(label, rows) for label, rows in (("small", small), ("skipped", skipped)) if len(rows) > 1]
+    hidden = {id(c) for _, rows in folded for c in rows}
+    return [c for c in shown if id(c) not in hidden], folded
+
+
+def _fold_row(label: str, rows: list[Criterion]) -> tuple[str, str, str]:
+    """(endpoint cell, note cell, details line) for a folded group of endpoint rows."""
+    if label == "small":
+        least = int(rows[0].threshold or 0)
+        listed = ", ".join(f"{c.endpoint} (n={int(c.measured or 0)})" for c in rows)
+        return (
+            plural(len(rows), "endpoint"),
+            f"not judged on latency (n < {least} each; listed below)",
+            f"not judged on latency (fewer than {least} pairs): {listed}",
+        )
+    listed = ", ".join(f"{c.endpoint} ({c.note.removeprefix('skipped: ')})" for c in rows)
+    return plural(len(rows), "endpoint"), "skipped: not replayed (listed below)", f"skipped: {listed}"
+
+
 def print_gate(result: GateResult, console: Console, *, all_rows: bool = True) -> None:
     """The criteria table, accepted differences, notes and the verdict line."""
     table = Table(title=f"paritycheck gate: {result.subject}", title_justify="left")
@@ -61,7 +87,8 @@ def print_gate(result: GateResult, console: Console, *, all_rows: bool = True) -
     ):
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     shown = _shown(result, all_rows=all_rows)
-    for c in shown:
+    rows, folded = _collapsed(shown)
+    for c in rows:
         table.add_row(
             c.name,
             c.endpoint or "(run)",
@@ -71,9 +98,16 @@ def print_gate(result: GateResult, console: Console, *, all_rows: bool = True) -
             Text(c.state, style=_STYLE.get(c.state, "dim")),
             c.note,
         )
+    details = []
+    for label, group in folded:
+        endpoints, note, detail = _fold_row(label, group)
+        table.add_row("latency", endpoints, "-", "-", "-", Text(NOT_JUDGED, style="dim"), note)
+        details.append(detail)
     console.print(table)
+    for detail in details:
+        console.print(detail, soft_wrap=True, style="dim")
     if len(shown) < len(result.criteria):
-        console.print(f"{len(result.criteria) - len(shown)} more endpoint criteria passed.")
+        console.print(f"{_more_passed(len(result.criteria) - len(shown))}.")
     if result.accepted:
         acc = Table(title=f"accepted differences ({result.known_source})", title_justify="left")
         for name in ("endpoint", "kind", "path", "count", "owner", "until", "reason"):
@@ -95,6 +129,10 @@ def print_gate(result: GateResult, console: Console, *, all_rows: bool = True) -
         console.print(Text(f"gate: FAIL ({result.subject}): {failed}", style="bold red"), soft_wrap=True)
 
 
+def _more_passed(n: int) -> str:
+    return f"{plural(n, 'more endpoint criterion', 'more endpoint criteria')} passed"
+
+
 def _label(c: Criterion) -> str:
     return f"{c.name} ({c.endpoint})" if c.endpoint else c.name
 
@@ -112,12 +150,20 @@ def gate_markdown(result: GateResult, *, all_rows: bool = False) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     shown = _shown(result, all_rows=all_rows)
-    for c in shown:
+    rows, folded = _collapsed(shown)
+    for c in rows:
         state = f"**{c.state.upper()}**" if c.state == FAIL else c.state
         cells = [c.name, c.endpoint or "(run)", measured_text(c), threshold_text(c), interval_text(c)]
         lines.append("| " + " | ".join(_md(x) for x in cells) + f" | {state} | {_md(c.note)} |")
+    details = []
+    for label, group in folded:
+        endpoints, note, detail = _fold_row(label, group)
+        lines.append(f"| latency | {endpoints} | - | - | - | {NOT_JUDGED} | {_md(note)} |")
+        details.append(f"<details><summary>{_md(note)}</summary>\n\n{_md(detail)}\n\n</details>")
+    if details:
+        lines += ["", *details]
     if len(shown) < len(result.criteria):
-        lines += ["", f"{len(result.criteria) - len(shown)} more endpoint criteria passed."]
+        lines += ["", f"{_more_passed(len(result.criteria) - len(shown))}."]
     if result.accepted:
         lines += [
             "",

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
+from paritycheck.common.text import noun, plural
 from paritycheck.compare import described
 from paritycheck.report import model as m
 from paritycheck.report.explore_section import explore_html
@@ -129,7 +130,7 @@ def _header(r: ReportModel) -> str:
     why = (
         unfinished_text(run.status, s.total, r.replayed)
         if not r.finished
-        else f"{bad_eps} of {len(r.endpoints)} endpoints not at parity"
+        else f"{bad_eps} of {plural(len(r.endpoints), 'endpoint')} not at parity"
         if r.verdict == "not at parity"
         else ("every replayed exchange matched" if r.verdict == "at parity" else "no exchange was replayed")
     )
@@ -244,11 +245,8 @@ def _endpoints(r: ReportModel) -> str:
             f' data-bad="{int(bad or e.slower)}">{"".join(cells)}</tr>'
         )
     hidden = len(r.endpoints) - len(rows)
-    left = (
-        f'<p class="note">{hidden:,} endpoints at parity with few exchanges are not listed.</p>'
-        if hidden
-        else ""
-    )
+    few = f"Not listed: {plural(hidden, 'endpoint')} at parity with few exchanges."
+    left = f'<p class="note">{few}</p>' if hidden else ""
     return (
         '<section id="endpoints"><h2>Endpoints</h2><div class="controls">'
         '<label>filter <input id="filter" type="search" placeholder="endpoint contains…"'
@@ -326,7 +324,7 @@ def _plot(e: EndpointRow) -> str:
         f'<div class="t mono">{esc(e.endpoint)}</div>'
         f'<div class="muted">p95 <span class="key-l">{esc(_ms(e.legacy_ms.get("p95")))}</span> vs'
         f' <span class="key-c">{esc(_ms(e.candidate_ms.get("p95")))}</span> ms'
-        f" · {e.samples:,} pairs{tag}</div>"
+        f" · {plural(e.samples, 'pair')}{tag}</div>"
         f"{svg}</div>"
     )
 
@@ -365,7 +363,7 @@ def _differences(r: ReportModel, *, budget: int) -> str:
             embedded = []
             for x in g.examples:
                 if x.id not in templates and size < budget:
-                    templates[x.id] = f'<template id="x-{x.id}">{example_html(x)}</template>'
+                    templates[x.id] = f'<template id="x-{x.id}">{example_html(x, r.run.backends)}</template>'
                     size += len(templates[x.id].encode())
                 if x.id in templates:
                     embedded.append(x.id)
@@ -375,7 +373,8 @@ def _differences(r: ReportModel, *, budget: int) -> str:
         parts.append(
             f'<details class="ep" id="ep-{i}" data-ep="{esc(endpoint)}" data-bad="1">'
             f'<summary><span class="mono">{esc(endpoint)}</span> <span class="muted">· {len(groups)}'
-            f" difference groups, {total:,} differences</span></summary>{''.join(items)}</details>"
+            f" difference {noun(len(groups), 'group')}, {plural(total, 'difference')}</span></summary>"
+            f"{''.join(items)}</details>"
         )
     notes = [
         f"At most {r.max_examples} example exchanges per group, for the {r.max_groups} most frequent groups;"
@@ -450,7 +449,7 @@ def _reasons(r: ReportModel) -> str:
             for g in r.noise[:200]
         )
         more = (
-            f'<p class="note">{len(r.noise) - 200} more noise groups not listed.</p>'
+            f'<p class="note">{plural(len(r.noise) - 200, "more noise group")} not listed.</p>'
             if len(r.noise) > 200
             else ""
         )

@@ -7,6 +7,7 @@ quoted attribute; highlighting uses classes only (the page's CSP blocks ``style=
 
 from __future__ import annotations
 
+from paritycheck.common.text import plural
 from paritycheck.report.html_exchange import esc, short
 from paritycheck.report.model import ReportModel
 from paritycheck.report.model_contract import MAX_COVERAGE, ContractOperation, ContractSection
@@ -69,7 +70,7 @@ def _check(c: ContractSection, n: int) -> str:
         f' <span class="mode">{esc(c.mode)}</span>'
         f' <span class="muted">{esc(_MODES.get(c.mode, c.mode))} · sha256:{esc(c.digest[:12])}'
         f" · checked {esc(c.checked)}</span></div>"
-        f'<p class="figline">{len(c.exercised)} of {len(c.operations)} operations exercised ·'
+        f'<p class="figline">{len(c.exercised)} of {plural(len(c.operations), "operation")} exercised ·'
         f' <span class="key-l">legacy</span> {c.legacy_violations:,} violations ·'
         f' <span class="key-c">candidate</span> {c.candidate_violations:,} violations ·'
         f' <span class="{"bad-n" if c.candidate_only else ""}">{c.candidate_only:,} candidate-only'

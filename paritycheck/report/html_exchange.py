@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from paritycheck.common.jsonpath import format_path
 from paritycheck.compare import described
@@ -47,8 +48,24 @@ def _wire(d: Difference) -> str:
     return f" (on the wire: legacy <code>{esc(a)}</code>, candidate <code>{esc(b)}</code>)"
 
 
-def example_html(x: Example) -> str:
-    """One exchange: request, differences, the two normalised answers side by side, the raw answers."""
+def called_urls(url: str, backends: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The URL each backend was sent for recorded (redacted) ``url``: its base URL plus the target.
+
+    This mirrors ``replay.transport.join_url`` (the report layer may not import the replay stage).
+    """
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if not target.startswith("/"):
+        target = "/" + target
+    return [(side, base.rstrip("/") + target) for side, base in backends.items() if base]
+
+
+def example_html(x: Example, backends: Mapping[str, str] | None = None) -> str:
+    """One exchange: request, differences, the two normalised answers side by side, the raw answers.
+
+    With the run's ``backends``, the heading shows the URL actually called on each backend and the
+    recorded URL beneath it (the recorded host is never contacted).
+    """
     diffs = "".join(
         f'<li><span class="kind {esc(d.kind)}">{esc(d.kind)}</span> <code>{esc(d.path)}</code>{_wire(d)}'
         f" legacy <code>{esc(short(described(d.kind, 'legacy', d.legacy), 200))}</code>"
@@ -64,13 +81,28 @@ def example_html(x: Example) -> str:
     )
     return (
         f'<div class="example" data-exchange="{x.id}">'
-        f'<h4 class="mono">{esc(x.method)} {esc(x.url)}</h4>'
+        f"{_heading(x, backends)}"
         f'<div class="muted">exchange {x.id} · {esc(x.source)} entry {x.entry} · {esc(x.outcome)}</div>'
         f'{request}<ul class="diffs-list">{diffs}</ul>'
         f'<div class="sbs">{_side_view("legacy", x.legacy, x.differences)}'
         f"{_side_view('candidate', x.candidate, x.differences)}</div>"
         f'<details><summary>raw responses</summary><div class="sbs">{_raw_side("legacy", x.legacy)}'
         f"{_raw_side('candidate', x.candidate)}</div></details></div>"
+    )
+
+
+def _heading(x: Example, backends: Mapping[str, str] | None) -> str:
+    called = called_urls(x.url, backends) if backends else []
+    if not called:
+        return f'<h4 class="mono">{esc(x.method)} {esc(x.url)}</h4>'
+    lines = "".join(
+        f'<div class="mono called">called on {esc(side)}: {esc(x.method)} {esc(u)}</div>'
+        for side, u in called
+    )
+    parts = urlsplit(x.url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return f'<h4 class="mono">{esc(x.method)} {esc(target)}</h4>{lines}' + (
+        f'<div class="muted">recorded as {esc(x.method)} {esc(x.url)}</div>'
     )
 
 

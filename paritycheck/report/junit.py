@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from paritycheck.common.text import plural
 from paritycheck.compare import described
 from paritycheck.report import model as m
 from paritycheck.report.model import EndpointRow, ReportModel
@@ -104,14 +105,19 @@ def _case(e: EndpointRow, groups: list[m.Group], report: ReportModel, max_groups
             for g in groups[:max_groups]
         ]
         if len(groups) > max_groups:
-            lines.append(f"... {len(groups) - max_groups} more difference groups (see the HTML report)")
-        message = f"{e.mismatched} of {replayed} exchanges differ ({len(groups)} difference groups)"
+            lines.append(
+                f"... {plural(len(groups) - max_groups, 'more difference group')} (see the HTML report)"
+            )
+        message = (
+            f"{e.mismatched} of {plural(replayed, 'exchange')} differ"
+            f" ({plural(len(groups), 'difference group')})"
+        )
         inner.append(
             f'<failure message={_attr(message)} type="mismatch">{_text(chr(10).join(lines))}</failure>'
         )
     if e.failed:
         reasons = [f"{r.count}x {r.reason}" for r in report.failures if r.endpoint == e.endpoint]
-        message = f"{e.failed} of {replayed} exchanges failed"
+        message = f"{e.failed} of {plural(replayed, 'exchange')} failed"
         inner.append(f'<error message={_attr(message)} type="failed">{_text(chr(10).join(reasons))}</error>')
     if not replayed:
         reasons = [f"{r.count}x {r.reason}" for r in report.skips if r.endpoint == e.endpoint]

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from paritycheck.common.text import noun
 from paritycheck.compare import described, severity
 from paritycheck.report import model as m
 from paritycheck.report.explore_section import explore_markdown
@@ -71,7 +72,7 @@ def render_markdown(report: ReportModel, *, top: int = 3, max_bytes: int = MAX_B
         arrow = "▲" if change > 0 else ("▼" if change < 0 else "=")
         prev = f" ({arrow} {abs(change):.1f} pts vs run {report.previous.run_id})"
     head += [
-        f"**{s.total:,}** exchanges · parity **{_pct(report.parity)}**{prev}"
+        f"**{s.total:,}** {noun(s.total, 'exchange')} · parity **{_pct(report.parity)}**{prev}"
         f" · **{s.mismatched:,}** mismatched · **{s.failed:,}** failed · {s.skipped:,} skipped"
         f" · {report.noise_paths} noise paths",
         "",

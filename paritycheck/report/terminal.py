@@ -16,6 +16,7 @@ from rich.progress import Progress as RichProgress
 from rich.table import Table
 from rich.text import Text
 
+from paritycheck.common.text import plural
 from paritycheck.compare import described, redact, severity
 from paritycheck.errors import ExitStatus
 from paritycheck.models import Outcome
@@ -100,11 +101,6 @@ def _ms(value: float | None) -> str:
 _RISK_STYLE = {"accepts-refused": "bold white on red", "breaking": "bold red", "behavioural": "yellow"}
 
 
-def plural(n: int, noun: str) -> str:
-    """``1 more group``, ``2 more groups``."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
 def _short(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     text = text.replace("\n", " ")
@@ -118,10 +114,36 @@ def _parity(value: float | None) -> Text:
     return Text(f"{value:.1f}%", style=style)
 
 
+def fold_endpoint(name: str, width: int) -> str:
+    """``name`` in lines of at most ``width`` characters, broken only before a ``/`` (or a space).
+
+    Rich folds a cell mid-word (``/api/v1/projects/{id}/co`` / ``mments``); breaking at path separators
+    keeps every segment readable. A single segment longer than ``width`` stays whole on its line.
+    """
+    if len(name) <= width:
+        return name
+    parts: list[str] = []
+    for word in name.split(" "):
+        pieces = word.split("/")
+        parts += [p for p in [pieces[0], *("/" + x for x in pieces[1:])] if p]
+        parts[-1] += " "
+    lines, line = [], ""
+    for part in parts:
+        if line and len(line.rstrip()) + len(part.rstrip()) > width:
+            lines.append(line.rstrip())
+            line = ""
+        line += part
+    lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
 def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
     """Per-endpoint parity and latency table, the top differences, then totals and a verdict."""
     table = Table(title=f"paritycheck run {summary.run_id}", title_justify="left", show_lines=False)
-    table.add_column("endpoint", overflow="fold")
+    longest = max((len(ep.endpoint) for ep in summary.endpoints), default=8)
+    # What the figures' columns (about 96 characters with borders) leave of the width, never under 20.
+    name_width = min(longest, max(20, out.width - 96))
+    table.add_column("endpoint", overflow="fold", min_width=name_width)
     for name in ("total", "matched", "mismatched", "failed"):
         table.add_column(name, justify="right")
     table.add_column("parity", justify="right")
@@ -134,7 +156,7 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
         lat_l = f"{_ms(ep.legacy_ms.get('p50'))} / {_ms(ep.legacy_ms.get('p95'))}"
         lat_c = f"{_ms(ep.candidate_ms.get('p50'))} / {_ms(ep.candidate_ms.get('p95'))}"
         table.add_row(
-            ep.endpoint,
+            fold_endpoint(ep.endpoint, name_width),
             str(replayed),
             str(ep.matched),
             Text(str(ep.mismatched), style="red" if ep.mismatched else ""),
@@ -148,9 +170,8 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
     for ep in summary.endpoints:
         if not ep.differences:
             continue
-        diffs = Table(
-            title=ep.endpoint, title_justify="left", title_style="bold", box=None, show_header=False
-        )
+        out.print(Text(fold_endpoint(ep.endpoint, out.width), style="bold"))
+        diffs = Table(box=None, show_header=False)
         diffs.add_column("count", justify="right", no_wrap=True, min_width=5)
         diffs.add_column("risk", no_wrap=True)
         diffs.add_column("kind", style="magenta", no_wrap=True)
@@ -188,7 +209,8 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
         if len(summary.failure_reasons) > top:
             out.print(
                 Text(
-                    f"  … {len(summary.failure_reasons) - top} more reasons (paritycheck report)", style="dim"
+                    f"  … {plural(len(summary.failure_reasons) - top, 'more reason')} (paritycheck report)",
+                    style="dim",
                 )
             )
     for side in ("legacy", "candidate"):
@@ -205,7 +227,7 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
     replayed = summary.matched + summary.mismatched + summary.failed
     parity = 100.0 * summary.matched / replayed if replayed else None
     totals = Text()
-    totals.append(f"{summary.total} exchanges: ")
+    totals.append(f"{plural(summary.total, 'exchange')}: ")
     totals.append(f"{summary.matched} matched", style="green")
     totals.append(", ")
     totals.append(f"{summary.mismatched} mismatched", style="red" if summary.mismatched else "")
@@ -342,4 +364,11 @@ def print_unfinished(db: Path, *, err: Console) -> None:
         return
 
 
-__all__ = ["Progress", "print_dry_run", "print_interrupted", "print_summary", "print_unfinished"]
+__all__ = [
+    "Progress",
+    "fold_endpoint",
+    "print_dry_run",
+    "print_interrupted",
+    "print_summary",
+    "print_unfinished",
+]

@@ -333,7 +333,9 @@ async def replay_captures(
     # A later command can tell a killed run by its heartbeat (store/liveness.py; SQLite stores only).
     heartbeat = None if is_dsn(db) else Heartbeat(Path(db), run_id).start()
     own_transport = transport is None
-    transport = transport or make_transport("aiohttp", concurrency=config.replay.concurrency)
+    transport = transport or make_transport(
+        "aiohttp", concurrency=config.replay.concurrency, max_body=config.replay.max_body
+    )
     engine = Engine(
         legacy=config.backends.legacy,
         candidate=config.backends.candidate,

@@ -228,6 +228,13 @@ def test_form_params_are_encoded_when_text_is_absent(tmp_path: Path) -> None:
     assert exchange.request.body == b"k=v+w"
 
 
+def test_form_params_already_percent_encoded_are_not_encoded_twice(tmp_path: Path) -> None:
+    params = [{"name": "field%5B1%5D", "value": "a%20b"}, {"name": "plain[2]", "value": "1+1=2"}]
+    post = {"mimeType": "application/x-www-form-urlencoded", "params": params}
+    exchange = _one(_write_har(tmp_path / "c.har", [_entry(0, method="POST", postData=post)]))
+    assert exchange.request.body == b"field%5B1%5D=a+b&plain%5B2%5D=1%2B1%3D2"
+
+
 def test_binary_bodies(tmp_path: Path) -> None:
     blob = bytes(range(256))
     entry = _entry(0, method="PUT", postData={"text": base64.b64encode(blob).decode(), "encoding": "base64"})
@@ -250,6 +257,8 @@ def test_entry_without_response(tmp_path: Path) -> None:
         ({"url": "data:image/png;base64,AAAA"}, "not http"),
         ({"url": "blob:https://example.com/3f1c"}, "not http"),
         ({"url": "chrome-extension://abcdef/script.js"}, "not http"),
+        ({"url": "data:image/png;base64,AAAA", "method": ""}, "not http"),  # as Safari writes it
+        ({"method": ""}, "no request method"),
     ],
 )
 def test_unreplayable_entries_are_yielded_with_a_skip(
