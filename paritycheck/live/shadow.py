@@ -19,7 +19,7 @@ from paritycheck.live.yielding import LagGuard
 from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner
 from paritycheck.replay import Engine
-from paritycheck.run import endpoint_matcher
+from paritycheck.run import endpoint_matcher, failed_outcome
 
 SKIP_SAMPLE = "not in the --sample"
 SKIP_RATE = "over --max-rps"
@@ -134,20 +134,9 @@ class Shadow:
             legacy, candidate = await self.engine.pair(request)
         else:
             candidate = await self.engine.ask("candidate", request)
-        if legacy.error is not None or candidate.error is not None:
-            reason = "; ".join(
-                f"{side}: {reply.error}"
-                for side, reply in (("legacy", legacy), ("candidate", candidate))
-                if reply.error is not None
-            )
-            return Outcome(
-                exchange=exchange,
-                endpoint=endpoint,
-                status=Status.FAILED,
-                legacy=legacy,
-                candidate=candidate,
-                reason=reason,
-            )
+        failed = failed_outcome(exchange, endpoint, legacy, candidate)
+        if failed is not None:
+            return failed
         differences = self.comparator.compare(endpoint, legacy, candidate)
         # Instants each backend read off its own clock while listening: one event, two clocks (as replay).
         differences, clocked = self.clock.settle(differences)

@@ -12,6 +12,7 @@ from paritycheck.run.runner import (
     config_record,
     dry_run,
     endpoint_matcher,
+    failed_outcome,
     replay_captures,
 )
 from paritycheck.run.shards import Shard, parse_shard
@@ -24,6 +25,7 @@ __all__ = [
     "config_record",
     "dry_run",
     "endpoint_matcher",
+    "failed_outcome",
     "open_recording",
     "parse_shard",
     "replay_captures",

@@ -58,6 +58,25 @@ class RunResult:
         return self.summary.mismatched == 0 and self.summary.failed == 0
 
 
+def failed_outcome(exchange: Exchange, endpoint: str, legacy: Reply, candidate: Reply) -> Outcome | None:
+    """The failed outcome when a backend gave no answer (a transport error), naming each side; else None."""
+    if legacy.error is None and candidate.error is None:
+        return None
+    reasons = [
+        f"{side}: {reply.error}"
+        for side, reply in (("legacy", legacy), ("candidate", candidate))
+        if reply.error is not None
+    ]
+    return Outcome(
+        exchange=exchange,
+        endpoint=endpoint,
+        status=Status.FAILED,
+        legacy=legacy,
+        candidate=candidate,
+        reason="; ".join(reasons),
+    )
+
+
 def check_backends(config: Config) -> None:
     """Both backends must be configured with an http(s) base URL."""
     for side in ("legacy", "candidate"):
@@ -225,20 +244,9 @@ class _Pipeline:
         *,
         group: Group | None = None,
     ) -> Outcome:
-        if legacy.error is not None or candidate.error is not None:
-            reasons = [
-                f"{side}: {reply.error}"
-                for side, reply in (("legacy", legacy), ("candidate", candidate))
-                if reply.error is not None
-            ]
-            return Outcome(
-                exchange=exchange,
-                endpoint=endpoint,
-                status=Status.FAILED,
-                legacy=legacy,
-                candidate=candidate,
-                reason="; ".join(reasons),
-            )
+        failed = failed_outcome(exchange, endpoint, legacy, candidate)
+        if failed is not None:
+            return failed
         differences = self.comparator.compare(endpoint, legacy, candidate)
         if self.sessions is not None:  # each backend's own value for one captured value is no difference
             differences = self.sessions.settle(group, differences)
