@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check bench clean browser fuzz
+.PHONY: demo demo-live test lint typecheck check bench clean browser fuzz
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml | $(PY)
 
 demo: $(STAMP)
 	$(PY) -m paritycheck.samples demo
+
+# The same session through `paritycheck proxy` in front of the legacy sample (docs/live-modes.md).
+demo-live: $(STAMP)
+	$(PY) -m paritycheck.samples demo-live
 
 test: $(STAMP) browser
 	$(PY) -m pytest -q

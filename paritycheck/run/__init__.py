@@ -5,13 +5,23 @@ with its consumers (store writer, live summary, progress), plus the dry run.
 from __future__ import annotations
 
 from paritycheck.run.recording import open_recording
-from paritycheck.run.runner import Planned, RunResult, dry_run, endpoint_matcher, replay_captures
+from paritycheck.run.runner import (
+    Planned,
+    RunResult,
+    check_backends,
+    config_record,
+    dry_run,
+    endpoint_matcher,
+    replay_captures,
+)
 from paritycheck.run.shards import Shard, parse_shard
 
 __all__ = [
     "Planned",
     "RunResult",
     "Shard",
+    "check_backends",
+    "config_record",
     "dry_run",
     "endpoint_matcher",
     "open_recording",

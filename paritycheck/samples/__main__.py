@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
         nargs=argparse.REMAINDER,
         help=f"after --: arguments for python -m paritycheck (default: {' '.join(DEMO_COMMAND)})",
     )
+    live = sub.add_parser("demo-live", help="the demo session through paritycheck proxy")
+    live.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     return parser
 
 
@@ -139,6 +141,22 @@ async def demo(host: str, args: Sequence[str]) -> int:
     return ExitStatus.OK
 
 
+def _demo_live(host: str) -> int:
+    """``demo-live``: the session through the proxy; print the window's totals and where its report is."""
+    from paritycheck.samples.live_demo import demo_live
+
+    server = asyncio.run(demo_live(host=host))
+    t = server.metrics.totals
+    print(
+        f"{t.seen} requests: {t.matched} matched, {t.mismatched} mismatched, {t.failed} failed,"
+        f" {t.skipped} skipped, {t.dropped} dropped\n"
+        "  paritycheck report --open    the report of this window (reports/index.html)\n"
+        "  paritycheck gate             the rollout verdict on it",
+        flush=True,
+    )
+    return ExitStatus.OK
+
+
 def reset(url: str | None) -> int:
     """POST the sample's reset route; the ``reset`` command of a demo ``[backends.*]`` (docs/sessions.md)."""
     if not url:
@@ -175,6 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if options.command == "reset":
             return reset(options.url)
+        if options.command == "demo-live":
+            return _demo_live(options.host)
         extra = list(options.paritycheck_args)
         if extra[:1] == ["--"]:
             extra = extra[1:]

@@ -1,0 +1,204 @@
+"""Live-mode benchmark: added client-path latency of the proxy, mirror sink throughput, a memory soak.
+
+Starts two bench backends (bench/servers.py, one process each) and paritycheck itself as a separate
+process (``python -m paritycheck proxy|mirror``), as in production; the load generator is this process.
+
+1. Latency: GETs at ``--rate`` requests/s, open loop, alternately straight to the legacy and through
+   the proxy with shadowing on, in phases of ``--seconds``; prints p50/p99 of each and the difference.
+2. Mirror sink: ``--mirror`` requests as fast as the sink takes them (64 in flight); the throughput is
+   requests over the time until /status accounts for every one (shadowed, skipped or dropped).
+3. Soak: the proxy at ``--rate`` for ``--soak`` seconds with 2,000-exchange windows; prints its RSS.
+
+Usage: ``.venv/bin/python bench/live.py [--rate 500] [--seconds 5] [--repeat 3] [--mirror 20000]
+[--soak 60]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+import aiohttp  # noqa: E402
+from servers import backend  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def listener(mode: str, legacy: str, candidate: str, db: Path, *extra: str) -> Iterator[tuple[str, str, int]]:
+    """Run ``paritycheck MODE`` as a process; yield its URL, its admin URL and its pid."""
+    port, admin = free_port(), free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paritycheck", mode, "--listen", f"127.0.0.1:{port}", "--admin",
+         f"127.0.0.1:{admin}", "--legacy", legacy, "--candidate", candidate, "--db", str(db), "--no-report",
+         *extra],
+        stderr=subprocess.PIPE, text=True, cwd=db.parent,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        if "listening" not in line:
+            raise RuntimeError(f"{mode} did not start: {line}")
+        yield f"http://127.0.0.1:{port}", f"http://127.0.0.1:{admin}", proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(60)
+        if proc.stderr is not None:
+            print("   ", proc.stderr.read().strip())
+            proc.stderr.close()
+
+
+async def paced(client: aiohttp.ClientSession, base: str, rate: float, seconds: float) -> list[float]:
+    """GETs at ``rate``/s for ``seconds`` (open loop: a slow answer does not delay the next start)."""
+    latencies: list[float] = []
+
+    async def one(i: int) -> None:
+        started = time.perf_counter()
+        async with client.get(f"{base}/items/{i % 1000}") as r:
+            await r.read()
+        latencies.append((time.perf_counter() - started) * 1000)
+
+    tasks = []
+    start = time.perf_counter()
+    n = int(rate * seconds)
+    for i in range(n):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.ensure_future(one(i)))
+    await asyncio.gather(*tasks)
+    return latencies
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+async def latency(legacy: str, proxy: str, args: argparse.Namespace) -> None:
+    p50s, p99s = [], []
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as client:
+        await paced(client, legacy, args.rate, 1)  # warm up both paths
+        await paced(client, proxy, args.rate, 1)
+        for run in range(args.repeat):
+            direct = await paced(client, legacy, args.rate, args.seconds)
+            through = await paced(client, proxy, args.rate, args.seconds)
+            d50, d99, t50, t99 = pct(direct, 0.5), pct(direct, 0.99), pct(through, 0.5), pct(through, 0.99)
+            p50s.append(t50 - d50)
+            p99s.append(t99 - d99)
+            print(
+                f"  run {run + 1}: direct p50 {d50:.2f} ms p99 {d99:.2f} ms; proxy p50 {t50:.2f} ms"
+                f" p99 {t99:.2f} ms; added p50 {t50 - d50:.2f} ms p99 {t99 - d99:.2f} ms"
+            )
+    print(
+        f"added latency at {args.rate:.0f} req/s, median of {args.repeat}:"
+        f" p50 {statistics.median(p50s):.2f} ms (target < 1),"
+        f" p99 {statistics.median(p99s):.2f} ms (target < 5)"
+    )
+
+
+async def status(client: aiohttp.ClientSession, admin: str) -> dict[str, int]:
+    async with client.get(f"{admin}/status") as r:
+        return dict(json.loads(await r.read())["totals"])
+
+
+async def mirror(sink: str, admin: str, n: int) -> None:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as client:
+        sem = asyncio.Semaphore(64)
+
+        async def one(i: int) -> None:
+            async with sem, client.get(f"{sink}/items/{i % 1000}") as r:
+                await r.read()
+
+        start = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(n)))
+        answered = time.perf_counter() - start
+        totals = await status(client, admin)
+        while totals["seen"] < n:
+            await asyncio.sleep(0.05)
+            totals = await status(client, admin)
+        accounted = time.perf_counter() - start
+    ok = totals["seen"] == totals["shadowed"] + totals["skipped"] + totals["dropped"]
+    print(
+        f"mirror sink: {n} answered in {answered:.2f} s ({n / answered:,.0f} req/s); all accounted after"
+        f" {accounted:.2f} s: {n / accounted:,.0f} req/s (target >= 2,000); {totals['shadowed']} shadowed,"
+        f" {totals['dropped']} dropped, totals reconcile: {ok}"
+    )
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def soak(proxy: str, pid: int, args: argparse.Namespace) -> None:
+    samples = []
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as client:
+        step = max(args.soak / 6, 1)
+        end = time.monotonic() + args.soak
+        while time.monotonic() < end:
+            await paced(client, proxy, args.rate, step)
+            samples.append(rss_mb(pid))
+    print(
+        f"soak {args.soak:.0f} s at {args.rate:.0f} req/s: proxy RSS MB "
+        + ", ".join(f"{m:.0f}" for m in samples)
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=500)
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--mirror", type=int, default=20000)
+    parser.add_argument("--soak", type=float, default=60)
+    parser.add_argument("--sample", default="100", help="the proxy's --sample (0: no shadowing)")
+    args = parser.parse_args()
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        legacy = stack.enter_context(backend())
+        candidate = stack.enter_context(backend(differ=True))
+        with listener(
+            "proxy", legacy, candidate, Path(tmp) / "proxy.db", "--window", "2000", "--sample", args.sample
+        ) as (
+            url,
+            _,
+            pid,
+        ):
+            asyncio.run(latency(legacy, url, args))
+            if args.soak > 0:
+                asyncio.run(soak(url, pid, args))
+        if args.mirror > 0:
+            with listener(
+                "mirror",
+                legacy,
+                candidate,
+                Path(tmp) / "mirror.db",
+                "--queue",
+                str(args.mirror),
+                "--window",
+                "5000",
+            ) as (url, admin, _):
+                asyncio.run(mirror(url, admin, args.mirror))
+
+
+if __name__ == "__main__":
+    main()

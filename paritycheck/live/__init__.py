@@ -1,0 +1,15 @@
+"""Live: turn live traffic into exchanges, shadow them to the candidate and store them as windowed runs.
+
+Two topologies: the inline ``proxy`` answers clients with the legacy's reply and shadows a copy to the
+candidate off the client path; the ``mirror`` sink answers edge-mirrored copies at once and replays
+each to both backends. Every window closes as an ordinary run that report, gate and history read.
+"""
+
+from __future__ import annotations
+
+from paritycheck.live.sampling import RateLimit, Sampler, fnv1a32
+from paritycheck.live.serve import LiveOptions, LiveServer, serve
+from paritycheck.live.shadow import Shadow
+from paritycheck.live.window import Windows
+
+__all__ = ["LiveOptions", "LiveServer", "RateLimit", "Sampler", "Shadow", "Windows", "fnv1a32", "serve"]

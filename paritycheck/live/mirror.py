@@ -1,0 +1,72 @@
+"""The mirror sink: answer each mirrored copy ``200`` with an empty body at once, then replay it.
+
+Edges mirror fire-and-forget (Envoy ``request_mirror_policies``, Istio ``mirror``, nginx ``mirror``,
+GoReplay ``--output-http``). Envoy appends ``-shadow`` to the Host of the copy; it is stripped so that
+the backends see the original Host.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from itertools import count
+
+from aiohttp import web
+
+from paritycheck.live.proxy import SKIP_TOO_LARGE, live_exchange
+from paritycheck.live.shadow import Shadow
+from paritycheck.models import Exchange
+
+SHADOW_SUFFIX = "-shadow"
+
+
+def original_host(host: str | None) -> str | None:
+    """Envoy's mirrored Host ``api.example.com-shadow:8080`` back to ``api.example.com:8080``."""
+    if not host:
+        return host
+    name, colon, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
+    if name.endswith(SHADOW_SUFFIX):
+        return name[: -len(SHADOW_SUFFIX)] + colon + port
+    return host
+
+
+class Mirror:
+    """An aiohttp handler that queues every mirrored request for both backends."""
+
+    def __init__(
+        self,
+        shadow: Shadow,
+        *,
+        max_body: int = 1024 * 1024,
+        source: str = "mirror",
+        record: Callable[[Exchange], None] | None = None,
+    ) -> None:
+        self.shadow = shadow
+        self.record = record
+        self.max_body = max_body
+        self.source = source
+        self._index = count()
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        body = bytearray()
+        too_large = False
+        if request.body_exists:
+            async for chunk in request.content.iter_any():
+                if not too_large:
+                    body.extend(chunk)
+                    if len(body) > self.max_body:
+                        too_large = True
+                        body.clear()
+        exchange = live_exchange(
+            request,
+            bytes(body) if request.body_exists else None,
+            index=next(self._index),
+            source=self.source,
+            host=original_host(request.headers.get("host")),
+        )
+        if too_large:
+            exchange = dataclasses.replace(exchange, skip=SKIP_TOO_LARGE)
+        self.shadow.offer(exchange)
+        if self.record is not None and not too_large:  # --record: the mirrored request (no response)
+            self.record(exchange)
+        return web.Response(status=200)

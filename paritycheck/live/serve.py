@@ -1,0 +1,262 @@
+"""Run a live listener (proxy or mirror) with its shadow path, windows and admin listener.
+
+:class:`LiveServer` is the library object that tests start and stop directly; :func:`serve` runs one
+until SIGTERM (drain for ``drain`` seconds) or SIGINT (drain for a tenth of that), then closes the open
+window as a complete run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from paritycheck.capture import CaptureWriter
+from paritycheck.config import Config
+from paritycheck.errors import ConfigError
+from paritycheck.live.metrics import Metrics
+from paritycheck.live.mirror import Mirror
+from paritycheck.live.proxy import Proxy
+from paritycheck.live.sampling import RateLimit, Sampler
+from paritycheck.live.shadow import Shadow
+from paritycheck.live.window import Windows
+from paritycheck.live.yielding import LagGuard
+from paritycheck.noise import NoiseLearner
+from paritycheck.replay import Engine, make_transport
+from paritycheck.run import check_backends, config_record, open_recording
+
+
+@dataclass(frozen=True, slots=True)
+class LiveOptions:
+    """How a live listener runs (the CLI's options)."""
+
+    mode: str  # "proxy" or "mirror"
+    listen: str = "127.0.0.1:8080"
+    db: Path = Path("paritycheck.db")
+    admin: str | None = None
+    queue: int = 1000
+    workers: int = 16
+    sample: float = 100.0
+    sample_key: str | None = None
+    max_rps: float = 0.0
+    window_seconds: float = 900.0
+    window_exchanges: int = 0
+    html: Path | None = None
+    drain: float = 10.0
+    #: Slow or idle client connections are closed after this many seconds without progress.
+    client_timeout: float = 30.0
+    max_body: int = 1024 * 1024
+    #: Store outcomes from a helper process (store/child.py): off the event loop that serves clients.
+    store_in_child: bool = True
+    #: Shadows pause while the event loop lags more than this (s), so the queue drops instead (0: off).
+    max_lag: float = 0.002
+    #: ``--record FILE.har|.jsonl``: write the live exchanges as a capture, redacted unless ``record_raw``.
+    record: Path | None = None
+    record_raw: bool = False
+
+
+def host_port(value: str, *, option: str) -> tuple[str, int]:
+    """``HOST:PORT`` (port 0: any free port); anything else is a config error naming the option."""
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise ConfigError(f"{option} {value!r} is not HOST:PORT", hint=f"use e.g. {option} 127.0.0.1:8080")
+    return host.strip("[]"), int(port)
+
+
+def check_distinct(config: Config) -> None:
+    """Both backends at one URL would compare the legacy with itself and shadow writes into it."""
+    legacy, candidate = config.backends.legacy.url, config.backends.candidate.url
+    if legacy and candidate:
+        a, b = urlsplit(legacy), urlsplit(candidate)
+        if (a.scheme, a.hostname, a.port or a.scheme, a.path.rstrip("/")) == (
+            b.scheme,
+            b.hostname,
+            b.port or b.scheme,
+            b.path.rstrip("/"),
+        ):
+            raise ConfigError(
+                f"legacy and candidate are the same backend ({legacy})",
+                hint="point [backends] candidate (or --candidate) at the new service",
+            )
+
+
+class LiveServer:
+    """One live listener: start, read its counters, stop (drain and close the window)."""
+
+    def __init__(self, config: Config, options: LiveOptions) -> None:
+        if options.mode not in ("proxy", "mirror"):
+            raise ValueError("mode must be proxy or mirror")
+        check_backends(config)
+        check_distinct(config)
+        self.config = config
+        self.options = options
+        self.listen = host_port(options.listen, option="--listen")
+        self.admin_at = host_port(options.admin, option="--admin") if options.admin else None
+        self.sampler = Sampler(options.sample, key=options.sample_key)
+        self.metrics = Metrics()
+        self._config_record = config_record(config)
+        self.windows: Windows | None = None
+        self.shadow: Shadow | None = None
+        self.proxy: Proxy | None = None
+        self._runners: list[web.AppRunner] = []
+        self._ticker: asyncio.Task[None] | None = None
+        self.port = 0
+        self.admin_port = 0
+        self.recording: CaptureWriter | None = None
+
+    async def start(self) -> None:
+        """Open the store's first window, start the shadow workers and the listeners."""
+        cfg, opts = self.config, self.options
+        backends = {"legacy": cfg.backends.legacy.url, "candidate": cfg.backends.candidate.url}
+        self.windows = Windows(
+            opts.db,
+            source=f"live {opts.mode} {opts.listen}",
+            config={**self._config_record, "live": {"mode": opts.mode, "sample": opts.sample}},
+            backends=backends,
+            exchanges=opts.window_exchanges,
+            seconds=opts.window_seconds,
+            html=opts.html,
+            noise=lambda: NoiseLearner(cfg.noise, allow_writes=False),
+            store_in_child=opts.store_in_child,
+        )
+        self.transport = make_transport("aiohttp", concurrency=max(opts.workers, 1) * 2)
+        engine = Engine(
+            legacy=cfg.backends.legacy,
+            candidate=cfg.backends.candidate,
+            transport=self.transport,
+            timeout=cfg.replay.timeout,
+        )
+        self.shadow = Shadow(
+            cfg,
+            engine,
+            self.windows.add,
+            metrics=self.metrics,
+            queue=opts.queue,
+            workers=opts.workers,
+            sampler=self.sampler,
+            rate=RateLimit(opts.max_rps),
+            noise=lambda: self.windows.noise if self.windows is not None else None,
+            guard=LagGuard(limit=opts.max_lag) if opts.max_lag > 0 else None,
+        )
+        if opts.record is not None:
+            self.recording = open_recording(opts.record, redact=not opts.record_raw, flush_every=100)
+        record = self.recording.write if self.recording is not None else None
+        if opts.mode == "proxy":
+            self.proxy = Proxy(
+                cfg.backends.legacy.url,
+                self.shadow,
+                timeout=cfg.replay.timeout,
+                max_body=opts.max_body,
+                record=record,
+            )
+            await self.proxy.start()
+            handler = self.proxy.handle
+        else:
+            handler = Mirror(self.shadow, max_body=opts.max_body, record=record).handle
+        app = web.Application(client_max_size=0)
+        app.router.add_route("*", "/{tail:.*}", handler)
+        self.port = await self._serve(app, self.listen)
+        if self.admin_at is not None:
+            admin = web.Application()
+            admin.router.add_get("/metrics", self._metrics)
+            admin.router.add_get("/status", self._status)
+            self.admin_port = await self._serve(admin, self.admin_at)
+        self._ticker = asyncio.ensure_future(self._tick())
+
+    async def _serve(self, app: web.Application, at: tuple[str, int]) -> int:
+        runner = web.AppRunner(
+            app, access_log=None, keepalive_timeout=self.options.client_timeout, handle_signals=False
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, at[0], at[1], backlog=1024)
+        await site.start()
+        self._runners.append(runner)
+        return int(runner.addresses[-1][1])
+
+    async def _tick(self) -> None:
+        assert self.windows is not None
+        while True:
+            await asyncio.sleep(0.5)
+            if self.windows.due(time.time()):
+                self.windows.turn()
+
+    def status(self) -> dict[str, Any]:
+        """The counters since start and the open window's summary, as /status serves them."""
+        windows, shadow = self.windows, self.shadow
+        current: dict[str, Any] = {}
+        if windows is not None:
+            s = windows.summary
+            current = {
+                "run": windows.run_id,
+                "total": s.total,
+                "matched": s.matched,
+                "mismatched": s.mismatched,
+                "failed": s.failed,
+                "skipped": s.skipped,
+            }
+        return {
+            "mode": self.options.mode,
+            "totals": self.metrics.totals.as_dict(),
+            "queue": shadow.queue.qsize() if shadow is not None else 0,
+            "window": current,
+            "closed_runs": list(windows.closed) if windows is not None else [],
+        }
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        body = self.metrics.render()
+        return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+    async def _status(self, request: web.Request) -> web.Response:
+        return web.json_response(self.status(), dumps=lambda v: json.dumps(v, indent=2))
+
+    async def stop(self, *, drain: float | None = None) -> int | None:
+        """Stop accepting, drain the shadow queue (bounded), close the window; return its run id."""
+        for runner in self._runners[:1]:  # the client listener first: no new requests from now on
+            await runner.cleanup()
+        if self.shadow is not None:
+            await self.shadow.drain(self.options.drain if drain is None else drain)
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        for runner in self._runners[1:]:
+            await runner.cleanup()
+        self._runners.clear()
+        if self.proxy is not None:
+            await self.proxy.close()
+        await self.transport.aclose()
+        if self.recording is not None:
+            self.recording.close()
+        return self.windows.close() if self.windows is not None else None
+
+
+async def serve(config: Config, options: LiveOptions, *, ready: Any = None) -> LiveServer:
+    """Run a listener until SIGTERM or SIGINT; return it, stopped, with every window closed."""
+    server = LiveServer(config, options)
+    await server.start()
+    if ready is not None:
+        ready(server)
+    loop = asyncio.get_running_loop()
+    stop: asyncio.Future[float] = loop.create_future()
+
+    def on_signal(drain: float) -> None:
+        if not stop.done():
+            stop.set_result(drain)
+
+    loop.add_signal_handler(signal.SIGTERM, on_signal, options.drain)
+    loop.add_signal_handler(signal.SIGINT, on_signal, options.drain / 10)
+    try:
+        drain = await stop
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        loop.remove_signal_handler(signal.SIGINT)
+    await server.stop(drain=drain)
+    return server

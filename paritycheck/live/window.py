@@ -1,0 +1,118 @@
+"""Windows: live outcomes stored as a sequence of ordinary runs, one per window.
+
+A window closes after ``seconds`` or ``exchanges`` (whichever comes first), as a ``complete`` run that
+report, gate and history read like any replay; the HTML report (if asked for) is rewritten at each close.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from paritycheck.gate import LiveSummary
+from paritycheck.models import Outcome
+from paritycheck.noise import NoiseLearner
+from paritycheck.report import write_html
+from paritycheck.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Windows:
+    """The open window (a running run) and its live summary; closes and opens runs as windows turn."""
+
+    def __init__(
+        self,
+        db: Path,
+        *,
+        source: str,
+        config: dict[str, Any],
+        backends: dict[str, str],
+        exchanges: int = 0,
+        seconds: float = 0.0,
+        html: Path | None = None,
+        on_close: Callable[[int, LiveSummary], None] | None = None,
+        noise: Callable[[], NoiseLearner] | None = None,
+        store_in_child: bool = False,
+    ) -> None:
+        from paritycheck import __version__
+
+        self.db = db
+        self.source = source
+        self.exchanges = exchanges
+        self.seconds = seconds
+        self.html = html
+        self.on_close = on_close
+        # Noise is learned per window (A/A re-asks of the legacy), and classified when the window closes.
+        self._new_noise = noise
+        self.noise = noise() if noise is not None else None
+        self._run_args: dict[str, Any] = {
+            "tool_version": __version__,
+            "config": config,
+            "backends": backends,
+        }
+        self.store = Store.open(db)
+        if store_in_child:  # frees the event loop (and the client path) of storing, as on long replays
+            self.store.write_in_child()
+        self.closed: list[int] = []
+        # A window's run is opened by its first outcome, so that idle periods leave no empty runs.
+        self.run_id: int | None = None
+        self.summary = LiveSummary()
+        self.opened = 0.0
+
+    def _open(self) -> int:
+        started = dt.datetime.now(dt.UTC)
+        self.run_id = self.store.start_run(
+            captures=[{"name": f"{self.source} window from {started.isoformat(timespec='seconds')}"}],
+            started=started.isoformat(timespec="milliseconds"),
+            **self._run_args,
+        )
+        self.summary = LiveSummary()
+        self.opened = started.timestamp()
+        return self.run_id
+
+    def add(self, outcome: Outcome) -> None:
+        """Store one outcome in the open window; close it when it holds ``exchanges`` outcomes."""
+        run_id = self.run_id if self.run_id is not None else self._open()
+        self.store.add(run_id, outcome)
+        self.summary.add(outcome)
+        if self.exchanges and self.summary.total >= self.exchanges:
+            self.turn()
+
+    def due(self, now: float) -> bool:
+        """Whether the open window's time is up."""
+        return self.run_id is not None and bool(self.seconds) and now - self.opened >= self.seconds
+
+    def turn(self, *, status: str = "complete") -> int | None:
+        """Close the open window as a run with ``status``; return its id (None if no window was open)."""
+        run_id, summary = self.run_id, self.summary
+        if run_id is None:
+            return None
+        self.run_id = None
+        self.summary = LiveSummary()
+        if self.noise is not None:
+            self.store.flush()
+            paths = self.noise.classify()
+            if paths:
+                self.store.apply_noise(run_id, paths)
+            self.noise = self._new_noise() if self._new_noise is not None else None
+        self.store.finish_run(run_id, status=status)
+        self.closed.append(run_id)
+        if self.html is not None:
+            try:
+                write_html(self.store, run_id, self.html)
+            except OSError as exc:  # a report that cannot be written must not stop the listener
+                log.warning("cannot write %s: %s", self.html, exc)
+        if self.on_close is not None:
+            self.on_close(run_id, summary)
+        return run_id
+
+    def close(self, *, status: str = "complete") -> int | None:
+        """Close the open window (if any) and the store; return the closed run's id."""
+        try:
+            return self.turn(status=status)
+        finally:
+            self.store.close()

@@ -1,0 +1,54 @@
+"""Acceptance: the live demo's first window shows the recorded demo's seeded differences."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from paritycheck.config import load
+from paritycheck.run import replay_captures
+from paritycheck.samples import running
+from paritycheck.samples.live_demo import demo_live
+from paritycheck.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def differences(db: Path, run_id: int) -> set[tuple[str, str, str]]:
+    """(endpoint, kind, path) of the run's non-noise differences on the session's read endpoints."""
+    with Store.open(db, create=False) as store:
+        return {
+            (e.endpoint, d.kind, d.path)
+            for e in store.exchanges(run_id)
+            for d in e.differences
+            if e.method == "GET" and "/projects" not in e.endpoint
+        }
+
+
+async def test_first_window_shows_the_recorded_demos_differences(tmp_path: Path) -> None:
+    config = load(ROOT / "paritycheck.toml")
+    server = await demo_live(
+        db=tmp_path / "live.db", html=tmp_path / "index.html", config=config, summary_delay=0
+    )
+    assert server.windows is not None
+    (window,) = server.windows.closed
+    t = server.metrics.totals
+    assert t.seen == t.shadowed + t.skipped + t.dropped > 0
+    assert (tmp_path / "index.html").is_file()
+
+    async with running(summary_delay=0) as samples:
+        backends = dataclasses.replace(
+            config.backends,
+            legacy=dataclasses.replace(config.backends.legacy, url=samples.legacy_url),
+            candidate=dataclasses.replace(config.backends.candidate, url=samples.candidate_url),
+        )
+        recorded_config = dataclasses.replace(
+            config, backends=backends, replay=dataclasses.replace(config.replay, allow_writes=True)
+        )
+        result = await replay_captures(
+            recorded_config, [ROOT / "captures" / "auth.har"], db=tmp_path / "rec.db"
+        )
+    live = differences(tmp_path / "live.db", window)
+    recorded = differences(tmp_path / "rec.db", result.run_id)
+    assert live == recorded
+    assert any(path == "$.tags" or kind == "order" for _, kind, path in live)  # a seeded one, not noise only
