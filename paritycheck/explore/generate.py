@@ -72,6 +72,8 @@ class Generated:
     query: str
     headers: tuple[tuple[str, str], ...]
     body: bytes | None
+    #: A recorded answer (status, JSON body) for session correlation: the source of an OpenAPI link.
+    recorded: tuple[int, bytes] | None = None
 
     @property
     def target(self) -> str:

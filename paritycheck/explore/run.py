@@ -21,7 +21,16 @@ from paritycheck.capture import read
 from paritycheck.config import Config
 from paritycheck.contract import Contract, Operation, load_contract
 from paritycheck.errors import CaptureError
-from paritycheck.explore.generate import INVALID_KINDS, NO_CREDENTIALS, Generated, Plan, generate, load_schema
+from paritycheck.explore.generate import (
+    INVALID_KINDS,
+    NO_CREDENTIALS,
+    VALID,
+    Generated,
+    Plan,
+    generate,
+    load_schema,
+)
+from paritycheck.explore.links import find_links, stateful
 from paritycheck.gate import LiveSummary
 from paritycheck.models import Status
 from paritycheck.run import RunResult, replay_captures
@@ -185,6 +194,13 @@ def prepare(
         time_limit=time_limit,
         on_operation=on_operation,
     )
+    # Stateful sequences where the spec has OpenAPI links (explore/links.py): create, then read it.
+    firsts: dict[str, Generated] = {}
+    for request in plan.requests:
+        if request.kind == VALID:
+            firsts.setdefault(request.operation, request)
+    linked = stateful(schema, find_links(schema), firsts, allow_writes=config.replay.allow_writes)
+    plan = dataclasses.replace(plan, requests=(*plan.requests, *linked))
     if not plan.requests:
         raise CaptureError(
             "nothing to generate: every operation is exercised or skipped"
@@ -281,6 +297,10 @@ def write_capture(requests: Sequence[Generated], path: Path) -> None:
                     import base64
 
                     line["body_base64"] = base64.b64encode(request.body).decode()
+            if request.recorded is not None:  # what session correlation learns the linked value from
+                status, body = request.recorded
+                headers = [["content-type", "application/json"]]
+                line["response"] = {"status": status, "headers": headers, "body": body.decode()}
             fh.write(json.dumps(line, ensure_ascii=True) + "\n")
 
 

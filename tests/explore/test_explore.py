@@ -281,3 +281,29 @@ def test_cli_explore_saves_a_capture_that_replay_reproduces(tmp_path: Path, serv
     assert "candidate accepts what legacy refused" in shown.stdout and "coverage" in shown.stdout
     replayed = CliRunner().invoke(cli, ["replay", str(tmp_path / "s.har"), *args])
     assert replayed.exit_code == ExitStatus.DIFFERENCES, replayed.output
+
+
+async def test_openapi_links_become_sequences_with_each_backends_own_id(
+    tmp_path: Path, samples: Samples
+) -> None:
+    # The demo spec links createProject (201) to getProject and listComments by the new id. The legacy
+    # and the port number projects differently, so only correlation makes the follow-up read succeed.
+    config = config_for(samples, allow_writes=True)
+    db = tmp_path / "r.db"
+    result = await explore(config, SPEC, db=db, seed=4, max_examples=1, all_operations=True)
+    linked = [i for i, r in enumerate(result.plan.requests) if r.kind == "stateful"]
+    targets = {
+        result.plan.requests[i].operation: i for i in linked if result.plan.requests[i].method == "GET"
+    }
+    assert set(targets) == {"GET /api/v1/projects/{project_id}", "GET /api/v1/projects/{project_id}/comments"}
+    with Store.open(db, create=False) as store:
+        by_entry = {x.entry: x for x in store.exchanges(result.run.run_id)}
+    for entry in targets.values():
+        x = by_entry[entry]
+        assert x.legacy is not None and x.candidate is not None
+        assert (x.legacy.status, x.candidate.status) == (200, 200), x.url
+    # without --allow-writes there is no create, so no sequence
+    reads = await explore(
+        config_for(samples), SPEC, db=tmp_path / "r2.db", seed=4, max_examples=1, all_operations=True
+    )
+    assert not any(r.kind == "stateful" for r in reads.plan.requests)
