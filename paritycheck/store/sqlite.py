@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -89,10 +90,7 @@ class Store(Writer, Queries, Shards):
         try:
             db = sqlite_utils.Database(conn, execute_plugins=False)
             conn.execute("PRAGMA busy_timeout = 5000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            migrate(db, path)
+            _prepare(conn, db, path)
             with contextlib.suppress(sqlite3.OperationalError):  # busy: the next command reaps them
                 reap_stale(conn)  # a killed run reads "crashed" to every later command
         except sqlite3.DatabaseError as exc:
@@ -144,3 +142,20 @@ class Store(Writer, Queries, Shards):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _prepare(conn: sqlite3.Connection, db: sqlite_utils.Database, path: Path) -> None:
+    """WAL mode and the schema. Processes opening a new file at once (workers, shards) can meet SQLite's
+    immediate "database is locked" while one of them switches the journal mode, which the busy timeout
+    does not wait out: retry that a few times, with a growing pause."""
+    for attempt in range(8):
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            migrate(db, path)
+            return
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 7:
+                raise
+            time.sleep(0.05 * 2**attempt)
