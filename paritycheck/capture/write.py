@@ -84,17 +84,23 @@ class CaptureWriter:
             self._write_at(text.encode("utf-8"))
             self._fh.flush()  # an empty capture is already a valid HAR
 
-    def write(self, exchange: Exchange) -> None:
-        """Queue one exchange; it reaches the file at the next flush (every ``flush_every`` writes)."""
+    def write(self, exchange: Exchange, *, comment: str | None = None) -> None:
+        """Queue one exchange; it reaches the file at the next flush (every ``flush_every`` writes).
+
+        ``comment`` is kept with it (HAR 1.2's entry ``comment``; ``comment`` in JSON lines), for a reader.
+        """
         if self._fh is None:
             raise ValueError("write to a closed CaptureWriter")
         if self._redact is not None:
             exchange = self._redact(exchange)
+        obj = har_entry(exchange) if self.format == "har" else jsonl_object(exchange)
+        if comment is not None:
+            obj["comment"] = comment
         if self.format == "har":
-            entry = _dumps(har_entry(exchange))
+            entry = _dumps(obj)
             self._pending.append(entry if self.count == 0 else b",\n" + entry)
         else:
-            self._pending.append(_dumps(jsonl_object(exchange)) + b"\n")
+            self._pending.append(_dumps(obj) + b"\n")
         self.count += 1
         if len(self._pending) >= self._flush_every:
             self.flush()

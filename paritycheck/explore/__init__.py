@@ -15,7 +15,6 @@ from paritycheck.explore.run import (
     prepare,
     write_capture,
 )
-from paritycheck.explore.save import write_har
 
 __all__ = [
     "KINDS",
@@ -30,5 +29,4 @@ __all__ = [
     "load_schema",
     "prepare",
     "write_capture",
-    "write_har",
 ]

@@ -185,7 +185,7 @@ def _for_operation(
         kind = VALID if _is_positive(case) else _SCENARIO_KIND.get(scenario or "", OTHER)
         if kind == MISSING and _drops_credentials(case):
             kind = NO_CREDENTIALS
-        request = _request(name, kind, _describe(case), case, secured=secured)
+        request = case_request(name, kind, _describe(case), case, secured=secured)
         if request is None or _identity(request) in seen:
             continue
         seen.add(_identity(request))
@@ -236,7 +236,7 @@ def _drawn(
     def collect(case: Any) -> None:
         if len(drawn) >= count:
             return
-        request = _request(name, VALID, "property-based example", case, secured=secured)
+        request = case_request(name, VALID, "property-based example", case, secured=secured)
         if request is not None and _identity(request) not in seen:
             seen.add(_identity(request))
             drawn.append(request)
@@ -246,7 +246,7 @@ def _drawn(
     return drawn
 
 
-def _request(name: str, kind: str, description: str, case: Any, *, secured: bool) -> Generated | None:
+def case_request(name: str, kind: str, description: str, case: Any, *, secured: bool) -> Generated | None:
     """A :class:`Generated` from a Schemathesis case; None for one that cannot go on the wire as is."""
     try:
         headers = [(str(k), _text(v)) for k, v in (case.headers or {}).items()]

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from paritycheck.explore.generate import Generated, label, operations
+from paritycheck.explore.generate import Generated, case_request, label, operations
 from paritycheck.models import SAFE_METHODS
 
 STATEFUL = "stateful"
@@ -116,15 +116,13 @@ def _recorded(link: Link, placeholder: str) -> tuple[int, bytes] | None:
 
 
 def _target(case: Any, link: Link, placeholder: str, source: Generated) -> Generated | None:
-    from paritycheck.explore.generate import _request
-
     for name in link.parameters:
         param = name.split(".", 1)[1] if "." in name else name
         if param in (case.path_parameters or {}):
             case.path_parameters[param] = placeholder
         elif case.query is not None:
             case.query[param] = placeholder
-    request = _request(
+    request = case_request(
         label(case.operation), STATEFUL, f"link {link.name} from {link.source}", case, secured=True
     )
     if request is None:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from paritycheck.capture import read
+from paritycheck.capture import CaptureWriter, read
 from paritycheck.config import Config
 from paritycheck.contract import Contract, Operation, load_contract
 from paritycheck.errors import CaptureError
@@ -32,7 +31,7 @@ from paritycheck.explore.generate import (
 )
 from paritycheck.explore.links import find_links, stateful
 from paritycheck.gate import LiveSummary
-from paritycheck.models import Status
+from paritycheck.models import Exchange, Recorded, Request, Status
 from paritycheck.run import RunResult, replay_captures
 from paritycheck.store import Store, StoredExchange
 
@@ -272,36 +271,40 @@ async def explore(
         )
     saved = None
     if save is not None and findings:
-        from paritycheck.explore.save import write_har
-
-        await asyncio.to_thread(write_har, [plan.requests[f.entry] for f in findings], save)
+        await asyncio.to_thread(write_capture, [plan.requests[f.entry] for f in findings], save)
         saved = save
     return ExploreResult(result, plan, seed, spec, capture, tuple(coverage), tuple(findings), saved)
 
 
 def write_capture(requests: Sequence[Generated], path: Path) -> None:
-    """The generated requests as a JSON-lines capture (docs/formats: one request per line)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
-        for request in requests:
-            line: dict[str, Any] = {
-                "method": request.method,
-                "url": GENERATED_ORIGIN + request.target,
-                "headers": [list(h) for h in request.headers],
-                "comment": f"{request.kind}: {request.description}",
-            }
-            if request.body is not None:
-                try:
-                    line["body"] = request.body.decode("utf-8")
-                except UnicodeDecodeError:
-                    import base64
+    """The generated requests as a capture that ``replay`` reads: HAR or JSON lines by the extension.
 
-                    line["body_base64"] = base64.b64encode(request.body).decode()
-            if request.recorded is not None:  # what session correlation learns the linked value from
-                status, body = request.recorded
-                headers = [["content-type", "application/json"]]
-                line["response"] = {"status": status, "headers": headers, "body": body.decode()}
-            fh.write(json.dumps(line, ensure_ascii=True) + "\n")
+    Written with the project's capture writer, unredacted (generated requests carry only the
+    placeholder credential that ``[auth]`` replaces), each entry commented with what it probes.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with CaptureWriter(path, redact=None, flush_every=1000) as writer:
+        for index, request in enumerate(requests):
+            writer.write(
+                _exchange(request, index),
+                comment=f"{request.operation}: {request.kind}: {request.description}",
+            )
+
+
+def _exchange(request: Generated, index: int) -> Exchange:
+    recorded = None
+    if request.recorded is not None:  # what session correlation learns a linked value from
+        status, body = request.recorded
+        recorded = Recorded(status, (("content-type", "application/json"),), body)
+    wire = Request(
+        request.method,
+        GENERATED_ORIGIN + request.target,
+        request.path,
+        request.query,
+        request.headers,
+        request.body,
+    )
+    return Exchange(index=index, source="generated", request=wire, recorded=recorded)
 
 
 def _coverage(

@@ -184,3 +184,13 @@ def test_unknown_extension_is_a_one_line_error(tmp_path: Path) -> None:
     assert info.value.hint == "name the file .har, .jsonl or .ndjson"
     with pytest.raises(CaptureError, match="cannot be written"):
         CaptureWriter(tmp_path / "missing" / "rec.har", redact=None)
+
+
+@pytest.mark.parametrize("suffix", [".har", ".jsonl"])
+def test_a_comment_is_kept_with_its_entry_and_the_file_still_reads_back(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"c{suffix}"
+    with CaptureWriter(path, redact=None) as writer:
+        writer.write(SAMPLES[0], comment="GET /api/v1/kpis: no-credentials: no credentials")
+    text = path.read_text(encoding="utf-8")
+    assert "no-credentials: no credentials" in text
+    _same(list(capture.read(path)), [SAMPLES[0]], path)
