@@ -11,6 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
+from paritycheck.common.text import plural
+
 if TYPE_CHECKING:
     from paritycheck.explore import ExploreResult
 
@@ -54,17 +56,13 @@ def _statuses(counts: dict[int, int]) -> str:
     return ", ".join(f"{s}×{n}" for s, n in sorted(counts.items())) or "-"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def print_explore(result: ExploreResult, *, out: Console) -> None:
     """Coverage per operation, then the differing generated requests, refusals accepted first."""
     plan = result.plan
     kinds = Counter(r.kind for r in plan.requests)
     out.print(
-        f"\ngenerated from {result.spec}, seed {result.seed}: {_plural(len(plan.requests), 'request')}"
-        f" for {_plural(len(plan.operations), 'operation')} ("
+        f"\ngenerated from {result.spec}, seed {result.seed}: {plural(len(plan.requests), 'request')}"
+        f" for {plural(len(plan.operations), 'operation')} ("
         + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
         + f"); capture: {result.capture}"
     )
@@ -83,7 +81,7 @@ def print_explore(result: ExploreResult, *, out: Console) -> None:
     if accepts:
         out.print(
             Text(
-                f"candidate accepts what legacy refused: {_plural(len(accepts), 'request')}"
+                f"candidate accepts what legacy refused: {plural(len(accepts), 'request')}"
                 " (a missing validation or authorisation check?)",
                 style="bold red",
             )
@@ -104,4 +102,4 @@ def print_explore(result: ExploreResult, *, out: Console) -> None:
         if len(result.findings) > TOP:
             out.print(f"  … and {len(result.findings) - TOP} more (--json, or the HTML report)")
     if result.saved is not None:
-        out.print(f"saved {_plural(len(result.findings), 'differing request')} as a capture: {result.saved}")
+        out.print(f"saved {plural(len(result.findings), 'differing request')} as a capture: {result.saved}")
