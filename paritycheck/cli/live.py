@@ -91,6 +91,12 @@ def _options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Write the live exchanges as a capture that replay reads (secrets redacted).",
         ),
         click.option("--no-report", is_flag=True, help=f"Do not rewrite {DEFAULT_HTML}."),
+        click.option(
+            "--shadow-in-process",
+            is_flag=True,
+            hidden=True,  # for bench/live.py's same-run comparison; the helper process is the default
+            help="Run the shadow path on the listener's own event loop instead of a helper process.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -123,6 +129,7 @@ def _run(mode: str, **kw: Any) -> int:
         html=None if kw["no_report"] else DEFAULT_HTML,
         drain=kw["drain"],
         record=kw["record"],
+        shadow_in_child=not kw["shadow_in_process"],
     )
     err = _stderr()
 
@@ -135,7 +142,7 @@ def _run(mode: str, **kw: Any) -> int:
     err.print(
         f"{mode}: stopped; {t.seen} seen = {t.shadowed} shadowed ({t.matched} matched, {t.mismatched}"
         f" mismatched, {t.failed} failed) + {t.skipped} skipped + {t.dropped} dropped;"
-        f" runs {', '.join(map(str, server.windows.closed)) if server.windows else 'none'}"
+        f" runs {', '.join(map(str, server.closed)) or 'none'}"
     )
     return ExitStatus.OK
 

@@ -13,8 +13,8 @@ from itertools import count
 
 from aiohttp import web
 
+from paritycheck.live.handoff import ShadowTarget
 from paritycheck.live.proxy import SKIP_TOO_LARGE, live_exchange
-from paritycheck.live.shadow import Shadow
 from paritycheck.models import Exchange
 
 SHADOW_SUFFIX = "-shadow"
@@ -35,7 +35,7 @@ class Mirror:
 
     def __init__(
         self,
-        shadow: Shadow,
+        shadow: ShadowTarget,
         *,
         max_body: int = 1024 * 1024,
         source: str = "mirror",

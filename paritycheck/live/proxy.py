@@ -18,7 +18,7 @@ import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
-from paritycheck.live.shadow import Shadow
+from paritycheck.live.handoff import ShadowTarget
 from paritycheck.models import Exchange, Recorded, Reply, Request
 
 #: RFC 9110 7.6.1: meaningful for one connection only, never forwarded (plus the names in Connection).
@@ -70,7 +70,7 @@ class Proxy:
     def __init__(
         self,
         legacy: str,
-        shadow: Shadow,
+        shadow: ShadowTarget,
         *,
         timeout: float,
         max_body: int = 1024 * 1024,

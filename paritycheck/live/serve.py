@@ -22,6 +22,7 @@ from aiohttp import web
 from paritycheck.capture import CaptureWriter
 from paritycheck.config import Config
 from paritycheck.errors import ConfigError
+from paritycheck.live.handoff import ShadowHelper, ShadowTarget, totals_from
 from paritycheck.live.metrics import Metrics
 from paritycheck.live.mirror import Mirror
 from paritycheck.live.proxy import Proxy
@@ -61,6 +62,9 @@ class LiveOptions:
     #: ``--record FILE.har|.jsonl``: write the live exchanges as a capture, redacted unless ``record_raw``.
     record: Path | None = None
     record_raw: bool = False
+    #: Run the shadow side (candidate, compare, store, /metrics) in a helper process (live/handoff.py), so
+    #: the client path's event loop only forwards and hands off; False runs it all on one loop.
+    shadow_in_child: bool = True
 
 
 def host_port(value: str, *, option: str) -> tuple[str, int]:
@@ -107,13 +111,53 @@ class LiveServer:
         self.shadow: Shadow | None = None
         self.proxy: Proxy | None = None
         self._runners: list[web.AppRunner] = []
+        self._client: web.AppRunner | None = None
+        self.helper: ShadowHelper | None = None
+        self.stopped = False
         self._ticker: asyncio.Task[None] | None = None
         self.port = 0
         self.admin_port = 0
         self.recording: CaptureWriter | None = None
 
     async def start(self) -> None:
-        """Open the store's first window, start the shadow workers and the listeners."""
+        """Start the shadow side (a helper process unless ``shadow_in_child`` is off), then the listener."""
+        cfg, opts = self.config, self.options
+        target: ShadowTarget
+        if opts.shadow_in_child:
+            self.helper = await ShadowHelper.spawn(cfg, opts, on_status=self._on_status)
+            self.admin_port = self.helper.admin_port
+            target = self.helper
+            record = self.helper.record if opts.record is not None else None
+        else:
+            await self.start_shadow()
+            assert self.shadow is not None
+            target = self.shadow
+            record = self.recording.write if self.recording is not None else None
+        if opts.mode == "proxy":
+            self.proxy = Proxy(
+                cfg.backends.legacy.url,
+                target,
+                timeout=cfg.replay.timeout,
+                max_body=opts.max_body,
+                record=record,
+            )
+            await self.proxy.start()
+            handler = self.proxy.handle
+        else:
+            handler = Mirror(target, max_body=opts.max_body, record=record).handle
+        app = web.Application(client_max_size=0)
+        app.router.add_route("*", "/{tail:.*}", handler)
+        try:
+            self._client, self.port = await self._serve(app, self.listen)
+        except BaseException:  # --listen taken: stop what was started, then report it
+            await self.stop(drain=0)
+            raise
+
+    def _on_status(self, status: dict[str, Any]) -> None:
+        self.metrics.totals = totals_from(status)
+
+    async def start_shadow(self) -> None:
+        """Open the store, start the shadow workers, ``--record`` and the admin listener (no client path)."""
         cfg, opts = self.config, self.options
         backends = {"legacy": cfg.backends.legacy.url, "candidate": cfg.backends.candidate.url}
         self.windows = Windows(
@@ -148,38 +192,26 @@ class LiveServer:
         )
         if opts.record is not None:
             self.recording = open_recording(opts.record, redact=not opts.record_raw, flush_every=100)
-        record = self.recording.write if self.recording is not None else None
-        if opts.mode == "proxy":
-            self.proxy = Proxy(
-                cfg.backends.legacy.url,
-                self.shadow,
-                timeout=cfg.replay.timeout,
-                max_body=opts.max_body,
-                record=record,
-            )
-            await self.proxy.start()
-            handler = self.proxy.handle
-        else:
-            handler = Mirror(self.shadow, max_body=opts.max_body, record=record).handle
-        app = web.Application(client_max_size=0)
-        app.router.add_route("*", "/{tail:.*}", handler)
-        self.port = await self._serve(app, self.listen)
         if self.admin_at is not None:
             admin = web.Application()
             admin.router.add_get("/metrics", self._metrics)
             admin.router.add_get("/status", self._status)
-            self.admin_port = await self._serve(admin, self.admin_at)
+            runner, self.admin_port = await self._serve(admin, self.admin_at)
+            self._runners.append(runner)
         self._ticker = asyncio.ensure_future(self._tick())
 
-    async def _serve(self, app: web.Application, at: tuple[str, int]) -> int:
+    async def _serve(self, app: web.Application, at: tuple[str, int]) -> tuple[web.AppRunner, int]:
         runner = web.AppRunner(
             app, access_log=None, keepalive_timeout=self.options.client_timeout, handle_signals=False
         )
         await runner.setup()
         site = web.TCPSite(runner, at[0], at[1], backlog=1024)
-        await site.start()
-        self._runners.append(runner)
-        return int(runner.addresses[-1][1])
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        return runner, int(runner.addresses[-1][1])
 
     async def _tick(self) -> None:
         assert self.windows is not None
@@ -190,6 +222,8 @@ class LiveServer:
 
     def status(self) -> dict[str, Any]:
         """The counters since start and the open window's summary, as /status serves them."""
+        if self.helper is not None:  # the helper's, as last pushed (the admin listener serves it live)
+            return self.helper.status or {"mode": self.options.mode, "totals": self.metrics.totals.as_dict()}
         windows, shadow = self.windows, self.shadow
         current: dict[str, Any] = {}
         if windows is not None:
@@ -217,22 +251,40 @@ class LiveServer:
     async def _status(self, request: web.Request) -> web.Response:
         return web.json_response(self.status(), dumps=lambda v: json.dumps(v, indent=2))
 
+    @property
+    def closed(self) -> list[int]:
+        """The ids of the windows closed so far (runs in the store)."""
+        if self.helper is not None:
+            return list(self.helper.status.get("closed_runs", []))
+        return list(self.windows.closed) if self.windows is not None else []
+
     async def stop(self, *, drain: float | None = None) -> int | None:
         """Stop accepting, drain the shadow queue (bounded), close the window; return its run id."""
-        for runner in self._runners[:1]:  # the client listener first: no new requests from now on
-            await runner.cleanup()
+        drain = self.options.drain if drain is None else drain
+        self.stopped = True
+        if self._client is not None:  # the client listener first: no new requests from now on
+            await self._client.cleanup()
+            self._client = None
+        if self.proxy is not None:
+            await self.proxy.close()
+        if self.helper is not None:
+            await self.helper.stop(drain)
+            return self.helper.run_id
+        return await self.stop_shadow(drain=drain)
+
+    async def stop_shadow(self, *, drain: float) -> int | None:
+        """Drain the shadow queue (bounded), stop the admin listener, close the window; return its run id."""
         if self.shadow is not None:
-            await self.shadow.drain(self.options.drain if drain is None else drain)
+            await self.shadow.drain(drain)
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
-        for runner in self._runners[1:]:
+        for runner in self._runners:
             await runner.cleanup()
         self._runners.clear()
-        if self.proxy is not None:
-            await self.proxy.close()
-        await self.transport.aclose()
+        if self.shadow is not None:
+            await self.transport.aclose()
         if self.recording is not None:
             self.recording.close()
         return self.windows.close() if self.windows is not None else None

@@ -45,5 +45,5 @@ async def live(cfg: Config, db: Path, mode: str = "proxy", **options: object) ->
     try:
         yield server
     finally:
-        if server.windows is not None and server._runners:
+        if not server.stopped:
             await server.stop()

@@ -30,8 +30,7 @@ async def test_first_window_shows_the_recorded_demos_differences(tmp_path: Path)
     server = await demo_live(
         db=tmp_path / "live.db", html=tmp_path / "index.html", config=config, summary_delay=0
     )
-    assert server.windows is not None
-    (window,) = server.windows.closed
+    (window,) = server.closed
     t = server.metrics.totals
     assert t.seen == t.shadowed + t.skipped + t.dropped > 0
     assert (tmp_path / "index.html").is_file()

@@ -66,8 +66,7 @@ async def test_mirror_answers_at_once_and_accounts_for_every_copy(tmp_path: Path
     assert (totals["matched"], totals["mismatched"], totals["skipped"]) == (90, 10, 1)
     assert 'paritycheck_live_exchanges_total{endpoint="POST /orders",outcome="skipped"} 1.0' in metrics
     assert "paritycheck_live_latency_seconds_bucket" in metrics
-    assert server.windows is not None
-    closed = server.windows.closed
+    closed = server.closed
     assert runs == closed[-1]
     assert len(closed) == 3  # 40 + 40 + 21
     with Store.open(tmp_path / "s.db", create=False) as store:

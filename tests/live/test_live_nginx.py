@@ -99,9 +99,8 @@ async def test_nginx_mirror_feeds_the_sink_and_every_copy_is_accounted(tmp_path:
     assert totals.seen == sent, err.decode()
     assert totals.seen == totals.shadowed + totals.skipped + totals.dropped
     assert totals.skipped == 2  # the session's two logins: writes are not replayed
-    assert server.windows is not None
     with Store.open(tmp_path / "s.db", create=False) as store:
-        (run_id,) = server.windows.closed
+        (run_id,) = server.closed
         found = {(e.endpoint, d.kind, d.path) for e in store.exchanges(run_id) for d in e.differences}
     # Seeded differences of docs/demo.md: tag order and the renamed/absent fields.
     assert ("GET /api/v1/kpis/{id}/tags", "order", "$.tags") in found or any(
