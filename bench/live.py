@@ -5,12 +5,14 @@ process (``python -m paritycheck proxy|mirror``), as in production; the load gen
 
 1. Latency: GETs at ``--rate`` requests/s, open loop, alternately straight to the legacy and through
    the proxy with shadowing on, in phases of ``--seconds``; prints p50/p99 of each and the difference.
+   Each of ``--variants`` is a proxy of its own, measured in the same run: ``helper`` (the shadow path
+   in a helper process, the default) and ``in-process`` (``--shadow-in-process``: one event loop).
 2. Mirror sink: ``--mirror`` requests as fast as the sink takes them (64 in flight); the throughput is
    requests over the time until /status accounts for every one (shadowed, skipped or dropped).
 3. Soak: the proxy at ``--rate`` for ``--soak`` seconds with 2,000-exchange windows; prints its RSS.
 
 Usage: ``.venv/bin/python bench/live.py [--rate 500] [--seconds 5] [--repeat 3] [--mirror 20000]
-[--soak 60]``
+[--soak 60] [--variants helper,in-process]``
 """
 
 from __future__ import annotations
@@ -92,26 +94,29 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-async def latency(legacy: str, proxy: str, args: argparse.Namespace) -> None:
-    p50s, p99s = [], []
+async def latency(legacy: str, proxies: dict[str, str], args: argparse.Namespace) -> None:
+    """Alternate phases straight to the legacy and through each proxy; the added p50/p99 per proxy."""
+    added: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in proxies}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as client:
-        await paced(client, legacy, args.rate, 1)  # warm up both paths
-        await paced(client, proxy, args.rate, 1)
+        for url in (legacy, *proxies.values()):  # warm up every path
+            await paced(client, url, args.rate, 1)
         for run in range(args.repeat):
             direct = await paced(client, legacy, args.rate, args.seconds)
-            through = await paced(client, proxy, args.rate, args.seconds)
-            d50, d99, t50, t99 = pct(direct, 0.5), pct(direct, 0.99), pct(through, 0.5), pct(through, 0.99)
-            p50s.append(t50 - d50)
-            p99s.append(t99 - d99)
-            print(
-                f"  run {run + 1}: direct p50 {d50:.2f} ms p99 {d99:.2f} ms; proxy p50 {t50:.2f} ms"
-                f" p99 {t99:.2f} ms; added p50 {t50 - d50:.2f} ms p99 {t99 - d99:.2f} ms"
-            )
-    print(
-        f"added latency at {args.rate:.0f} req/s, median of {args.repeat}:"
-        f" p50 {statistics.median(p50s):.2f} ms (target < 1),"
-        f" p99 {statistics.median(p99s):.2f} ms (target < 5)"
-    )
+            d50, d99 = pct(direct, 0.5), pct(direct, 0.99)
+            line = [f"  run {run + 1}: direct p50 {d50:.2f} ms p99 {d99:.2f} ms"]
+            for name, url in proxies.items():
+                through = await paced(client, url, args.rate, args.seconds)
+                t50, t99 = pct(through, 0.5), pct(through, 0.99)
+                added[name][0].append(t50 - d50)
+                added[name][1].append(t99 - d99)
+                line.append(f"{name} p50 {t50:.2f} p99 {t99:.2f} (added {t50 - d50:+.2f} / {t99 - d99:+.2f})")
+            print("; ".join(line))
+    for name, (p50s, p99s) in added.items():
+        print(
+            f"added latency at {args.rate:.0f} req/s, {name}, median of {args.repeat}:"
+            f" p50 {statistics.median(p50s):.2f} ms (target < 1),"
+            f" p99 {statistics.median(p99s):.2f} ms (target < 5)"
+        )
 
 
 async def status(client: aiohttp.ClientSession, admin: str) -> dict[str, int]:
@@ -119,7 +124,7 @@ async def status(client: aiohttp.ClientSession, admin: str) -> dict[str, int]:
         return dict(json.loads(await r.read())["totals"])
 
 
-async def mirror(sink: str, admin: str, n: int) -> None:
+async def mirror(sink: str, admin: str, n: int, name: str) -> None:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as client:
         sem = asyncio.Semaphore(64)
 
@@ -137,9 +142,9 @@ async def mirror(sink: str, admin: str, n: int) -> None:
         accounted = time.perf_counter() - start
     ok = totals["seen"] == totals["shadowed"] + totals["skipped"] + totals["dropped"]
     print(
-        f"mirror sink: {n} answered in {answered:.2f} s ({n / answered:,.0f} req/s); all accounted after"
-        f" {accounted:.2f} s: {n / accounted:,.0f} req/s (target >= 2,000); {totals['shadowed']} shadowed,"
-        f" {totals['dropped']} dropped, totals reconcile: {ok}"
+        f"mirror sink ({name}): {n} answered in {answered:.2f} s ({n / answered:,.0f} req/s); all accounted"
+        f" after {accounted:.2f} s: {n / accounted:,.0f} req/s (target >= 2,000); {totals['shadowed']}"
+        f" shadowed, {totals['dropped']} dropped, totals reconcile: {ok}"
     )
 
 
@@ -164,6 +169,10 @@ async def soak(proxy: str, pid: int, args: argparse.Namespace) -> None:
     )
 
 
+#: The shadow side in a helper process (the default) and on the listener's own loop (before issue 13c).
+VARIANTS = {"helper": (), "in-process": ("--shadow-in-process",)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=500)
@@ -172,32 +181,33 @@ def main() -> None:
     parser.add_argument("--mirror", type=int, default=20000)
     parser.add_argument("--soak", type=float, default=60)
     parser.add_argument("--sample", default="100", help="the proxy's --sample (0: no shadowing)")
+    parser.add_argument(
+        "--variants", default=",".join(VARIANTS), help="which shadow layouts to compare, in the same run"
+    )
     args = parser.parse_args()
+    variants = [v for v in args.variants.split(",") if v]
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         legacy = stack.enter_context(backend())
         candidate = stack.enter_context(backend(differ=True))
-        with listener(
-            "proxy", legacy, candidate, Path(tmp) / "proxy.db", "--window", "2000", "--sample", args.sample
-        ) as (
-            url,
-            _,
-            pid,
-        ):
-            asyncio.run(latency(legacy, url, args))
-            if args.soak > 0:
-                asyncio.run(soak(url, pid, args))
-        if args.mirror > 0:
+        if args.repeat > 0:
+            with ExitStack() as proxies:
+                extra = ("--window", "2000", "--sample", args.sample)
+                urls = {}
+                for name in variants:
+                    db = Path(tmp) / f"{name}.db"
+                    urls[name] = proxies.enter_context(
+                        listener("proxy", legacy, candidate, db, *extra, *VARIANTS[name])
+                    )[0]
+                asyncio.run(latency(legacy, urls, args))
+        if args.soak > 0:
             with listener(
-                "mirror",
-                legacy,
-                candidate,
-                Path(tmp) / "mirror.db",
-                "--queue",
-                str(args.mirror),
-                "--window",
-                "5000",
-            ) as (url, admin, _):
-                asyncio.run(mirror(url, admin, args.mirror))
+                "proxy", legacy, candidate, Path(tmp) / "soak.db", "--window", "2000", *VARIANTS[variants[0]]
+            ) as (url, _, pid):
+                asyncio.run(soak(url, pid, args))
+        for name in variants if args.mirror > 0 else []:
+            sink = ("--queue", str(args.mirror), "--window", "5000", *VARIANTS[name])
+            with listener("mirror", legacy, candidate, Path(tmp) / f"m-{name}.db", *sink) as (url, admin, _):
+                asyncio.run(mirror(url, admin, args.mirror, name))
 
 
 if __name__ == "__main__":
