@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -148,11 +150,34 @@ async def mirror(sink: str, admin: str, n: int, name: str) -> None:
     )
 
 
+def tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the listener, its shadow helper, their store writers)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += tree(int(child))
+    return found
+
+
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """The resident memory of ``pid`` and its descendants, MB."""
+    total = 0
+    for p in tree(pid):
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU time of each process so far (s)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for p in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+            out[p] = (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 async def soak(proxy: str, pid: int, args: argparse.Namespace) -> None:
@@ -164,7 +189,7 @@ async def soak(proxy: str, pid: int, args: argparse.Namespace) -> None:
             await paced(client, proxy, args.rate, step)
             samples.append(rss_mb(pid))
     print(
-        f"soak {args.soak:.0f} s at {args.rate:.0f} req/s: proxy RSS MB "
+        f"soak {args.soak:.0f} s at {args.rate:.0f} req/s: RSS MB of the proxy and its helpers "
         + ", ".join(f"{m:.0f}" for m in samples)
     )
 
@@ -206,8 +231,26 @@ def main() -> None:
                 asyncio.run(soak(url, pid, args))
         for name in variants if args.mirror > 0 else []:
             sink = ("--queue", str(args.mirror), "--window", "5000", *VARIANTS[name])
-            with listener("mirror", legacy, candidate, Path(tmp) / f"m-{name}.db", *sink) as (url, admin, _):
-                asyncio.run(mirror(url, admin, args.mirror, name))
+            with listener("mirror", legacy, candidate, Path(tmp) / f"m-{name}.db", *sink) as (
+                url,
+                admin,
+                pid,
+            ):
+                mirror_phase(url, admin, pid, name, args.mirror)
+
+
+def mirror_phase(url: str, admin: str, pid: int, name: str, n: int) -> None:
+    """The mirror sink's throughput, then the CPU time each process spent per mirrored request."""
+    pids = [*tree(pid), os.getpid()]
+    names = ["listener", "helper"][: len(pids) - 2]
+    names += ["store writer", "load generator"]
+    before = cpu_seconds(pids)
+    asyncio.run(mirror(url, admin, n, name))
+    after = cpu_seconds(pids)
+    used = ", ".join(
+        f"{what} {(after[p] - before[p]) / n * 1e6:.0f} µs" for what, p in zip(names, pids, strict=True)
+    )
+    print(f"    CPU per mirrored request: {used}")
 
 
 if __name__ == "__main__":
