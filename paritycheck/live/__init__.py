@@ -3,6 +3,7 @@
 Two topologies: the inline ``proxy`` answers clients with the legacy's reply and shadows a copy to the
 candidate off the client path; the ``mirror`` sink answers edge-mirrored copies at once and replays
 each to both backends. Every window closes as an ordinary run that report, gate and history read.
+The listener only hands each copy to a shadow helper process (handoff.py, helper.py) that does the rest.
 """
 
 from __future__ import annotations

@@ -261,6 +261,7 @@ class ShadowHelper:
 
     async def kill(self, *, grace: float = 0.0) -> None:
         """Close the pipes, give the helper ``grace`` seconds to exit, then kill it."""
+        self._stopping = True  # its exit is expected from now on: no warning
         if self._transport is not None:
             self._transport.close()
         process = self.child.process

@@ -58,6 +58,7 @@ class LiveOptions:
     #: Store outcomes from a helper process (store/child.py): off the event loop that serves clients.
     store_in_child: bool = True
     #: Shadows pause while the event loop lags more than this (s), so the queue drops instead (0: off).
+    #: Only with ``shadow_in_child=False``: a helper process's loop serves no client.
     max_lag: float = 0.002
     #: ``--record FILE.har|.jsonl``: write the live exchanges as a capture, redacted unless ``record_raw``.
     record: Path | None = None
