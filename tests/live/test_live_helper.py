@@ -127,7 +127,9 @@ async def test_an_admin_port_in_use_is_a_one_line_config_error(tmp_path: Path) -
             await server.start()
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc to find the helper")
+@pytest.mark.skipif(
+    not Path(f"/proc/self/task/{os.getpid()}/children").exists(), reason="needs /proc/PID/task/TID/children"
+)
 async def test_the_helper_dies_with_a_killed_parent(tmp_path: Path) -> None:
     async with backend(echo("legacy", [])) as legacy, backend(echo("candidate", [])) as candidate:
         proc = await asyncio.create_subprocess_exec(
@@ -149,3 +151,28 @@ async def test_the_helper_dies_with_a_killed_parent(tmp_path: Path) -> None:
                 break
             await asyncio.sleep(0.05)
         assert not any(_alive(pid) for pid in children)
+
+
+async def test_the_helper_records_mirrored_copies_but_not_what_the_listener_dropped(tmp_path: Path) -> None:
+    from paritycheck.capture import read
+
+    out = tmp_path / "mirror.jsonl"
+    async with (
+        backend(echo("legacy", [])) as legacy,
+        backend(echo("candidate", [])) as candidate,
+        live(config(legacy, candidate), tmp_path / "s.db", mode="mirror", record=out) as server,
+        httpx.AsyncClient() as client,
+    ):
+        assert server.helper is not None
+        url = f"http://127.0.0.1:{server.port}"
+        await client.get(f"{url}/items/1", headers={"Authorization": "Bearer s3cret"})
+        server.helper.limit = 0  # dropped by the listener: neither shadowed nor recorded
+        await client.get(f"{url}/items/2")
+        server.helper.limit = 1 << 24
+        await client.post(f"{url}/orders", content=b'{"n": 1}')  # a write: recorded, not shadowed
+        await server.stop()
+    recorded = [(e.request.method, e.request.path) for e in read(out)]
+    assert recorded == [("GET", "/items/1"), ("POST", "/orders")]
+    assert "s3cret" not in out.read_text(encoding="utf-8")
+    t = server.metrics.totals
+    assert (t.seen, t.shadowed, t.skipped, t.dropped) == (3, 1, 1, 1)
