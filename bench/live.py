@@ -8,7 +8,10 @@ process (``python -m paritycheck proxy|mirror``), as in production; the load gen
    Each of ``--variants`` is a proxy of its own, measured in the same run: ``helper`` (the shadow path
    in a helper process, the default) and ``in-process`` (``--shadow-in-process``: one event loop).
 2. Mirror sink: ``--mirror`` requests as fast as the sink takes them (64 in flight); the throughput is
-   requests over the time until /status accounts for every one (shadowed, skipped or dropped).
+   requests over the time until /status accounts for every one (shadowed, skipped or dropped). Then
+   whether it keeps up with a steady ``--mirror-rate`` (paced, open loop, for ``--mirror-seconds``)
+   with the default ``--queue``: how many were dropped and how long after the last request every one
+   was accounted for.
 3. Soak: the proxy at ``--rate`` for ``--soak`` seconds with 2,000-exchange windows; prints its RSS.
 
 Usage: ``.venv/bin/python bench/live.py [--rate 500] [--seconds 5] [--repeat 3] [--mirror 20000]
@@ -204,6 +207,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--mirror", type=int, default=20000)
+    parser.add_argument("--mirror-rate", type=float, default=2000)
+    parser.add_argument("--mirror-seconds", type=float, default=10)
     parser.add_argument("--soak", type=float, default=60)
     parser.add_argument("--sample", default="100", help="the proxy's --sample (0: no shadowing)")
     parser.add_argument(
@@ -229,14 +234,36 @@ def main() -> None:
                 "proxy", legacy, candidate, Path(tmp) / "soak.db", "--window", "2000", *VARIANTS[variants[0]]
             ) as (url, _, pid):
                 asyncio.run(soak(url, pid, args))
-        for name in variants if args.mirror > 0 else []:
-            sink = ("--queue", str(args.mirror), "--window", "5000", *VARIANTS[name])
-            with listener("mirror", legacy, candidate, Path(tmp) / f"m-{name}.db", *sink) as (
-                url,
-                admin,
-                pid,
-            ):
-                mirror_phase(url, admin, pid, name, args.mirror)
+        for name in variants:
+            if args.mirror > 0:
+                burst = ("--queue", str(args.mirror), "--window", "5000", *VARIANTS[name])
+                with listener("mirror", legacy, candidate, Path(tmp) / f"m-{name}.db", *burst) as started:
+                    mirror_phase(*started, name, args.mirror)
+            if args.mirror_rate > 0:
+                paced_sink = ("--window", "5000", *VARIANTS[name])
+                with listener(
+                    "mirror", legacy, candidate, Path(tmp) / f"s-{name}.db", *paced_sink
+                ) as started:
+                    asyncio.run(steady(*started[:2], args.mirror_rate, args.mirror_seconds, name))
+
+
+async def steady(sink: str, admin: str, rate: float, seconds: float, name: str) -> None:
+    """Mirrored copies at a steady ``rate``; does the sink keep up with its default queue?"""
+    n = int(rate * seconds)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as client:
+        start = time.perf_counter()
+        await paced(client, sink, rate, seconds)
+        sent = time.perf_counter()
+        totals = await status(client, admin)
+        while totals["seen"] < n:
+            await asyncio.sleep(0.05)
+            totals = await status(client, admin)
+        done = time.perf_counter()
+    print(
+        f"mirror sink ({name}) at a steady {rate:,.0f} req/s: {n} sent in {sent - start:.2f} s"
+        f" ({n / (sent - start):,.0f} req/s offered); all accounted {done - sent:.2f} s after the last;"
+        f" {totals['shadowed']} shadowed, {totals['dropped']} dropped (default --queue)"
+    )
 
 
 def mirror_phase(url: str, admin: str, pid: int, name: str, n: int) -> None:
