@@ -29,7 +29,7 @@ def test_instants_inside_the_run_window_and_close_together_are_one_event() -> No
     read_during = Difference("changed", "$.created_at", iso(start + 10), iso(start + 12))
     too_far_apart = Difference("changed", "$.updated_at", iso(start + 10), iso(start + 30))
     before_the_run = Difference("changed", "$.due_date", iso(start - 86400), iso(start - 86399))
-    in_the_future = Difference("changed", "$.expires_at", iso(now + 3600), iso(now + 3601))
+    in_the_future = Difference("changed", "$.due_date", iso(now + 5000), iso(now + 5001))
     not_an_instant = Difference("changed", "$.name", "a", "b")
     real, clocked = clock.settle(
         (read_during, too_far_apart, before_the_run, in_the_future, not_an_instant), now=now
@@ -37,6 +37,23 @@ def test_instants_inside_the_run_window_and_close_together_are_one_event() -> No
     assert clocked == (read_during,)
     assert real == (too_far_apart, before_the_run, in_the_future, not_an_instant)
     assert RunClock(0, start=start).settle((read_during,), now=now) == ((read_during,), ())  # 0: off
+
+
+def test_now_plus_a_common_lifetime_is_read_off_the_clock_too() -> None:
+    """A login's ``expires_at`` (now + 1 h) or a report's ``from`` (now - 7 d), computed from each
+    backend's clock during this very exchange, is one event; the same offset from anywhere else is not."""
+    start = time.time()
+    clock = RunClock(5.0, start=start)
+    now = start + 600  # ten minutes into the run
+    expires = Difference("changed", "$.expires_at", iso(now - 0.2 + 3600), iso(now - 0.1 + 3600))
+    week_ago = Difference("changed", "$.from", iso(now - 7 * 86400), iso(now - 7 * 86400 + 0.5))
+    # an hour after the run's *start*, not after this exchange: a stored value, one second off
+    stored = Difference("changed", "$.due_date", iso(start + 3600), iso(start + 3601))
+    odd_offset = Difference("changed", "$.renew_at", iso(now + 3000), iso(now + 3000.5))
+    apart = Difference("changed", "$.expires_at", iso(now + 3600), iso(now + 3600 + 10))
+    real, clocked = clock.settle((expires, week_ago, stored, odd_offset, apart), now=now, elapsed=0.3)
+    assert clocked == (expires, week_ago)
+    assert real == (stored, odd_offset, apart)
 
 
 def test_instant_parsing() -> None:
