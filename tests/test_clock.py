@@ -12,6 +12,7 @@ from aiohttp import web
 from paritycheck.compare import RunClock, instant
 from paritycheck.config import parse
 from paritycheck.models import Difference
+from paritycheck.noise.suggest import config_of_run, suggest
 from paritycheck.run import replay_captures
 from paritycheck.store import Store
 from tests.harutil import gets, write_har
@@ -93,3 +94,11 @@ async def test_a_replay_reports_clock_instants_as_noise_with_their_evidence(tmp_
         stored = [d.path for x in store.exchanges(result.run_id) for d in x.noise]
     assert paths == {"$.created_at"} and stored == ["$.created_at", "$.created_at"]
     json.dumps(result.summary.to_json())
+    # suggest needs no rule for them (timestamps_tolerance classes them on every run) and says so; an
+    # ignore would only hide a real difference there later
+    with Store.open(tmp_path / "r.db", create=False) as store:
+        found = suggest(store, result.run_id, config_of_run(store.run(result.run_id)))
+    assert not [r for r in found.rules if r.key == "ignore"]
+    assert any(
+        n.startswith("no rule needed") and "$.created_at on GET /api/tasks/{id}" in n for n in found.notes
+    )
