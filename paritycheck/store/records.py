@@ -129,6 +129,9 @@ class DifferenceGroup:
     exchange_ids: tuple[int, ...]
     detail: str = ""
     example_path: str = ""
+    #: Where each side wrote the first occurrence on the wire, when normalisation renamed a key.
+    legacy_wire: str | None = None
+    candidate_wire: str | None = None
 
     @property
     def risk(self) -> str:
