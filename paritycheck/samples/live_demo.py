@@ -28,8 +28,8 @@ async def demo_live(
 ) -> LiveServer:
     """Start both samples and a proxy before the legacy, play the session through it, stop; return it.
 
-    The session's KPI part is played (its logins are writes: served, not shadowed). Its projects part
-    needs per-backend sessions and correlated ids, which the live modes do not apply yet.
+    The session's KPI part is played (its logins are writes: served, not shadowed). Its projects and
+    task-board parts need per-backend sessions and correlated ids, which the live modes do not apply yet.
     """
     base = config if config is not None else load(None)
     async with running(host, summary_delay=summary_delay) as samples:
