@@ -19,6 +19,9 @@ from paritycheck.models import Difference, Headers, Status
 VOLATILE = "volatile header"
 LEARNED = "legacy re-asks differed"
 CLOCK = "instants read during the run"
+#: Buffered outcomes wait at most this long (seconds) before they are written, however few: a process
+#: killed without a goodbye (SIGKILL, OOM) loses at most this much of a slow run, not a whole batch.
+FLUSH_SECONDS = 1.0
 ELSEWHERE = "differed on every legacy re-ask of other endpoints"
 
 
