@@ -22,7 +22,7 @@ import json
 from typing import Any
 
 from paritycheck.common.jsonpath import wildcard
-from paritycheck.compare.diff import json_type
+from paritycheck.compare.diff import EMPTY_BODY, json_type
 from paritycheck.models import Difference
 
 ACCEPTS_REFUSED, BREAKING, BEHAVIOURAL, ADDITIVE = "accepts-refused", "breaking", "behavioural", "additive"
@@ -40,10 +40,14 @@ def detail(d: Difference) -> str:
     if d.kind == "status":
         return f"{d.legacy}→{d.candidate}"
     if d.kind == "type":
-        return f"{json_type(d.legacy)}→{json_type(d.candidate)}"
+        return f"{_body_type(d.path, d.legacy)}→{_body_type(d.path, d.candidate)}"
     if d.kind == "header" and d.path == "header:content-type":
         return f"{d.legacy}→{d.candidate}"
     return ""
+
+
+def _body_type(path: str, value: Any) -> str:
+    return "empty" if path == "$" and value == EMPTY_BODY else json_type(value)
 
 
 def risk(kind: str, path: str, detail_text: str) -> str:
