@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from paritycheck import capture
 from paritycheck.capture import Selector, learn_templates, read_fast
 from paritycheck.common.endpoints import EndpointMatcher
+from paritycheck.common.gctune import with_fewer_collections
 from paritycheck.compare import Comparator, RunClock, redact
 from paritycheck.config import Config
 from paritycheck.errors import CaptureError, ConfigError
@@ -275,6 +276,7 @@ class _Pipeline:
         )
 
 
+@with_fewer_collections  # per-exchange objects die by reference counting (common/gctune.py)
 async def replay_captures(
     config: Config,
     captures: Sequence[Path],
