@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from paritycheck.common.childproc import Child
+from paritycheck.common.childproc import PIPE_BYTES, Child
 from paritycheck.compare import redact
 from paritycheck.errors import StoreError
 from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
@@ -94,7 +94,11 @@ class ChildWriter:
             # Not on the command line, where `ps` would show its password: the child inherits it.
             extra[DSN_ENV] = location
             location = DSN_ENV
-        self.child = Child("paritycheck.store.child", location, str(batch), env_extra=extra)
+        # A wide pipe: a batch of outcomes (~1.5 MB of ~1 KB bodies) then mostly fits, and the event loop
+        # no longer waits in the write for the child to be scheduled and read it piece by piece.
+        self.child = Child(
+            "paritycheck.store.child", location, str(batch), env_extra=extra, pipe_bytes=PIPE_BYTES
+        )
         self.batch = batch
         self.pending: list[tuple[int, int, Packed]] = []
         self._first_at = 0.0
