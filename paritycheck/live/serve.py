@@ -26,6 +26,7 @@ from paritycheck.live.metrics import Metrics
 from paritycheck.live.mirror import Mirror
 from paritycheck.live.proxy import Proxy
 from paritycheck.live.sampling import RateLimit, Sampler
+from paritycheck.live.sessions import LiveSessions, enabled
 from paritycheck.live.shadow import Shadow
 from paritycheck.live.window import Windows
 from paritycheck.live.yielding import LagGuard
@@ -111,11 +112,13 @@ class LiveServer:
         self.port = 0
         self.admin_port = 0
         self.recording: CaptureWriter | None = None
+        self.sessions: LiveSessions | None = None
 
     async def start(self) -> None:
         """Open the store's first window, start the shadow workers and the listeners."""
         cfg, opts = self.config, self.options
         backends = {"legacy": cfg.backends.legacy.url, "candidate": cfg.backends.candidate.url}
+        self.sessions = await self._sessions()
         self.windows = Windows(
             opts.db,
             source=f"live {opts.mode} {opts.listen}",
@@ -127,13 +130,7 @@ class LiveServer:
             noise=lambda: NoiseLearner(cfg.noise, allow_writes=False),
             store_in_child=opts.store_in_child,
         )
-        self.transport = make_transport("aiohttp", concurrency=max(opts.workers, 1) * 2)
-        engine = Engine(
-            legacy=cfg.backends.legacy,
-            candidate=cfg.backends.candidate,
-            transport=self.transport,
-            timeout=cfg.replay.timeout,
-        )
+        engine = self.sessions.engine if self.sessions is not None else self._engine()
         self.shadow = Shadow(
             cfg,
             engine,
@@ -145,6 +142,7 @@ class LiveServer:
             rate=RateLimit(opts.max_rps),
             noise=lambda: self.windows.noise if self.windows is not None else None,
             guard=LagGuard(limit=opts.max_lag) if opts.max_lag > 0 else None,
+            sessions=self.sessions,
         )
         if opts.record is not None:
             self.recording = open_recording(opts.record, redact=not opts.record_raw, flush_every=100)
@@ -170,6 +168,30 @@ class LiveServer:
             admin.router.add_get("/status", self._status)
             self.admin_port = await self._serve(admin, self.admin_at)
         self._ticker = asyncio.ensure_future(self._tick())
+
+    def _engine(self) -> Engine:
+        cfg = self.config
+        self.transport = make_transport("aiohttp", concurrency=max(self.options.workers, 1) * 2)
+        return Engine(
+            legacy=cfg.backends.legacy,
+            candidate=cfg.backends.candidate,
+            transport=self.transport,
+            timeout=cfg.replay.timeout,
+        )
+
+    async def _sessions(self) -> LiveSessions | None:
+        """Live sessions (docs/live.md#sessions), logged in with ``[auth]`` before any window opens:
+        a backend that refuses the login stops the start (exit 3) with nothing stored."""
+        if not enabled(self.config):
+            return None
+        engine = self._engine()
+        sessions = LiveSessions(self.config, engine, mode=self.options.mode)
+        try:
+            await sessions.start()
+        except BaseException:
+            await self.transport.aclose()
+            raise
+        return sessions
 
     async def _serve(self, app: web.Application, at: tuple[str, int]) -> int:
         runner = web.AppRunner(
@@ -208,6 +230,7 @@ class LiveServer:
             "queue": shadow.queue.qsize() if shadow is not None else 0,
             "window": current,
             "closed_runs": list(windows.closed) if windows is not None else [],
+            "sessions": self.sessions.status() if self.sessions is not None else None,
         }
 
     async def _metrics(self, request: web.Request) -> web.Response:

@@ -15,6 +15,7 @@ from paritycheck.compare import Comparator, RunClock
 from paritycheck.config import Config
 from paritycheck.live.metrics import DROPPED_QUEUE, DROPPED_SHUTDOWN, Metrics
 from paritycheck.live.sampling import RateLimit, Sampler
+from paritycheck.live.sessions import LiveSessions
 from paritycheck.live.yielding import LagGuard
 from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner
@@ -43,8 +44,10 @@ class Shadow:
         rate: RateLimit | None = None,
         noise: Callable[[], NoiseLearner | None] | None = None,
         guard: LagGuard | None = None,
+        sessions: LiveSessions | None = None,
     ) -> None:
         self.engine = engine
+        self.sessions = sessions  # per-backend logins and generated values (live/sessions.py)
         self.sink = sink
         self.noise = noise
         self.metrics = metrics
@@ -130,7 +133,11 @@ class Shadow:
 
     async def _shadow(self, exchange: Exchange, endpoint: str, legacy: Reply | None) -> Outcome:
         request = exchange.request
-        if legacy is None:  # mirror mode: both backends are asked now
+        # Taken before any await, so a session's shadows keep the order they left the queue in.
+        turn = self.sessions.turn(exchange, endpoint, legacy) if self.sessions is not None else None
+        if turn is not None:
+            legacy, candidate = await turn.pair(legacy)
+        elif legacy is None:  # mirror mode: both backends are asked now
             legacy, candidate = await self.engine.pair(request)
         else:
             candidate = await self.engine.ask("candidate", request)
@@ -138,6 +145,8 @@ class Shadow:
         if failed is not None:
             return failed
         differences = self.comparator.compare(endpoint, legacy, candidate)
+        if turn is not None:  # each backend's own value for one generated value is no difference
+            differences = turn.settle(differences)
         # Instants each backend read off its own clock while listening: one event, two clocks (as replay).
         differences, clocked = self.clock.settle(differences)
         again = None
@@ -149,7 +158,7 @@ class Shadow:
             # A/A calibration as in replay, for a few safe requests per endpoint and window: a write is
             # never sent to the legacy twice.
             if request.is_safe and learner.wants_sample(endpoint, exchange):
-                again = await self.engine.ask("legacy", request)
+                again = await (turn.again() if turn is not None else self.engine.ask("legacy", request))
                 if again.error is None:
                     learner.add_sample(endpoint, self.comparator.compare(endpoint, legacy, again))
         return Outcome(
