@@ -161,6 +161,8 @@ class LiveServer:
             handler = Mirror(self.shadow, max_body=opts.max_body, record=record).handle
         app = web.Application(client_max_size=0)
         app.router.add_route("*", "/{tail:.*}", handler)
+        if self.proxy is not None:  # open WebSockets are closed (1001) when the listener stops
+            app.on_shutdown.append(self.proxy.on_shutdown)
         self.port = await self._serve(app, self.listen)
         if self.admin_at is not None:
             admin = web.Application()
