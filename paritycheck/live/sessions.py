@@ -233,7 +233,10 @@ class Turn:
         try:
             for waited in self.waits:
                 await waited.wait()
-            if legacy is None:
+            if legacy is None and core.login is None and not (group and _has_values(group)):
+                # Nothing to substitute on either side: the engine's own pair is cheaper than two sends.
+                legacy, candidate = await self.sessions.engine.pair(request)
+            elif legacy is None:
                 asked = await asyncio.gather(
                     core.send("legacy", request, group), core.send("candidate", request, group)
                 )
@@ -276,6 +279,10 @@ class Turn:
     def cancel(self) -> None:
         """Release the session's next shadow when this one never ran (cancelled or failed early)."""
         self._finish()
+
+
+def _has_values(group: Group) -> bool:
+    return bool(group.values["legacy"] or group.values["candidate"])
 
 
 def _halve(table: dict[Any, Any], limit: int) -> None:
