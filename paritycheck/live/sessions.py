@@ -183,6 +183,7 @@ class LiveSessions:
         return self.core.produced(dataclasses.replace(exchange, recorded=recorded), endpoint)
 
     def _trim(self, group: Group) -> None:
+        _halve(group.produced, self.max_values)
         for side in ("legacy", "candidate"):
             _halve(group.values[side], self.max_values)
             _halve(group.reverse[side], self.max_values)

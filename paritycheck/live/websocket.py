@@ -38,6 +38,8 @@ _AnyWebSocket = web.WebSocketResponse | aiohttp.ClientWebSocketResponse
 
 def is_websocket(request: web.Request) -> bool:
     """An ``Upgrade: websocket`` request (RFC 6455 section 4.1)."""
+    if "upgrade" not in request.headers:  # nearly every request: one lookup on the client path
+        return False
     connection = {t.strip().lower() for t in request.headers.get("connection", "").split(",")}
     return request.headers.get("upgrade", "").lower() == "websocket" and "upgrade" in connection
 

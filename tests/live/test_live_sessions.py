@@ -18,7 +18,7 @@ from paritycheck import samples
 from paritycheck.config import parse
 from paritycheck.live import LiveServer
 from paritycheck.live.sessions import LiveSessions
-from paritycheck.models import Exchange, Request
+from paritycheck.models import Exchange, Reply, Request
 from paritycheck.replay import Engine, make_transport
 from paritycheck.samples import data
 from paritycheck.samples.record import Session, play
@@ -155,3 +155,16 @@ async def test_a_session_is_ordered_from_its_first_write_on() -> None:
     assert write.waits == [read.done] and later.waits == [write.done]
     for turn in (read, write, later, other):
         turn.cancel()
+
+
+async def test_values_learned_per_session_are_capped() -> None:
+    sessions, _ = bounded(max_values=10)
+    for i in range(40):
+        created = Reply(status=201, headers=(("content-type", "application/json"),),
+                        body=f'{{"id": "project-{i:04d}-abcdef"}}'.encode())  # fmt: skip
+        turn = sessions.turn(request("POST", "ana", i), "POST /p", created)
+        await turn.pair(created)  # the candidate (port 2) refuses: only the legacy's values are learned
+    assert turn.group is not None
+    assert 0 < len(turn.group.values["legacy"]) <= 10
+    assert 0 < len(turn.group.produced) <= 11
+    await sessions.engine.transport.aclose()
