@@ -43,6 +43,8 @@ class _Session:
     tail: asyncio.Event | None = None
     #: Reads started before the session's first write, still running: that write waits for them.
     running: set[asyncio.Event] = field(default_factory=set)
+    #: Why a write of this session never reached the candidate (dropped, sampled out, over the rate).
+    lost: str | None = None
 
 
 def enabled(config: Config) -> bool:
@@ -151,6 +153,16 @@ class LiveSessions:
                 self._by_value[p.value] = session.group.id
                 self._by_value.move_to_end(p.value)
 
+    def lost(self, exchange: Exchange, reason: str) -> None:
+        """A write that was not shadowed (``reason``): the candidate's state now lags the legacy's, so
+        the session's later shadows are skipped instead of reported as differences it could not avoid."""
+        if exchange.request.is_safe or not self.core.grouper.enabled:
+            return
+        session, markers = self._session(exchange)
+        if markers or session.group.id in self._sessions:
+            session.lost = session.lost or reason
+            self._keep(session, markers)
+
     def turn(self, exchange: Exchange, endpoint: str, legacy: Reply | None) -> Turn:
         """The session of ``exchange`` and its place in it; call in queue order, before any await."""
         if not self.core.grouper.enabled:
@@ -158,6 +170,10 @@ class LiveSessions:
         session, markers = self._session(exchange)
         if markers:
             self._keep(session, markers)
+        if session.lost is not None:
+            turn = Turn(self, exchange, endpoint, session, waits=[], done=None)
+            turn.skip = f"session incomplete: an earlier write was not shadowed ({session.lost})"
+            return turn
         group = session.group
         done = asyncio.Event()
         waits: list[asyncio.Event] = []
@@ -226,6 +242,8 @@ class Turn:
         self.waits = waits
         self.done = done
         self.produced: list[Produced] | None = None
+        #: Set when the session lost a write: the shadow is not sent, and counted as skipped.
+        self.skip: str | None = None
 
     async def pair(self, legacy: Reply | None) -> tuple[Reply, Reply]:
         """The two replies: ``legacy`` given (proxy) or asked now (mirror); the candidate asked with its

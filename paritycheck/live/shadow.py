@@ -83,11 +83,15 @@ class Shadow:
         if reason is None and not self.rate.allow():
             reason = SKIP_RATE
         if reason is not None:
+            if self.sessions is not None and reason in (SKIP_SAMPLE, SKIP_RATE):
+                self.sessions.lost(exchange, reason)  # a write the candidate never got
             self.record(Outcome(exchange=exchange, endpoint=endpoint, status=Status.SKIPPED, reason=reason))
             return
         try:
             self.queue.put_nowait((exchange, endpoint, legacy))
         except asyncio.QueueFull:
+            if self.sessions is not None:
+                self.sessions.lost(exchange, DROPPED_QUEUE)
             self.record(
                 Outcome(exchange=exchange, endpoint=endpoint, status=Status.SKIPPED, reason=DROPPED_QUEUE)
             )
@@ -135,6 +139,8 @@ class Shadow:
         request = exchange.request
         # Taken before any await, so a session's shadows keep the order they left the queue in.
         turn = self.sessions.turn(exchange, endpoint, legacy) if self.sessions is not None else None
+        if turn is not None and turn.skip is not None:
+            return Outcome(exchange=exchange, endpoint=endpoint, status=Status.SKIPPED, reason=turn.skip)
         if turn is not None:
             legacy, candidate = await turn.pair(legacy)
         elif legacy is None:  # mirror mode: both backends are asked now

@@ -7,12 +7,14 @@ or an ``[auth]`` login) the only differences left are the seeded real ones (docs
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from aiohttp import web
 
 from paritycheck import samples
 from paritycheck.config import parse
@@ -23,7 +25,7 @@ from paritycheck.replay import Engine, make_transport
 from paritycheck.samples import data
 from paritycheck.samples.record import Session, play
 from paritycheck.store import Store
-from tests.live.livehelpers import live
+from tests.live.livehelpers import backend, config, live
 from tests.session.test_acceptance import BASE, SEEDED
 
 _INDEX = re.compile(r"\[\d+\]")
@@ -168,3 +170,32 @@ async def test_values_learned_per_session_are_capped() -> None:
     assert 0 < len(turn.group.values["legacy"]) <= 10
     assert 0 < len(turn.group.produced) <= 11
     await sessions.engine.transport.aclose()
+
+
+async def test_a_session_that_lost_a_write_is_skipped_not_reported(tmp_path: Path) -> None:
+    """A write over --max-rps never reached the candidate: the session's later reads would differ for
+    that reason alone, so they are skipped with the reason; other sessions are shadowed as before."""
+
+    async def items(request: web.Request) -> web.StreamResponse:
+        return web.json_response({"id": request.match_info["tail"] or "new"}, status=200)
+
+    async with (
+        backend(items) as legacy,
+        backend(items) as candidate,
+        live(config(legacy, candidate, allow_writes=True), tmp_path / "s.db", max_rps=1) as server,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as client,
+    ):
+        ana, bo = {"Authorization": "Bearer ana-token"}, {"Authorization": "Bearer bo-token"}
+        await client.get("/health", headers=bo)  # takes the one shadow of this second
+        await client.post("/items", headers=ana, json={"name": "x"})  # over the rate: lost
+        await asyncio.sleep(1.1)
+        await client.get("/items/1", headers=ana)
+        await asyncio.sleep(1.1)
+        await client.get("/items/2", headers=bo)
+        await server.stop()
+    reasons = server.metrics.totals.reasons
+    assert reasons == {
+        "over --max-rps": 1,
+        "session incomplete: an earlier write was not shadowed (over --max-rps)": 1,
+    }
+    assert server.metrics.totals.shadowed == 2
