@@ -187,8 +187,8 @@ class LiveServer:
         if not enabled(self.config):
             return None
         engine = self._engine()
-        sessions = LiveSessions(self.config, engine, mode=self.options.mode)
         try:
+            sessions = LiveSessions(self.config, engine, mode=self.options.mode)
             await sessions.start()
         except BaseException:
             await self.transport.aclose()

@@ -14,11 +14,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 from aiohttp import web
+from click.testing import CliRunner
 
 from paritycheck import samples
+from paritycheck.cli import cli
 from paritycheck.config import parse
-from paritycheck.live import LiveServer
+from paritycheck.errors import BackendError
+from paritycheck.live import LiveOptions, LiveServer
 from paritycheck.live.sessions import LiveSessions
 from paritycheck.models import Exchange, Reply, Request
 from paritycheck.replay import Engine, make_transport
@@ -199,3 +203,28 @@ async def test_a_session_that_lost_a_write_is_skipped_not_reported(tmp_path: Pat
         "session incomplete: an earlier write was not shadowed (over --max-rps)": 1,
     }
     assert server.metrics.totals.shadowed == 2
+
+
+async def test_a_refused_auth_login_stops_the_start_with_nothing_stored(tmp_path: Path) -> None:
+    async def refuse(request: web.Request) -> web.StreamResponse:
+        return web.json_response({"error": "bad credentials"}, status=401)
+
+    async with backend(refuse) as legacy, backend(refuse) as candidate:
+        settings = {"backends": {"legacy": legacy, "candidate": candidate}, "auth": AUTH}
+        options = LiveOptions(mode="proxy", listen="127.0.0.1:0", db=tmp_path / "s.db")
+        server = LiveServer(parse(settings, source="test"), options)
+        with pytest.raises(BackendError, match=r"candidate: \[auth\] login POST /api/v1/auth/login"):
+            await server.start()
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_cli_names_the_refused_login_and_exits_3(tmp_path: Path) -> None:
+    """Through the CLI: the message keeps its ``[auth]`` (printed as text, not rich markup)."""
+    (tmp_path / "p.toml").write_text('[auth]\npath = "/login"\nbody = { user = "a" }\ntoken = "$.token"\n')
+    backends = ["--legacy", "http://127.0.0.1:1", "--candidate", "http://127.0.0.1:2"]
+    files = ["--config", str(tmp_path / "p.toml"), "--db", str(tmp_path / "s.db")]
+    args = ["proxy", "--listen", "127.0.0.1:0", *backends, *files]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 3, result.output
+    assert "error: candidate: [auth] login POST /login failed: connection refused" in result.output
+    assert not (tmp_path / "s.db").exists()
