@@ -129,6 +129,7 @@ class LiveServer:
             html=opts.html,
             noise=lambda: NoiseLearner(cfg.noise, allow_writes=False),
             store_in_child=opts.store_in_child,
+            on_close=self._window_closed,
         )
         engine = self.sessions.engine if self.sessions is not None else self._engine()
         self.shadow = Shadow(
@@ -170,6 +171,11 @@ class LiveServer:
             admin.router.add_get("/status", self._status)
             self.admin_port = await self._serve(admin, self.admin_at)
         self._ticker = asyncio.ensure_future(self._tick())
+
+    def _window_closed(self, run_id: int, summary: Any) -> None:
+        """A closed window's run records the live sessions as a replay run does (``meta.sessions``)."""
+        if self.sessions is not None and self.windows is not None:
+            self.windows.store.update_meta(run_id, {"sessions": self.sessions.status()})
 
     def _engine(self) -> Engine:
         cfg = self.config

@@ -102,6 +102,9 @@ async def test_proxy_learns_the_candidates_own_token_ids_and_slugs(tmp_path: Pat
     correlations = status["correlations"]
     assert correlations["learned"] and correlations["applied"] and correlations["differences_removed"]
     assert status["logins"] is None  # no [auth]: the client's own logins were shadowed and learned
+    with Store.open(tmp_path / "s.db", create=False) as store:
+        recorded = store.run(run_id).meta["sessions"]  # the window's run records them (a merge patch:
+    assert recorded == {k: v for k, v in status.items() if v is not None}  # no nulls)
 
 
 async def test_proxy_auth_login_gives_the_candidate_its_own_token(tmp_path: Path) -> None:
