@@ -154,7 +154,9 @@ class Shadow:
         if turn is not None:  # each backend's own value for one generated value is no difference
             differences = turn.settle(differences)
         # Instants each backend read off its own clock while listening: one event, two clocks (as replay).
-        differences, clocked = self.clock.settle(differences)
+        differences, clocked = self.clock.settle(
+            differences, elapsed=max(legacy.elapsed_ms, candidate.elapsed_ms) / 1000
+        )
         again = None
         learner = self.noise() if self.noise is not None else None
         if learner is not None:

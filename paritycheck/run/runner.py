@@ -251,7 +251,9 @@ class _Pipeline:
         if self.sessions is not None:  # each backend's own value for one captured value is no difference
             differences = self.sessions.settle(group, differences)
         # instants each backend read off its own clock during the run: one event, two clocks
-        differences, clocked = self.clock.settle(differences)
+        differences, clocked = self.clock.settle(
+            differences, elapsed=max(legacy.elapsed_ms, candidate.elapsed_ms) / 1000
+        )
         if clocked:
             self.noise.add_clock(endpoint, clocked)
         return Outcome(

@@ -28,11 +28,11 @@ async def demo_live(
 ) -> LiveServer:
     """Start both samples and a proxy before the legacy, play the session through it, stop; return it.
 
-    The session's KPI part is played (its logins are writes: served, not shadowed). Its projects part
-    is not: live sessions would give the candidate its own ids with writes shadowed (docs/live.md,
-    tests/live/test_live_sessions.py), but a window's A/A noise re-asks reach the legacy after the
-    client's later writes (a project deleted), and the status they then see differ is classed as noise
-    on every endpoint, hiding the seeded bug 9.
+    The session's KPI part is played (its logins are writes: served, not shadowed). Its projects and
+    task-board parts are not: live sessions would give the candidate its own ids with writes shadowed
+    (docs/live.md, tests/live/test_live_sessions.py), but a window's A/A noise re-asks reach the legacy
+    after the client's later writes (a project deleted), and the status they then see differ is classed
+    as noise on every endpoint, hiding the seeded bug 9.
     """
     base = config if config is not None else load(None)
     async with running(host, summary_delay=summary_delay) as samples:

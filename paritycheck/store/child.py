@@ -40,6 +40,8 @@ def main(argv: list[str]) -> None:
                     try:
                         for run_id, seq, packed in message[1]:
                             store.add(run_id, unpack(packed), seq=seq)
+                        if len(message[1]) < store.batch:  # sent on the clock (a slow run): write it now
+                            store.flush()
                     except Exception as exc:
                         error = exc
             elif kind == "sync":

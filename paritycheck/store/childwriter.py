@@ -15,6 +15,7 @@ parent dies, the child sees the pipe close, writes what it received and exits.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from paritycheck.common.childproc import Child
 from paritycheck.compare import redact
 from paritycheck.errors import StoreError
 from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
+from paritycheck.store.records import FLUSH_SECONDS
 
 #: The environment variable that hands a PostgreSQL DSN to the writer child.
 DSN_ENV = "PARITYCHECK_STORE_DSN"
@@ -95,10 +97,15 @@ class ChildWriter:
         self.child = Child("paritycheck.store.child", location, str(batch), env_extra=extra)
         self.batch = batch
         self.pending: list[tuple[int, int, Packed]] = []
+        self._first_at = 0.0
 
     def add(self, run_id: int, seq: int, outcome: Outcome) -> None:
+        if not self.pending:
+            self._first_at = time.monotonic()
         self.pending.append((run_id, seq, pack(outcome)))
-        if len(self.pending) >= self.batch:
+        # A full batch, or one that waited FLUSH_SECONDS: the child writes it as it arrives (its own
+        # Store flushes on the same clock), so a killed parent loses at most that much of a slow run.
+        if len(self.pending) >= self.batch or time.monotonic() - self._first_at >= FLUSH_SECONDS:
             self._send(("batch", self.pending))
             self.pending = []
 

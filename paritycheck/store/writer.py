@@ -7,6 +7,7 @@ import hashlib
 import os
 import socket
 import sqlite3
+import time
 import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from paritycheck.compare import detail, redact, shape
 from paritycheck.errors import StoreError
 from paritycheck.models import Difference, Headers, Outcome, Reply, Status, header
 from paritycheck.store.migrations import EXCHANGE_COLUMNS
-from paritycheck.store.records import NoisePath, RunInfo, dumps, shown_value
+from paritycheck.store.records import FLUSH_SECONDS, NoisePath, RunInfo, dumps, shown_value
 
 if TYPE_CHECKING:
     from paritycheck.store.childwriter import ChildWriter
@@ -48,6 +49,7 @@ class Writer:
     _conn: sqlite3.Connection
     _errors: tuple[type[Exception], ...]
     _rows: list[tuple[Any, ...]]
+    _first_at: float  # when the oldest buffered outcome arrived (time.monotonic)
     _diffs: list[tuple[Any, ...]]
     _bodies: dict[str, tuple[bytes, int]]
     _seen: set[str]
@@ -177,6 +179,8 @@ class Writer:
         exchange = outcome.exchange
         request = exchange.request
         index = len(self._rows)
+        if not index:
+            self._first_at = time.monotonic()
         self._rows.append(
             (
                 run_id,
@@ -213,7 +217,7 @@ class Writer:
                         d.candidate_path,
                     )
                 )
-        if len(self._rows) >= self.batch:
+        if len(self._rows) >= self.batch or time.monotonic() - self._first_at >= FLUSH_SECONDS:
             self.flush()
 
     def _reply(self, reply: Reply | None, *, with_headers: bool) -> tuple[Any, ...]:
