@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +33,8 @@ __all__ = ["LiveSessions", "Turn"]
 MAX_SESSIONS = 10_000
 SESSION_TTL = 1800.0
 MAX_VALUES = 1000
+#: Recent writes remembered (with their session markers) to tell whether a noise re-ask is stale.
+RECENT_WRITES = 4096
 
 
 @dataclass(slots=True, eq=False)
@@ -83,6 +85,13 @@ class LiveSessions:
         self._any_produced = False
         self.started = 0
         self.forgotten = 0
+        # Writes the legacy answered so far (in offer order), the recent ones with their markers, and
+        # for each read still queued how many writes came before its answer: see Turn.stale.
+        self._writes = 0
+        self._recent: deque[tuple[int, frozenset[Hashable]]] = deque(maxlen=RECENT_WRITES)
+        self._stamps: OrderedDict[int, int] = OrderedDict()
+        self._forgotten_write = 0  # the latest write that fell out of the recent ones
+        self.stale_reasks = 0
 
     async def start(self) -> None:
         """Log in with ``[auth]`` (the candidate; in mirror mode both backends). Never runs reset commands:
@@ -153,6 +162,23 @@ class LiveSessions:
                 self._by_value[p.value] = session.group.id
                 self._by_value.move_to_end(p.value)
 
+    def offered(self, exchange: Exchange) -> None:
+        """Note each request as the legacy's answer is offered (client order, on the client path: cheap).
+
+        A write is counted with its session's markers; a read is stamped with the count so far."""
+        if exchange.request.is_safe:
+            self._stamps[id(exchange)] = self._writes
+            if len(self._stamps) > 4 * RECENT_WRITES + 65536:  # reads skipped or dropped: never taken
+                self._stamps.popitem(last=False)
+            return
+        self._writes += 1
+        if self.core.grouper.enabled:
+            markers = frozenset(self.core.grouper.markers(exchange))
+            if markers:
+                if len(self._recent) == self._recent.maxlen:
+                    self._forgotten_write = self._recent[0][0]
+                self._recent.append((self._writes, markers))
+
     def lost(self, exchange: Exchange, reason: str) -> None:
         """A write that was not shadowed (``reason``): the candidate's state now lags the legacy's, so
         the session's later shadows are skipped instead of reported as differences it could not avoid."""
@@ -187,6 +213,8 @@ class LiveSessions:
         else:
             session.running.add(done)
         turn = Turn(self, exchange, endpoint, session, waits=waits, done=done)
+        turn.markers = frozenset(markers)
+        turn.stamp = self._stamps.pop(id(exchange), None)
         if legacy is not None:  # proxy: the values the client was given are known now
             turn.produced = self._produced(exchange, endpoint, legacy)
             self._index(session, turn.produced)
@@ -218,6 +246,7 @@ class LiveSessions:
                 "differences_removed": dict(sorted(core.removed.items())),
             },
             "logins": dict(core.login.logins) if core.login is not None else None,
+            "stale_reasks_skipped": self.stale_reasks,
         }
 
 
@@ -244,6 +273,9 @@ class Turn:
         self.produced: list[Produced] | None = None
         #: Set when the session lost a write: the shadow is not sent, and counted as skipped.
         self.skip: str | None = None
+        #: The session's markers, and the writes answered before this request's answer (offer order).
+        self.markers: frozenset[Hashable] = frozenset()
+        self.stamp: int | None = None
 
     async def pair(self, legacy: Reply | None) -> tuple[Reply, Reply]:
         """The two replies: ``legacy`` given (proxy) or asked now (mirror); the candidate asked with its
@@ -286,6 +318,23 @@ class Turn:
     def settle(self, differences: tuple[Difference, ...]) -> tuple[Difference, ...]:
         """Drop differences that are only each backend's own generated value for one reference value."""
         return self.sessions.core.settle(self.group, differences)
+
+    def stale(self) -> bool:
+        """Whether a write of this session reached the legacy after this request's answer: then asking
+        the legacy again measures that write (a project deleted since), not noise, and is not done."""
+        sessions = self.sessions
+        if self.stamp is None or not self.markers or sessions._writes == self.stamp:
+            return False
+        for seq, markers in reversed(sessions._recent):
+            if seq <= self.stamp:
+                return False
+            if markers & self.markers:
+                sessions.stale_reasks += 1
+                return True
+        if sessions._forgotten_write > self.stamp:  # too many writes since to tell: do not ask
+            sessions.stale_reasks += 1
+            return True
+        return False
 
     async def again(self) -> Reply:
         """The legacy asked once more (noise calibration): as the client sent it in proxy mode, with the

@@ -77,6 +77,8 @@ class Shadow:
     def offer(self, exchange: Exchange, legacy: Reply | None = None) -> None:
         """Shadow ``exchange`` later (with the legacy reply the client got, in proxy mode); never waits."""
         endpoint = self.endpoint(exchange)
+        if self.sessions is not None:
+            self.sessions.offered(exchange)  # writes counted, reads stamped: see Turn.stale
         reason = self.selector.skip_reason(exchange)
         if reason is None and not self.sampler.keep(exchange.request):
             reason = SKIP_SAMPLE
@@ -165,7 +167,8 @@ class Shadow:
             learner.add_raw(endpoint, differences)
             # A/A calibration as in replay, for a few safe requests per endpoint and window: a write is
             # never sent to the legacy twice.
-            if request.is_safe and learner.wants_sample(endpoint, exchange):
+            stale = turn is not None and request.is_safe and turn.stale()
+            if request.is_safe and not stale and learner.wants_sample(endpoint, exchange):
                 again = await (turn.again() if turn is not None else self.engine.ask("legacy", request))
                 if again.error is None:
                     learner.add_sample(endpoint, self.comparator.compare(endpoint, legacy, again))

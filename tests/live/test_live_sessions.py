@@ -234,3 +234,29 @@ def test_cli_names_the_refused_login_and_exits_3(tmp_path: Path) -> None:
     assert result.exit_code == 3, result.output
     assert "error: candidate: [auth] login POST /login failed: connection refused" in result.output
     assert not (tmp_path / "s.db").exists()
+
+
+async def test_noise_is_not_learned_from_reasks_made_after_the_sessions_later_writes(
+    tmp_path: Path,
+) -> None:
+    """Noise learning on: a legacy re-ask of GET /projects/1 made after the client deleted it would see
+    404 for 200, and 'status' would become noise on every endpoint, hiding seeded bug 9 (KPI 999)."""
+    # One worker: the shadows trail the client, so re-asks tend to come after its later writes.
+    settings = {**BASE, "noise": {"samples": 5}}
+    _, run_id = await proxied(settings, tmp_path / "s.db", projects=True, workers=1)
+    differences, _ = found(tmp_path / "s.db", run_id)
+    assert differences == SEEDED, SEEDED - differences
+
+
+async def test_a_reask_is_stale_once_a_later_write_of_its_session_was_answered() -> None:
+    sessions, _ = bounded()
+    read, other, write = request("GET", "ana", 0), request("GET", "bo", 1), request("DELETE", "ana", 2)
+    for exchange in (read, other, write):  # the legacy answered them in this order
+        sessions.offered(exchange)
+    late = request("GET", "ana", 3)
+    sessions.offered(late)
+    turns = [sessions.turn(e, "GET /p", None) for e in (read, other, late)]
+    assert [t.stale() for t in turns] == [True, False, False]  # only ana's read from before the delete
+    for turn in turns:
+        turn.cancel()
+    assert sessions.status()["stale_reasks_skipped"] == 1
