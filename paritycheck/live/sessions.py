@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paritycheck.config import Config
-from paritycheck.models import Difference, Exchange, Recorded, Reply
+from paritycheck.models import Difference, Exchange, Recorded, Reply, Request
 from paritycheck.replay import Engine
 from paritycheck.session import Group, Produced, SessionReplay
 
@@ -35,6 +35,15 @@ SESSION_TTL = 1800.0
 MAX_VALUES = 1000
 #: Recent writes remembered (with their session markers) to tell whether a noise re-ask is stale.
 RECENT_WRITES = 4096
+
+
+@dataclass(slots=True, eq=False)
+class _Write:
+    """A write the legacy answered: its place in offer order, and its request (markers read lazily)."""
+
+    seq: int
+    exchange: Exchange
+    markers: frozenset[Hashable] | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -88,7 +97,7 @@ class LiveSessions:
         # Writes the legacy answered so far (in offer order), the recent ones with their markers, and
         # for each read still queued how many writes came before its answer: see Turn.stale.
         self._writes = 0
-        self._recent: deque[tuple[int, frozenset[Hashable]]] = deque(maxlen=RECENT_WRITES)
+        self._recent: deque[_Write] = deque(maxlen=RECENT_WRITES)
         self._stamps: OrderedDict[int, int] = OrderedDict()
         self._forgotten_write = 0  # the latest write that fell out of the recent ones
         self.stale_reasks = 0
@@ -173,11 +182,14 @@ class LiveSessions:
             return
         self._writes += 1
         if self.core.grouper.enabled:
-            markers = frozenset(self.core.grouper.markers(exchange))
-            if markers:
-                if len(self._recent) == self._recent.maxlen:
-                    self._forgotten_write = self._recent[0][0]
-                self._recent.append((self._writes, markers))
+            if len(self._recent) == self._recent.maxlen:
+                self._forgotten_write = self._recent[0].seq
+            # Markers are read later, off the client path (parsing cookies costs ~35 us), and only if a
+            # re-ask asks; the request without its body is kept for that.
+            request = exchange.request
+            bare = Request(request.method, "", request.path, request.query, request.headers, None)
+            lite = Exchange(index=exchange.index, source=exchange.source, request=bare, page=exchange.page)
+            self._recent.append(_Write(self._writes, lite))
 
     def lost(self, exchange: Exchange, reason: str) -> None:
         """A write that was not shadowed (``reason``): the candidate's state now lags the legacy's, so
@@ -325,10 +337,12 @@ class Turn:
         sessions = self.sessions
         if self.stamp is None or not self.markers or sessions._writes == self.stamp:
             return False
-        for seq, markers in reversed(sessions._recent):
-            if seq <= self.stamp:
+        for write in reversed(sessions._recent):
+            if write.seq <= self.stamp:
                 return False
-            if markers & self.markers:
+            if write.markers is None:
+                write.markers = frozenset(sessions.core.grouper.markers(write.exchange))
+            if write.markers & self.markers:
                 sessions.stale_reasks += 1
                 return True
         if sessions._forgotten_write > self.stamp:  # too many writes since to tell: do not ask
