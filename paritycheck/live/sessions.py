@@ -233,8 +233,8 @@ class LiveSessions:
         return turn
 
     def _produced(self, exchange: Exchange, endpoint: str, legacy: Reply) -> list[Produced]:
-        if legacy.error is not None:
-            return []
+        if legacy.error is not None or (exchange.request.is_safe and not self.core.rules):
+            return []  # reads generate nothing unless a [[correlate]] rule says so (as in replay)
         recorded = Recorded(status=legacy.status, headers=legacy.headers, body=legacy.body)
         return self.core.produced(dataclasses.replace(exchange, recorded=recorded), endpoint)
 
