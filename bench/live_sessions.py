@@ -12,6 +12,9 @@ Each run sends ``--requests`` GETs (64 in flight) into a queue that holds them a
 time until /status accounts for every one: shadowed requests per second, its median per setting, and
 the on/off ratio.
 
+First, in process: what filing costs per request, on the client path (``offered``: a read is stamped,
+a write noted) and on the shadow path (``turn``: the session found or started, with churn).
+
 Usage: ``.venv/bin/python bench/live_sessions.py [--requests 10000] [--repeat 3] [--users 20000]``
 """
 
@@ -25,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -58,12 +62,56 @@ async def accounted(sink: str, admin: str, n: int, users: int) -> float:
     return n / elapsed
 
 
+def in_process(users: int) -> None:
+    """Microseconds per call of ``offered`` (client path) and ``turn`` (shadow path), median of 5."""
+    import timeit
+
+    from paritycheck.config import parse
+    from paritycheck.live.sessions import LiveSessions
+    from paritycheck.models import Exchange, Request
+    from paritycheck.replay import Engine, make_transport
+
+    backends = {"legacy": "http://127.0.0.1:1", "candidate": "http://127.0.0.1:2"}
+    config = parse({"backends": backends}, source="bench")
+    engine = Engine(
+        legacy=config.backends.legacy,
+        candidate=config.backends.candidate,
+        transport=make_transport("httpx", concurrency=1),
+        timeout=1.0,
+    )
+    sessions = LiveSessions(config, engine, mode="proxy")
+    cookie = ("cookie", "_ga=GA1.1.1093488317; theme=dark; sessionid=8f3a2c")
+
+    def exchange(method: str, i: int) -> Exchange:
+        headers = (("authorization", f"Bearer user-token-{i % users:06d}"), cookie, ("accept", "*/*"))
+        return Exchange(index=i, source="p", request=Request(method, "/a/1", "/a/1", "", headers, None))
+
+    reads = [exchange("GET", i) for i in range(20000)]
+    writes = [exchange("POST", i) for i in range(20000)]
+
+    async def turns() -> None:
+        for e in reads:
+            sessions.turn(e, "GET /a/{id}", None).cancel()
+
+    def per_call(run: Any, n: int) -> float:
+        return statistics.median(timeit.repeat(run, number=1, repeat=5)) / n * 1e6
+
+    read = per_call(lambda: [sessions.offered(e) for e in reads], len(reads))
+    write = per_call(lambda: [sessions.offered(e) for e in writes], len(writes))
+    turn = per_call(lambda: asyncio.run(turns()), len(reads))
+    print(
+        f"in process, {users} users: offered {read:.2f} us per read, {write:.2f} us per write"
+        f" (client path); turn {turn:.1f} us per shadow (shadow path)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=10000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--users", type=int, default=20000)
     args = parser.parse_args()
+    in_process(args.users)
     figures: dict[str, list[float]] = {"off": [], "on": []}
     with backend() as legacy, backend(differ=True) as candidate, tempfile.TemporaryDirectory() as tmp:
         for run in range(args.repeat):
