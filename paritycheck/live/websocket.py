@@ -33,6 +33,11 @@ _HANDSHAKE = frozenset(
         "sec-websocket-protocol",
     }
 )
+#: Headers of a refused handshake that describe the legacy's body or connection, not the refusal.
+_REFUSAL_OWN = frozenset(
+    {"content-length", "content-type", "content-encoding", "transfer-encoding", "connection", "keep-alive"}
+    | {"upgrade", "date", "server"}
+)
 _AnyWebSocket = web.WebSocketResponse | aiohttp.ClientWebSocketResponse
 
 
@@ -81,7 +86,11 @@ class WebSocketRelay:
             )
         except aiohttp.WSServerHandshakeError as exc:  # the legacy said no: the client hears the same
             self.shadow.offer(dataclasses.replace(exchange, skip=SKIP_WEBSOCKET))
-            return web.Response(status=exc.status, text=f"{exc.status} {exc.message}\n")
+            refused = web.Response(status=exc.status, text=f"{exc.status} {exc.message}\n")
+            for name, value in (exc.headers or {}).items():  # WWW-Authenticate, Set-Cookie, ...
+                if name.lower() not in _REFUSAL_OWN:
+                    refused.headers.add(name, value)
+            return refused
         except Exception as exc:
             elapsed = (perf_counter() - started) * 1000
             self.shadow.failed(exchange, Reply(status=0, elapsed_ms=elapsed, error=f"{type(exc).__name__}"))

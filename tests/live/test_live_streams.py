@@ -56,7 +56,7 @@ def websocket_backend(seen: list[object]) -> web.Application:
         return ws
 
     async def refused(request: web.Request) -> web.StreamResponse:
-        return web.Response(status=403, text="no sockets for you")
+        return web.Response(status=403, text="no sockets for you", headers={"WWW-Authenticate": "Bearer"})
 
     app = web.Application()
     app.router.add_get("/ws", socket)
@@ -124,6 +124,7 @@ async def test_websocket_frames_pass_both_ways_and_are_counted_as_skipped(tmp_pa
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await client.ws_connect(f"http://127.0.0.1:{server.port}/refused")
         assert refused.value.status == 403
+        assert refused.value.headers is not None and refused.value.headers["WWW-Authenticate"] == "Bearer"
         await server.stop()
     totals = server.metrics.totals
     assert (totals.seen, totals.skipped, totals.shadowed) == (3, 3, 0)
