@@ -20,7 +20,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import shardcase as sc
 
 from paritycheck.store import Store, describe_shards
-from tests.pg.test_pg_shards import _merged
 from tests.servers import serve
 
 
@@ -82,6 +81,6 @@ def test_a_killed_shard_is_resumed_by_running_it_again(tmp_path: Path, pg_dsn: s
 
     with Store.open(pg_dsn, create=False) as store:
         assert describe_shards(store.run(run_id)) == "2 of 2 shards complete"
-    expected = _merged(tmp_path / "one.db", 1)
-    assert _merged(pg_dsn, run_id) == expected
+    expected = sc.merged_view(tmp_path / "one.db", 1)
+    assert sc.merged_view(pg_dsn, run_id) == expected
     assert expected["stored"] == (sc.ENTRIES, sc.ENTRIES)
