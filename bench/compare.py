@@ -5,7 +5,9 @@ Run: .venv/bin/python bench/compare.py [--pairs 2000] [--runs 5]
 Every pair has its own bodies (an id differs), so the normalised-body cache never hits: these are
 cold figures. Scenarios: (a) identical bytes on both sides, (a2) equal only after normalisation
 (a C#-style envelope with camelCase keys and 7-digit timestamps against a bare snake_case payload with
-+00:00 offsets), (b) like a2 but one field differs. Targets: >= 2,500/s when all match, >= 1,000/s
++00:00 offsets), (b) like a2 but one field differs, (c) like a2 but the candidate's 5-element
+``history`` list lost its first element, so the arrays are aligned (difflib over canonical forms, issue 12
+point 5) before any element is blamed. Targets: >= 2,500/s when all match, >= 1,000/s
 when every pair differs.
 """
 
@@ -57,7 +59,8 @@ def legacy_doc(i: int) -> dict[str, Any]:
     }
 
 
-def candidate_doc(i: int, *, changed: bool) -> dict[str, Any]:
+def candidate_doc(i: int, *, changed: bool, dropped: bool = False) -> dict[str, Any]:
+    history = [{"period_start": f"2024-0{m}-01T00:00:00+00:00", "amount": 100 * m} for m in range(1, 6)]
     return {
         "kpi_id": i,
         "name": f"Monthly revenue {i}",
@@ -70,7 +73,7 @@ def candidate_doc(i: int, *, changed: bool) -> dict[str, Any]:
         "description": "Sum of invoiced revenue for the calendar month, net of credit notes and refunds.",
         "is_active": True,
         "tags": [{"tag_id": t, "label": f"tag-{t}", "color_hex": "#a0b0c0"} for t in range(4)],
-        "history": [{"period_start": f"2024-0{m}-01T00:00:00+00:00", "amount": 100 * m} for m in range(1, 6)],
+        "history": history[1:] if dropped else history,
         "links": {
             "self": f"/api/v1/kpis/{i}",
             "tags": f"/api/v1/kpis/{i}/tags",
@@ -87,7 +90,7 @@ def pairs(kind: str, n: int) -> list[tuple[Reply, Reply]]:
         if kind == "identical":
             candidate = legacy
         else:
-            candidate = orjson.dumps(candidate_doc(i, changed=kind == "differing"))
+            candidate = orjson.dumps(candidate_doc(i, changed=kind == "differing", dropped=kind == "dropped"))
         out.append((Reply(200, JSON, legacy), Reply(200, JSON, candidate)))
     return out
 
@@ -117,6 +120,7 @@ def main() -> None:
         ("identical", "(a)  identical bytes"),
         ("equal", "(a2) equal after normalisation"),
         ("differing", "(b)  one field differs"),
+        ("dropped", "(c)  a list lost its first element"),
     ):
         rate, size, found = run(kind, args.pairs, args.runs)
         print(f"{label:34} {rate:>10,.0f} comparisons/s  (legacy body {size} B, {found} pairs differ)")

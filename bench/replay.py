@@ -7,6 +7,9 @@ GET requests to a temp dir and prints, from one run:
    plus the engine alone (``schedule`` + ``Engine.pair``, nothing done with the replies);
 2. paritycheck end to end (replay, normalise, diff, store) and its ratio to (1);
 3. end to end with every pair differing in one field;
+
+(1)-(3) are measured in interleaved rounds (``--repeat``), so that load from elsewhere on a shared
+machine hits them alike; (2) and (3) also print the median of each round's ratio to its own ceiling.
 4. peak RSS of ``python -m paritycheck replay --dry-run`` over a generated ``--har-mb`` MB HAR.
 
 Usage: ``.venv/bin/python bench/replay.py [--pairs 20000] [--concurrency 32] [--repeat 3] [--har-mb 500]
@@ -273,7 +276,6 @@ def main() -> None:
             log(f"(4) dry run over a {args.har_mb} MB HAR ...")
             rss = dry_run_rss(args.har_mb, legacy, same, workdir)
 
-        log("(1) raw ceiling ...")
         few = requests[: min(len(requests), 1000)]
         measures: dict[str, Callable[[], float]] = {
             "(1) raw ceiling: aiohttp + uvloop, gather per pair": lambda: aio.run(
@@ -290,36 +292,48 @@ def main() -> None:
             measures[f"    httpx + uvloop ({len(few)} pairs)"] = lambda: aio.run(
                 raw_pairs("httpx", legacy, same, few, c)
             )
-        # Rounds interleave the measures, so that load from elsewhere on the machine hits them alike.
-        results: dict[str, list[float]] = {label: [] for label in measures}
-        for _ in range(k):
-            for label, measure in measures.items():
-                results[label].append(measure())
-        raw = statistics.median(next(iter(results.values())))
-        for i, (label, runs) in enumerate(results.items()):
-            rows.append((label, *fig(statistics.median(runs), runs, raw if i else None)))
-
+        notes: dict[str, list[str]] = {}
         if not args.only_raw:
             for label, candidate in (
                 ("(2) end to end, all match", same),
                 ("(3) end to end, all differ", differ),
             ):
-                log(f"{label} ...")
+                notes[label] = []
+
+                def once(candidate: str = candidate, out: list[str] = notes[label]) -> float:
+                    rate, note = end_to_end(legacy, candidate, har, workdir, c)
+                    out.append(note)
+                    return rate
+
+                measures[label] = once
+        # Rounds interleave the measures (end to end included), so that load from elsewhere on the
+        # machine hits them alike; each end-to-end figure is also divided by its own round's ceiling.
+        log(f"{k} rounds of {', '.join(m.strip() for m in measures)} ...")
+        results: dict[str, list[float]] = {label: [] for label in measures}
+        failed: dict[str, str] = {}
+        for _ in range(k):
+            for label, measure in measures.items():
+                if label in failed:
+                    continue
                 try:
-                    notes: list[str] = []
-
-                    def once(candidate: str = candidate, notes: list[str] = notes) -> float:
-                        rate, note = end_to_end(legacy, candidate, har, workdir, c)
-                        notes.append(note)
-                        return rate
-
-                    med, runs = repeated(k, once)
-                    figure, all_runs = fig(med, runs, raw)
-                    rows.append((label, figure, f"{all_runs}  [{notes[-1]}]"))
+                    results[label].append(measure())
                 except ImportError as exc:
-                    rows.append((label, f"skipped: {exc}", ""))
-                except Exception as exc:  # the lead's API may be unfinished: report, go on
-                    rows.append((label, f"skipped: {type(exc).__name__}: {str(exc)[:120]}", ""))
+                    failed[label] = f"skipped: {exc}"
+                except Exception as exc:  # report, go on with the other measures
+                    failed[label] = f"skipped: {type(exc).__name__}: {str(exc)[:120]}"
+        raws = next(iter(results.values()))
+        raw = statistics.median(raws)
+        for i, (label, runs) in enumerate(results.items()):
+            if label in failed:
+                rows.append((label, failed[label], ""))
+                continue
+            figure, all_runs = fig(statistics.median(runs), runs, raw if i else None)
+            if label in notes:
+                per_round = statistics.median(r / base for r, base in zip(runs, raws, strict=True))
+                all_runs += f"  [{notes[label][-1]}; per-round ratio median {per_round:.0%}]"
+            rows.append((label, figure, all_runs))
+
+        if not args.only_raw:
             rows.append(("(4) dry-run peak RSS", rss, ""))
 
     print(f"\nparitycheck replay bench: {args.pairs:,} pairs, concurrency {c}, median of {k}, 2 x ~1 KB JSON")

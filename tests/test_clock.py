@@ -12,6 +12,7 @@ from aiohttp import web
 from paritycheck.compare import RunClock, instant
 from paritycheck.config import parse
 from paritycheck.models import Difference
+from paritycheck.noise.suggest import config_of_run, suggest
 from paritycheck.run import replay_captures
 from paritycheck.store import Store
 from tests.harutil import gets, write_har
@@ -29,7 +30,7 @@ def test_instants_inside_the_run_window_and_close_together_are_one_event() -> No
     read_during = Difference("changed", "$.created_at", iso(start + 10), iso(start + 12))
     too_far_apart = Difference("changed", "$.updated_at", iso(start + 10), iso(start + 30))
     before_the_run = Difference("changed", "$.due_date", iso(start - 86400), iso(start - 86399))
-    in_the_future = Difference("changed", "$.expires_at", iso(now + 3600), iso(now + 3601))
+    in_the_future = Difference("changed", "$.due_date", iso(now + 5000), iso(now + 5001))
     not_an_instant = Difference("changed", "$.name", "a", "b")
     real, clocked = clock.settle(
         (read_during, too_far_apart, before_the_run, in_the_future, not_an_instant), now=now
@@ -37,6 +38,23 @@ def test_instants_inside_the_run_window_and_close_together_are_one_event() -> No
     assert clocked == (read_during,)
     assert real == (too_far_apart, before_the_run, in_the_future, not_an_instant)
     assert RunClock(0, start=start).settle((read_during,), now=now) == ((read_during,), ())  # 0: off
+
+
+def test_now_plus_a_common_lifetime_is_read_off_the_clock_too() -> None:
+    """A login's ``expires_at`` (now + 1 h) or a report's ``from`` (now - 7 d), computed from each
+    backend's clock during this very exchange, is one event; the same offset from anywhere else is not."""
+    start = time.time()
+    clock = RunClock(5.0, start=start)
+    now = start + 600  # ten minutes into the run
+    expires = Difference("changed", "$.expires_at", iso(now - 0.2 + 3600), iso(now - 0.1 + 3600))
+    week_ago = Difference("changed", "$.from", iso(now - 7 * 86400), iso(now - 7 * 86400 + 0.5))
+    # an hour after the run's *start*, not after this exchange: a stored value, one second off
+    stored = Difference("changed", "$.due_date", iso(start + 3600), iso(start + 3601))
+    odd_offset = Difference("changed", "$.renew_at", iso(now + 3000), iso(now + 3000.5))
+    apart = Difference("changed", "$.expires_at", iso(now + 3600), iso(now + 3600 + 10))
+    real, clocked = clock.settle((expires, week_ago, stored, odd_offset, apart), now=now, elapsed=0.3)
+    assert clocked == (expires, week_ago)
+    assert real == (stored, odd_offset, apart)
 
 
 def test_instant_parsing() -> None:
@@ -76,3 +94,11 @@ async def test_a_replay_reports_clock_instants_as_noise_with_their_evidence(tmp_
         stored = [d.path for x in store.exchanges(result.run_id) for d in x.noise]
     assert paths == {"$.created_at"} and stored == ["$.created_at", "$.created_at"]
     json.dumps(result.summary.to_json())
+    # suggest needs no rule for them (timestamps_tolerance classes them on every run) and says so; an
+    # ignore would only hide a real difference there later
+    with Store.open(tmp_path / "r.db", create=False) as store:
+        found = suggest(store, result.run_id, config_of_run(store.run(result.run_id)))
+    assert not [r for r in found.rules if r.key == "ignore"]
+    assert any(
+        n.startswith("no rule needed") and "$.created_at on GET /api/tasks/{id}" in n for n in found.notes
+    )

@@ -280,3 +280,16 @@ def test_a_reply_never_differs_from_itself(body: Any, headers: Headers, status: 
     )  # other bytes, same JSON
     assert comparator.compare(ENDPOINT, a, a) == ()
     assert comparator.compare(ENDPOINT, a, b) == ()
+
+
+def test_an_empty_body_is_not_an_empty_json_string(comparator: Comparator) -> None:
+    """A 204 against a JSON refusal: the empty side reads ``(empty body)``, its type ``empty``, never
+    ``""`` (a JSON document of its own)."""
+    from paritycheck.compare import detail
+
+    refused = reply({"error": "unauthorized"}, status=401)
+    deleted = Reply(204, (), b"")
+    found = {d.kind: d for d in comparator.compare("DELETE /t/{id}", refused, deleted)}
+    assert found["type"].candidate == "(empty body)" and detail(found["type"]) == "object→empty"
+    quoted = {d.kind: d for d in comparator.compare("GET /s", reply(""), Reply(200, JSON, b""))}
+    assert quoted["type"].legacy == "" and quoted["type"].candidate == "(empty body)"

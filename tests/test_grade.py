@@ -46,6 +46,9 @@ def test_empty_null_and_missing_never_look_alike() -> None:
     assert described("type", "candidate", "") == '""'
     assert described("removed", "candidate", None) == "(missing)"
     assert described("added", "legacy", None) == "(missing)"
+    assert described("header", "candidate", None) == "(missing)"  # a header is never null: it is absent
+    assert described("event-missing", "candidate", None) == "(missing)"
+    assert described("event-extra", "legacy", None) == "(missing)"
     assert (
         described("changed", "legacy", "null") == '"null"' and described("changed", "legacy", "abc") == "abc"
     )

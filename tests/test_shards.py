@@ -156,3 +156,36 @@ def test_processes_opening_a_new_sqlite_file_at_once_migrate_it_once(tmp_path: P
         for t in threads:
             t.join()
     assert errors == []
+
+
+def _suggested_rules(db: Path) -> list[str]:
+    """The TOML lines ``suggest`` prints, less comments (their evidence counts differ by design)."""
+    result = CliRunner().invoke(cli, ["suggest", "--db", str(db)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return [line for line in result.output.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def test_noise_seen_in_one_shard_is_judged_on_the_whole_run(tmp_path: Path) -> None:
+    """``$.nonce`` varies between the legacy's own answers only in one shard's sessions, and differs
+    on every exchange: that shard alone would call it noise and hide a real difference. Merged, the
+    evidence of all four shards gives what one process gives."""
+    har, db = sc.noisy_capture(tmp_path / "c.har"), tmp_path / "r.db"
+    with sc.backends() as urls:
+        one = sc.run(sc.replay_args(har, tmp_path / "one.db", *urls), tmp_path)
+        assert one.returncode == 1, one.stderr
+        procs = [
+            sc.start(sc.replay_args(har, db, *urls, "--shard", f"{i}/4", "--run-name", "n"), tmp_path)
+            for i in range(1, 5)
+        ]
+        for p in procs:
+            assert p.wait(timeout=300) == 1, p.stderr.read() if p.stderr else ""
+            p.stdout and p.stdout.close()
+            p.stderr and p.stderr.close()
+    expected = sc.merged_view(tmp_path / "one.db", 1)
+    assert ("GET /noisy/{id}", "changed", "$.nonce", 36) in expected["groups"]
+    assert sc.merged_view(db, 1) == expected
+    assert _suggested_rules(db) == _suggested_rules(tmp_path / "one.db")
+    with sqlite3.connect(db) as conn:  # every shard stored its evidence; the last classed on all four
+        assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT shard) FROM noise_evidence").fetchone() == (4, 4)
+        samples = conn.execute("SELECT samples FROM noise_paths WHERE path = '$.stamp'").fetchone()
+        assert samples == (20,)  # 5 A/A samples of /noisy in each shard

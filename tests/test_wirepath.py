@@ -57,3 +57,34 @@ def test_the_store_keeps_wire_paths_and_the_html_shows_them(tmp_path: Path) -> N
         report = model.build(store, run_id)
     html = render_html(report)
     assert "on the wire: legacy <code>$.errors.body</code>, candidate <code>$.Error.body</code>" in html
+
+
+def test_every_report_shows_a_groups_wire_path_where_a_key_was_renamed(tmp_path: Path) -> None:
+    """The envelope rule reads the candidate's ``errors`` as ``error``: the reader sees where it was sent."""
+    import io
+
+    from rich.console import Console
+
+    from paritycheck.gate import summarise
+    from paritycheck.report.junit import render_junit
+    from paritycheck.report.markdown import render_markdown
+    from paritycheck.report.terminal import print_summary
+
+    renamed = Difference("added", "$.error.title", None, ["blank"], candidate_path="$.errors.title")
+    camel = Difference("changed", "$.invite_token", "", "x", legacy_path="$.data.inviteToken")
+    with Store.open(tmp_path / "r.db") as store:
+        run_id = write_run(store, [outcome(0, "POST /t", Status.MISMATCHED, differences=(renamed, camel))])
+        summary = summarise(store, run_id)
+        report = model.build(store, run_id)
+    wire = {d["path"]: d.get("wire") for e in summary.to_json()["endpoints"] for d in e["differences"]}
+    # the side without the key of an added difference has no wire path to show
+    assert wire == {
+        "$.error.title": {"candidate": "$.errors.title"},
+        "$.invite_token": {"legacy": "$.data.inviteToken"},
+    }
+    buffer = io.StringIO()
+    print_summary(summary, out=Console(file=buffer, width=200, color_system=None))
+    assert "$.error.title (on the wire: candidate $.errors.title)" in buffer.getvalue()
+    assert "candidate on the wire `$.errors.title`" in render_markdown(report)
+    assert "(on the wire: candidate $.errors.title)" in render_junit(report)
+    assert "candidate on the wire <code>$.errors.title</code>" in render_html(report)

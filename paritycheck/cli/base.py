@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from paritycheck import config as config_mod
 from paritycheck.config import Config
@@ -39,9 +40,11 @@ class _Group(click.Group):
             raise
         except ParitycheckError as exc:
             err = _stderr()
-            err.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False, soft_wrap=True)
+            # Messages name config sections and JSONPaths ("[auth]", "$.items[0]"): text, not markup.
+            message = escape(exc.message)
+            err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
             if exc.hint:
-                err.print(f"[dim]hint:[/] {exc.hint}", soft_wrap=True)
+                err.print(f"[dim]hint:[/] {escape(exc.hint)}", soft_wrap=True)
             if ctx.params.get("traceback"):
                 raise
             ctx.exit(int(exc.exit_status))

@@ -32,6 +32,10 @@ WATCHDOG_SECONDS = 0.2
 _PR_SET_PDEATHSIG = 1
 #: The folder holding the ``paritycheck`` package, so the child imports this very copy of it.
 _ROOT = str(Path(__file__).resolve().parent.parent)
+#: Pipe capacity a child may ask for (Linux's default limit for unprivileged processes). With the
+#: default 64 KiB a frame of a few hundred KiB passes in many hops, each waiting for the other process
+#: to be scheduled, while the event loop sits blocked in the write (docs/benchmarks.md).
+PIPE_BYTES = 1 << 20
 
 
 def write_frame(stream: IO[bytes], message: Any) -> None:
@@ -57,7 +61,10 @@ def read_frame(stream: IO[bytes]) -> Any:
 class Child:
     """A running helper process and the two ends of its pipes."""
 
-    def __init__(self, module: str, *args: str, env_extra: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, module: str, *args: str, env_extra: dict[str, str] | None = None, pipe_bytes: int = 0
+    ) -> None:
+        """Start ``python -m module args``; ``pipe_bytes``: ask for pipes that large (0: the default)."""
         env = {**os.environ, **(env_extra or {})}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH", "")) if p)
         env[_PARENT_ENV] = str(os.getpid())
@@ -71,6 +78,9 @@ class Child:
         assert self.process.stdin is not None and self.process.stdout is not None
         self.stdin: IO[bytes] = self.process.stdin
         self.stdout: IO[bytes] = self.process.stdout
+        if pipe_bytes:
+            for stream in (self.stdin, self.stdout):
+                widen_pipe(stream, pipe_bytes)
 
     def send(self, message: Any) -> None:
         """Raises OSError (BrokenPipeError) when the child is gone."""
@@ -94,6 +104,14 @@ class Child:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def widen_pipe(stream: IO[bytes], size: int = PIPE_BYTES) -> None:
+    """Ask for a pipe buffer of ``size`` bytes; where that is refused or unknown the default stays."""
+    with contextlib.suppress(OSError, AttributeError, ValueError):
+        import fcntl
+
+        fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, size)
 
 
 def serve_stdio() -> tuple[IO[bytes], IO[bytes]]:

@@ -19,9 +19,11 @@ from paritycheck.compare.grade import (
     described,
     detail,
     grade,
+    on_the_wire,
     risk,
     severity,
     shape,
+    wire_paths,
 )
 from paritycheck.compare.normalise import Rules, timestamp, to_snake
 from paritycheck.compare.redact import REDACTED
@@ -47,6 +49,7 @@ __all__ = [
     "grade",
     "instant",
     "media_type",
+    "on_the_wire",
     "redact_exchange",
     "risk",
     "severity",
@@ -54,4 +57,5 @@ __all__ = [
     "stream_view",
     "timestamp",
     "to_snake",
+    "wire_paths",
 ]

@@ -23,7 +23,7 @@ from typing import Any
 
 from paritycheck.common.endpoints import pattern_matches
 from paritycheck.common.jsonparse import dumps_canonical, loads
-from paritycheck.compare.diff import bounded, diff
+from paritycheck.compare.diff import EMPTY_BODY, bounded, diff
 from paritycheck.compare.normalise import Rules
 from paritycheck.compare.streams import compare_streams
 from paritycheck.compare.wirepath import wire_path
@@ -262,6 +262,8 @@ class Comparator:
 
     @staticmethod
     def _shown(data: bytes, media: str) -> str:
+        if not data:
+            return EMPTY_BODY
         text = _text(data, media)
         return digest(data) if text is None else bounded(text)
 

@@ -18,6 +18,9 @@ from paritycheck.common.jsonpath import Part, format_path
 from paritycheck.models import Difference
 
 LIMIT = 200
+#: How a body with no bytes at all (a 204, a HEAD) is shown against a JSON one: not ``""``, which is a
+#: JSON document of its own.
+EMPTY_BODY = "(empty body)"
 _CONTAINERS = (dict, list)
 _BIG = 10**LIMIT
 

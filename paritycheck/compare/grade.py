@@ -22,7 +22,7 @@ import json
 from typing import Any
 
 from paritycheck.common.jsonpath import wildcard
-from paritycheck.compare.diff import json_type
+from paritycheck.compare.diff import EMPTY_BODY, json_type
 from paritycheck.models import Difference
 
 ACCEPTS_REFUSED, BREAKING, BEHAVIOURAL, ADDITIVE = "accepts-refused", "breaking", "behavioural", "additive"
@@ -40,10 +40,14 @@ def detail(d: Difference) -> str:
     if d.kind == "status":
         return f"{d.legacy}→{d.candidate}"
     if d.kind == "type":
-        return f"{json_type(d.legacy)}→{json_type(d.candidate)}"
+        return f"{_body_type(d.path, d.legacy)}→{_body_type(d.path, d.candidate)}"
     if d.kind == "header" and d.path == "header:content-type":
         return f"{d.legacy}→{d.candidate}"
     return ""
+
+
+def _body_type(path: str, value: Any) -> str:
+    return "empty" if path == "$" and value == EMPTY_BODY else json_type(value)
 
 
 def risk(kind: str, path: str, detail_text: str) -> str:
@@ -73,6 +77,9 @@ def severity(grade_name: str) -> int:
 
 
 MISSING = "(missing)"
+#: Kinds whose value exists on one side only: added on the candidate's, removed on the legacy's.
+_ONLY_CANDIDATE = frozenset({"added", "event-extra"})
+_ABSENT_ON_ONE_SIDE = frozenset({*_ONLY_CANDIDATE, "removed", "event-missing"})
 #: Strings that would read like another value if shown bare.
 _AMBIGUOUS = frozenset({"", "null", "true", "false", MISSING})
 
@@ -81,7 +88,9 @@ def described(kind: str, side: str, value: Any) -> str:
     """One side of a difference as a reader should see it, so that ``""``, ``null`` and an absent key
     never look alike: the side without the key of an ``added`` or ``removed`` difference reads
     ``(missing)``, null reads ``null``, and an empty or ambiguous string is shown quoted."""
-    if (kind == "added" and side == "legacy") or (kind == "removed" and side == "candidate"):
+    if side == ("legacy" if kind in _ONLY_CANDIDATE else "candidate") and kind in _ABSENT_ON_ONE_SIDE:
+        return MISSING
+    if value is None and kind == "header":  # a header has no null: None is its absence
         return MISSING
     if value is None:
         return "null"
@@ -90,3 +99,22 @@ def described(kind: str, side: str, value: Any) -> str:
             json.dumps(value, ensure_ascii=False) if value in _AMBIGUOUS or value.strip() != value else value
         )
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def wire_paths(kind: str, path: str, legacy: str | None, candidate: str | None) -> dict[str, str]:
+    """``{"legacy": …, "candidate": …}``: each side's wire path (as a shape) where it differs from the
+    normalised ``path`` (an envelope or key-case rename), for the reader; empty when both are ``path``.
+    The side that lacks the key of an added or removed difference has no wire path to show."""
+    absent = ("legacy" if kind in _ONLY_CANDIDATE else "candidate") if kind in _ABSENT_ON_ONE_SIDE else ""
+    return {
+        side: shape(wire)
+        for side, wire in (("legacy", legacy), ("candidate", candidate))
+        if wire is not None and side != absent and shape(wire) != path
+    }
+
+
+def on_the_wire(wire: dict[str, str]) -> str:
+    """``on the wire: candidate $.errors.title``: :func:`wire_paths` for a line of text; ``""`` if none."""
+    if not wire:
+        return ""
+    return "on the wire: " + ", ".join(f"{side} {path}" for side, path in wire.items())

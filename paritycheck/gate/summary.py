@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from paritycheck.compare import detail, risk, shape
-from paritycheck.models import Outcome, Status
+from paritycheck.compare import detail, risk, shape, wire_paths
+from paritycheck.models import Difference, Outcome, Status
 from paritycheck.noise import NoisePath
 from paritycheck.store import RunInfo, Store, describe_shards, stored_value
 
@@ -74,6 +74,14 @@ class DiffGroup:
     legacy: Any
     candidate: Any
     detail: str = ""
+    #: Where each side wrote the first occurrence on the wire, when normalisation renamed a key.
+    legacy_wire: str | None = None
+    candidate_wire: str | None = None
+
+    @property
+    def wire(self) -> dict[str, str]:
+        """``{"legacy": path, "candidate": path}`` for the sides whose wire path differs from ``path``."""
+        return wire_paths(self.kind, self.path, self.legacy_wire, self.candidate_wire)
 
     @property
     def risk(self) -> str:
@@ -123,6 +131,7 @@ class EndpointSummary:
                     "count": d.count,
                     "legacy": d.legacy,
                     "candidate": d.candidate,
+                    **({"wire": d.wire} if d.wire else {}),
                 }
                 for d in self.differences
             ],
@@ -249,8 +258,9 @@ def summarise(store: Store, run_id: int, *, max_differences: int | None = MAX_DI
     run = store.run(run_id)
     groups: dict[str, list[DiffGroup]] = {}
     for g in store.difference_groups(run_id, examples=1):
+        wire = (g.legacy_wire, g.candidate_wire)
         groups.setdefault(g.endpoint, []).append(
-            DiffGroup(g.kind, g.path, g.count, g.legacy, g.candidate, g.detail)
+            DiffGroup(g.kind, g.path, g.count, g.legacy, g.candidate, g.detail, *wire)
         )
     noise: dict[str, list[NoisePath]] = {}
     for path in store.noise_paths(run_id):
@@ -266,12 +276,14 @@ def summarise(store: Store, run_id: int, *, max_differences: int | None = MAX_DI
 
 
 class _Group:
-    __slots__ = ("candidate", "count", "legacy")
+    __slots__ = ("candidate", "candidate_wire", "count", "legacy", "legacy_wire")
 
-    def __init__(self, legacy: Any, candidate: Any) -> None:
+    def __init__(self, d: Difference) -> None:
         self.count = 0
-        self.legacy = legacy
-        self.candidate = candidate
+        # Kept exactly as the store would show it: redacted and through JSON.
+        self.legacy = stored_value(d.path, d.legacy)
+        self.candidate = stored_value(d.path, d.candidate)
+        self.legacy_wire, self.candidate_wire = d.legacy_path, d.candidate_path
 
 
 class LiveSummary:
@@ -318,10 +330,7 @@ class LiveSummary:
                 key = (d.kind, shape(d.path), detail(d))
                 group = groups.get(key)
                 if group is None:
-                    # Kept exactly as the store would show it: redacted and through JSON.
-                    group = groups[key] = _Group(
-                        stored_value(d.path, d.legacy), stored_value(d.path, d.candidate)
-                    )
+                    group = groups[key] = _Group(d)
                 group.count += 1
 
     @property
@@ -347,7 +356,7 @@ class LiveSummary:
         """The RunSummary of everything added so far; ``run`` fills in the run's own details."""
         groups = {
             endpoint: [
-                DiffGroup(kind, path, g.count, g.legacy, g.candidate, found)
+                DiffGroup(kind, path, g.count, g.legacy, g.candidate, found, g.legacy_wire, g.candidate_wire)
                 for (kind, path, found), g in sorted(by_path.items(), key=lambda kv: (-kv[1].count, kv[0]))
             ]
             for endpoint, by_path in self._groups.items()

@@ -26,10 +26,11 @@ import subprocess
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from paritycheck import errors
 from paritycheck.common.childproc import Child
 from paritycheck.compare import redact
 from paritycheck.config import Config
-from paritycheck.errors import ConfigError, ParitycheckError, StoreError
+from paritycheck.errors import ParitycheckError
 from paritycheck.live.metrics import DROPPED_QUEUE, Metrics, Totals
 from paritycheck.models import Exchange, Reply, Request
 
@@ -131,6 +132,7 @@ class ShadowHelper:
         self.lost = 0
         self.on_status: Callable[[dict[str, Any]], None] | None = None
         self._transport: asyncio.WriteTransport | None = None
+        self._read_transport: asyncio.ReadTransport | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[int] | None = None
         self._done: asyncio.Future[None] | None = None
@@ -155,7 +157,9 @@ class ShadowHelper:
         transport, _ = await loop.connect_write_pipe(asyncio.Protocol, child.stdin)
         helper._transport = transport
         reader = asyncio.StreamReader(limit=1 << 24)
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), child.stdout)
+        helper._read_transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), child.stdout
+        )
         helper._ready = loop.create_future()
         helper._done = loop.create_future()
         helper._reader_task = asyncio.ensure_future(helper._read(reader))
@@ -272,6 +276,8 @@ class ShadowHelper:
             self._reader_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader_task
+        if self._read_transport is not None:
+            self._read_transport.close()
         if self.child.stdout is not None:
             with contextlib.suppress(OSError):
                 self.child.stdout.close()
@@ -295,7 +301,8 @@ def _reap(process: subprocess.Popen[bytes], timeout: float) -> int | None:
 
 
 def _error(kind: str, message: str, hint: str | None) -> ParitycheckError:
-    cls: type[ParitycheckError] = {"ConfigError": ConfigError, "StoreError": StoreError}.get(
-        kind, ParitycheckError
-    )
-    return cls(message, hint=hint) if hint else cls(message)
+    """The helper's error as the same class, so the CLI exits as it would have (BackendError: 3)."""
+    cls = getattr(errors, kind, None)
+    if not (isinstance(cls, type) and issubclass(cls, ParitycheckError)) or cls is errors.CaptureError:
+        cls = ParitycheckError
+    return cls(message, hint=hint)

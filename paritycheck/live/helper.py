@@ -108,9 +108,12 @@ async def _main(stdin: IO[bytes], out: IO[bytes]) -> None:
                 reply = unpack_reply(message[2])
                 assert reply is not None
                 shadow.failed(unpack_exchange(message[1]), reply)
-            elif kind == "drop":
+            elif kind == "drop":  # the listener's channel was full: as the shadow queue's overflow
                 exchange = unpack_exchange(message[1])
                 endpoint = shadow.endpoint(exchange)
+                if shadow.sessions is not None:
+                    shadow.sessions.offered(exchange)
+                    shadow.sessions.lost(exchange, message[2])
                 shadow.record(
                     Outcome(exchange=exchange, endpoint=endpoint, status=Status.SKIPPED, reason=message[2])
                 )

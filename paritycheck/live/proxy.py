@@ -19,6 +19,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from paritycheck.live.handoff import ShadowTarget
+from paritycheck.live.websocket import WebSocketRelay, is_websocket
 from paritycheck.models import Exchange, Recorded, Reply, Request
 
 #: RFC 9110 7.6.1: meaningful for one connection only, never forwarded (plus the names in Connection).
@@ -38,6 +39,7 @@ HOP_BY_HOP = frozenset(
 SKIP_TOO_LARGE = "body too large to compare"
 SKIP_ENCODING = "content-encoding not comparable"
 SKIP_UPGRADE = "protocol upgrade (WebSocket) not compared"
+SKIP_SSE = "event stream (SSE): relayed as it came, not compared"
 
 
 def _hop_by_hop(headers: CIMultiDict[str] | aiohttp.typedefs.LooseHeaders) -> set[str]:
@@ -85,6 +87,7 @@ class Proxy:
         self._index = count()
         self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
         self.session: aiohttp.ClientSession | None = None
+        self.websockets = WebSocketRelay(self.legacy, shadow, timeout=timeout)
 
     async def start(self) -> None:
         self.session = aiohttp.ClientSession(
@@ -95,7 +98,12 @@ class Proxy:
             skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
         )
 
+    async def on_shutdown(self, app: web.Application) -> None:
+        """Before the listener waits for its handlers: open WebSockets end now (1001), not in a minute."""
+        await self.websockets.close_all()
+
     async def close(self) -> None:
+        await self.websockets.close_all()
         if self.session is not None:
             await self.session.close()
 
@@ -104,6 +112,8 @@ class Proxy:
         upgrade = "upgrade" in request.headers and "upgrade" in request.headers.get("connection", "").lower()
         headers = _end_to_end(CIMultiDict(request.headers))
         headers = [(k, v) for k, v in headers if k.lower() != "host"]
+        if is_websocket(request):  # relayed frame by frame to the legacy, counted as skipped
+            return await self.websockets.handle(request, self.session, self._exchange(request, None), headers)
         kept = bytearray()
         too_large = False
 
@@ -156,6 +166,8 @@ class Proxy:
         skip = (
             SKIP_UPGRADE
             if upgrade
+            else SKIP_SSE  # stream comparison through the proxy is not built; a feed may never end
+            if raw.get("content-type", "").lower().startswith("text/event-stream")
             else SKIP_TOO_LARGE
             if too_large or answer_too_large
             else SKIP_ENCODING

@@ -27,6 +27,7 @@ from paritycheck.live.metrics import Metrics
 from paritycheck.live.mirror import Mirror
 from paritycheck.live.proxy import Proxy
 from paritycheck.live.sampling import RateLimit, Sampler
+from paritycheck.live.sessions import LiveSessions, enabled
 from paritycheck.live.shadow import Shadow
 from paritycheck.live.window import Windows
 from paritycheck.live.yielding import LagGuard
@@ -119,6 +120,7 @@ class LiveServer:
         self.port = 0
         self.admin_port = 0
         self.recording: CaptureWriter | None = None
+        self.sessions: LiveSessions | None = None
 
     async def start(self) -> None:
         """Start the shadow side (a helper process unless ``shadow_in_child`` is off), then the listener."""
@@ -148,6 +150,8 @@ class LiveServer:
             handler = Mirror(target, max_body=opts.max_body, record=record).handle
         app = web.Application(client_max_size=0)
         app.router.add_route("*", "/{tail:.*}", handler)
+        if self.proxy is not None:  # open WebSockets are closed (1001) when the listener stops
+            app.on_shutdown.append(self.proxy.on_shutdown)
         try:
             self._client, self.port = await self._serve(app, self.listen)
         except BaseException:  # --listen taken: stop what was started, then report it
@@ -161,6 +165,7 @@ class LiveServer:
         """Open the store, start the shadow workers, ``--record`` and the admin listener (no client path)."""
         cfg, opts = self.config, self.options
         backends = {"legacy": cfg.backends.legacy.url, "candidate": cfg.backends.candidate.url}
+        self.sessions = await self._sessions()
         self.windows = Windows(
             opts.db,
             source=f"live {opts.mode} {opts.listen}",
@@ -171,14 +176,9 @@ class LiveServer:
             html=opts.html,
             noise=lambda: NoiseLearner(cfg.noise, allow_writes=False),
             store_in_child=opts.store_in_child,
+            on_close=self._window_closed,
         )
-        self.transport = make_transport("aiohttp", concurrency=max(opts.workers, 1) * 2)
-        engine = Engine(
-            legacy=cfg.backends.legacy,
-            candidate=cfg.backends.candidate,
-            transport=self.transport,
-            timeout=cfg.replay.timeout,
-        )
+        engine = self.sessions.engine if self.sessions is not None else self._engine()
         self.shadow = Shadow(
             cfg,
             engine,
@@ -190,6 +190,7 @@ class LiveServer:
             rate=RateLimit(opts.max_rps),
             noise=lambda: self.windows.noise if self.windows is not None else None,
             guard=LagGuard(limit=opts.max_lag) if opts.max_lag > 0 else None,
+            sessions=self.sessions,
         )
         if opts.record is not None:
             self.recording = open_recording(opts.record, redact=not opts.record_raw, flush_every=100)
@@ -200,6 +201,35 @@ class LiveServer:
             runner, self.admin_port = await self._serve(admin, self.admin_at)
             self._runners.append(runner)
         self._ticker = asyncio.ensure_future(self._tick())
+
+    def _window_closed(self, run_id: int, summary: Any) -> None:
+        """A closed window's run records the live sessions as a replay run does (``meta.sessions``)."""
+        if self.sessions is not None and self.windows is not None:
+            self.windows.store.update_meta(run_id, {"sessions": self.sessions.status()})
+
+    def _engine(self) -> Engine:
+        cfg = self.config
+        self.transport = make_transport("aiohttp", concurrency=max(self.options.workers, 1) * 2)
+        return Engine(
+            legacy=cfg.backends.legacy,
+            candidate=cfg.backends.candidate,
+            transport=self.transport,
+            timeout=cfg.replay.timeout,
+        )
+
+    async def _sessions(self) -> LiveSessions | None:
+        """Live sessions (docs/live.md#sessions), logged in with ``[auth]`` before any window opens:
+        a backend that refuses the login stops the start (exit 3) with nothing stored."""
+        if not enabled(self.config):
+            return None
+        engine = self._engine()
+        try:
+            sessions = LiveSessions(self.config, engine, mode=self.options.mode)
+            await sessions.start()
+        except BaseException:
+            await self.transport.aclose()
+            raise
+        return sessions
 
     async def _serve(self, app: web.Application, at: tuple[str, int]) -> tuple[web.AppRunner, int]:
         runner = web.AppRunner(
@@ -243,6 +273,7 @@ class LiveServer:
             "queue": shadow.queue.qsize() if shadow is not None else 0,
             "window": current,
             "closed_runs": list(windows.closed) if windows is not None else [],
+            "sessions": self.sessions.status() if self.sessions is not None else None,
         }
 
     async def _metrics(self, request: web.Request) -> web.Response:

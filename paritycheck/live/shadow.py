@@ -15,6 +15,7 @@ from paritycheck.compare import Comparator, RunClock
 from paritycheck.config import Config
 from paritycheck.live.metrics import DROPPED_QUEUE, DROPPED_SHUTDOWN, Metrics
 from paritycheck.live.sampling import RateLimit, Sampler
+from paritycheck.live.sessions import LiveSessions
 from paritycheck.live.yielding import LagGuard
 from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner
@@ -43,8 +44,10 @@ class Shadow:
         rate: RateLimit | None = None,
         noise: Callable[[], NoiseLearner | None] | None = None,
         guard: LagGuard | None = None,
+        sessions: LiveSessions | None = None,
     ) -> None:
         self.engine = engine
+        self.sessions = sessions  # per-backend logins and generated values (live/sessions.py)
         self.sink = sink
         self.noise = noise
         self.metrics = metrics
@@ -74,17 +77,23 @@ class Shadow:
     def offer(self, exchange: Exchange, legacy: Reply | None = None) -> None:
         """Shadow ``exchange`` later (with the legacy reply the client got, in proxy mode); never waits."""
         endpoint = self.endpoint(exchange)
+        if self.sessions is not None:
+            self.sessions.offered(exchange)  # writes counted, reads stamped: see Turn.stale
         reason = self.selector.skip_reason(exchange)
         if reason is None and not self.sampler.keep(exchange.request):
             reason = SKIP_SAMPLE
         if reason is None and not self.rate.allow():
             reason = SKIP_RATE
         if reason is not None:
+            if self.sessions is not None and reason in (SKIP_SAMPLE, SKIP_RATE):
+                self.sessions.lost(exchange, reason)  # a write the candidate never got
             self.record(Outcome(exchange=exchange, endpoint=endpoint, status=Status.SKIPPED, reason=reason))
             return
         try:
             self.queue.put_nowait((exchange, endpoint, legacy))
         except asyncio.QueueFull:
+            if self.sessions is not None:
+                self.sessions.lost(exchange, DROPPED_QUEUE)
             self.record(
                 Outcome(exchange=exchange, endpoint=endpoint, status=Status.SKIPPED, reason=DROPPED_QUEUE)
             )
@@ -130,7 +139,13 @@ class Shadow:
 
     async def _shadow(self, exchange: Exchange, endpoint: str, legacy: Reply | None) -> Outcome:
         request = exchange.request
-        if legacy is None:  # mirror mode: both backends are asked now
+        # Taken before any await, so a session's shadows keep the order they left the queue in.
+        turn = self.sessions.turn(exchange, endpoint, legacy) if self.sessions is not None else None
+        if turn is not None and turn.skip is not None:
+            return Outcome(exchange=exchange, endpoint=endpoint, status=Status.SKIPPED, reason=turn.skip)
+        if turn is not None:
+            legacy, candidate = await turn.pair(legacy)
+        elif legacy is None:  # mirror mode: both backends are asked now
             legacy, candidate = await self.engine.pair(request)
         else:
             candidate = await self.engine.ask("candidate", request)
@@ -138,8 +153,12 @@ class Shadow:
         if failed is not None:
             return failed
         differences = self.comparator.compare(endpoint, legacy, candidate)
+        if turn is not None:  # each backend's own value for one generated value is no difference
+            differences = turn.settle(differences)
         # Instants each backend read off its own clock while listening: one event, two clocks (as replay).
-        differences, clocked = self.clock.settle(differences)
+        differences, clocked = self.clock.settle(
+            differences, elapsed=max(legacy.elapsed_ms, candidate.elapsed_ms) / 1000
+        )
         again = None
         learner = self.noise() if self.noise is not None else None
         if learner is not None:
@@ -148,8 +167,9 @@ class Shadow:
             learner.add_raw(endpoint, differences)
             # A/A calibration as in replay, for a few safe requests per endpoint and window: a write is
             # never sent to the legacy twice.
-            if request.is_safe and learner.wants_sample(endpoint, exchange):
-                again = await self.engine.ask("legacy", request)
+            stale = turn is not None and request.is_safe and turn.stale()
+            if request.is_safe and not stale and learner.wants_sample(endpoint, exchange):
+                again = await (turn.again() if turn is not None else self.engine.ask("legacy", request))
                 if again.error is None:
                     learner.add_sample(endpoint, self.comparator.compare(endpoint, legacy, again))
         return Outcome(

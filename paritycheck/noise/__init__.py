@@ -9,9 +9,19 @@ from paritycheck.noise.learn import (
     VOLATILE,
     NoiseLearner,
     NoisePath,
+    classify_merged,
     is_noise,
     noise_paths,
     wilson_upper,
 )
 
-__all__ = ["LEARNED", "VOLATILE", "NoiseLearner", "NoisePath", "is_noise", "noise_paths", "wilson_upper"]
+__all__ = [
+    "LEARNED",
+    "VOLATILE",
+    "NoiseLearner",
+    "NoisePath",
+    "classify_merged",
+    "is_noise",
+    "noise_paths",
+    "wilson_upper",
+]

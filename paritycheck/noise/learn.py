@@ -16,9 +16,9 @@ Volatile response headers (``Date``, ``ETag``, ``X-Request-Id``, ...) are noise 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from statistics import NormalDist
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from paritycheck.common.jsonpath import wildcard
 from paritycheck.config import NoiseConfig
@@ -139,17 +139,46 @@ class NoiseLearner:
         """Merge the evidence of endpoints renamed after the run (learned templates: ``{old: new}``)."""
         for old, new in names.items():
             state = self._endpoints.pop(old, None)
-            if state is None:
-                continue
-            into = self._endpoint(new)
-            into.reserved += state.reserved
-            into.samples += state.samples
-            into.total += state.total
-            for mine, theirs in ((into.noise, state.noise), (into.raw, state.raw), (into.clock, state.clock)):
-                for path, counts in theirs.items():
-                    merged = mine.setdefault(path, _Counts())
-                    merged.n += counts.n
-                    merged.kinds |= counts.kinds
+            if state is not None:
+                self._merge(new, state)
+
+    def _merge(self, endpoint: str, state: _Endpoint) -> None:
+        into = self._endpoint(endpoint)
+        into.reserved += state.reserved
+        into.samples += state.samples
+        into.total += state.total
+        for mine, theirs in ((into.noise, state.noise), (into.raw, state.raw), (into.clock, state.clock)):
+            for path, counts in theirs.items():
+                merged = mine.setdefault(path, _Counts())
+                merged.n += counts.n
+                merged.kinds |= counts.kinds
+
+    def evidence(self) -> dict[str, Any]:
+        """The evidence counted so far, as JSON: a shard stores it for the run's merged classification."""
+        return {
+            endpoint: {
+                "samples": state.samples,
+                "total": state.total,
+                **{
+                    name: {path: [c.n, sorted(c.kinds)] for path, c in counts.items()}
+                    for name, counts in (("noise", state.noise), ("raw", state.raw), ("clock", state.clock))
+                },
+            }
+            for endpoint, state in self._endpoints.items()
+        }
+
+    def absorb(self, evidence: dict[str, Any]) -> None:
+        """Add another learner's :meth:`evidence` (another shard's) to this one's."""
+        for endpoint, data in evidence.items():
+            state = _Endpoint()
+            state.samples = state.reserved = int(data["samples"])
+            state.total = int(data["total"])
+            for name in ("noise", "raw", "clock"):
+                into: dict[str, _Counts] = getattr(state, name)
+                for path, (n, kinds) in data[name].items():
+                    counts = into[path] = _Counts()
+                    counts.n, counts.kinds = int(n), set(kinds)
+            self._merge(endpoint, state)
 
     def _elsewhere(self, learned: list[NoisePath]) -> list[NoisePath]:
         """A field that differed on *every* legacy re-ask of at least two endpoints (a request id, a
@@ -219,9 +248,29 @@ class NoiseLearner:
         return out
 
 
+def classify_merged(
+    config: NoiseConfig, evidence: Iterable[dict[str, Any]], *, allow_writes: bool
+) -> list[NoisePath]:
+    """Noise paths of a sharded run, classed once on the summed evidence of its shards: the same rule
+    on the same counts as one process replaying the whole capture (docs/scale.md)."""
+    learner = NoiseLearner(config, allow_writes=allow_writes)
+    for one in evidence:
+        learner.absorb(one)
+    return learner.classify()
+
+
 def noise_paths(store: Store, run_id: int) -> list[NoisePath]:
     """The noise paths stored with run ``run_id`` (StoreError if there is no such run)."""
     return store.noise_paths(run_id)
 
 
-__all__ = ["LEARNED", "VOLATILE", "NoiseLearner", "NoisePath", "is_noise", "noise_paths", "wilson_upper"]
+__all__ = [
+    "LEARNED",
+    "VOLATILE",
+    "NoiseLearner",
+    "NoisePath",
+    "classify_merged",
+    "is_noise",
+    "noise_paths",
+    "wilson_upper",
+]

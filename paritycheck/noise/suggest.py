@@ -23,12 +23,12 @@ from typing import Any
 
 from paritycheck import config as config_mod
 from paritycheck.common.jsonpath import format_path, parse, wildcard
-from paritycheck.compare import Comparator, timestamp, to_snake
+from paritycheck.compare import Comparator, instant, timestamp, to_snake
 from paritycheck.config import Config, EndpointRule, NormaliseConfig
 from paritycheck.models import Difference, Reply
 from paritycheck.noise.learn import NoisePath
 from paritycheck.noise.suggest_toml import Rule
-from paritycheck.store import RunInfo, Store, StoredExchange, StoredReply
+from paritycheck.store import CLOCK, RunInfo, Store, StoredExchange, StoredReply
 
 #: Instants this close on both sides were read off the clock at answer time, not stored.
 CLOCK_SKEW_S = 5.0
@@ -258,6 +258,17 @@ def suggest(store: Store, run_id: int, config: Config) -> Suggestions:
     # Noise first: it is on most exchanges, so each convention rule after it is credited with what it clears.
     comparator = Comparator(cfg, config.endpoint)
     noise = [p for p in store.noise_paths(run_id) if p.raw > 0]
+    # Instants read off each backend's clock were classed as noise when compared, and will be on every
+    # run while timestamps_tolerance is on: an ignore rule would add nothing but hide a real difference
+    # there later (a date stored an hour off).
+    clocked = frozenset((p.endpoint, p.path) for p in noise if p.reason == CLOCK)
+    if clocked and cfg.timestamps_tolerance > 0:
+        notes.append(
+            "no rule needed: instants read off each backend's clock during the run, classed as noise on"
+            f" every run by timestamps_tolerance = {cfg.timestamps_tolerance:g}: "
+            + ", ".join(f"{path} on {endpoint}" for endpoint, path in sorted(clocked))
+        )
+        noise = [p for p in noise if p.reason != CLOCK]
     noisy = {p.path for p in noise}
     suspects = {(p.endpoint, p.path) for p in noise} | {key for key in ev.paths if key[1] in noisy}
     rules = _noise_rules(noise, ev, _regressions(store, comparator, exchanges, suspects), cfg, notes)
@@ -275,7 +286,10 @@ def suggest(store: Store, run_id: int, config: Config) -> Suggestions:
         rules.append(Rule("float_tolerance", tol, None, why, len(ev.floats)))
     for (endpoint, path), ids in sorted(ev.order.items()):
         rules.append(Rule("unordered", path, endpoint, "the same elements in another order", len(ids)))
-    rules.extend(_clock_rules(store, comparator, exchanges, ev, rules, notes))
+    if cfg.timestamps_tolerance <= 0:
+        # With the run clock on, an instant pair it left alone lay outside this exchange's and the run's
+        # windows: a stored date (a due date one second off is a bug), never a rule to suggest.
+        rules.extend(_clock_rules(store, comparator, exchanges, ev, rules, notes))
     return _measure(store, run_id, config, rules, exchanges, notes)
 
 
@@ -369,11 +383,33 @@ def _noise_rules(
     return rules
 
 
-def _matches(comparator: Comparator, store: Store, x: StoredExchange) -> bool | None:
+def _found(
+    comparator: Comparator, store: Store, x: StoredExchange, tolerance: float
+) -> set[tuple[str, str]] | None:
+    """The differences (kind, shape) that ``comparator`` finds on ``x`` again and the run would report:
+    a difference the run settled (each backend's own correlated token or id) is not stored, so it is
+    no difference here either, and neither is an instant the run read off the two clocks (stored as
+    noise, two instants within ``tolerance``): no rule is needed for those."""
     legacy, candidate = _reply(store, x.legacy), _reply(store, x.candidate)
     if legacy is None or candidate is None:
         return None
-    return not comparator.compare(x.endpoint, legacy, candidate)
+    kept = {(d.kind, d.path) for d in x.differences}
+    kept |= {(d.kind, d.path) for d in x.noise if not _clock_pair(d, tolerance)}
+    return {
+        (d.kind, wildcard(d.path))
+        for d in comparator.compare(x.endpoint, legacy, candidate)
+        if (d.kind, d.path) in kept
+    }
+
+
+def _clock_pair(d: Difference, tolerance: float) -> bool:
+    a, b = instant(d.legacy), instant(d.candidate)
+    return d.kind == "changed" and a is not None and b is not None and abs(a - b) <= tolerance
+
+
+def _matches(comparator: Comparator, store: Store, x: StoredExchange, tolerance: float) -> bool | None:
+    found = _found(comparator, store, x, tolerance)
+    return None if found is None else not found
 
 
 def _measure(
@@ -389,9 +425,10 @@ def _measure(
     Each decision is then measured alone on top of them, with the differences it would hide.
     """
     comparator = Comparator(base.normalise, base.endpoint)
+    tolerance = base.normalise.timestamps_tolerance
     pending = []
     for x in exchanges:
-        if _matches(comparator, store, x) is False:
+        if _matches(comparator, store, x, tolerance) is False:
             pending.append(x)
     compared = len(pending)
     noise = [r for r in rules if not r.decision]
@@ -399,7 +436,7 @@ def _measure(
     for i, rule in enumerate(noise):
         config = _apply(base, noise[: i + 1])
         comparator = Comparator(config.normalise, config.endpoint)
-        still = [x for x in pending if not _matches(comparator, store, x)]
+        still = [x for x in pending if not _matches(comparator, store, x, tolerance)]
         measured.append(dataclasses.replace(rule, clears=len(pending) - len(still)))
         pending = still
     cleaned = _apply(base, noise)
@@ -410,11 +447,9 @@ def _measure(
         hidden: Counter[str] = Counter()
         clears = 0
         for x in pending:
-            legacy, candidate = _reply(store, x.legacy), _reply(store, x.candidate)
-            if legacy is None or candidate is None:
+            was, now = _found(before, store, x, tolerance), _found(after, store, x, tolerance)
+            if was is None or now is None:
                 continue
-            was = {(d.kind, wildcard(d.path)) for d in before.compare(x.endpoint, legacy, candidate)}
-            now = {(d.kind, wildcard(d.path)) for d in after.compare(x.endpoint, legacy, candidate)}
             for kind, path in was - now:
                 hidden[f"{kind} {path}"] += 1
             clears += bool(was) and not now

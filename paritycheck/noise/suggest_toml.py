@@ -124,7 +124,7 @@ def render(s: Suggestions) -> str:
                     f"# not compared any more: {r.value}: {_comment(r)[2:]}" for r in glob if r.key == f.name
                 ]
         else:
-            if f.name in scalars:
+            if f.name in scalars and not scalars[f.name].decision:  # decisions are listed apart
                 out.append(_comment(scalars[f.name]))
             out.append(f"{f.name} = {_scalar(value)}")
     for rule in merged.endpoint:

@@ -19,7 +19,7 @@ from paritycheck.compare import described
 from paritycheck.report import model as m
 from paritycheck.report.explore_section import explore_html
 from paritycheck.report.html_contract import contract_html, fig_class, gate_meta, header_figures
-from paritycheck.report.html_exchange import esc, example_html, short
+from paritycheck.report.html_exchange import esc, example_html, short, wire_html
 from paritycheck.report.html_exchange import ms as _ms
 from paritycheck.report.model import EndpointRow, Group, ReportModel, unfinished_text
 from paritycheck.report.streams import stream_html
@@ -404,6 +404,7 @@ _RISK_LABEL = {"accepts-refused": "candidate accepts what legacy refused"}
 def _group(g: Group, gid: str, embedded: Sequence[int]) -> str:
     legacy, candidate = described(g.kind, "legacy", g.legacy), described(g.kind, "candidate", g.candidate)
     values = [
+        wire_html(g.wire),
         f'<span class="key-l">legacy</span> <code class="val">{esc(short(legacy))}</code>',
         f'<span class="key-c">candidate</span> <code class="val">{esc(short(candidate))}</code>',
     ]

@@ -38,6 +38,13 @@ def short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def wire_html(wire: Mapping[str, str]) -> str:
+    """A group's wire paths (:func:`paritycheck.compare.wire_paths`) after its normalised path."""
+    return "".join(
+        f'<span class="wire">{s} on the wire <code>{esc(p)}</code></span>' for s, p in wire.items()
+    )
+
+
 def _wire(d: Difference) -> str:
     """Where each side wrote the path, when normalisation renamed it (issue 12.7)."""
     if d.legacy_path is None and d.candidate_path is None:

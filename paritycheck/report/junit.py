@@ -17,7 +17,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from paritycheck.common.text import plural
-from paritycheck.compare import described
+from paritycheck.compare import described, on_the_wire
 from paritycheck.report import model as m
 from paritycheck.report.model import EndpointRow, ReportModel
 from paritycheck.store import Store
@@ -42,6 +42,10 @@ def _attr(value: Any) -> str:
 def _value(value: Any, limit: int = 200) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _wire(g: m.Group) -> str:
+    return f" ({on_the_wire(g.wire)})" if g.wire else ""
 
 
 def _seconds(start: str | None, end: str | None) -> float:
@@ -100,7 +104,8 @@ def _case(e: EndpointRow, groups: list[m.Group], report: ReportModel, max_groups
     inner = []
     if e.mismatched:
         lines = [
-            f"{g.count}x [{g.risk}] {g.kind} {g.path}: legacy {_value(described(g.kind, 'legacy', g.legacy))}"
+            f"{g.count}x [{g.risk}] {g.kind} {g.path}{_wire(g)}:"
+            f" legacy {_value(described(g.kind, 'legacy', g.legacy))}"
             f" / candidate {_value(described(g.kind, 'candidate', g.candidate))}"
             for g in groups[:max_groups]
         ]

@@ -46,6 +46,10 @@ def code(value: Any, *, limit: int = 70) -> str:
 _RISK_MD = {"accepts-refused": "**⚠ candidate accepts what legacy refused** ", "breaking": "**breaking** "}
 
 
+def _wire(g: m.Group) -> str:
+    return "".join(f" ({side} on the wire {code(p, limit=60)})" for side, p in g.wire.items())
+
+
 def _values(g: m.Group) -> str:
     legacy, candidate = described(g.kind, "legacy", g.legacy), described(g.kind, "candidate", g.candidate)
     return f"{md(legacy, limit=30)} → {md(candidate, limit=30)}"
@@ -94,7 +98,8 @@ def render_markdown(report: ReportModel, *, top: int = 3, max_bytes: int = MAX_B
     for e in bad:
         found = groups.get(e.endpoint, [])
         diffs = "<br>".join(
-            f"{g.count:,}× {_RISK_MD.get(g.risk, '')}{md(g.kind)} {code(g.path, limit=60)}: {_values(g)}"
+            f"{g.count:,}× {_RISK_MD.get(g.risk, '')}{md(g.kind)} {code(g.path, limit=60)}{_wire(g)}:"
+            f" {_values(g)}"
             for g in sorted(found, key=lambda g: (severity(g.risk), -g.count))[:top]
         )
         if len(found) > top:

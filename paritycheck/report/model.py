@@ -14,7 +14,7 @@ from typing import Any
 
 from paritycheck.common import jsonparse
 from paritycheck.common.endpoints import pattern_matches
-from paritycheck.compare import Rules, media_type, risk, stream_view
+from paritycheck.compare import Rules, media_type, risk, stream_view, wire_paths
 from paritycheck.config import EndpointRule, NormaliseConfig
 from paritycheck.config import build as build_config
 from paritycheck.errors import ConfigError
@@ -93,6 +93,8 @@ class Group:
     examples: tuple[Example, ...] = ()
     #: The status or type pair that makes this group one finding (``200→201``); empty for other kinds.
     detail: str = ""
+    #: Each side's wire path where normalisation renamed a key (:func:`paritycheck.compare.wire_paths`).
+    wire: dict[str, str] = field(default_factory=dict)
 
     @property
     def risk(self) -> str:
@@ -254,6 +256,7 @@ def build(
             if n < max_groups
             else (),
             g.detail,
+            wire_paths(g.kind, g.path, g.legacy_wire, g.candidate_wire),
         )
         for n, g in enumerate(stored_groups)
     )

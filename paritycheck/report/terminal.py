@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from paritycheck.common.text import plural
-from paritycheck.compare import described, redact, severity
+from paritycheck.compare import described, on_the_wire, redact, severity
 from paritycheck.errors import ExitStatus
 from paritycheck.models import Outcome
 
@@ -186,7 +186,7 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
                 f"{group.count}×",
                 Text(group.risk, style=_RISK_STYLE.get(group.risk, "")),
                 group.kind,
-                group.path,
+                group.path + (f" ({on_the_wire(group.wire)})" if group.wire else ""),
                 _short(described(group.kind, "legacy", group.legacy)),
                 _short(described(group.kind, "candidate", group.candidate)),
             )

@@ -20,12 +20,13 @@ from urllib.parse import urlsplit
 from paritycheck import capture
 from paritycheck.capture import Selector, learn_templates, read_fast
 from paritycheck.common.endpoints import EndpointMatcher
+from paritycheck.common.gctune import with_fewer_collections
 from paritycheck.compare import Comparator, RunClock, redact
 from paritycheck.config import Config
 from paritycheck.errors import CaptureError, ConfigError
 from paritycheck.gate import LiveSummary, RunSummary, summarise
 from paritycheck.models import Exchange, Outcome, Reply, Status
-from paritycheck.noise import NoiseLearner
+from paritycheck.noise import NoiseLearner, classify_merged
 from paritycheck.replay import Engine, Transport, make_transport, schedule
 from paritycheck.run.shards import Shard, Splitter, fingerprint
 from paritycheck.run.stream_limits import stream_limits
@@ -151,7 +152,7 @@ class _Pipeline:
         self.run_id = run_id
         self.live = live if live is not None else LiveSummary()
         self.on_outcome = on_outcome
-        self.sharded = False
+        self.shard: Shard | None = None
         # Session-aware replay (docs/sessions.md): ordering, per-backend tokens and generated values.
         self.sessions: SessionReplay | None = None
         resets = config.backends.legacy.reset or config.backends.candidate.reset
@@ -230,9 +231,19 @@ class _Pipeline:
 
     def classify_noise(self) -> int:
         """After the replay: flag differences on noise paths in the store; return how many paths."""
+        if self.shard is not None:  # classed on the evidence of every shard so far (store/shards.py)
+            config, writes = self.noise.config, self.noise.allow_writes
+            return len(
+                self.store.merge_noise(
+                    self.run_id,
+                    shard=self.shard.index,
+                    evidence=self.noise.evidence(),
+                    classify=lambda stored: classify_merged(config, stored, allow_writes=writes),
+                )
+            )
         paths = self.noise.classify()
-        if paths:  # a shard adds its paths to those of the run's other shards
-            self.store.apply_noise(self.run_id, paths, replace=not self.sharded)
+        if paths:
+            self.store.apply_noise(self.run_id, paths)
         return len(paths)
 
     def judge(
@@ -251,7 +262,9 @@ class _Pipeline:
         if self.sessions is not None:  # each backend's own value for one captured value is no difference
             differences = self.sessions.settle(group, differences)
         # instants each backend read off its own clock during the run: one event, two clocks
-        differences, clocked = self.clock.settle(differences)
+        differences, clocked = self.clock.settle(
+            differences, elapsed=max(legacy.elapsed_ms, candidate.elapsed_ms) / 1000
+        )
         if clocked:
             self.noise.add_clock(endpoint, clocked)
         return Outcome(
@@ -265,6 +278,7 @@ class _Pipeline:
         )
 
 
+@with_fewer_collections  # per-exchange objects die by reference counting (common/gctune.py)
 async def replay_captures(
     config: Config,
     captures: Sequence[Path],
@@ -353,7 +367,7 @@ async def replay_captures(
         stream_limits=stream_limits(config, endpoint_matcher(config, contract)),
     )
     pipeline = _Pipeline(config, engine, store, run_id, on_outcome, contract, live)
-    pipeline.sharded = shard is not None
+    pipeline.shard = shard
     contract_report = None
     noise_paths = 0
     renamed = False

@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from paritycheck.samples import data, live, projects
+from paritycheck.samples import board, data, live, projects
 
 SERVER: Final = "uvicorn"
 Sleep = Callable[[float], Awaitable[None]]
@@ -234,6 +234,9 @@ def make_app(
         # SEEDED real bug: the list's comment_count query was dropped in the port.
         list_counts_comments=False,
     )
+    tasks = board.Board(legacy=False)
+    space.also_reset.append(tasks.reset)
     projects.add_routes(app, space, ok=ok, fail=fail)
+    board.add_routes(app, tasks, ok=ok, fail=fail)
     live.add_routes(app, candidate=True)
     return app

@@ -170,7 +170,15 @@ def _b64(raw: bytes) -> str:
 def issue_token(key: bytes, subject: str, *, now: datetime | None = None) -> str:
     """An HMAC-SHA256 signed token ``<payload>.<signature>`` for user ``subject``, valid for an hour."""
     now = now or datetime.now(UTC)
-    claims = {"sub": subject, "exp": int((now + TOKEN_TTL).timestamp()), "jti": secrets.token_hex(8)}
+    claims = {
+        "iss": "https://kpi.example.com/auth",
+        "sub": subject,
+        "exp": int((now + TOKEN_TTL).timestamp()),
+        "jti": secrets.token_hex(8),
+        # Scopes as identity servers write them: they take the token past the 200-character display
+        # bound, which correlation must not compare against (issue 12, point 2).
+        "scope": "kpis:read goals:read projects:write tasks:write",
+    }
     payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
     signature = _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
     return f"{payload}.{signature}"

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from paritycheck.samples import data, live, projects
+from paritycheck.samples import board, data, live, projects
 
 SERVER: Final = "Kestrel"
 _STRICT: Final = web.AppKey("strict", bool)
@@ -219,6 +219,9 @@ def make_app(*, strict_auth: bool = False) -> web.Application:
         random_slugs=False,
         uuid_comments=False,
     )
+    tasks = board.Board(legacy=True)
+    space.also_reset.append(tasks.reset)
     projects.add_routes(app, space, ok=ok, fail=fail)
+    board.add_routes(app, tasks, ok=ok, fail=fail)
     live.add_routes(app, candidate=False)
     return app

@@ -28,8 +28,9 @@ async def demo_live(
 ) -> LiveServer:
     """Start both samples and a proxy before the legacy, play the session through it, stop; return it.
 
-    The session's KPI part is played (its logins are writes: served, not shadowed). Its projects part
-    needs per-backend sessions and correlated ids, which the live modes do not apply yet.
+    The whole session is played, writes shadowed: the two samples were just started for this and are
+    stopped after (as ``make demo`` replays with ``--allow-writes``), and live sessions give the
+    candidate its own token, ids and slugs (docs/live.md).
     """
     base = config if config is not None else load(None)
     async with running(host, summary_delay=summary_delay) as samples:
@@ -40,6 +41,7 @@ async def demo_live(
                 legacy=dataclasses.replace(base.backends.legacy, url=samples.legacy_url),
                 candidate=dataclasses.replace(base.backends.candidate, url=samples.candidate_url),
             ),
+            replay=dataclasses.replace(base.replay, allow_writes=True),
         )
         options = LiveOptions(mode="proxy", listen=f"{host}:0", db=db, html=html, window_seconds=0)
         server = LiveServer(cfg, options)
@@ -49,7 +51,7 @@ async def demo_live(
             print(f"legacy on {samples.legacy_url}, candidate on {samples.candidate_url}, proxy on {url}")
             async with httpx.AsyncClient(base_url=url, timeout=30.0) as client:
                 netloc = urlsplit(url).netloc
-                await play(Session(client, real_netloc=netloc, recorded_netloc=netloc), projects=False)
+                await play(Session(client, real_netloc=netloc, recorded_netloc=netloc))
         finally:
             await server.stop()
     return server

@@ -5,7 +5,8 @@ own token signing key and their own generated values: the legacy numbers project
 ``<name>-<id>``, the candidate numbers them from 1001 and slugs them ``<name>-<random>``; comment ids are
 integers on the legacy and UUIDs on the candidate; registered users get random UUIDs on both. Each
 backend accepts only tokens it signed itself on these routes. ``POST /api/v1/_admin/reset`` forgets every
-registered user, project and comment (the seed data never changes).
+registered user, project and comment, and whatever else registered in ``Workspace.also_reset`` (the task
+board); the seed data never changes.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class Workspace:
     projects: dict[int, Project] = field(default_factory=dict)
     next_project: int = 0
     next_comment: int = 1
+    #: Other state the admin reset forgets too (the task board's).
+    also_reset: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.next_project = self.first_project_id
@@ -58,6 +61,8 @@ class Workspace:
         self.projects.clear()
         self.next_project = self.first_project_id
         self.next_comment = 1
+        for reset in self.also_reset:
+            reset()
 
     def user(self, email: str) -> data.User | None:
         return data.USERS_BY_EMAIL.get(email) or self.users.get(email)

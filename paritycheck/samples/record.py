@@ -27,7 +27,7 @@ import httpx
 
 from paritycheck import __version__
 from paritycheck.errors import ConfigError, ExitStatus, ParitycheckError
-from paritycheck.samples import configured_urls, data, legacy, serve_app
+from paritycheck.samples import board, configured_urls, data, legacy, serve_app
 
 USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
@@ -234,6 +234,7 @@ async def play(session: Session, *, projects: bool = True) -> None:
     await session.call("GET", "/api/v1/health")
     if projects:
         await play_projects(session)
+        await play_board(session)
 
 
 #: The account the projects part of the session signs up with.
@@ -274,6 +275,23 @@ async def play_projects(session: Session) -> None:
     await session.call("DELETE", f"/api/v1/projects/{project_id}")
     await session.call("GET", f"/api/v1/projects/{project_id}")  # gone: 404
     await session.call("GET", "/api/v1/projects")
+
+
+async def play_board(session: Session) -> None:
+    """People pages by username, then the task board: list, create, a rejected create, read, delete."""
+    session.page("/people", "People")
+    for username in board.PEOPLE:
+        await session.call("GET", f"/api/v1/people/{username}")
+    session.page("/tasks", "Tasks")
+    await session.call("GET", "/api/v1/tasks")
+    created = (await session.call("POST", "/api/v1/tasks", json_body={"title": "Plan Q4"})).json()["data"]
+    await session.call("POST", "/api/v1/tasks", json_body={"title": ""})  # the form's validation error
+    await session.call("GET", f"/api/v1/tasks/{created['id']}")
+    await session.call("GET", "/api/v1/tasks")
+    # A stale tab whose session expired: the delete goes out without a token (the legacy refuses it).
+    token, session.token = session.token, None
+    await session.call("DELETE", f"/api/v1/tasks/{created['id']}")
+    session.token = token
 
 
 async def record(*, recorded_as: str = "http://127.0.0.1:5000") -> dict[str, Any]:

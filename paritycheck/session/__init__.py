@@ -7,8 +7,9 @@ exchanges form a session), ``correlate`` (generated values), ``auth`` (``[auth]`
 
 from __future__ import annotations
 
+from paritycheck.session.correlate import Produced
 from paritycheck.session.grouping import Group, Grouper
 from paritycheck.session.reset import ResetResult, run_reset
 from paritycheck.session.runtime import SessionReplay
 
-__all__ = ["Group", "Grouper", "ResetResult", "SessionReplay", "run_reset"]
+__all__ = ["Group", "Grouper", "Produced", "ResetResult", "SessionReplay", "run_reset"]

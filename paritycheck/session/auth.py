@@ -72,9 +72,12 @@ class Login:
         path, _, query = c.path.partition("?")
         return Request(c.method.upper(), path, path, query, tuple(headers.items()), body)
 
-    async def start(self) -> None:
-        """Log in to both backends; a backend that will not issue a token is a :class:`BackendError`."""
-        await asyncio.gather(self._login("legacy"), self._login("candidate"))
+    async def start(self, sides: tuple[str, ...] = ("legacy", "candidate")) -> None:
+        """Log in to ``sides`` (default both); a backend that issues no token is a :class:`BackendError`.
+
+        The inline proxy logs in to the candidate only: the legacy gets the client's own credentials.
+        """
+        await asyncio.gather(*(self._login(side) for side in sides))
 
     async def _login(self, side: str) -> str:
         self.logins[side] += 1

@@ -342,6 +342,24 @@ class SessionReplay:
             "resets": [r.to_json() for r in self.resets],
         }
 
+    # -- live traffic (live/sessions.py keeps its own bounded sessions and calls these)
+
+    def produced(self, exchange: Exchange, endpoint: str) -> list[cor.Produced]:
+        """The values ``exchange``'s recorded answer generated (by a rule, or automatically for a write)."""
+        return self._produced(exchange, endpoint)
+
+    def learn(self, group: Group, produced: list[cor.Produced], replies: dict[str, Reply]) -> None:
+        """Learn each backend's own value, from its reply, for the values ``produced`` in ``group``."""
+        self._learn(_Plan(0, group, None, produced=produced), replies)
+
+    def sent_values(self, request: Request) -> list[str]:
+        """Every value ``request`` sends (path, query, headers, JSON body): what ties it to a producer."""
+        return [value for value, _ in cor.request_values(request)]
+
+    async def send(self, side: str, request: Request, group: Group | None) -> Reply:
+        """Send ``request`` to ``side`` with that backend's own values and token (log in again on 401)."""
+        return await self._send(side, request, group)
+
 
 def _undo(reverse: dict[str, str], value: Any) -> tuple[Any, str | None]:
     """``value`` with a backend's generated values put back to the captured ones; the first one undone."""

@@ -40,6 +40,8 @@ def main(argv: list[str]) -> None:
                     try:
                         for run_id, seq, packed in message[1]:
                             store.add(run_id, unpack(packed), seq=seq)
+                        if len(message[1]) < store.batch:  # sent on the clock (a slow run): write it now
+                            store.flush()
                     except Exception as exc:
                         error = exc
             elif kind == "sync":
@@ -59,3 +61,7 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
+    # Everything is committed and the store closed; the parent waits for this exit at the end of every
+    # run, and the interpreter's teardown took ~65 ms of it (an idle child, measured) for nothing.
+    sys.stderr.flush()
+    os._exit(0)

@@ -15,13 +15,15 @@ parent dies, the child sees the pipe close, writes what it received and exits.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
-from paritycheck.common.childproc import Child
+from paritycheck.common.childproc import PIPE_BYTES, Child
 from paritycheck.compare import redact
 from paritycheck.errors import StoreError
 from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
+from paritycheck.store.records import FLUSH_SECONDS
 
 #: The environment variable that hands a PostgreSQL DSN to the writer child.
 DSN_ENV = "PARITYCHECK_STORE_DSN"
@@ -92,13 +94,22 @@ class ChildWriter:
             # Not on the command line, where `ps` would show its password: the child inherits it.
             extra[DSN_ENV] = location
             location = DSN_ENV
-        self.child = Child("paritycheck.store.child", location, str(batch), env_extra=extra)
+        # A wide pipe: a batch of outcomes (~1.5 MB of ~1 KB bodies) then mostly fits, and the event loop
+        # no longer waits in the write for the child to be scheduled and read it piece by piece.
+        self.child = Child(
+            "paritycheck.store.child", location, str(batch), env_extra=extra, pipe_bytes=PIPE_BYTES
+        )
         self.batch = batch
         self.pending: list[tuple[int, int, Packed]] = []
+        self._first_at = 0.0
 
     def add(self, run_id: int, seq: int, outcome: Outcome) -> None:
+        if not self.pending:
+            self._first_at = time.monotonic()
         self.pending.append((run_id, seq, pack(outcome)))
-        if len(self.pending) >= self.batch:
+        # A full batch, or one that waited FLUSH_SECONDS: the child writes it as it arrives (its own
+        # Store flushes on the same clock), so a killed parent loses at most that much of a slow run.
+        if len(self.pending) >= self.batch or time.monotonic() - self._first_at >= FLUSH_SECONDS:
             self._send(("batch", self.pending))
             self.pending = []
 

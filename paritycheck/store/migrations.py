@@ -188,9 +188,29 @@ def _v8(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v9(db: sqlite_utils.Database) -> None:
+    """Noise evidence per shard (issue 15): each shard of a sharded run stores what its A/A re-asks and
+    comparisons showed, so that the run is classified once, on the evidence of every shard. ``learned``
+    marks the differences flagged by that classification (not those classed as noise when compared),
+    so that a reclassification with more evidence can undo them."""
+    _script(
+        db,
+        """
+        CREATE TABLE noise_evidence (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            shard INTEGER NOT NULL,
+            evidence TEXT NOT NULL
+        );
+        CREATE INDEX noise_evidence_run ON noise_evidence (run_id);
+        ALTER TABLE differences ADD COLUMN learned INTEGER NOT NULL DEFAULT 0;
+        """,
+    )
+
+
 #: Ordered schema migrations; migration i brings the schema to version i + 1 (PRAGMA user_version).
 #: Append new ones at the end; never edit, remove or reorder a released one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
 
 
 def _script(db: sqlite_utils.Database, sql: str) -> None:

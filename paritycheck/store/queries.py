@@ -209,16 +209,16 @@ class Queries:
         """Differences grouped by finding: (endpoint, kind, shape, detail), most frequent first.
 
         The shape is the path with array indexes as ``[*]``; the detail is the status or type pair
-        (:mod:`paritycheck.compare.grade`). Each group carries the first occurrence's values and path,
-        and up to ``examples`` exchange ids. With ``noise=True`` the differences classed as noise are
-        grouped instead.
+        (:mod:`paritycheck.compare.grade`). Each group carries the first occurrence's values, path and
+        wire paths (where normalisation renamed a key), and up to ``examples`` exchange ids. With
+        ``noise=True`` the differences classed as noise are grouped instead.
         """
         self.flush()
         rows = self._conn.execute(
             """
             WITH ranked AS (
                 SELECT endpoint, kind, COALESCE(shape, path) AS shape, detail, path, exchange_id, legacy,
-                       candidate,
+                       candidate, legacy_path, candidate_path,
                        ROW_NUMBER() OVER (
                            PARTITION BY endpoint, kind, COALESCE(shape, path), detail ORDER BY id
                        ) AS rn,
@@ -227,7 +227,8 @@ class Queries:
             )
             SELECT endpoint, kind, shape, detail, MAX(n) AS n,
                    MAX(CASE WHEN rn = 1 THEN legacy END), MAX(CASE WHEN rn = 1 THEN candidate END),
-                   MAX(CASE WHEN rn = 1 THEN path END), group_concat(exchange_id)
+                   MAX(CASE WHEN rn = 1 THEN path END), group_concat(exchange_id),
+                   MAX(CASE WHEN rn = 1 THEN legacy_path END), MAX(CASE WHEN rn = 1 THEN candidate_path END)
             FROM ranked WHERE rn <= ? GROUP BY endpoint, kind, shape, detail
             ORDER BY n DESC, endpoint, kind, shape, detail
             """,
@@ -244,8 +245,10 @@ class Queries:
                 tuple(sorted(int(i) for i in ids.split(","))),
                 detail=detail,
                 example_path=path,
+                legacy_wire=wire_a,
+                candidate_wire=wire_b,
             )
-            for endpoint, kind, shape, detail, n, legacy, candidate, path, ids in rows
+            for endpoint, kind, shape, detail, n, legacy, candidate, path, ids, wire_a, wire_b in rows
         ]
 
     def noise_paths(self, run_id: int) -> list[NoisePath]:

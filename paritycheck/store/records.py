@@ -19,6 +19,9 @@ from paritycheck.models import Difference, Headers, Status
 VOLATILE = "volatile header"
 LEARNED = "legacy re-asks differed"
 CLOCK = "instants read during the run"
+#: Buffered outcomes wait at most this long (seconds) before they are written, however few: a process
+#: killed without a goodbye (SIGKILL, OOM) loses at most this much of a slow run, not a whole batch.
+FLUSH_SECONDS = 1.0
 ELSEWHERE = "differed on every legacy re-ask of other endpoints"
 
 
@@ -129,6 +132,9 @@ class DifferenceGroup:
     exchange_ids: tuple[int, ...]
     detail: str = ""
     example_path: str = ""
+    #: Where each side wrote the first occurrence on the wire, when normalisation renamed a key.
+    legacy_wire: str | None = None
+    candidate_wire: str | None = None
 
     @property
     def risk(self) -> str:

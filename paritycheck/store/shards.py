@@ -11,12 +11,13 @@ database draws. Its ``meta.shards`` holds the shard count, the fingerprint every
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from paritycheck.errors import StoreError
 from paritycheck.models import Status
-from paritycheck.store.records import RunInfo, dumps, loads
+from paritycheck.store.records import NoisePath, RunInfo, dumps, loads
 
 if TYPE_CHECKING:
     import sqlite3
@@ -51,6 +52,10 @@ class Shards:
         def flush(self) -> None: ...
 
         def _outcome_counts(self, run_id: int) -> dict[str, int]: ...
+
+        def _flag_noise(
+            self, run_id: int, paths: Sequence[NoisePath], *, replace: bool, ended: bool
+        ) -> int: ...
 
     def run_id_named(self, name: str) -> int | None:
         """The id of the run called ``name`` (a sharded run), if there is one."""
@@ -142,6 +147,53 @@ class Shards:
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
+
+    def merge_noise(
+        self,
+        run_id: int,
+        *,
+        shard: int,
+        evidence: dict[str, Any],
+        classify: Callable[[list[dict[str, Any]]], list[NoisePath]],
+    ) -> list[NoisePath]:
+        """Store shard ``shard``'s noise evidence and class the run's noise again on every shard's.
+
+        One write transaction: the evidence stored so far (this shard's included) is passed to
+        ``classify``, the differences flagged by the previous classification are unflagged (their
+        exchanges mismatched again) and the new noise paths applied to every stored difference of the
+        run. Shards take turns, so the last one to finish classifies on the evidence of all of them, and
+        a path noisy in one shard's samples is judged on the whole run's, as one process would.
+        Differences classed as noise when compared (instants read during the run) are kept.
+        """
+        self._begin()
+        try:
+            self._conn.execute(
+                "INSERT INTO noise_evidence (run_id, shard, evidence) VALUES (?, ?, ?)",
+                (run_id, shard, dumps(evidence)),
+            )
+            stored = [
+                loads(text)
+                for (text,) in self._conn.execute(
+                    "SELECT evidence FROM noise_evidence WHERE run_id = ? ORDER BY id", (run_id,)
+                )
+            ]
+            paths = classify(stored)
+            self._conn.execute(
+                "UPDATE differences SET noise = 0, learned = 0 WHERE run_id = ? AND learned = 1", (run_id,)
+            )
+            self._conn.execute(
+                "UPDATE exchanges SET outcome = ? WHERE run_id = ? AND outcome = ?"
+                " AND EXISTS (SELECT 1 FROM differences d WHERE d.exchange_id = exchanges.id"
+                " AND d.noise = 0)",
+                (Status.MISMATCHED.value, run_id, Status.MATCHED.value),
+            )
+            (ended,) = self._conn.execute("SELECT ended FROM runs WHERE id = ?", (run_id,)).fetchone()
+            self._flag_noise(run_id, paths, replace=True, ended=ended is not None)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        return paths
 
     def _begin(self) -> None:
         self.flush()

@@ -51,6 +51,7 @@ class Store(Writer, Queries, Shards):
         self._conn: sqlite3.Connection = db.conn
         self._errors: tuple[type[Exception], ...] = (sqlite3.Error,) if dsn is None else postgres.ERRORS
         self._rows: list[tuple[Any, ...]] = []
+        self._first_at = 0.0
         self._diffs: list[tuple[Any, ...]] = []  # first item: index of its exchange in _rows
         self._bodies: dict[str, tuple[bytes, int]] = {}
         self._seen: set[str] = set()

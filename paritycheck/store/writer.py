@@ -7,6 +7,7 @@ import hashlib
 import os
 import socket
 import sqlite3
+import time
 import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from paritycheck.compare import detail, redact, shape
 from paritycheck.errors import StoreError
 from paritycheck.models import Difference, Headers, Outcome, Reply, Status, header
 from paritycheck.store.migrations import EXCHANGE_COLUMNS
-from paritycheck.store.records import NoisePath, RunInfo, dumps, shown_value
+from paritycheck.store.records import FLUSH_SECONDS, NoisePath, RunInfo, dumps, shown_value
 
 if TYPE_CHECKING:
     from paritycheck.store.childwriter import ChildWriter
@@ -48,6 +49,7 @@ class Writer:
     _conn: sqlite3.Connection
     _errors: tuple[type[Exception], ...]
     _rows: list[tuple[Any, ...]]
+    _first_at: float  # when the oldest buffered outcome arrived (time.monotonic)
     _diffs: list[tuple[Any, ...]]
     _bodies: dict[str, tuple[bytes, int]]
     _seen: set[str]
@@ -177,6 +179,8 @@ class Writer:
         exchange = outcome.exchange
         request = exchange.request
         index = len(self._rows)
+        if not index:
+            self._first_at = time.monotonic()
         self._rows.append(
             (
                 run_id,
@@ -213,7 +217,7 @@ class Writer:
                         d.candidate_path,
                     )
                 )
-        if len(self._rows) >= self.batch:
+        if len(self._rows) >= self.batch or time.monotonic() - self._first_at >= FLUSH_SECONDS:
             self.flush()
 
     def _reply(self, reply: Reply | None, *, with_headers: bool) -> tuple[Any, ...]:
@@ -320,6 +324,11 @@ class Writer:
         exchanges turned into matched. ``replace=False`` (a shard) keeps the paths stored before.
         """
         run = self.run(run_id)  # also flushes
+        with self.db.atomic():
+            return self._flag_noise(run_id, paths, replace=replace, ended=run.ended is not None)
+
+    def _flag_noise(self, run_id: int, paths: Sequence[NoisePath], *, replace: bool, ended: bool) -> int:
+        """:meth:`apply_noise` inside the caller's write transaction."""
         by_endpoint: dict[str, list[NoisePath]] = {}
         for noise_path in paths:
             by_endpoint.setdefault(noise_path.endpoint, []).append(noise_path)
@@ -331,34 +340,33 @@ class Writer:
                 rules = by_endpoint.get(endpoint)
                 if rules and any(r.covers(Difference(kind, path)) for r in rules):
                     flagged.append((diff_id,))
-        with self.db.atomic():
-            self._conn.executemany("UPDATE differences SET noise = 1 WHERE id = ?", flagged)
-            turned = self._conn.execute(
-                "UPDATE exchanges SET outcome = ? WHERE run_id = ? AND outcome = ?"
-                " AND EXISTS (SELECT 1 FROM differences d WHERE d.exchange_id = exchanges.id AND d.noise = 1)"
-                " AND NOT EXISTS (SELECT 1 FROM differences d WHERE d.exchange_id = exchanges.id"
-                " AND d.noise = 0)",
-                (Status.MATCHED.value, run_id, Status.MISMATCHED.value),
-            ).rowcount
-            if replace:
-                self._conn.execute("DELETE FROM noise_paths WHERE run_id = ?", (run_id,))
-            self._conn.executemany(
-                "INSERT OR IGNORE INTO noise_paths (run_id, endpoint, path, samples, differed, raw, total,"
-                " reason, kinds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (run_id, p.endpoint, p.path, p.samples, p.differed, p.raw, p.total, p.reason, kinds)
-                    for p in paths
-                    for kinds in (dumps(p.kinds),)
-                ],
+        self._conn.executemany("UPDATE differences SET noise = 1, learned = 1 WHERE id = ?", flagged)
+        turned = self._conn.execute(
+            "UPDATE exchanges SET outcome = ? WHERE run_id = ? AND outcome = ?"
+            " AND EXISTS (SELECT 1 FROM differences d WHERE d.exchange_id = exchanges.id AND d.noise = 1)"
+            " AND NOT EXISTS (SELECT 1 FROM differences d WHERE d.exchange_id = exchanges.id"
+            " AND d.noise = 0)",
+            (Status.MATCHED.value, run_id, Status.MISMATCHED.value),
+        ).rowcount
+        if replace:
+            self._conn.execute("DELETE FROM noise_paths WHERE run_id = ?", (run_id,))
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO noise_paths (run_id, endpoint, path, samples, differed, raw, total,"
+            " reason, kinds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (run_id, p.endpoint, p.path, p.samples, p.differed, p.raw, p.total, p.reason, kinds)
+                for p in paths
+                for kinds in (dumps(p.kinds),)
+            ],
+        )
+        if ended:
+            counts = self._outcome_counts(run_id)
+            self._conn.execute(
+                "UPDATE runs SET total = ?, matched = ?, mismatched = ?, failed = ?, skipped = ?"
+                " WHERE id = ?",
+                (sum(counts.values()), *(counts.get(s.value, 0) for s in Status), run_id),
             )
-            if run.ended is not None:
-                counts = self._outcome_counts(run_id)
-                self._conn.execute(
-                    "UPDATE runs SET total = ?, matched = ?, mismatched = ?, failed = ?, skipped = ?"
-                    " WHERE id = ?",
-                    (sum(counts.values()), *(counts.get(s.value, 0) for s in Status), run_id),
-                )
-        return turned
+        return int(turned)
 
     def start_contract_check(self, run_id: int, *, spec: str, digest: str, title: str, mode: str) -> int:
         """Record a contract check of run ``run_id`` (summary written by :meth:`finish_contract_check`)."""

@@ -241,9 +241,10 @@ def test_read_fast_reads_small_files_in_process(tmp_path: Path) -> None:
     path = write_har(
         tmp_path / "small.har", [entry("GET", "https://a.test/1"), entry("GET", "https://a.test/2")]
     )
+    earlier = set(_children())  # another test's child may still be on its way out
     it = read_fast(path)
     first = next(it)
-    assert not _children()
+    assert not set(_children()) - earlier
     assert [first, *it] == list(capture.read(path))
     assert _collect(read_fast, tmp_path / "nope.har") == _collect(capture.read, tmp_path / "nope.har")
 
@@ -251,3 +252,42 @@ def test_read_fast_reads_small_files_in_process(tmp_path: Path) -> None:
 def test_batch_must_be_positive(big_har: Path) -> None:
     with pytest.raises(ValueError, match="batch"):
         read_in_child(big_har, batch=0)
+
+
+@pytest.mark.parametrize("path", HARS, ids=lambda p: p.name)
+def test_reading_the_head_here_gives_what_capture_read_gives(path: Path) -> None:
+    assert _collect(lambda p: read_in_child(p, head=True), path) == _collect(capture.read, path)
+
+
+def test_the_head_read_here_hands_over_to_the_child_without_a_gap(
+    big_har: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pause after the first entries, so that the child has started and sent batches: it takes over."""
+    received: list[int] = []
+    real = prefetch._next
+
+    def counted(child: object, file: str) -> object:
+        received.append(1)
+        return real(child, file)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(prefetch, "_next", counted)
+    it = read_in_child(big_har, batch=64, head=True)
+    got = [next(it)]
+    deadline = time.monotonic() + 10
+    while not received and time.monotonic() < deadline:
+        got.append(next(it))
+        time.sleep(0.01)
+    got += list(it)
+    assert received, "the child never took over"
+    assert got == list(capture.read(big_har))
+    assert not _children()
+
+
+def test_errors_read_in_the_head_or_the_child_are_the_same(tmp_path: Path) -> None:
+    good = [entry("GET", f"https://a.test/{i}") for i in range(300)]
+    text = json.dumps({"log": {"version": "1.2", "entries": good}})
+    for cut in (len(text) // 10, len(text) * 9 // 10):
+        path = tmp_path / f"cut{cut}.har"
+        path.write_text(text[:cut])
+        assert _collect(lambda p: read_in_child(p, batch=16, head=True), path) == _collect(capture.read, path)
+    assert not _children()

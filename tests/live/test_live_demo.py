@@ -15,13 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def differences(db: Path, run_id: int) -> set[tuple[str, str, str]]:
-    """(endpoint, kind, path) of the run's non-noise differences on the session's read endpoints."""
+    """(endpoint, kind, path) of the run's non-noise differences, the task board left out (its seeds
+    have their own acceptance test, tests/samples/test_demo_verdicts.py)."""
     with Store.open(db, create=False) as store:
         return {
             (e.endpoint, d.kind, d.path)
             for e in store.exchanges(run_id)
             for d in e.differences
-            if e.method == "GET" and "/projects" not in e.endpoint
+            if not any(part in e.endpoint for part in ("/tasks", "/people"))
         }
 
 
@@ -51,3 +52,6 @@ async def test_first_window_shows_the_recorded_demos_differences(tmp_path: Path)
     recorded = differences(tmp_path / "rec.db", result.run_id)
     assert live == recorded
     assert any(path == "$.tags" or kind == "order" for _, kind, path in live)  # a seeded one, not noise only
+    # The projects part is shadowed with live sessions: seeded bug 12 shows, the generated ids do not.
+    assert ("GET /api/v1/projects", "changed", "$.items[0].comment_count") in live
+    assert not any(e.startswith(("PATCH", "DELETE")) or "/comments" in e for e, _, _ in live)

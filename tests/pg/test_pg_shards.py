@@ -4,32 +4,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import shardcase as sc
 
-from paritycheck.config import GateConfig
-from paritycheck.gate import evaluate, summarise
 from paritycheck.store import Store, describe_shards
 
 
-def _merged(db: object, run_id: int) -> dict[str, Any]:
-    with Store.open(db, create=False) as store:  # type: ignore[arg-type]
-        summary = summarise(store, run_id)
-        verdict = evaluate(store, run_id, GateConfig())
-        keys = [(x.source, x.entry) for x in store.exchanges(run_id)]
-        return {
-            "totals": (summary.total, summary.matched, summary.mismatched, summary.failed, summary.skipped),
-            "groups": sorted((g.endpoint, g.kind, g.path, g.count) for g in store.difference_groups(run_id)),
-            "verdict": (verdict.passed, [(c.name, c.state) for c in verdict.criteria if c.scope == "run"]),
-            "stored": (len(keys), len(set(keys))),
-            "status": store.run(run_id).status,
-        }
-
-
-def test_four_shard_processes_into_postgres_equal_one_sqlite_run(tmp_path: Path, pg_dsn: str) -> None:
-    har = sc.capture(tmp_path / "c.har")
+@pytest.mark.parametrize("noisy", [False, True], ids=["plain", "noise-in-one-shard"])
+def test_four_shard_processes_into_postgres_equal_one_sqlite_run(
+    tmp_path: Path, pg_dsn: str, noisy: bool
+) -> None:
+    har = sc.noisy_capture(tmp_path / "c.har") if noisy else sc.capture(tmp_path / "c.har")
+    entries = sc.ENTRIES + (36 if noisy else 0)
     with sc.backends() as (legacy, candidate):
         single = sc.run(sc.replay_args(har, tmp_path / "one.db", legacy, candidate), tmp_path)
         assert single.returncode == 1, single.stderr
@@ -50,9 +39,12 @@ def test_four_shard_processes_into_postgres_equal_one_sqlite_run(tmp_path: Path,
         run_id = store.run_id_named("nightly")
         assert run_id is not None and len(store.runs()) == 1
         assert describe_shards(store.run(run_id)) == "4 of 4 shards complete"
-    expected = _merged(tmp_path / "one.db", 1)
-    assert expected["stored"] == (sc.ENTRIES, sc.ENTRIES)
-    assert _merged(pg_dsn, run_id) == expected
+    expected = sc.merged_view(tmp_path / "one.db", 1)
+    assert expected["stored"] == (entries, entries)
+    if noisy:  # one process: $.stamp is noise, $.nonce a real difference on every /noisy exchange
+        assert [p[1] for p in expected["noise"]] == ["$.stamp"]
+        assert ("GET /noisy/{id}", "changed", "$.nonce", 36) in expected["groups"]
+    assert sc.merged_view(pg_dsn, run_id) == expected
 
 
 def test_a_shard_with_another_capture_is_refused(tmp_path: Path, pg_dsn: str) -> None:

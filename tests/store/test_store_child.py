@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +82,18 @@ def test_child_writer_errors_surface_as_store_errors_and_the_child_is_reaped(tmp
     with pytest.raises(StoreError, match="differences"):  # as in-process: the batch is not dropped silently
         s.close()
     assert writer.child.process.returncode is not None  # the child exited and was reaped
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="pipe sizes are set with Linux's F_SETPIPE_SZ")
+def test_the_writer_child_gets_a_wide_pipe(tmp_path: Path) -> None:
+    """A batch of outcomes then fits in the pipe: the event loop does not wait in the write."""
+    import fcntl
+
+    from paritycheck.common.childproc import PIPE_BYTES
+
+    with Store.open(tmp_path / "w.db") as store:
+        store.write_in_child()
+        assert store._child is not None
+        size = fcntl.fcntl(store._child.child.stdin.fileno(), fcntl.F_GETPIPE_SZ)
+    limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    assert size == PIPE_BYTES if limit >= PIPE_BYTES else size >= 65536
