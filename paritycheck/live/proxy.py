@@ -40,6 +40,7 @@ SKIP_TOO_LARGE = "body too large to compare"
 SKIP_ENCODING = "content-encoding not comparable"
 SKIP_UPGRADE = "protocol upgrade (WebSocket) not compared"
 SKIP_SSE = "event stream (SSE): relayed as it came, not compared"
+SKIP_CLIENT_GONE = "the client went away before the answer was sent"
 
 
 def _hop_by_hop(headers: CIMultiDict[str] | aiohttp.typedefs.LooseHeaders) -> set[str]:
@@ -149,17 +150,27 @@ class Proxy:
             raw = CIMultiDict((k.decode("latin-1"), v.decode("latin-1")) for k, v in upstream.raw_headers)
             for name, value in _end_to_end(raw):
                 out.headers.add(name, value)
-            await out.prepare(request)
             answer = bytearray()
             answer_too_large = False
-            async for chunk in upstream.content.iter_any():
-                await out.write(chunk)
-                if not answer_too_large:
-                    answer.extend(chunk)
-                    if len(answer) > self.max_body:
-                        answer_too_large = True
-                        answer.clear()
-            await out.write_eof()
+            try:
+                await out.prepare(request)
+                async for chunk in upstream.content.iter_any():
+                    await out.write(chunk)
+                    if not answer_too_large:
+                        answer.extend(chunk)
+                        if len(answer) > self.max_body:
+                            answer_too_large = True
+                            answer.clear()
+                await out.write_eof()
+            except ConnectionResetError:  # the client hung up (common; aiohttp's reset error is one)
+                self.shadow.offer(dataclasses.replace(self._exchange(request, None), skip=SKIP_CLIENT_GONE))
+                return out
+            except aiohttp.ClientError as exc:  # the legacy broke off mid-answer: the client sees it cut
+                reply = Reply(status=0, elapsed_ms=(perf_counter() - started) * 1000, error=_reason(exc))
+                self.shadow.failed(self._exchange(request, None), reply)
+                if request.transport is not None:  # never end a cut body as if it were complete
+                    request.transport.close()
+                return out
         elapsed = (perf_counter() - started) * 1000
         exchange = self._exchange(request, bytes(kept) if has_body else None)
         decoded = None if answer_too_large else _decoded(bytes(answer), raw.get("content-encoding"))
