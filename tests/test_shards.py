@@ -189,3 +189,29 @@ def test_noise_seen_in_one_shard_is_judged_on_the_whole_run(tmp_path: Path) -> N
         assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT shard) FROM noise_evidence").fetchone() == (4, 4)
         samples = conn.execute("SELECT samples FROM noise_paths WHERE path = '$.stamp'").fetchone()
         assert samples == (20,)  # 5 A/A samples of /noisy in each shard
+
+
+def test_shards_learn_endpoint_templates_from_the_whole_capture(tmp_path: Path) -> None:
+    """Usernames in paths: 12 in all, one per session, so each of 4 shards replays only a few. Every
+    shard names the endpoint ``{param}`` as one process does, learned from the whole capture."""
+    from harutil import entry, write_har
+
+    names = [f"user_{i}.x" for i in range(12)]
+    har = write_har(
+        tmp_path / "people.har",
+        [
+            entry("GET", f"http://api.test/people/{name}", headers=[("Authorization", f"Bearer s-{i}")])
+            for i, name in enumerate(names)
+        ],
+    )
+    with sc.backends() as urls:
+        sc.run(sc.replay_args(har, tmp_path / "one.db", *urls), tmp_path)
+        for i in range(1, 5):
+            _shard(har, tmp_path / "four.db", urls, f"{i}/4")
+
+    def endpoints(db: Path) -> dict[str, int]:
+        with sqlite3.connect(db) as conn:
+            return dict(conn.execute("SELECT endpoint, COUNT(*) FROM exchanges GROUP BY endpoint").fetchall())
+
+    assert endpoints(tmp_path / "one.db") == {"GET /people/{param}": 12}
+    assert endpoints(tmp_path / "four.db") == endpoints(tmp_path / "one.db")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -153,6 +154,8 @@ class _Pipeline:
         self.live = live if live is not None else LiveSummary()
         self.on_outcome = on_outcome
         self.shard: Shard | None = None
+        #: Every capture entry's endpoint, when this process replays only part of them (a shard, a resume).
+        self.capture_counts: Counter[str] | None = None
         # Session-aware replay (docs/sessions.md): ordering, per-backend tokens and generated values.
         self.sessions: SessionReplay | None = None
         resets = config.backends.legacy.reset or config.backends.candidate.reset
@@ -168,6 +171,14 @@ class _Pipeline:
         self.live.add(outcome)
         if self.on_outcome is not None:
             self.on_outcome(outcome)
+
+    def counted(self, exchanges: Iterator[Exchange]) -> Iterator[Exchange]:
+        """Pass on every exchange, counting its endpoint: templates are then learned from the whole
+        capture, so every shard (and a resumed run) names endpoints as one process would."""
+        counts = self.capture_counts = Counter()
+        for exchange in exchanges:
+            counts[self.matcher.endpoint(exchange.request.method, exchange.request.path)] += 1
+            yield exchange
 
     def replayable(self, exchanges: Iterator[Exchange]) -> Iterator[tuple[Exchange, str]]:
         """Pass on the exchanges to replay; record the skipped ones at once."""
@@ -223,7 +234,8 @@ class _Pipeline:
 
     def learn_templates(self) -> bool:
         """After the replay: name slug and username positions ``{param}`` (capture/templates.py)."""
-        names = learn_templates(self.live.endpoint_counts(), fixed=frozenset(self.matcher.fixed))
+        counts = self.capture_counts if self.capture_counts is not None else self.live.endpoint_counts()
+        names = learn_templates(counts, fixed=frozenset(self.matcher.fixed))
         if names:
             self.store.rename_endpoints(self.run_id, names)
             self.noise.rename(names)
@@ -378,6 +390,8 @@ async def replay_captures(
         if sessions is not None:
             await sessions.prepare()  # reset commands, then [auth] logins
         exchanges = _exchanges(list(captures), errors)
+        if shard is not None or done:
+            exchanges = pipeline.counted(exchanges)
         if shard is not None:
             splitter = await asyncio.to_thread(Splitter, config, list(captures), shard)
             exchanges = splitter.filter(exchanges, set(done))
