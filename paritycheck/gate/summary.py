@@ -74,14 +74,8 @@ class DiffGroup:
     legacy: Any
     candidate: Any
     detail: str = ""
-    #: Where each side wrote the first occurrence on the wire, when normalisation renamed a key.
-    legacy_wire: str | None = None
-    candidate_wire: str | None = None
-
-    @property
-    def wire(self) -> dict[str, str]:
-        """``{"legacy": path, "candidate": path}`` for the sides whose wire path differs from ``path``."""
-        return wire_paths(self.kind, self.path, self.legacy_wire, self.candidate_wire)
+    #: Each side's wire path where normalisation renamed a key (:func:`paritycheck.compare.wire_paths`).
+    wire: dict[str, str] = field(default_factory=dict)
 
     @property
     def risk(self) -> str:
@@ -258,9 +252,8 @@ def summarise(store: Store, run_id: int, *, max_differences: int | None = MAX_DI
     run = store.run(run_id)
     groups: dict[str, list[DiffGroup]] = {}
     for g in store.difference_groups(run_id, examples=1):
-        wire = (g.legacy_wire, g.candidate_wire)
         groups.setdefault(g.endpoint, []).append(
-            DiffGroup(g.kind, g.path, g.count, g.legacy, g.candidate, g.detail, *wire)
+            DiffGroup(g.kind, g.path, g.count, g.legacy, g.candidate, g.detail, g.wire)
         )
     noise: dict[str, list[NoisePath]] = {}
     for path in store.noise_paths(run_id):
@@ -276,14 +269,14 @@ def summarise(store: Store, run_id: int, *, max_differences: int | None = MAX_DI
 
 
 class _Group:
-    __slots__ = ("candidate", "candidate_wire", "count", "legacy", "legacy_wire")
+    __slots__ = ("candidate", "count", "legacy", "wire")
 
     def __init__(self, d: Difference) -> None:
         self.count = 0
         # Kept exactly as the store would show it: redacted and through JSON.
         self.legacy = stored_value(d.path, d.legacy)
         self.candidate = stored_value(d.path, d.candidate)
-        self.legacy_wire, self.candidate_wire = d.legacy_path, d.candidate_path
+        self.wire = wire_paths(d.kind, shape(d.path), d.legacy_path, d.candidate_path)
 
 
 class LiveSummary:
@@ -356,7 +349,7 @@ class LiveSummary:
         """The RunSummary of everything added so far; ``run`` fills in the run's own details."""
         groups = {
             endpoint: [
-                DiffGroup(kind, path, g.count, g.legacy, g.candidate, found, g.legacy_wire, g.candidate_wire)
+                DiffGroup(kind, path, g.count, g.legacy, g.candidate, found, g.wire)
                 for (kind, path, found), g in sorted(by_path.items(), key=lambda kv: (-kv[1].count, kv[0]))
             ]
             for endpoint, by_path in self._groups.items()

@@ -14,7 +14,7 @@ from typing import Any
 
 from paritycheck.common import jsonparse
 from paritycheck.common.endpoints import pattern_matches
-from paritycheck.compare import Rules, media_type, risk, stream_view, wire_paths
+from paritycheck.compare import Rules, media_type, risk, stream_view
 from paritycheck.config import EndpointRule, NormaliseConfig
 from paritycheck.config import build as build_config
 from paritycheck.errors import ConfigError
@@ -256,7 +256,7 @@ def build(
             if n < max_groups
             else (),
             g.detail,
-            wire_paths(g.kind, g.path, g.legacy_wire, g.candidate_wire),
+            g.wire,
         )
         for n, g in enumerate(stored_groups)
     )

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from paritycheck.common.jsonpath import wildcard
-from paritycheck.compare import bounded, redact, risk
+from paritycheck.compare import bounded, redact, risk, wire_paths
 from paritycheck.models import Difference, Headers, Status
 
 # ---------------------------------------------------------------------------------------------- records
@@ -135,6 +135,11 @@ class DifferenceGroup:
     #: Where each side wrote the first occurrence on the wire, when normalisation renamed a key.
     legacy_wire: str | None = None
     candidate_wire: str | None = None
+
+    @property
+    def wire(self) -> dict[str, str]:
+        """Each side's wire path, as a shape, where it differs from ``path`` (:func:`wire_paths`)."""
+        return wire_paths(self.kind, self.path, self.legacy_wire, self.candidate_wire)
 
     @property
     def risk(self) -> str:
