@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,6 +14,23 @@ from aiohttp import web
 from paritycheck.config import Backend, Backends, Config, ReplayConfig
 from paritycheck.live import LiveOptions, LiveServer
 from paritycheck.samples import serve_app
+
+
+async def listener_process(
+    mode: str, legacy: str, candidate: str, *extra: str, db: object, cwd: Path, startup: float = 30
+) -> tuple[asyncio.subprocess.Process, int]:
+    """``paritycheck proxy|mirror`` as a real process on a free port (stderr piped); it and its port,
+    once it says it listens."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "paritycheck", mode, "--listen", "127.0.0.1:0",
+        "--legacy", legacy, "--candidate", candidate, "--db", str(db), "--no-report", *extra,
+        cwd=cwd, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    line = (await asyncio.wait_for(proc.stderr.readline(), startup)).decode()
+    port = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+    assert port, line
+    return proc, int(port[1])
 
 
 @asynccontextmanager

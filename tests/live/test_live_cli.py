@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import signal
 import sys
 from pathlib import Path
@@ -12,25 +11,18 @@ import httpx
 import pytest
 
 from paritycheck.store import Store
-from tests.live.livehelpers import backend
+from tests.live.livehelpers import backend, listener_process
 from tests.live.test_live_mirror import echo
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 async def test_signal_stops_the_proxy_with_a_complete_run(tmp_path: Path, sig: signal.Signals) -> None:
     async with backend(echo("legacy", [])) as legacy, backend(echo("candidate", [])) as candidate:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "paritycheck", "proxy", "--listen", "127.0.0.1:0",
-            "--legacy", legacy, "--candidate", candidate, "--db", str(tmp_path / "s.db"), "--no-report",
-            cwd=tmp_path, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        proc, port = await listener_process("proxy", legacy, candidate, db=tmp_path / "s.db", cwd=tmp_path)
         assert proc.stderr is not None
-        line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
-        port = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-        assert port, line
         async with httpx.AsyncClient() as client:
             for i in range(20):
-                r = await client.get(f"http://127.0.0.1:{port[1]}/items/{i}")
+                r = await client.get(f"http://127.0.0.1:{port}/items/{i}")
                 assert r.json() == {"item": f"items/{i}", "price": 1}
         proc.send_signal(sig)
         rest = (await asyncio.wait_for(proc.stderr.read(), 30)).decode()

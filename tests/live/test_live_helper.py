@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
 import socket
-import sys
 from pathlib import Path
 
 import httpx
@@ -18,7 +16,7 @@ from paritycheck.live import LiveOptions, LiveServer
 from paritycheck.live.handoff import DROPPED_LOST
 from paritycheck.live.metrics import DROPPED_QUEUE
 from paritycheck.store import Store
-from tests.live.livehelpers import backend, config, live
+from tests.live.livehelpers import backend, config, listener_process, live
 from tests.live.test_live_mirror import echo
 
 
@@ -132,16 +130,8 @@ async def test_an_admin_port_in_use_is_a_one_line_config_error(tmp_path: Path) -
 )
 async def test_the_helper_dies_with_a_killed_parent(tmp_path: Path) -> None:
     async with backend(echo("legacy", [])) as legacy, backend(echo("candidate", [])) as candidate:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "paritycheck", "proxy", "--listen", "127.0.0.1:0",
-            "--legacy", legacy, "--candidate", candidate, "--db", str(tmp_path / "s.db"), "--no-report",
-            cwd=tmp_path, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        assert proc.stderr is not None
-        line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
-        port = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-        assert port, line
-        await _get_all(int(port[1]), 2)
+        proc, port = await listener_process("proxy", legacy, candidate, db=tmp_path / "s.db", cwd=tmp_path)
+        await _get_all(port, 2)
         children = _descendants(proc.pid)
         assert len(children) >= 2, "the proxy's helper process and the helper's store writer"
         proc.send_signal(signal.SIGKILL)

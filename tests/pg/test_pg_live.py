@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import signal
 import sys
 from pathlib import Path
@@ -16,23 +15,17 @@ from pathlib import Path
 import httpx
 
 from paritycheck.store import Store
-from tests.live.livehelpers import backend
+from tests.live.livehelpers import backend, listener_process
 from tests.live.test_live_mirror import echo
 
 REQUESTS = 25  # per instance; windows of 10 exchanges: 10, 10 and the 5 closed by SIGTERM
 
 
 async def _mirror(legacy: str, candidate: str, dsn: str, cwd: Path) -> tuple[asyncio.subprocess.Process, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "paritycheck", "mirror", "--listen", "127.0.0.1:0",
-        "--legacy", legacy, "--candidate", candidate, "--db", dsn, "--window", "10", "--no-report",
-        cwd=cwd, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert proc.stderr is not None
-    line = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode()
-    port = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-    assert port, line
-    return proc, f"http://127.0.0.1:{port[1]}"
+    proc, port = await listener_process(
+        "mirror", legacy, candidate, "--window", "10", db=dsn, cwd=cwd, startup=60
+    )
+    return proc, f"http://127.0.0.1:{port}"
 
 
 async def _drive(url: str, first: int) -> None:
