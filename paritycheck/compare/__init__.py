@@ -6,7 +6,7 @@ them structurally with JSONPaths, and redact secrets before anything is stored o
 
 from __future__ import annotations
 
-from paritycheck.compare.clock import RunClock, instant
+from paritycheck.compare.clock import RunClock, close_instants, instant
 from paritycheck.compare.comparator import Comparator, digest, media_type
 from paritycheck.compare.diff import LIMIT, bounded
 from paritycheck.compare.grade import (
@@ -43,6 +43,7 @@ __all__ = [
     "Rules",
     "RunClock",
     "bounded",
+    "close_instants",
     "described",
     "detail",
     "digest",

@@ -57,6 +57,16 @@ def instant(value: Any) -> float | None:
     return parsed.timestamp()
 
 
+def close_instants(d: Difference, tolerance: float) -> tuple[float, float] | None:
+    """A changed difference's two sides as instants at most ``tolerance`` seconds apart, else None:
+    what may have been read off two clocks (where they lie decides; :class:`RunClock`)."""
+    a = instant(d.legacy) if d.kind == "changed" else None
+    b = instant(d.candidate) if a is not None else None
+    if a is None or b is None or abs(a - b) > tolerance:
+        return None
+    return a, b
+
+
 class RunClock:
     """Sorts a run's differences into real ones and instants read during the run (see the module)."""
 
@@ -80,11 +90,12 @@ class RunClock:
         real: list[Difference] = []
         clock: list[Difference] = []
         for d in differences:
-            a = instant(d.legacy) if d.kind == "changed" else None
-            b = instant(d.candidate) if a is not None else None
-            if a is None or b is None or abs(a - b) > self.tolerance:
+            pair = close_instants(d, self.tolerance)
+            if pair is None:
                 real.append(d)
-            elif (low <= a <= high and low <= b <= high) or self._lifetime_away(a, b, now, elapsed):
+                continue
+            a, b = pair
+            if (low <= a <= high and low <= b <= high) or self._lifetime_away(a, b, now, elapsed):
                 clock.append(d)
             else:
                 real.append(d)

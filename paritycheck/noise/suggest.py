@@ -23,7 +23,7 @@ from typing import Any
 
 from paritycheck import config as config_mod
 from paritycheck.common.jsonpath import format_path, parse, wildcard
-from paritycheck.compare import Comparator, instant, timestamp, to_snake
+from paritycheck.compare import Comparator, close_instants, timestamp, to_snake
 from paritycheck.config import Config, EndpointRule, NormaliseConfig
 from paritycheck.models import Difference, Reply
 from paritycheck.noise.learn import NoisePath
@@ -394,17 +394,12 @@ def _found(
     if legacy is None or candidate is None:
         return None
     kept = {(d.kind, d.path) for d in x.differences}
-    kept |= {(d.kind, d.path) for d in x.noise if not _clock_pair(d, tolerance)}
+    kept |= {(d.kind, d.path) for d in x.noise if close_instants(d, tolerance) is None}
     return {
         (d.kind, wildcard(d.path))
         for d in comparator.compare(x.endpoint, legacy, candidate)
         if (d.kind, d.path) in kept
     }
-
-
-def _clock_pair(d: Difference, tolerance: float) -> bool:
-    a, b = instant(d.legacy), instant(d.candidate)
-    return d.kind == "changed" and a is not None and b is not None and abs(a - b) <= tolerance
 
 
 def _matches(comparator: Comparator, store: Store, x: StoredExchange, tolerance: float) -> bool | None:
