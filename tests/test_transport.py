@@ -43,7 +43,7 @@ from tests.servers import (  # noqa: F401 - fixtures
     serve,
 )
 
-KINDS = ["aiohttp", "httpx"]
+KINDS = ["http1", "aiohttp", "httpx"]
 
 
 def get(target: str = "/items", *, headers: tuple[tuple[str, str], ...] = ()) -> Request:

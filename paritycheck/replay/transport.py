@@ -20,7 +20,7 @@ import aiohttp
 import httpx
 from yarl import URL
 
-from paritycheck.errors import BackendError, ConfigError
+from paritycheck.errors import BackendError
 from paritycheck.models import Reply, Request
 
 __all__ = [
@@ -30,7 +30,6 @@ __all__ = [
     "Transport",
     "check_base_url",
     "join_url",
-    "make_transport",
     "outgoing_headers",
     "oversized_body",
 ]
@@ -106,11 +105,11 @@ def outgoing_headers(request: Request, headers: Mapping[str, str]) -> list[tuple
     return [(k, v) for k, v in request.headers if k not in DROPPED_HEADERS]
 
 
-def _timeout(timeout: float) -> str:
+def timeout_reason(timeout: float) -> str:
     return f"timeout after {float(timeout)!r}s"
 
 
-def _os_error(exc: BaseException | None) -> str | None:
+def os_error_reason(exc: BaseException | None) -> str | None:
     """A stable reason for the OSError behind ``exc`` (walking causes), or None."""
     seen = 0
     while exc is not None and seen < 6:
@@ -155,7 +154,7 @@ def oversized_body(size: int, sha256: str) -> bytes:
     return b'{"paritycheck_oversized_body": {"bytes": %d, "sha256": "%s"}}' % (size, sha256.encode())
 
 
-class _BoundedBody:
+class BoundedBody:
     """Collects a body up to ``limit`` bytes; past it, hashes the rest instead (memory stays flat)."""
 
     __slots__ = ("buf", "limit", "sha", "size")
@@ -256,7 +255,7 @@ class AiohttpTransport:
         length = resp.content_length
         if length is not None and "Content-Encoding" not in resp.headers and length <= self.max_body:
             return await resp.read()
-        body = _BoundedBody(self.max_body)
+        body = BoundedBody(self.max_body)
         content = resp.content
         while chunk := await content.readany():
             body.add(chunk)
@@ -272,23 +271,23 @@ class AiohttpTransport:
 
 def _aiohttp_error(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, TimeoutError):  # also aiohttp's ServerTimeoutError / ConnectionTimeoutError
-        return _timeout(timeout)
+        return timeout_reason(timeout)
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return "DNS lookup failed"
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return _os_error(exc.os_error) or "cannot connect"
+        return os_error_reason(exc.os_error) or "cannot connect"
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return "connection closed before reply"
     if isinstance(exc, aiohttp.ClientPayloadError):
         if isinstance(exc.__cause__, aiohttp.http_exceptions.ContentEncodingError) or "encod" in str(exc):
             return "invalid compressed body"
-        return _os_error(exc.__cause__) or "connection closed mid-body"
+        return os_error_reason(exc.__cause__) or "connection closed mid-body"
     if isinstance(exc, aiohttp.ClientResponseError):
         return _invalid_http(exc)
     if isinstance(exc, aiohttp.InvalidURL):
         return "invalid URL"
     if isinstance(exc, OSError):
-        return _os_error(exc) or f"network error: {type(exc).__name__}"
+        return os_error_reason(exc) or f"network error: {type(exc).__name__}"
     return f"client error: {type(exc).__name__}"
 
 
@@ -347,7 +346,7 @@ class HttpxTransport:
             )
             resp = await client.send(req, stream=True)
             try:
-                bounded = _BoundedBody(self.max_body)
+                bounded = BoundedBody(self.max_body)
                 async for chunk in resp.aiter_bytes():
                     bounded.add(chunk)
                 buf = bounded.result()
@@ -371,9 +370,9 @@ class HttpxTransport:
 
 def _httpx_error(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
-        return _timeout(timeout)
+        return timeout_reason(timeout)
     if isinstance(exc, httpx.ConnectError):
-        reason = _os_error(exc)
+        reason = os_error_reason(exc)
         if reason:
             return reason
         text = str(exc).lower()
@@ -392,18 +391,9 @@ def _httpx_error(exc: BaseException, timeout: float) -> str:
             return "invalid HTTP response: bad status line"
         return "invalid HTTP response"
     if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.NetworkError):
-        return _os_error(exc) or "connection reset"
+        return os_error_reason(exc) or "connection reset"
     if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
         return "invalid URL"
     if isinstance(exc, OSError):
-        return _os_error(exc) or f"network error: {type(exc).__name__}"
+        return os_error_reason(exc) or f"network error: {type(exc).__name__}"
     return f"client error: {type(exc).__name__}"
-
-
-def make_transport(kind: str = "aiohttp", *, concurrency: int, max_body: int = DEFAULT_MAX_BODY) -> Transport:
-    """The transport named ``kind`` (``aiohttp`` or ``httpx``) sized for ``concurrency`` in flight."""
-    if kind == "aiohttp":
-        return AiohttpTransport(concurrency=concurrency, max_body=max_body)
-    if kind == "httpx":
-        return HttpxTransport(concurrency=concurrency, max_body=max_body)
-    raise ConfigError(f"unknown transport {kind!r}", hint="use 'aiohttp' (default) or 'httpx'")
