@@ -209,7 +209,7 @@ class LiveServer:
 
     def _engine(self) -> Engine:
         cfg = self.config
-        self.transport = make_transport("aiohttp", concurrency=max(self.options.workers, 1) * 2)
+        self.transport = make_transport(concurrency=max(self.options.workers, 1) * 2)
         return Engine(
             legacy=cfg.backends.legacy,
             candidate=cfg.backends.candidate,
