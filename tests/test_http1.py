@@ -253,3 +253,22 @@ async def test_a_timeout_mid_reply_spends_only_that_connection(client: Http1Tran
         fast = await client.send(url, request(), headers={}, timeout=2)
     assert (slow.status, slow.error) == (0, "timeout after 0.2s")
     assert (fast.status, fast.error) == (200, None)
+
+
+async def test_bytes_beyond_the_announced_body_never_reach_the_next_request(client: Http1Transport) -> None:
+    # One reply says 2 bytes but sends a whole second reply behind them, in the same packet.
+    smuggled = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}" + ok(b'{"smuggled": true}')
+    server = Conversation(smuggled, ok(b'{"second": true}'))
+    with serve(Raw(server)) as url:
+        first = await client.send(url, request(), headers={}, timeout=2)
+        second = await client.send(url, request(), headers={}, timeout=2)
+    assert (first.body, json.loads(second.body)) == (b"{}", {"second": True})
+    assert server.connections == 2
+
+
+async def test_trailers_are_not_reply_headers(client: Http1Transport) -> None:
+    chunked = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ntrailer: x-digest\r\n\r\n"
+    server = Conversation(chunked + b"2\r\n{}\r\n0\r\nx-digest: abc\r\n\r\n")
+    with serve(Raw(server)) as url:
+        reply = await client.send(url, request(), headers={}, timeout=2)
+    assert (reply.status, reply.body, header(reply.headers, "x-digest")) == (200, b"{}", None)

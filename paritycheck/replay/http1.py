@@ -129,7 +129,16 @@ class _Connection(asyncio.Protocol):
         self._lost(exc)
 
     # httptools callbacks
+    def on_message_begin(self) -> None:
+        if self.waiter is None or self.waiter.done():
+            # A second reply to one request (a body longer than announced, a confused server): reading on
+            # would hand its bytes to the next request, so this connection ends here.
+            self.keep = False
+            raise ConnectionError("bytes after the reply")
+
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self.complete_headers:
+            return  # trailer fields after a chunked body: not headers of the reply (as aiohttp)
         self.headers.append((name.decode("latin-1").lower(), value.decode("utf-8", "surrogateescape")))
 
     def on_headers_complete(self) -> None:
@@ -138,11 +147,12 @@ class _Connection(asyncio.Protocol):
             return  # an interim reply (100 Continue, 103 Early Hints): the final one follows
         self.complete_headers = True
         names = {name for name, _ in self.headers}
+        coding = "".join(v for k, v in self.headers if k == "transfer-encoding").lower()
         self.until_eof = (
             not self.head
             and status not in (204, 304)
             and "content-length" not in names
-            and "transfer-encoding" not in names
+            and not coding.rstrip().endswith("chunked")
         )
         if "content-encoding" in names:
             self._decoder()
