@@ -3,8 +3,9 @@
 Starts local bench backends (bench/servers.py, one process each), writes a HAR capture of ``--pairs``
 GET requests to a temp dir and prints, from one run:
 
-1. the raw ceiling: the same transport fetching the same pairs at the same concurrency, no pipeline;
-   plus the engine alone (``schedule`` + ``Engine.pair``, nothing done with the replies);
+1. the raw ceiling: the default transport (the lean HTTP/1.1 client) fetching the same pairs at the
+   same concurrency, no pipeline; the same with aiohttp's client (the ceiling before issue 13e); the
+   engine alone (``schedule`` + ``Engine.pair``, nothing done with the replies);
 2. paritycheck end to end (replay, normalise, diff, store) and its ratio to (1);
 3. end to end with every pair differing in one field;
 
@@ -158,7 +159,7 @@ async def raw_pairs(
 
 async def engine_pairs(legacy: str, candidate: str, requests: list[Request], concurrency: int) -> float:
     """Pairs/s of ``schedule`` + ``Engine.pair`` with nothing done with the replies."""
-    transport = make_transport("aiohttp", concurrency=concurrency)
+    transport = make_transport(concurrency=concurrency)
     engine = Engine(
         legacy=Backend(url=legacy), candidate=Backend(url=candidate), transport=transport, timeout=10
     )
@@ -278,7 +279,10 @@ def main() -> None:
 
         few = requests[: min(len(requests), 1000)]
         measures: dict[str, Callable[[], float]] = {
-            "(1) raw ceiling: aiohttp + uvloop, gather per pair": lambda: aio.run(
+            "(1) raw ceiling: http1 + uvloop, gather per pair": lambda: aio.run(
+                raw_pairs("http1", legacy, same, requests, c)
+            ),
+            "    aiohttp + uvloop, gather per pair": lambda: aio.run(
                 raw_pairs("aiohttp", legacy, same, requests, c)
             ),
             "    engine only: schedule + Engine.pair": lambda: aio.run(
