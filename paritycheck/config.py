@@ -41,6 +41,10 @@ class Backends:
     legacy_secondary: str | None = None
 
 
+#: ``[replay] client``: the transports of paritycheck.replay (kept here so the config stays a leaf).
+CLIENTS = ("http1", "aiohttp", "httpx")
+
+
 @dataclass(frozen=True, slots=True)
 class ReplayConfig:
     concurrency: int = 16
@@ -51,6 +55,8 @@ class ReplayConfig:
     exclude: tuple[str, ...] = ()
     #: Bytes of a reply body kept for comparison; larger bodies are compared by size and SHA-256.
     max_body: int = 32 * 1024 * 1024
+    #: The HTTP client that asks the backends: the lean HTTP/1.1 one, or aiohttp's or httpx's instead.
+    client: str = "http1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +355,11 @@ def _validate(config: Config, source: str) -> Config:
         )
     if r.timeout <= 0:
         raise ConfigError(f"{source}: replay.timeout must be more than 0 seconds", hint="e.g. timeout = 10")
+    if r.client not in CLIENTS:
+        raise ConfigError(
+            f"{source}: replay.client must be one of {', '.join(CLIENTS)}, not {r.client!r}",
+            hint='leave it out for the default, client = "http1"',
+        )
     if config.normalise.float_tolerance < 0:
         raise ConfigError(f"{source}: normalise.float_tolerance must not be negative", hint="e.g. 1e-9")
     _validate_gate(config.gate, source)

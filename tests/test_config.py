@@ -86,6 +86,7 @@ unordered = ["$.data"]
         ("[[endpoint]]\nunordered = ['$.x']\n", "endpoint[0].match"),
         ("[replay]\nconcurrency = 0\n", "replay.concurrency"),
         ("[replay]\ntimeout = 0\n", "replay.timeout"),
+        ("[replay]\nclient = 'curl'\n", "replay.client"),
         ("[bogus]\nx = 1\n", "bogus"),
         ("[backends.legacy]\nurl = 'http://x'\nheaders = { A = 1 }\n", "backends.legacy.headers"),
         (

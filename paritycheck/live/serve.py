@@ -209,7 +209,9 @@ class LiveServer:
 
     def _engine(self) -> Engine:
         cfg = self.config
-        self.transport = make_transport(concurrency=max(self.options.workers, 1) * 2)
+        self.transport = make_transport(
+            cfg.replay.client, concurrency=max(self.options.workers, 1) * 2, max_body=cfg.replay.max_body
+        )
         return Engine(
             legacy=cfg.backends.legacy,
             candidate=cfg.backends.candidate,

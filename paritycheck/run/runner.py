@@ -368,7 +368,7 @@ async def replay_captures(
     heartbeat = None if is_dsn(db) else Heartbeat(Path(db), run_id).start()
     own_transport = transport is None
     transport = transport or make_transport(
-        concurrency=config.replay.concurrency, max_body=config.replay.max_body
+        config.replay.client, concurrency=config.replay.concurrency, max_body=config.replay.max_body
     )
     engine = Engine(
         legacy=config.backends.legacy,
