@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import struct
 import threading
 import zlib
@@ -60,11 +61,11 @@ class _Thread:
         self.loop.close()
 
 
-async def _start_app(app: web.Application) -> tuple[web.AppRunner, int]:
+async def _start_app(app: web.Application, tls: ssl.SSLContext | None = None) -> tuple[web.AppRunner, int]:
     # A short shutdown_timeout: a handler that hangs must not delay the end of a test by a minute.
     runner = web.AppRunner(app, shutdown_timeout=0.1, access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, HOST, 0)
+    site = web.TCPSite(runner, HOST, 0, ssl_context=tls)
     await site.start()
     server = site._server
     assert isinstance(server, asyncio.base_events.Server)
@@ -102,8 +103,11 @@ async def _stop_raw(server: asyncio.Server, writers: set[asyncio.StreamWriter]) 
 
 
 @contextmanager
-def serve(app_or_handler: web.Application | Handler | Raw) -> Iterator[str]:
-    """Serve an aiohttp app, a catch-all handler or a raw callback on 127.0.0.1; yield its base URL."""
+def serve(
+    app_or_handler: web.Application | Handler | Raw, *, tls: ssl.SSLContext | None = None
+) -> Iterator[str]:
+    """Serve an aiohttp app, a catch-all handler or a raw callback on 127.0.0.1; yield its base URL
+    (``https://localhost:PORT`` with ``tls``, a server context whose certificate names localhost)."""
     thread = _Thread()
     try:
         if isinstance(app_or_handler, Raw):
@@ -117,9 +121,9 @@ def serve(app_or_handler: web.Application | Handler | Raw) -> Iterator[str]:
             if not isinstance(app, web.Application):
                 app = web.Application()
                 app.router.add_route("*", "/{tail:.*}", app_or_handler)  # type: ignore[arg-type]
-            runner, port = thread.call(_start_app(app))
+            runner, port = thread.call(_start_app(app, tls))
             try:
-                yield f"http://{HOST}:{port}"
+                yield f"https://localhost:{port}" if tls is not None else f"http://{HOST}:{port}"
             finally:
                 thread.call(runner.cleanup())
     finally:

@@ -8,10 +8,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from collections.abc import AsyncIterator
+import ssl
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 from aiohttp import web
 
 from paritycheck.errors import BackendError, ConfigError
@@ -279,3 +282,48 @@ async def test_aclose_twice_and_reuse_after_close(json_server: JsonServer) -> No
     again = await t.send(json_server.url, get(), headers={}, timeout=5)
     await t.aclose()
     assert first.status == again.status == 200
+
+
+@pytest.fixture(scope="module")
+def authority() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_server(authority: trustme.CA) -> Iterator[str]:
+    """An HTTPS JSON backend whose certificate, for localhost, comes from ``authority``."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("localhost", "127.0.0.1").configure_cert(context)
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response({"secure": request.secure, "path": request.path})
+
+    with serve(handler, tls=context) as url:
+        yield url
+
+
+async def test_https_backend_trusted_through_ssl_cert_file(
+    tls_server: str,
+    authority: trustme.CA,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The default client verifies against the machine's trust store, which an operator extends with an
+    internal CA through SSL_CERT_FILE. (aiohttp reads it once, at import; httpx never, with certifi.)"""
+    bundle = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    transport = make_transport(concurrency=1)
+    reply = await transport.send(tls_server + "/api", get("/items"), headers={}, timeout=5)
+    assert (reply.status, reply.error) == (200, None)
+    assert json.loads(reply.body) == {"secure": True, "path": "/api/items"}
+    second = await transport.send(tls_server, get("/again"), headers={}, timeout=5)  # kept alive
+    await transport.aclose()
+    assert json.loads(second.body) == {"secure": True, "path": "/again"}
+
+
+async def test_https_backend_with_an_untrusted_certificate_is_a_tls_error(
+    transport: Transport, tls_server: str
+) -> None:
+    reply = await transport.send(tls_server, get(), headers={}, timeout=5)
+    assert (reply.status, reply.error, reply.body) == (0, "TLS error", b"")
