@@ -138,6 +138,9 @@ class ShadowHelper:
         self._done: asyncio.Future[None] | None = None
         self._offered = -1
         self._stopping = False
+        #: ``--record``: a request dropped for the channel's overflow still carries its body (and the
+        #: legacy's reply) so that the capture holds it; only lost requests are missing from it.
+        self.recording = False
 
     @classmethod
     async def spawn(
@@ -153,6 +156,7 @@ class ShadowHelper:
         child = Child("paritycheck.live.helper", env_extra={REDACT_KEY_ENV: redact.current_key().hex()})
         helper = cls(child, limit=limit, hard_limit=hard_limit)
         helper.on_status = on_status
+        helper.recording = getattr(options, "record", None) is not None
         loop = asyncio.get_running_loop()
         transport, _ = await loop.connect_write_pipe(asyncio.Protocol, child.stdin)
         helper._transport = transport
@@ -231,7 +235,11 @@ class ShadowHelper:
             self._send(("offer", pack_exchange(exchange), pack_reply(legacy)))
             self._offered = exchange.index
         elif room == 1:
-            self._send(("drop", pack_exchange(exchange, body=False), DROPPED_QUEUE))
+            if self.recording:
+                self._send(("drop", pack_exchange(exchange), DROPPED_QUEUE, pack_reply(legacy)))
+                self._offered = exchange.index
+            else:
+                self._send(("drop", pack_exchange(exchange, body=False), DROPPED_QUEUE, None))
         else:
             self.lost += 1
 
@@ -245,7 +253,7 @@ class ShadowHelper:
 
     def record(self, exchange: Exchange) -> None:
         """``--record``: the helper writes the copy it was just offered (request and legacy reply)."""
-        if exchange.index == self._offered and self._room() == 0:
+        if exchange.index == self._offered and self._room() < 2:
             self._send(("record", exchange.index, exchange.started))
 
     async def stop(self, drain: float) -> None:

@@ -110,6 +110,7 @@ async def _main(stdin: IO[bytes], out: IO[bytes]) -> None:
                 shadow.failed(unpack_exchange(message[1]), reply)
             elif kind == "drop":  # the listener's channel was full: as the shadow queue's overflow
                 exchange = unpack_exchange(message[1])
+                offered = (exchange, unpack_reply(message[3]))  # with --record, it is still recorded
                 endpoint = shadow.endpoint(exchange)
                 if shadow.sessions is not None:
                     shadow.sessions.offered(exchange)

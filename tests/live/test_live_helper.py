@@ -143,26 +143,39 @@ async def test_the_helper_dies_with_a_killed_parent(tmp_path: Path) -> None:
         assert not any(_alive(pid) for pid in children)
 
 
-async def test_the_helper_records_mirrored_copies_but_not_what_the_listener_dropped(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["mirror", "proxy"])
+async def test_the_capture_holds_what_the_listener_dropped_but_not_what_it_lost(
+    tmp_path: Path, mode: str
+) -> None:
     from paritycheck.capture import read
 
-    out = tmp_path / "mirror.jsonl"
+    out = tmp_path / "live.jsonl"
     async with (
         backend(echo("legacy", [])) as legacy,
         backend(echo("candidate", [])) as candidate,
-        live(config(legacy, candidate), tmp_path / "s.db", mode="mirror", record=out) as server,
+        live(config(legacy, candidate), tmp_path / "s.db", mode=mode, record=out) as server,
         httpx.AsyncClient() as client,
     ):
         assert server.helper is not None
         url = f"http://127.0.0.1:{server.port}"
         await client.get(f"{url}/items/1", headers={"Authorization": "Bearer s3cret"})
-        server.helper.limit = 0  # dropped by the listener: neither shadowed nor recorded
+        server.helper.limit = 0  # the helper behind: dropped (not shadowed) but still recorded
         await client.get(f"{url}/items/2")
-        server.helper.limit = 1 << 24
+        server.helper.hard_limit = 0  # far behind: only counted, as lost
+        await client.get(f"{url}/items/3")
+        server.helper.limit = server.helper.hard_limit = 1 << 24
         await client.post(f"{url}/orders", content=b'{"n": 1}')  # a write: recorded, not shadowed
         await server.stop()
-    recorded = [(e.request.method, e.request.path) for e in read(out)]
-    assert recorded == [("GET", "/items/1"), ("POST", "/orders")]
+    recorded = list(read(out))
+    assert [(e.request.method, e.request.path) for e in recorded] == [
+        ("GET", "/items/1"),
+        ("GET", "/items/2"),
+        ("POST", "/orders"),
+    ]
+    if mode == "proxy":  # with the answer the client got
+        assert recorded[1].recorded is not None and recorded[1].recorded.status == 200
+        assert b"items/2" in recorded[1].recorded.body
     assert "s3cret" not in out.read_text(encoding="utf-8")
     t = server.metrics.totals
-    assert (t.seen, t.shadowed, t.skipped, t.dropped) == (3, 1, 1, 1)
+    assert (t.seen, t.shadowed, t.skipped, t.dropped) == (4, 1, 1, 2)
+    assert t.reasons[DROPPED_QUEUE] == 1 and t.reasons[DROPPED_LOST] == 1
