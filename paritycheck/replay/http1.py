@@ -295,10 +295,10 @@ class Http1Transport:
     ) -> Reply:
         """Send ``request`` to ``base_url``; a transport failure returns ``Reply(status=0, error=...)``."""
         started = perf_counter()
-        origin = self._origins.get(base_url) or self._origin(base_url)
         try:
+            origin = self._origins.get(base_url) or self._origin(base_url)
             data = _serialise(origin, request, headers)
-        except ValueError as exc:
+        except ValueError as exc:  # nothing was sent
             return Reply(status=0, elapsed_ms=(perf_counter() - started) * 1000, error=f"client error: {exc}")
         head = request.method == "HEAD"
         try:
@@ -317,6 +317,8 @@ class Http1Transport:
             error = "DNS lookup failed"
         except OSError as exc:
             error = os_error_reason(exc) or f"network error: {type(exc).__name__}"
+        except Exception as exc:  # the contract: a transport never raises
+            error = f"client error: {type(exc).__name__}"
         else:
             elapsed = (perf_counter() - started) * 1000
             return Reply(status=status, headers=reply_headers, body=body, elapsed_ms=elapsed)
