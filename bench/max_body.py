@@ -2,7 +2,8 @@
 
 Over ``max_body`` the transport hashes the rest of the body instead of keeping it (compared by size and
 SHA-256), so memory stays flat however large the body. Each case runs in its own process, because peak
-RSS (``ru_maxrss``) only grows. ``python bench/max_body.py [--size-mib 256] [--repeat 3]``
+RSS (``ru_maxrss``) only grows. ``python bench/max_body.py [--size-mib 256] [--repeat 3]
+[--clients http1,aiohttp]`` (each client named, default the lean one and aiohttp's).
 """
 
 from __future__ import annotations
@@ -55,12 +56,12 @@ def _serve(size: int) -> str:
     return ready[0]
 
 
-def one(limit: int, size: int) -> None:
-    """Read one body of ``size`` bytes with ``max_body=limit``; print peak RSS growth and MiB/s."""
+def one(client: str, limit: int, size: int) -> None:
+    """Read one ``size``-byte body with ``client`` and ``max_body=limit``; print peak RSS growth, MiB/s."""
     url = _serve(size)
 
     async def main() -> tuple[int, float]:
-        transport = make_transport("aiohttp", concurrency=1, max_body=limit)
+        transport = make_transport(client, concurrency=1, max_body=limit)
         try:
             t0 = time.perf_counter()
             reply = await transport.send(url, Request("GET", url + "/", "/"), headers={}, timeout=300)
@@ -78,16 +79,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size-mib", type=int, default=256)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--one", nargs=2, type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--clients", default="http1,aiohttp")
+    parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        one(*args.one)
+        one(args.one[0], int(args.one[1]), int(args.one[2]))
         return
     size = args.size_mib << 20
-    for label, limit in (("over max_body (1 MiB): hashed", 1 << 20), ("under max_body: kept", 2 * size)):
+    cases = [
+        (client, label, limit)
+        for client in args.clients.split(",")
+        for label, limit in (("over max_body (1 MiB): hashed", 1 << 20), ("under max_body: kept", 2 * size))
+    ]
+    for client, label, limit in cases:
         runs = [
             subprocess.run(
-                [sys.executable, __file__, "--one", str(limit), str(size)],
+                [sys.executable, __file__, "--one", client, str(limit), str(size)],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -97,7 +104,7 @@ def main() -> None:
         rss = statistics.median(float(r[0]) for r in runs)
         speed = statistics.median(float(r[1]) for r in runs)
         figures = f"peak RSS +{rss:.0f} MiB, {speed:.0f} MiB/s (median of {args.repeat})"
-        print(f"{args.size_mib} MiB body, {label}: {figures}")
+        print(f"{client}: {args.size_mib} MiB body, {label}: {figures}")
 
 
 if __name__ == "__main__":

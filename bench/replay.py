@@ -6,7 +6,8 @@ GET requests to a temp dir and prints, from one run:
 1. the raw ceiling: the default transport (the lean HTTP/1.1 client) fetching the same pairs at the
    same concurrency, no pipeline; the same with aiohttp's client (the ceiling before issue 13e); the
    engine alone (``schedule`` + ``Engine.pair``, nothing done with the replies);
-2. paritycheck end to end (replay, normalise, diff, store) and its ratio to (1);
+2. paritycheck end to end (replay, normalise, diff, store) and its ratio to (1); the same with
+   ``[replay] client = "aiohttp"``, the client before issue 13e;
 3. end to end with every pair differing in one field;
 
 (1)-(3) are measured in interleaved rounds (``--repeat``), so that load from elsewhere on a shared
@@ -181,14 +182,16 @@ async def engine_pairs(legacy: str, candidate: str, requests: list[Request], con
 # --- (2), (3) end to end --------------------------------------------------------------------------
 
 
-def end_to_end(legacy: str, candidate: str, har: Path, workdir: Path, concurrency: int) -> tuple[float, str]:
+def end_to_end(
+    legacy: str, candidate: str, har: Path, workdir: Path, concurrency: int, client: str = "http1"
+) -> tuple[float, str]:
     """Pairs/s of ``paritycheck.run.runner.replay_captures`` and a note with the matched count."""
     from paritycheck.config import Backends, Config, ReplayConfig
     from paritycheck.run import replay_captures
 
     config = Config(
         backends=Backends(legacy=Backend(url=legacy), candidate=Backend(url=candidate)),
-        replay=ReplayConfig(concurrency=concurrency, timeout=10),
+        replay=ReplayConfig(concurrency=concurrency, timeout=10, client=client),
     )
     db = workdir / f"bench-{time.monotonic_ns()}.db"
     started = time.perf_counter()
@@ -298,14 +301,17 @@ def main() -> None:
             )
         notes: dict[str, list[str]] = {}
         if not args.only_raw:
-            for label, candidate in (
-                ("(2) end to end, all match", same),
-                ("(3) end to end, all differ", differ),
+            for label, candidate, client in (
+                ("(2) end to end, all match", same, "http1"),
+                ("    the same with [replay] client = aiohttp", same, "aiohttp"),
+                ("(3) end to end, all differ", differ, "http1"),
             ):
                 notes[label] = []
 
-                def once(candidate: str = candidate, out: list[str] = notes[label]) -> float:
-                    rate, note = end_to_end(legacy, candidate, har, workdir, c)
+                def once(
+                    candidate: str = candidate, out: list[str] = notes[label], client: str = client
+                ) -> float:
+                    rate, note = end_to_end(legacy, candidate, har, workdir, c, client)
                     out.append(note)
                     return rate
 
