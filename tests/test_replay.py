@@ -20,7 +20,7 @@ from paritycheck.common import aio
 from paritycheck.config import Backend
 from paritycheck.errors import BackendError, ConfigError
 from paritycheck.models import Request
-from paritycheck.replay import AiohttpTransport, Engine, Transport, schedule
+from paritycheck.replay import Engine, Transport, make_transport, schedule
 from tests.servers import JsonServer, hang_url, json_serve, json_server, refused_url  # noqa: F401 - fixtures
 
 T = TypeVar("T")
@@ -30,9 +30,9 @@ def get(path: str) -> Request:
     return Request("GET", f"https://captured.example{path}", path, "", (("authorization", "captured"),))
 
 
-@pytest.fixture
-async def transport() -> AsyncIterator[Transport]:
-    t = AiohttpTransport(concurrency=8)
+@pytest.fixture(params=["http1", "aiohttp"])
+async def transport(request: pytest.FixtureRequest) -> AsyncIterator[Transport]:
+    t = make_transport(request.param, concurrency=8)
     yield t
     await t.aclose()
 
