@@ -2,6 +2,8 @@
 
 A window closes after ``seconds`` or ``exchanges`` (whichever comes first), as a ``complete`` run that
 report, gate and history read like any replay; the HTML report (if asked for) is rewritten at each close.
+An open window keeps a heartbeat as a replay does (store/liveness.py), so that a command reading the
+store meanwhile sees it ``running``, not ``crashed``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from paritycheck.gate import LiveSummary
 from paritycheck.models import Outcome
 from paritycheck.noise import NoiseLearner
 from paritycheck.report import write_html
-from paritycheck.store import Store
+from paritycheck.store import HEARTBEAT_SECONDS, Heartbeat, Store, is_dsn
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ class Windows:
         on_close: Callable[[int, LiveSummary], None] | None = None,
         noise: Callable[[], NoiseLearner] | None = None,
         store_in_child: bool = False,
+        heartbeat: float = HEARTBEAT_SECONDS,
     ) -> None:
         from paritycheck import __version__
 
@@ -62,6 +65,8 @@ class Windows:
         self.run_id: int | None = None
         self.summary = LiveSummary()
         self.opened = 0.0
+        self._heartbeat_seconds = heartbeat
+        self._heartbeat: Heartbeat | None = None
 
     def _open(self) -> int:
         started = dt.datetime.now(dt.UTC)
@@ -72,6 +77,8 @@ class Windows:
         )
         self.summary = LiveSummary()
         self.opened = started.timestamp()
+        if not is_dsn(self.db):  # liveness is judged on SQLite stores only (store/liveness.py)
+            self._heartbeat = Heartbeat(Path(self.db), self.run_id, interval=self._heartbeat_seconds).start()
         return self.run_id
 
     def add(self, outcome: Outcome) -> None:
@@ -93,6 +100,9 @@ class Windows:
             return None
         self.run_id = None
         self.summary = LiveSummary()
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
         if self.noise is not None:
             self.store.flush()
             paths = self.noise.classify()

@@ -1,0 +1,69 @@
+"""An open window is a running run to every other command, however long it stays open."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sqlite3
+import time
+from pathlib import Path
+
+import httpx
+
+from paritycheck.live.window import Windows
+from paritycheck.models import Exchange, Outcome, Request, Status
+from paritycheck.store import STALE_SECONDS, Store
+from tests.live.livehelpers import backend, config, live
+from tests.live.test_live_mirror import echo
+
+
+def _backdate(db: Path, run_id: int, seconds: float) -> None:
+    """Make the run look ``seconds`` old, its heartbeat too (as a window open that long would be)."""
+    then = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE runs SET started = ?, heartbeat = ? WHERE id = ?", (then, then, run_id))
+
+
+def _status(db: Path, run_id: int) -> str:
+    with Store.open(db, create=False) as store:  # opening reaps runs it believes dead
+        return store.run(run_id).status
+
+
+def _outcome(i: int) -> Outcome:
+    request = Request("GET", f"http://live/items/{i}", f"/items/{i}", "")
+    exchange = Exchange(index=i, source="live", request=request)
+    return Outcome(exchange=exchange, endpoint="GET /items/{id}", status=Status.SKIPPED, reason="a write")
+
+
+def test_a_long_open_window_keeps_beating(tmp_path: Path) -> None:
+    db = tmp_path / "w.db"
+    windows = Windows(db, source="live mirror", config={}, backends={}, seconds=3600, heartbeat=0.05)
+    windows.add(_outcome(1))
+    assert windows.run_id is not None
+    run_id = windows.run_id
+    _backdate(db, run_id, STALE_SECONDS + 60)
+    time.sleep(0.3)  # a few beats
+    assert _status(db, run_id) == "running"
+    windows.add(_outcome(2))
+    assert windows.close() == run_id
+    assert _status(db, run_id) == "complete"
+
+
+async def test_the_helper_window_is_running_to_other_commands_past_the_stale_limit(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    async with (
+        backend(echo("legacy", [])) as legacy,
+        backend(echo("candidate", [])) as candidate,
+        live(config(legacy, candidate), db, mode="mirror", window_seconds=3600) as server,
+        httpx.AsyncClient() as client,
+    ):
+        await client.get(f"http://127.0.0.1:{server.port}/items/1")
+        for _ in range(100):
+            if server.metrics.totals.seen == 1:
+                break
+            await asyncio.sleep(0.05)
+        _backdate(db, 1, STALE_SECONDS + 60)  # as if the window had been open for two minutes
+        await asyncio.sleep(5.5)  # one heartbeat (HEARTBEAT_SECONDS) at least
+        assert await asyncio.to_thread(_status, db, 1) == "running"
+        run_id = await server.stop()
+    assert run_id == 1 and _status(db, 1) == "complete"
