@@ -77,8 +77,8 @@ class Windows:
         )
         self.summary = LiveSummary()
         self.opened = started.timestamp()
-        if not is_dsn(self.db):  # liveness is judged on SQLite stores only (store/liveness.py)
-            self._heartbeat = Heartbeat(Path(self.db), self.run_id, interval=self._heartbeat_seconds).start()
+        location = self.db if is_dsn(self.db) else Path(self.db)
+        self._heartbeat = Heartbeat(location, self.run_id, interval=self._heartbeat_seconds).start()
         return self.run_id
 
     def add(self, outcome: Outcome) -> None:

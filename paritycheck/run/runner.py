@@ -364,8 +364,8 @@ async def replay_captures(
         except BaseException:
             store.close()
             raise
-    # A later command can tell a killed run by its heartbeat (store/liveness.py; SQLite stores only).
-    heartbeat = None if is_dsn(db) else Heartbeat(Path(db), run_id).start()
+    # A later command can tell a killed run by its heartbeat (store/liveness.py).
+    heartbeat = Heartbeat(db if is_dsn(db) else Path(db), run_id).start()
     own_transport = transport is None
     transport = transport or make_transport(
         config.replay.client, concurrency=config.replay.concurrency, max_body=config.replay.max_body

@@ -6,7 +6,8 @@ loss never finishes and would read ``running`` forever; :func:`reap_stale` (call
 is opened) calls it ``crashed`` when its pid is dead on this host, or when its heartbeat is older than
 :data:`STALE_SECONDS` (another host, a reused pid, or a run recorded before heartbeats existed).
 The heartbeat is a thread with its own connection, not a task on the replay's event loop: it costs
-nothing per exchange and keeps beating while the loop is busy.
+nothing per exchange and keeps beating while the loop is busy. Both stores do this: on PostgreSQL,
+where runs come from several hosts, a run of another host is judged by its heartbeat alone.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import socket
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
+
+import psycopg
 
 from paritycheck.models import Status
 
@@ -37,9 +41,12 @@ def _stamp(when: dt.datetime) -> str:
 
 
 class Heartbeat:
-    """Refresh ``runs.heartbeat`` of one run from a daemon thread until :meth:`stop`."""
+    """Refresh ``runs.heartbeat`` of one run from a daemon thread until :meth:`stop`.
 
-    def __init__(self, path: Path, run_id: int, *, interval: float = HEARTBEAT_SECONDS) -> None:
+    ``path`` is the SQLite file or a ``postgresql://`` DSN (the thread then holds one connection of
+    its own, opened again after a failure)."""
+
+    def __init__(self, path: Path | str, run_id: int, *, interval: float = HEARTBEAT_SECONDS) -> None:
         self.path = path
         self.run_id = run_id
         self.interval = interval
@@ -56,6 +63,9 @@ class Heartbeat:
             self._thread.join()
 
     def _beat(self) -> None:
+        if isinstance(self.path, str) and self.path.startswith(("postgresql://", "postgres://")):
+            self._beat_postgres(self.path)
+            return
         conn = sqlite3.connect(str(self.path), timeout=5.0)
         try:
             while not self._stop.wait(self.interval):
@@ -69,6 +79,25 @@ class Heartbeat:
                     continue
         finally:
             conn.close()
+
+    def _beat_postgres(self, dsn: str) -> None:
+        conn: psycopg.Connection[Any] | None = None
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    if conn is None or conn.closed:
+                        conn = psycopg.connect(dsn, autocommit=True, connect_timeout=5)
+                    conn.execute(
+                        "UPDATE runs SET heartbeat = %s WHERE id = %s AND status = 'running'",
+                        (_stamp(_now()), self.run_id),
+                    )
+                except psycopg.Error:  # the server away for a moment: the next beat connects again
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+        finally:
+            if conn is not None:
+                conn.close()
 
 
 def _pid_alive(pid: int) -> bool:
@@ -93,10 +122,12 @@ def _stale(pid: int | None, host: str | None, beat: str | None, started: str, no
     return (now - last).total_seconds() > STALE_SECONDS
 
 
-def reap_stale(conn: sqlite3.Connection) -> list[int]:
+def reap_stale(conn: Any) -> list[int]:
     """Mark every ``running`` run whose process is gone as ``crashed``, with its stored totals.
 
-    Returns the ids marked. The run's end time is its last heartbeat: the last moment it was known alive.
+    ``conn`` is a ``sqlite3.Connection`` or the store's database (``sqlite_utils.Database``, or the
+    PostgreSQL adapter that speaks its dialect). Returns the ids marked. The run's end time is its last
+    heartbeat: the last moment it was known alive.
     """
     now = _now()
     rows = conn.execute(
@@ -109,7 +140,7 @@ def reap_stale(conn: sqlite3.Connection) -> list[int]:
     ]
     if not stale:
         return []
-    with conn:
+    with conn.atomic() if hasattr(conn, "atomic") else conn:
         for run_id, last in stale:
             counts = dict(
                 conn.execute(

@@ -113,6 +113,8 @@ class Store(Writer, Queries, Shards):
         try:
             migrate(pg, shown)  # type: ignore[arg-type]  # PgDatabase speaks sqlite_utils' subset
             postgres.release_open_lock(pg)
+            with contextlib.suppress(*postgres.ERRORS):  # the next command reaps them
+                reap_stale(pg)  # a killed run (of this host, or silent for a minute) reads "crashed"
         except postgres.ERRORS as exc:
             pg.conn.close()
             raise StoreError(
