@@ -6,26 +6,13 @@ host is judged by its pid, one of another host by its heartbeat alone.
 
 from __future__ import annotations
 
-import datetime as dt
-import subprocess
-import sys
 import time
 
 import psycopg
 
 from paritycheck.models import Status
 from paritycheck.store import STALE_SECONDS, Heartbeat, Store
-from tests.store.storehelpers import outcome, start
-
-
-def _dead_pid() -> int:
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    return proc.pid
-
-
-def _ago(seconds: float) -> str:
-    return (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
+from tests.store.storehelpers import ago, dead_pid, outcome, start
 
 
 def _set(dsn: str, run_id: int, **values: object) -> None:
@@ -47,9 +34,9 @@ def test_runs_of_dead_processes_and_silent_hosts_are_crashed(pg_dsn: str) -> Non
         for i in range(3):
             s.add(dead, outcome(i, status=Status.MISMATCHED if i == 2 else Status.MATCHED))
         s.flush()
-    _set(pg_dsn, dead, pid=_dead_pid())
-    _set(pg_dsn, fresh, host="elsewhere", pid=1, heartbeat=_ago(1))
-    _set(pg_dsn, silent, host="elsewhere", pid=1, heartbeat=_ago(STALE_SECONDS + 5))
+    _set(pg_dsn, dead, pid=dead_pid())
+    _set(pg_dsn, fresh, host="elsewhere", pid=1, heartbeat=ago(1))
+    _set(pg_dsn, silent, host="elsewhere", pid=1, heartbeat=ago(STALE_SECONDS + 5))
     with Store.open(pg_dsn, create=False) as s:
         runs = {run_id: s.run(run_id) for run_id in (dead, alive, fresh, silent)}
     assert runs[dead].status == "crashed" and runs[dead].ended is not None
@@ -61,7 +48,7 @@ def test_runs_of_dead_processes_and_silent_hosts_are_crashed(pg_dsn: str) -> Non
 def test_the_heartbeat_moves_on_postgres(pg_dsn: str) -> None:
     with Store.open(pg_dsn) as s:
         run_id = start(s)
-    _set(pg_dsn, run_id, host="elsewhere", heartbeat=_ago(3600))
+    _set(pg_dsn, run_id, host="elsewhere", heartbeat=ago(3600))
     old = _beat(pg_dsn, run_id)
     beat = Heartbeat(pg_dsn, run_id, interval=0.02).start()
     try:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +70,15 @@ def raw(path: Path, sql: str) -> list[tuple[Any, ...]]:
         return conn.execute(sql).fetchall()
     finally:
         conn.close()
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (for runs whose process is gone)."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def ago(seconds: float) -> str:
+    """An instant ``seconds`` ago, as the store writes them."""
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds)).isoformat(timespec="milliseconds")

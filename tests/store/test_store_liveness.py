@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 from paritycheck.models import Status
 from paritycheck.store import STALE_SECONDS, Heartbeat, Store, reap_stale
-from tests.store.storehelpers import outcome, raw, start
-
-
-def _dead_pid() -> int:
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    return proc.pid
+from tests.store.storehelpers import ago, dead_pid, outcome, raw, start
 
 
 def _set(db: Path, run_id: int, **values: object) -> None:
@@ -25,10 +17,6 @@ def _set(db: Path, run_id: int, **values: object) -> None:
         for key, value in values.items():
             conn.execute(f"UPDATE runs SET {key} = ? WHERE id = ?", (value, run_id))
     conn.close()
-
-
-def _ago(seconds: float) -> str:
-    return (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
 
 
 def test_a_run_records_who_runs_it(tmp_path: Path) -> None:
@@ -49,7 +37,7 @@ def test_dead_pid_on_this_host_is_crashed_with_its_totals(tmp_path: Path) -> Non
         for i in range(4):
             s.add(dead, outcome(i, status=Status.MISMATCHED if i == 3 else Status.MATCHED))
         s.flush()
-    _set(db, dead, pid=_dead_pid())
+    _set(db, dead, pid=dead_pid())
     with Store.open(db, create=False) as s:
         crashed, running = s.run(dead), s.run(alive)
     assert crashed.status == "crashed" and crashed.ended is not None
@@ -61,8 +49,8 @@ def test_another_host_is_judged_by_its_heartbeat(tmp_path: Path) -> None:
     db = tmp_path / "r.db"
     with Store.open(db) as s:
         fresh, stale = start(s), start(s)
-    _set(db, fresh, host="elsewhere", pid=1, heartbeat=_ago(1))
-    _set(db, stale, host="elsewhere", pid=1, heartbeat=_ago(STALE_SECONDS + 5))
+    _set(db, fresh, host="elsewhere", pid=1, heartbeat=ago(1))
+    _set(db, stale, host="elsewhere", pid=1, heartbeat=ago(STALE_SECONDS + 5))
     conn = sqlite3.connect(db)
     try:
         assert reap_stale(conn) == [stale]
@@ -76,7 +64,7 @@ def test_the_heartbeat_moves_while_the_run_runs(tmp_path: Path) -> None:
     db = tmp_path / "r.db"
     with Store.open(db) as s:
         run_id = start(s)
-    _set(db, run_id, heartbeat=_ago(3600))
+    _set(db, run_id, heartbeat=ago(3600))
     beat = Heartbeat(db, run_id, interval=0.01).start()
     try:
         conn = sqlite3.connect(db)
