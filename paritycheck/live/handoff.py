@@ -12,7 +12,9 @@ The channel is bounded in bytes. Past ``limit`` buffered bytes (the helper is be
 so this means it is starved of CPU or stuck), a request is not handed off but dropped and counted as
 the shadow queue's overflow is: a small notice without bodies goes instead, so that the helper stores
 it as a dropped outcome and every total reconciles. Past ``hard_limit`` even notices stop; those
-requests are only counted (``lost``) and reach the helper's counters as one number when it catches up.
+requests are kept as a short list (index, method, path: at most :data:`LOST_LISTED` of them) and reach
+the helper when it catches up, which stores them as dropped in its window; past that list's bound they
+are only counted.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from paritycheck.common.childproc import Child
 from paritycheck.compare import redact
 from paritycheck.config import Config
 from paritycheck.errors import ParitycheckError
-from paritycheck.live.metrics import DROPPED_QUEUE, Metrics, Totals
+from paritycheck.live.metrics import DROPPED_LOST, DROPPED_QUEUE, Metrics, Totals
 from paritycheck.models import Exchange, Reply, Request
 
 log = logging.getLogger(__name__)
@@ -39,8 +41,8 @@ log = logging.getLogger(__name__)
 LENGTH = struct.Struct("!I")
 #: The helper's redaction key comes from the parent, so both mark secrets alike.
 REDACT_KEY_ENV = "PARITYCHECK_REDACT_KEY"
-#: Counted, not stored: requests the parent could not even announce (the helper far behind or gone).
-DROPPED_LOST = "dropped: shadow helper process behind or stopped"
+#: Requests the listener could not even announce (the helper far behind or gone) kept for the window.
+LOST_LISTED = 100_000
 UNKNOWN_ENDPOINT = "(not handed off)"
 
 Packed = tuple[Any, ...]
@@ -130,6 +132,8 @@ class ShadowHelper:
         self.status: dict[str, Any] = {}
         self.run_id: int | None = None
         self.lost = 0
+        #: The first LOST_LISTED of those ``lost`` requests, without bodies, for the helper's window.
+        self.lost_listed: list[Packed] = []
         self.on_status: Callable[[dict[str, Any]], None] | None = None
         self._transport: asyncio.WriteTransport | None = None
         self._read_transport: asyncio.ReadTransport | None = None
@@ -230,8 +234,7 @@ class ShadowHelper:
         room = self._room()
         if room == 0:
             if self.lost and self.alive:
-                self._send(("lost", self.lost))
-                self.lost = 0
+                self._send_lost()
             self._send(("offer", pack_exchange(exchange), pack_reply(legacy)))
             self._offered = exchange.index
         elif room == 1:
@@ -241,7 +244,7 @@ class ShadowHelper:
             else:
                 self._send(("drop", pack_exchange(exchange, body=False), DROPPED_QUEUE, None))
         else:
-            self.lost += 1
+            self._lose(exchange)
 
     def failed(self, exchange: Exchange, legacy: Reply) -> None:
         """The legacy did not answer (the client got 502): the helper counts it as failed."""
@@ -249,7 +252,16 @@ class ShadowHelper:
         if room < 2:
             self._send(("failed", pack_exchange(exchange, body=room == 0), pack_reply(legacy)))
         else:
-            self.lost += 1
+            self._lose(exchange)
+
+    def _lose(self, exchange: Exchange) -> None:
+        self.lost += 1
+        if len(self.lost_listed) < LOST_LISTED:
+            self.lost_listed.append(pack_exchange(exchange, body=False))
+
+    def _send_lost(self) -> None:
+        self._send(("lost", self.lost, self.lost_listed))
+        self.lost, self.lost_listed = 0, []
 
     def record(self, exchange: Exchange) -> None:
         """``--record``: the helper writes the copy it was just offered (request and legacy reply)."""
@@ -262,8 +274,7 @@ class ShadowHelper:
         assert self._done is not None
         if self.alive:
             if self.lost:
-                self._send(("lost", self.lost))
-                self.lost = 0
+                self._send_lost()
             self._send(("stop", drain))
             # Draining is bounded by ``drain``; closing the window (noise, the HTML report) takes longer
             # on big windows, hence the margin before the helper is given up on.
@@ -294,7 +305,7 @@ class ShadowHelper:
             for key in ("seen", "dropped"):
                 t[key] += self.lost
             t["reasons"][DROPPED_LOST] = t["reasons"].get(DROPPED_LOST, 0) + self.lost
-            self.lost = 0
+            self.lost, self.lost_listed = 0, []
             self._status(self.status)
 
     async def _exit_status(self) -> int | None:

@@ -28,7 +28,9 @@ from paritycheck.live.handoff import (
     unpack_exchange,
     unpack_reply,
 )
+from paritycheck.live.metrics import DROPPED_LOST
 from paritycheck.live.serve import LiveServer
+from paritycheck.live.shadow import Shadow
 from paritycheck.models import Exchange, Outcome, Recorded, Reply, Status
 
 #: How often the helper pushes its /status to the parent (s).
@@ -75,6 +77,15 @@ async def _start(stdin: IO[bytes], out: IO[bytes]) -> tuple[LiveServer, asyncio.
     return server, reader
 
 
+def _dropped(shadow: Shadow, exchange: Exchange, reason: str) -> None:
+    """A copy the listener dropped: stored as such, and a write of its session marked lost."""
+    if shadow.sessions is not None:
+        shadow.sessions.offered(exchange)
+        shadow.sessions.lost(exchange, reason)
+    endpoint = shadow.endpoint(exchange)
+    shadow.record(Outcome(exchange=exchange, endpoint=endpoint, status=Status.SKIPPED, reason=reason))
+
+
 async def _main(stdin: IO[bytes], out: IO[bytes]) -> None:
     started = await _start(stdin, out)
     if started is None:
@@ -111,15 +122,13 @@ async def _main(stdin: IO[bytes], out: IO[bytes]) -> None:
             elif kind == "drop":  # the listener's channel was full: as the shadow queue's overflow
                 exchange = unpack_exchange(message[1])
                 offered = (exchange, unpack_reply(message[3]))  # with --record, it is still recorded
-                endpoint = shadow.endpoint(exchange)
-                if shadow.sessions is not None:
-                    shadow.sessions.offered(exchange)
-                    shadow.sessions.lost(exchange, message[2])
-                shadow.record(
-                    Outcome(exchange=exchange, endpoint=endpoint, status=Status.SKIPPED, reason=message[2])
-                )
-            elif kind == "lost":
-                count_lost(server.metrics, message[1])
+                _dropped(shadow, exchange, message[2])
+            elif kind == "lost":  # not even a notice could be sent: stored now, the rest only counted
+                n, listed = message[1], message[2]
+                for packed in listed:
+                    _dropped(shadow, unpack_exchange(packed), DROPPED_LOST)
+                if n > len(listed):
+                    count_lost(server.metrics, n - len(listed))
             elif kind == "stop":
                 drain = message[1]
                 break

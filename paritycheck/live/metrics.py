@@ -16,7 +16,9 @@ from paritycheck.models import Outcome, Status
 #: Reasons that mark a skipped outcome as dropped (not a selection decision but lost capacity).
 DROPPED_QUEUE = "dropped: shadow queue full (raise --queue)"
 DROPPED_SHUTDOWN = "dropped: shut down before it was shadowed"
-DROPPED = (DROPPED_QUEUE, DROPPED_SHUTDOWN)
+#: Past the hand-off's hard limit (live/handoff.py): not even a notice could be sent.
+DROPPED_LOST = "dropped: shadow helper process behind or stopped"
+DROPPED = (DROPPED_QUEUE, DROPPED_SHUTDOWN, DROPPED_LOST)
 
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 

@@ -13,8 +13,7 @@ import pytest
 
 from paritycheck.errors import ConfigError
 from paritycheck.live import LiveOptions, LiveServer
-from paritycheck.live.handoff import DROPPED_LOST
-from paritycheck.live.metrics import DROPPED_QUEUE
+from paritycheck.live.metrics import DROPPED_LOST, DROPPED_QUEUE
 from paritycheck.store import Store
 from tests.live.livehelpers import backend, config, listener_process, live
 from tests.live.test_live_mirror import echo
@@ -54,7 +53,7 @@ async def test_a_full_channel_drops_and_counts_and_every_total_reconciles(tmp_pa
         await _get_all(server.port, 5)
         server.helper.limit = 0  # the helper "behind": copies become drop notices
         await _get_all(server.port, 4)
-        server.helper.hard_limit = 0  # far behind: not even notices, only counted
+        server.helper.hard_limit = 0  # far behind: not even notices; listed, stored once it catches up
         await _get_all(server.port, 3)
         server.helper.limit = server.helper.hard_limit = 1 << 24
         await _get_all(server.port, 2)  # caught up: the lost count goes first
@@ -73,7 +72,11 @@ async def test_a_full_channel_drops_and_counts_and_every_total_reconciles(tmp_pa
     assert "paritycheck_live_dropped_total 7.0" in metrics
     with Store.open(tmp_path / "s.db", create=False) as store:
         info = store.run(run_id)
-        assert (info.status, info.total, info.skipped) == ("complete", 11, 4)  # lost ones are only counted
+        assert (info.status, info.total, info.skipped) == ("complete", 14, 7)  # every request in the window
+        lost = [x for x in store.exchanges(run_id, outcome="skipped") if x.reason == DROPPED_LOST]
+    assert [(x.method, x.url.rsplit("/", 2)[-2:]) for x in lost] == [
+        ("GET", ["items", str(i)]) for i in range(3)
+    ]
 
 
 async def test_a_dead_helper_costs_clients_nothing_and_its_requests_are_counted(tmp_path: Path) -> None:
