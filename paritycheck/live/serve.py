@@ -177,6 +177,7 @@ class LiveServer:
             noise=lambda: NoiseLearner(cfg.noise, allow_writes=False),
             store_in_child=opts.store_in_child,
             on_close=self._window_closed,
+            fixed=lambda: frozenset(self.shadow.matcher.fixed) if self.shadow is not None else frozenset(),
         )
         engine = self.sessions.engine if self.sessions is not None else self._engine()
         self.shadow = Shadow(

@@ -3,7 +3,9 @@
 A window closes after ``seconds`` or ``exchanges`` (whichever comes first), as a ``complete`` run that
 report, gate and history read like any replay; the HTML report (if asked for) is rewritten at each close.
 An open window keeps a heartbeat as a replay does (store/liveness.py), so that a command reading the
-store meanwhile sees it ``running``, not ``crashed``.
+store meanwhile sees it ``running``, not ``crashed``. At its close, as after a replay, slug and username
+positions of its endpoints are named ``{param}`` (capture/templates.py), learned from the window's own
+traffic, before its noise is classed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from paritycheck.capture import learn_templates
 from paritycheck.gate import LiveSummary
 from paritycheck.models import Outcome
 from paritycheck.noise import NoiseLearner
@@ -40,6 +43,7 @@ class Windows:
         noise: Callable[[], NoiseLearner] | None = None,
         store_in_child: bool = False,
         heartbeat: float = HEARTBEAT_SECONDS,
+        fixed: Callable[[], frozenset[str]] | None = None,
     ) -> None:
         from paritycheck import __version__
 
@@ -66,6 +70,8 @@ class Windows:
         self.summary = LiveSummary()
         self.opened = 0.0
         self._heartbeat_seconds = heartbeat
+        #: Endpoint names templates must not change ([[endpoint]] patterns, the spec's paths).
+        self._fixed = fixed or frozenset
         self._heartbeat: Heartbeat | None = None
 
     def _open(self) -> int:
@@ -103,6 +109,11 @@ class Windows:
         if self._heartbeat is not None:
             self._heartbeat.stop()
             self._heartbeat = None
+        names = learn_templates(summary.endpoint_counts(), fixed=self._fixed())
+        if names:
+            self.store.rename_endpoints(run_id, names)
+            if self.noise is not None:
+                self.noise.rename(names)
         if self.noise is not None:
             self.store.flush()
             paths = self.noise.classify()
