@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from paritycheck.config import load
@@ -52,3 +56,21 @@ async def test_first_window_shows_the_recorded_demos_differences(tmp_path: Path)
     # The task board's seeds too (issue 12), usernames named as replay names them, after the window.
     assert ("GET /api/v1/people/{param}", "changed", "$.invite_token") in live
     assert ("DELETE /api/v1/tasks/{id}", "status", "status") in live
+
+
+def test_make_demo_live_prints_the_windows_totals_as_its_report_has_them(tmp_path: Path) -> None:
+    """The printed totals are the window's run after its noise is classed, not the shadow-time counts."""
+    shutil.copy(ROOT / "paritycheck.toml", tmp_path / "paritycheck.toml")
+    proc = subprocess.run(
+        [sys.executable, "-m", "paritycheck.samples", "demo-live"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    with Store.open(tmp_path / "reports" / "paritycheck.db", create=False) as store:
+        (run,) = store.runs()
+    assert f"window (run {run.id}): {run.matched} matched, {run.mismatched} mismatched" in proc.stdout
+    assert run.total == int(proc.stdout.split(" requests:")[0].split()[-1])
