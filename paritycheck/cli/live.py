@@ -141,10 +141,22 @@ def _run(mode: str, **kw: Any) -> int:
     t = server.metrics.totals
     err.print(
         f"{mode}: stopped; {t.seen} seen = {t.shadowed} shadowed ({t.matched} matched, {t.mismatched}"
-        f" mismatched, {t.failed} failed) + {t.skipped} skipped + {t.dropped} dropped;"
-        f" runs {', '.join(map(str, server.closed)) or 'none'}"
+        f" mismatched, {t.failed} failed as compared when shadowed) + {t.skipped} skipped + {t.dropped}"
+        f" dropped; runs {', '.join(map(str, server.closed)) or 'none'}{_stored(options.db, server.closed)}"
     )
     return ExitStatus.OK
+
+
+def _stored(db: Path | str, runs: list[int]) -> str:
+    """The windows' runs as reports read them: with the noise each window learned classed."""
+    from paritycheck.store import Store
+
+    if not runs:
+        return ""
+    with Store.open(db, create=False) as store:
+        infos = [store.run(run_id) for run_id in runs]
+    matched, mismatched = sum(r.matched for r in infos), sum(r.mismatched for r in infos)
+    return f" ({matched} matched, {mismatched} mismatched once each window's noise was classed)"
 
 
 @cli.command(context_settings=CONTEXT)

@@ -31,6 +31,10 @@ async def test_signal_stops_the_proxy_with_a_complete_run(tmp_path: Path, sig: s
     with Store.open(tmp_path / "s.db", create=False) as store:
         run = store.run(store.latest_run_id())
     assert (run.status, run.total, run.mismatched) == ("complete", 20, 2)
+    # the runs as reports read them, noise classed, beside the counts as compared when shadowed
+    assert f"({run.matched} matched, 2 mismatched once each window's noise was classed)" in " ".join(
+        rest.split()
+    )
 
 
 def test_same_backend_twice_exits_2(tmp_path: Path) -> None:
