@@ -21,7 +21,7 @@ from paritycheck.gate import LiveSummary
 from paritycheck.models import Outcome
 from paritycheck.noise import NoiseLearner
 from paritycheck.report import write_html
-from paritycheck.store import HEARTBEAT_SECONDS, Heartbeat, Store, is_dsn
+from paritycheck.store import HEARTBEAT_SECONDS, Heartbeat, Store
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +83,7 @@ class Windows:
         )
         self.summary = LiveSummary()
         self.opened = started.timestamp()
-        location = self.db if is_dsn(self.db) else Path(self.db)
-        self._heartbeat = Heartbeat(location, self.run_id, interval=self._heartbeat_seconds).start()
+        self._heartbeat = Heartbeat(self.db, self.run_id, interval=self._heartbeat_seconds).start()
         return self.run_id
 
     def add(self, outcome: Outcome) -> None:

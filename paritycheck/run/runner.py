@@ -31,7 +31,7 @@ from paritycheck.noise import NoiseLearner, classify_merged
 from paritycheck.replay import Engine, Transport, make_transport, schedule
 from paritycheck.run.shards import Shard, Splitter, fingerprint
 from paritycheck.run.stream_limits import stream_limits
-from paritycheck.store import Heartbeat, Store, is_dsn
+from paritycheck.store import Heartbeat, Store
 
 if TYPE_CHECKING:
     from paritycheck.contract import Contract, ContractReport
@@ -365,7 +365,7 @@ async def replay_captures(
             store.close()
             raise
     # A later command can tell a killed run by its heartbeat (store/liveness.py).
-    heartbeat = Heartbeat(db if is_dsn(db) else Path(db), run_id).start()
+    heartbeat = Heartbeat(db, run_id).start()
     own_transport = transport is None
     transport = transport or make_transport(
         config.replay.client, concurrency=config.replay.concurrency, max_body=config.replay.max_body
@@ -426,8 +426,7 @@ async def replay_captures(
                 contract_report = pipeline.contract_check.finish()
             if sessions is not None:
                 store.update_meta(run_id, {"sessions": sessions.meta()})
-            if heartbeat is not None:
-                heartbeat.stop()
+            heartbeat.stop()
             if shard is None:
                 store.finish_run(run_id, status=status)
             else:

@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 
 from paritycheck.models import Status
+from paritycheck.store.postgres import is_dsn
 
 __all__ = ["HEARTBEAT_SECONDS", "STALE_SECONDS", "Heartbeat", "reap_stale"]
 
@@ -63,8 +64,8 @@ class Heartbeat:
             self._thread.join()
 
     def _beat(self) -> None:
-        if isinstance(self.path, str) and self.path.startswith(("postgresql://", "postgres://")):
-            self._beat_postgres(self.path)
+        if is_dsn(self.path):
+            self._beat_postgres(str(self.path))
             return
         conn = sqlite3.connect(str(self.path), timeout=5.0)
         try:
