@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,6 +21,9 @@ from paritycheck.cli.base import (
 )
 from paritycheck.common import aio
 from paritycheck.errors import ExitStatus
+
+if TYPE_CHECKING:
+    from paritycheck.store import RunInfo
 
 _UNITS = {"s": 1, "m": 60, "h": 3600}
 
@@ -142,20 +145,16 @@ def _run(mode: str, **kw: Any) -> int:
     err.print(
         f"{mode}: stopped; {t.seen} seen = {t.shadowed} shadowed ({t.matched} matched, {t.mismatched}"
         f" mismatched, {t.failed} failed as compared when shadowed) + {t.skipped} skipped + {t.dropped}"
-        f" dropped; runs {', '.join(map(str, server.closed)) or 'none'}{_stored(options.db, server.closed)}"
+        f" dropped; runs {', '.join(map(str, server.closed)) or 'none'}{_stored(server.closed_runs())}"
     )
     return ExitStatus.OK
 
 
-def _stored(db: Path | str, runs: list[int]) -> str:
+def _stored(runs: list[RunInfo]) -> str:
     """The windows' runs as reports read them: with the noise each window learned classed."""
-    from paritycheck.store import Store
-
     if not runs:
         return ""
-    with Store.open(db, create=False) as store:
-        infos = [store.run(run_id) for run_id in runs]
-    matched, mismatched = sum(r.matched for r in infos), sum(r.mismatched for r in infos)
+    matched, mismatched = sum(r.matched for r in runs), sum(r.mismatched for r in runs)
     return f" ({matched} matched, {mismatched} mismatched once each window's noise was classed)"
 
 

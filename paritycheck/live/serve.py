@@ -34,6 +34,7 @@ from paritycheck.live.yielding import LagGuard
 from paritycheck.noise import NoiseLearner
 from paritycheck.replay import Engine, make_transport
 from paritycheck.run import check_backends, config_record, open_recording
+from paritycheck.store import RunInfo, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +293,14 @@ class LiveServer:
         if self.helper is not None:
             return list(self.helper.status.get("closed_runs", []))
         return list(self.windows.closed) if self.windows is not None else []
+
+    def closed_runs(self) -> list[RunInfo]:
+        """The closed windows' runs as reports read them (their learned noise classed), from the store."""
+        ids = self.closed
+        if not ids:
+            return []
+        with Store.open(self.options.db, create=False) as store:
+            return [store.run(run_id) for run_id in ids]
 
     async def stop(self, *, drain: float | None = None) -> int | None:
         """Stop accepting, drain the shadow queue (bounded), close the window; return its run id."""

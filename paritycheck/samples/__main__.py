@@ -144,15 +144,13 @@ async def demo(host: str, args: Sequence[str]) -> int:
 def _demo_live(host: str) -> int:
     """``demo-live``: the session through the proxy; print the window's totals and where its report is."""
     from paritycheck.samples.live_demo import demo_live
-    from paritycheck.store import Store
 
     server = asyncio.run(demo_live(host=host))
     t = server.metrics.totals
     print(f"{t.seen} requests: {t.shadowed} shadowed, {t.skipped} skipped, {t.dropped} dropped", flush=True)
-    if server.closed:
-        # The window's run, as its report shows it: the noise it learned is classed by then.
-        with Store.open(server.options.db, create=False) as store:
-            run = store.run(server.closed[-1])
+    runs = server.closed_runs()  # as its report shows it: the noise it learned is classed by then
+    if runs:
+        run = runs[-1]
         print(
             f"window (run {run.id}): {run.matched} matched, {run.mismatched} mismatched, {run.failed} failed,"
             f" {run.skipped} skipped (as compared when shadowed: {t.matched} matched, {t.mismatched}"
