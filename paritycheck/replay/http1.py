@@ -173,8 +173,6 @@ class _Connection(asyncio.Protocol):
         if not self.complete_headers:  # the end of an interim reply
             self.headers = []
             return
-        if self.inflate is not None:
-            self.body.add(self.inflate.flush())
         self.keep = self.keep and self.parser.should_keep_alive()
         self._finish()
 
@@ -214,6 +212,8 @@ class _Connection(asyncio.Protocol):
 
     def _finish(self) -> None:
         if self.waiter is not None and not self.waiter.done():
+            if self.inflate is not None:  # what the decoder still holds ends the body
+                self.body.add(self.inflate.flush())
             status = self.parser.get_status_code()
             self.waiter.set_result((status, tuple(self.headers), self.body.result()))
         if not self.keep:
@@ -229,8 +229,6 @@ class _Connection(asyncio.Protocol):
         if self.waiter is None or self.waiter.done():
             return
         if self.complete_headers and self.until_eof and exc is None:
-            if self.inflate is not None:
-                self.body.add(self.inflate.flush())
             self.keep = False
             self._finish()
         elif self.started:
