@@ -30,8 +30,7 @@ from paritycheck.live.handoff import (
 )
 from paritycheck.live.metrics import DROPPED_LOST
 from paritycheck.live.serve import LiveServer
-from paritycheck.live.shadow import Shadow
-from paritycheck.models import Exchange, Outcome, Recorded, Reply, Status
+from paritycheck.models import Exchange, Recorded, Reply
 
 #: How often the helper pushes its /status to the parent (s).
 PUSH_SECONDS = 0.1
@@ -77,15 +76,6 @@ async def _start(stdin: IO[bytes], out: IO[bytes]) -> tuple[LiveServer, asyncio.
     return server, reader
 
 
-def _dropped(shadow: Shadow, exchange: Exchange, reason: str) -> None:
-    """A copy the listener dropped: stored as such, and a write of its session marked lost."""
-    if shadow.sessions is not None:
-        shadow.sessions.offered(exchange)
-        shadow.sessions.lost(exchange, reason)
-    endpoint = shadow.endpoint(exchange)
-    shadow.record(Outcome(exchange=exchange, endpoint=endpoint, status=Status.SKIPPED, reason=reason))
-
-
 async def _main(stdin: IO[bytes], out: IO[bytes]) -> None:
     started = await _start(stdin, out)
     if started is None:
@@ -122,11 +112,11 @@ async def _main(stdin: IO[bytes], out: IO[bytes]) -> None:
             elif kind == "drop":  # the listener's channel was full: as the shadow queue's overflow
                 exchange = unpack_exchange(message[1])
                 offered = (exchange, unpack_reply(message[3]))  # with --record, it is still recorded
-                _dropped(shadow, exchange, message[2])
+                shadow.dropped(exchange, message[2])
             elif kind == "lost":  # not even a notice could be sent: stored now, the rest only counted
                 n, listed = message[1], message[2]
                 for packed in listed:
-                    _dropped(shadow, unpack_exchange(packed), DROPPED_LOST)
+                    shadow.dropped(unpack_exchange(packed), DROPPED_LOST)
                 if n > len(listed):
                     count_lost(server.metrics, n - len(listed))
             elif kind == "stop":

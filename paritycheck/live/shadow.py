@@ -99,6 +99,16 @@ class Shadow:
             )
         self.metrics.queue_depth.set(self.queue.qsize())
 
+    def dropped(self, exchange: Exchange, reason: str) -> None:
+        """A copy dropped before it reached :meth:`offer` (the listener's hand-off full): stored as such,
+        and a write of its session marked lost."""
+        if self.sessions is not None:
+            self.sessions.offered(exchange)
+            self.sessions.lost(exchange, reason)
+        self.record(
+            Outcome(exchange=exchange, endpoint=self.endpoint(exchange), status=Status.SKIPPED, reason=reason)
+        )
+
     def failed(self, exchange: Exchange, legacy: Reply) -> None:
         """The legacy did not answer (the client got 502): counted as failed, the candidate not asked."""
         self.record(
