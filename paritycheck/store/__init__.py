@@ -7,8 +7,8 @@ through a thin adapter (postgres.py) that runs the same SQL.
 
 from __future__ import annotations
 
+from paritycheck.store.dsn import display_location, is_dsn
 from paritycheck.store.liveness import HEARTBEAT_SECONDS, STALE_SECONDS, Heartbeat, reap_stale
-from paritycheck.store.postgres import display_location, is_dsn
 from paritycheck.store.records import (
     CLOCK,
     ELSEWHERE,

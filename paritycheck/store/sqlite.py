@@ -22,7 +22,7 @@ import sqlite_utils
 
 from paritycheck.errors import StoreError
 from paritycheck.models import Headers
-from paritycheck.store import postgres
+from paritycheck.store.dsn import is_dsn, redact_dsn
 from paritycheck.store.liveness import reap_stale
 from paritycheck.store.migrations import migrate
 from paritycheck.store.queries import NO_DB_HINT, Queries
@@ -49,7 +49,7 @@ class Store(Writer, Queries, Shards):
         self.batch = batch
         self.dsn = dsn  # the PostgreSQL DSN, password included (for the writer child); None for SQLite
         self._conn: sqlite3.Connection = db.conn
-        self._errors: tuple[type[Exception], ...] = (sqlite3.Error,) if dsn is None else postgres.ERRORS
+        self._errors: tuple[type[Exception], ...] = (sqlite3.Error,) if dsn is None else _pg_errors()
         self._rows: list[tuple[Any, ...]] = []
         self._first_at = 0.0
         self._diffs: list[tuple[Any, ...]] = []  # first item: index of its exchange in _rows
@@ -66,7 +66,7 @@ class Store(Writer, Queries, Shards):
     @classmethod
     def open(cls, path: str | Path, *, create: bool = True, batch: int = BATCH) -> Store:
         """Open (and create or migrate) the database at ``path``: a SQLite file or a PostgreSQL DSN."""
-        if postgres.is_dsn(path):
+        if is_dsn(path):
             return cls._open_postgres(str(path), batch=batch)
         path = Path(path)
         if path.is_dir():
@@ -108,8 +108,10 @@ class Store(Writer, Queries, Shards):
     @classmethod
     def _open_postgres(cls, dsn: str, *, batch: int) -> Store:
         """Connect, migrate (one process at a time) and wrap the connection in the SQLite dialect."""
+        from paritycheck.store import postgres  # psycopg loads only for a PostgreSQL store
+
         pg = postgres.connect(dsn)
-        shown = postgres.redact_dsn(dsn)
+        shown = redact_dsn(dsn)
         try:
             migrate(pg, shown)  # type: ignore[arg-type]  # PgDatabase speaks sqlite_utils' subset
             postgres.release_open_lock(pg)
@@ -162,3 +164,9 @@ def _prepare(conn: sqlite3.Connection, db: sqlite_utils.Database, path: Path) ->
             if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 7:
                 raise
             time.sleep(0.05 * 2**attempt)
+
+
+def _pg_errors() -> tuple[type[Exception], ...]:
+    from paritycheck.store.postgres import ERRORS
+
+    return ERRORS
