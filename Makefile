@@ -2,6 +2,8 @@
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
+# Test processes: the suite is bound by CPU and by subprocess start-ups, with waits between (see docs).
+TEST_WORKERS ?= auto
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo demo-live test lint typecheck check bench clean browser fuzz
@@ -23,7 +25,7 @@ demo-live: $(STAMP)
 	$(PY) -m paritycheck.samples demo-live
 
 test: $(STAMP) browser
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --durations=15
 
 # The capture readers' property tests with many random examples (the suite runs 60, derandomised).
 FUZZ_EXAMPLES ?= 5000
