@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo demo-live test lint typecheck check bench clean browser fuzz
+.PHONY: demo demo-live test lint typecheck check bench clean browser fuzz image
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,11 +38,17 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/hadolint Dockerfile
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 check: lint typecheck test
+
+# The container image (docs/image.md): Debian's mmdebstrap makes the base, buildah builds ./Dockerfile.
+image:
+	bash deploy/build-image.sh
+
 
 bench: $(STAMP)
 	$(PY) bench/replay.py
