@@ -41,7 +41,8 @@ LABEL org.opencontainers.image.title="paritycheck" \
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 tini ca-certificates \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/log/apt /var/log/dpkg.log \
  && useradd --uid 10001 --user-group --create-home --home-dir /home/paritycheck \
     --shell /usr/sbin/nologin paritycheck
 COPY --from=build /opt/paritycheck /opt/paritycheck

@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo demo-live test lint typecheck check bench clean browser fuzz image
+.PHONY: demo demo-live test lint typecheck check bench clean browser fuzz image test-image
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ check: lint typecheck test
 image:
 	bash deploy/build-image.sh
 
+# The image's own tests (tests/image), in containers of what `make image` built (podman; CI runs them).
+test-image: $(STAMP)
+	PARITYCHECK_IMAGE_TEST=1 $(PY) -m pytest -q -p no:cacheprovider tests/image
 
 bench: $(STAMP)
 	$(PY) bench/replay.py
