@@ -37,6 +37,8 @@ if [ -n "${REBUILD_BASE:-}" ] || ! buildah inspect --type image "$BASE" >/dev/nu
     work="$(mktemp -d)"
     trap 'rm -rf "$work"' EXIT
     echo "build-image: making the $SUITE base with mmdebstrap"
+    # No mirror given: mmdebstrap takes Debian's, with the suite's updates and security archives. Its
+    # apt and dpkg output goes to a log, shown only if it fails.
     mmdebstrap --quiet --variant=minbase \
         --hook-dir=/usr/share/mmdebstrap/hooks/maybe-merged-usr \
         --dpkgopt='path-exclude=/usr/share/doc/*' \
@@ -45,10 +47,8 @@ if [ -n "${REBUILD_BASE:-}" ] || ! buildah inspect --type image "$BASE" >/dev/nu
         --dpkgopt='path-exclude=/usr/share/info/*' \
         --dpkgopt='path-exclude=/usr/share/locale/*' \
         --dpkgopt='path-exclude=/usr/share/lintian/*' \
-        "$SUITE" "$work/base.tar" \
-        "deb http://deb.debian.org/debian $SUITE main" \
-        "deb http://deb.debian.org/debian $SUITE-updates main" \
-        "deb http://deb.debian.org/debian-security $SUITE-security main"
+        "$SUITE" "$work/base.tar" >"$work/mmdebstrap.log" 2>&1 \
+        || { cat "$work/mmdebstrap.log"; exit 1; }
     container="$(buildah from scratch)"
     buildah add --quiet "$container" "$work/base.tar" / >/dev/null
     buildah config --cmd /bin/bash "$container"
