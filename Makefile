@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 TEST_WORKERS ?= auto
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo demo-live test lint typecheck check bench clean browser fuzz
+.PHONY: demo demo-live test lint typecheck check bench clean browser fuzz image test-image
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -40,11 +40,20 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/hadolint Dockerfile
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 check: lint typecheck test
+
+# The container image (docs/image.md): Debian's mmdebstrap makes the base, buildah builds ./Dockerfile.
+image:
+	bash deploy/build-image.sh
+
+# The image's own tests (tests/image), in containers of what `make image` built (podman; CI runs them).
+test-image: $(STAMP)
+	PARITYCHECK_IMAGE_TEST=1 $(PY) -m pytest -q -p no:cacheprovider tests/image
 
 bench: $(STAMP)
 	$(PY) bench/replay.py

@@ -14,11 +14,13 @@ from paritycheck.cli.base import (
     _config_option,
     _db_option,
     _latest,
+    _run_name_option,
     _stderr,
     _stdout,
     _write_reports,
     cli,
     load_config,
+    named_run,
 )
 from paritycheck.cli.shards import warn_incomplete
 from paritycheck.errors import ExitStatus
@@ -27,6 +29,7 @@ from paritycheck.errors import ExitStatus
 @cli.command(context_settings=CONTEXT)
 @_db_option
 @click.option("--run", "run_id", type=int, help="Run id (default: the latest run).")
+@_run_name_option
 @click.option(
     "--html",
     "html_path",
@@ -64,6 +67,7 @@ from paritycheck.errors import ExitStatus
 def report(
     db: Path,
     run_id: int | None,
+    run_name: str | None,
     html_path: Path,
     markdown_path: Path | None,
     junit_path: Path | None,
@@ -75,6 +79,7 @@ def report(
     from paritycheck.gate import summarise
     from paritycheck.store import Store
 
+    run_id = named_run(db, run_id, run_name)
     written = _write_reports(
         db, run_id, html=html_path, markdown=markdown_path, junit=junit_path, max_examples=max_examples
     )
@@ -98,6 +103,7 @@ def report(
 @cli.command(context_settings=CONTEXT)
 @_db_option
 @click.option("--run", "run_id", type=int, help="Run id (default: the latest run).")
+@_run_name_option
 @_config_option
 @click.option(
     "--known",
@@ -119,6 +125,7 @@ def report(
 def gate(
     db: Path,
     run_id: int | None,
+    run_name: str | None,
     since: str | None,
     config_file: Path | None,
     known_file: Path | None,
@@ -135,8 +142,9 @@ def gate(
     from paritycheck.report import gate_markdown, print_gate
     from paritycheck.store import Store
 
-    if since is not None and run_id is not None:
-        raise click.UsageError("--run and --since cannot be combined: judge one run, or a period")
+    if since is not None and (run_id is not None or run_name is not None):
+        raise click.UsageError("--since cannot be combined with --run or --run-name: one run, or a period")
+    run_id = named_run(db, run_id, run_name)
     start = None if since is None else parse_since(since)
     config = load_config(config_file)
     accepted = known.load(known_file or config.gate.known_differences, missing_ok=known_file is None)
