@@ -11,14 +11,15 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from paritycheck.common.tomlfile import read_toml
 from paritycheck.errors import ConfigError
+from paritycheck.models import GRADES
 
 T = TypeVar("T")
 
@@ -110,8 +111,10 @@ class GateConfig:
     min_samples: int = 30
     confidence: float = 0.95
     min_consecutive_passes: int = 0
-    #: Difference groups graded breaking (or "candidate accepts what legacy refused") allowed; -1: any.
+    #: Findings graded breaking or worse (accepts-refused, server-error, breaking) allowed; -1: any.
     max_breaking: int = -1
+    #: Findings allowed per grade (docs/gate.md): {grade: n}, -1 off; accepts-refused defaults to 0.
+    max_findings: dict[str, int] = field(default_factory=dict)
     known_differences: str = "known-differences.toml"
     endpoint: tuple[GateEndpointRule, ...] = ()
 
@@ -225,6 +228,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "normalise.key_case": ("snake", "camel", "none"),
     "normalise.envelope": ("none", "auto"),
 }
+#: The keys a table of its own keys may have.
+_TABLE_KEYS: dict[str, tuple[str, ...]] = {"gate.max_findings": GRADES}
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -278,9 +283,11 @@ def _coerce(tp: Any, value: Any, *, key: str, source: str) -> Any:
         (item_tp, *_rest) = typing.get_args(tp)
         if isinstance(value, list):
             return tuple(_coerce(item_tp, v, key=f"{key}[{i}]", source=source) for i, v in enumerate(value))
-    elif origin is dict:
-        if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
-            return {str(k): v for k, v in value.items()}
+    elif origin is dict and isinstance(value, dict):
+        if unknown := sorted(set(value) - set(known := _TABLE_KEYS.get(key, value))):
+            raise ConfigError(f"{source}: {key} has no {unknown[0]!r}", hint=f"known: {', '.join(known)}")
+        item = typing.get_args(tp)[1]
+        return {str(k): _coerce(item, v, key=f"{key}.{k}", source=source) for k, v in value.items()}
     elif tp is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
@@ -443,6 +450,9 @@ def _validate_gate(gate: GateConfig, source: str) -> None:
             hint="e.g. confidence = 0.95",
         )
     check("gate.min_consecutive_passes", gate.min_consecutive_passes, 0, None, "min_consecutive_passes = 3")
+    check("gate.max_breaking", gate.max_breaking, -1, None, "max_breaking = 0")
+    for grade, limit in gate.max_findings.items():
+        check(f"gate.max_findings.{grade}", limit, -1, None, f"max_findings = {{ {grade} = 0 }}")
     if not gate.known_differences.strip():
         raise ConfigError(
             f"{source}: gate.known_differences must name a file",
@@ -479,16 +489,3 @@ def load(path: str | Path | None = None, *, cwd: Path | None = None) -> Config:
         if isinstance(section, dict):
             return parse(section, source="pyproject.toml [tool.paritycheck]")
     return Config()
-
-
-def read_toml(file: Path) -> dict[str, Any]:
-    """Parse a TOML file; a syntax or read error is a ConfigError naming the file."""
-    try:
-        with file.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file}: not valid TOML: {exc}", hint="fix the syntax at the line named") from None
-    except OSError as exc:
-        raise ConfigError(
-            f"{file}: cannot read: {exc.strerror}", hint="check the file's permissions"
-        ) from None

@@ -17,6 +17,9 @@ Headers = tuple[tuple[str, str], ...]
 #: Media type of a replayed stream's reply body: a JSON record of its events (docs/streams.md).
 STREAM_MEDIA = "application/vnd.paritycheck.stream+json"
 
+#: Risk grades of differences and findings, from the most to the least severe (docs/json-summary.md).
+GRADES = ("accepts-refused", "server-error", "breaking", "behavioural", "additive")
+
 #: Methods replayed without ``--allow-writes``.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 

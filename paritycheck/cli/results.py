@@ -190,11 +190,15 @@ def history(db: Path, limit: int | None, config_file: Path | None, as_json: bool
 
 
 @cli.command(context_settings=CONTEXT)
-@click.option("--endpoint", required=True, help="Endpoint pattern, e.g. 'GET /api/v1/users/{id}'.")
-@click.option("--path", "diff_path", required=True, help="Difference path, e.g. '$.data.price' or 'status'.")
 @click.option(
-    "--kind", required=True, help="Difference kind (changed, type, added, removed, order, ...) or *."
+    "--finding",
+    help="A finding's signature, e.g. 'type null→string' (the report's accept line): all its groups.",
 )
+@click.option(
+    "--endpoint", help="Endpoint pattern, e.g. 'GET /api/v1/users/{id}' (with --finding: only there)."
+)
+@click.option("--path", "diff_path", help="Difference path, e.g. '$.data.price' or 'status'.")
+@click.option("--kind", help="Difference kind (changed, type, added, removed, order, ...) or *.")
 @click.option("--reason", required=True, help="Why the difference is accepted, e.g. a ticket.")
 @click.option("--until", required=True, help="Last day the acceptance holds (YYYY-MM-DD).")
 @click.option(
@@ -211,21 +215,25 @@ def history(db: Path, limit: int | None, config_file: Path | None, as_json: bool
 )
 @_config_option
 def accept(
-    endpoint: str,
-    diff_path: str,
-    kind: str,
+    finding: str | None,
+    endpoint: str | None,
+    diff_path: str | None,
+    kind: str | None,
     reason: str,
     until: str,
     owner: str,
     known_file: Path | None,
     config_file: Path | None,
 ) -> int:
-    """Accept a difference group until a date: the gate shows it but does not fail on it."""
+    """Accept a finding (--finding) or one difference group (--endpoint, --kind, --path) until a date:
+    the gate shows it but does not fail on it."""
     from paritycheck.gate import accepted as known
 
+    if finding is not None and (kind is not None or diff_path is not None):
+        raise click.UsageError("--finding accepts a whole finding: leave out --kind and --path")
     target = known_file or Path(load_config(config_file).gate.known_differences)
     entry = known.new_acceptance(
-        endpoint=endpoint, kind=kind, path=diff_path, reason=reason, owner=owner, until=until
+        endpoint=endpoint, kind=kind, path=diff_path, reason=reason, owner=owner, until=until, finding=finding
     )
     accepted = known.append(target, entry)
     _stderr().print(f"accepted in {target} ({len(accepted.entries)} entries)")

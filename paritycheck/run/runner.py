@@ -25,6 +25,7 @@ from paritycheck.common.gctune import with_fewer_collections
 from paritycheck.compare import Comparator, RunClock, redact
 from paritycheck.config import Config
 from paritycheck.errors import CaptureError, ConfigError
+from paritycheck.findings import of_run
 from paritycheck.gate import LiveSummary, RunSummary, summarise
 from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner, classify_merged
@@ -435,11 +436,13 @@ async def replay_captures(
             store.close()
     if errors:
         raise errors[0]
-    if noise_paths or renamed or resume:  # reclassified, renamed, or partly stored earlier: read the store
-        with Store.open(db, create=False) as reread:
+    with Store.open(db, create=False) as reread:
+        if noise_paths or renamed or resume:  # reclassified, renamed, or partly stored: read it all back
             summary = summarise(reread, run_id)
-    else:
-        summary = pipeline.live.summary(run=run_info)
+        else:  # the counts as they came, and the findings, which only the store can cluster
+            summary = dataclasses.replace(
+                pipeline.live.summary(run=run_info), findings=of_run(reread, run_id)
+            )
     return RunResult(
         run_id=run_id,
         summary=summary,

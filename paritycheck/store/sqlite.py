@@ -23,6 +23,7 @@ import sqlite_utils
 from paritycheck.errors import StoreError
 from paritycheck.models import Headers
 from paritycheck.store.dsn import is_dsn, redact_dsn
+from paritycheck.store.findings import FindingRows
 from paritycheck.store.liveness import reap_stale
 from paritycheck.store.migrations import migrate
 from paritycheck.store.queries import NO_DB_HINT, Queries
@@ -38,7 +39,7 @@ BATCH = 500
 # ---------------------------------------------------------------------------------------------- store
 
 
-class Store(Writer, Queries, Shards):
+class Store(Writer, Queries, Shards, FindingRows):
     """A results database. Writing is single-threaded: one writer per database at a time."""
 
     def __init__(

@@ -65,6 +65,10 @@ class Writer:
 
         def run(self, run_id: int) -> RunInfo: ...
 
+    if TYPE_CHECKING:  # provided by paritycheck.store.findings.FindingRows
+
+        def _forget_findings(self, run_id: int) -> None: ...
+
     # -- runs
 
     def start_run(
@@ -120,6 +124,7 @@ class Writer:
                 " failed = NULL, skipped = NULL, pid = ?, host = ?, heartbeat = ? WHERE id = ?",
                 (RUNNING, os.getpid(), socket.gethostname(), _now(), run_id),
             )
+            self._forget_findings(run_id)
         self._seq.pop(run_id, None)
 
     def forget_exchanges(self, run_id: int, entries: Sequence[tuple[str, int]]) -> int:
@@ -138,6 +143,7 @@ class Writer:
             self._conn.execute(f"DELETE FROM contract_violations WHERE exchange_id IN ({ids})", (run_id,))
             gone = self._conn.execute(f"DELETE FROM exchanges WHERE id IN ({ids})", (run_id,)).rowcount
             self._conn.execute("DELETE FROM forget")
+            self._forget_findings(run_id)
         return int(gone)
 
     def update_meta(self, run_id: int, values: dict[str, Any]) -> None:
@@ -315,6 +321,7 @@ class Writer:
             self._conn.executemany(
                 "UPDATE differences SET endpoint = ? WHERE run_id = ? AND endpoint = ?", rows
             )
+            self._forget_findings(run_id)
 
     def apply_noise(self, run_id: int, paths: Sequence[NoisePath], *, replace: bool = True) -> int:
         """Class the run's differences on noise ``paths`` as noise, in one transaction.
@@ -341,6 +348,7 @@ class Writer:
                 if rules and any(r.covers(Difference(kind, path)) for r in rules):
                     flagged.append((diff_id,))
         self._conn.executemany("UPDATE differences SET noise = 1, learned = 1 WHERE id = ?", flagged)
+        self._forget_findings(run_id)
         turned = self._conn.execute(
             "UPDATE exchanges SET outcome = ? WHERE run_id = ? AND outcome = ?"
             " AND EXISTS (SELECT 1 FROM differences d WHERE d.exchange_id = exchanges.id AND d.noise = 1)"
