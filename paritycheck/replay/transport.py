@@ -21,7 +21,7 @@ import httpx
 from yarl import URL
 
 from paritycheck.errors import BackendError
-from paritycheck.models import Reply, Request
+from paritycheck.models import Reply, Request, is_method
 
 __all__ = [
     "DEFAULT_MAX_BODY",
@@ -38,6 +38,8 @@ DEFAULT_MAX_BODY = 32 * 1024 * 1024
 
 #: Captured headers never re-sent: the client computes them for the new connection and body.
 #: Accept-Encoding is dropped so that the client only asks for encodings it can decode.
+#: Every client refuses a method that is not an HTTP token, before anything is sent, with this reason.
+NOT_A_METHOD = "client error: the method is not an HTTP token"
 DROPPED_HEADERS = frozenset(
     {
         "host",
@@ -217,6 +219,8 @@ class AiohttpTransport:
         timeout: float,  # noqa: ASYNC109 - the per-request deadline is the interface's, not the caller's
     ) -> Reply:
         """Send ``request`` to ``base_url``; a transport failure returns ``Reply(status=0, error=...)``."""
+        if not is_method(request.method):
+            return Reply(status=0, error=NOT_A_METHOD)
         started = perf_counter()
         try:
             url = join_url(base_url, request.target)
@@ -334,6 +338,8 @@ class HttpxTransport:
         timeout: float,  # noqa: ASYNC109 - the per-request deadline is the interface's, not the caller's
     ) -> Reply:
         """Send ``request`` to ``base_url``; a transport failure returns ``Reply(status=0, error=...)``."""
+        if not is_method(request.method):
+            return Reply(status=0, error=NOT_A_METHOD)
         started = perf_counter()
         try:
             client = self._clients.get(base_url) or self._client(base_url)
