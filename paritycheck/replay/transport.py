@@ -20,6 +20,7 @@ import aiohttp
 import httpx
 from yarl import URL
 
+from paritycheck.common.urls import backend_url_problem, shown_url
 from paritycheck.errors import BackendError
 from paritycheck.models import Reply, Request, is_method
 
@@ -74,15 +75,10 @@ class Transport(Protocol):
 
 def check_base_url(url: str) -> str:
     """Return ``url`` if it can serve as a backend base URL, else raise :class:`BackendError`."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    problem = backend_url_problem(url) if url else "is empty"
+    if problem:
         raise BackendError(
-            f"backend {url!r} is not an http(s) URL", hint="use a base URL such as http://127.0.0.1:8000"
-        )
-    if parts.query or parts.fragment or "@" in parts.netloc:
-        raise BackendError(
-            f"backend {url!r} must not carry a query, a fragment or credentials",
-            hint="give scheme, host, port and an optional path prefix; put credentials in backend headers",
+            f"backend {shown_url(url)!r} {problem}", hint="use a base URL such as http://127.0.0.1:8000"
         )
     return url
 
