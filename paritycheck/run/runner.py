@@ -22,7 +22,7 @@ from paritycheck.common.endpoints import EndpointMatcher
 from paritycheck.common.gctune import with_fewer_collections
 from paritycheck.compare import Comparator, RunClock, redact
 from paritycheck.config import Config
-from paritycheck.errors import CaptureError
+from paritycheck.errors import CaptureError, StoreUnavailable
 from paritycheck.gate import LiveSummary, RunSummary, summarise
 from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner, classify_merged
@@ -401,22 +401,31 @@ async def replay_captures(
     except (KeyboardInterrupt, asyncio.CancelledError):
         status = "interrupted"
         raise
+    except StoreUnavailable:  # nothing more can be written: the run stays "running", later "crashed"
+        status = "lost"
+        raise
+    except store.outages as exc:  # the database went away outside a flush (a read, a rename)
+        status = "lost"
+        raise store.lost(exc) from None
     finally:
         try:
             if own_transport:
                 await transport.aclose()
         finally:
-            if pipeline.contract_check is not None:
-                contract_report = pipeline.contract_check.finish()
-            if sessions is not None:
-                store.update_meta(run_id, {"sessions": sessions.meta()})
-            heartbeat.stop()
-            if shard is None:
-                store.finish_run(run_id, status=status)
+            if status == "lost":
+                heartbeat.stop()
+                store.abandon()
             else:
-                store.finish_shard(run_id, shard=shard.index, status=status)
-            run_info = store.run(run_id)
-            store.close()
+                if pipeline.contract_check is not None:
+                    contract_report = pipeline.contract_check.finish()
+                try:
+                    _finish(store, run_id, status=status, shard=shard, meta=sessions, heartbeat=heartbeat)
+                    run_info = store.run(run_id)
+                except (StoreUnavailable, *store.outages) as exc:  # type: ignore[misc]  # gone at the end
+                    heartbeat.stop()
+                    store.abandon()
+                    raise exc if isinstance(exc, StoreUnavailable) else store.lost(exc) from None
+                store.close()
     if errors:
         raise errors[0]
     if noise_paths or renamed or resume:  # reclassified, renamed, or partly stored earlier: read the store
@@ -431,6 +440,25 @@ async def replay_captures(
         db=db,
         contract=contract_report,
     )
+
+
+def _finish(
+    store: Store,
+    run_id: int,
+    *,
+    status: str,
+    shard: Shard | None,
+    meta: SessionReplay | None,
+    heartbeat: Heartbeat,
+) -> None:
+    """Record the run's (or its shard's) end, with the sessions' meta."""
+    if meta is not None:
+        store.update_meta(run_id, {"sessions": meta.meta()})
+    heartbeat.stop()
+    if shard is None:
+        store.finish_run(run_id, status=status)
+    else:
+        store.finish_shard(run_id, shard=shard.index, status=status)
 
 
 @dataclass(frozen=True, slots=True)

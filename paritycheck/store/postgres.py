@@ -27,7 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from paritycheck.errors import StoreError
+from paritycheck.errors import StoreError, StoreUnavailable
 
 #: Advisory lock keys (arbitrary constants): one for opening/migrating, one for write transactions.
 _OPEN_LOCK = 0x70617269_0001
@@ -250,3 +250,18 @@ def _first_line(text: str) -> str:
 
 
 ERRORS = (psycopg.Error,)
+#: The server went away (stopped, restarted, unreachable): the connection is spent, no retry helps now.
+OUTAGES = (psycopg.OperationalError, psycopg.InterfaceError)
+
+
+OUTAGE_HINT = (
+    "the run stopped at once; what it stored is kept. Once the server is back, `paritycheck replay"
+    " --resume` (same captures and --db) continues it"
+)
+
+
+def outage(shown: str, exc: BaseException) -> StoreUnavailable:
+    """The error of a run whose PostgreSQL at ``shown`` went away mid-run, naming the outage."""
+    return StoreUnavailable(
+        f"lost the connection to PostgreSQL at {shown}: {_first_line(str(exc))}", hint=OUTAGE_HINT
+    )

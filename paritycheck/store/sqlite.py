@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from paritycheck.errors import StoreError
+from paritycheck.errors import StoreError, StoreUnavailable
 from paritycheck.models import Headers
 from paritycheck.store import postgres
 from paritycheck.store.liveness import reap_stale
@@ -50,6 +50,8 @@ class Store(Writer, Queries, Shards):
         self.dsn = dsn  # the PostgreSQL DSN, password included (for the writer child); None for SQLite
         self._conn: sqlite3.Connection = db.conn
         self._errors: tuple[type[Exception], ...] = (sqlite3.Error,) if dsn is None else postgres.ERRORS
+        #: Errors that mean the database went away (PostgreSQL only): reported as such, not as a disk error.
+        self.outages: tuple[type[Exception], ...] = () if dsn is None else postgres.OUTAGES
         self._rows: list[tuple[Any, ...]] = []
         self._first_at = 0.0
         self._diffs: list[tuple[Any, ...]] = []  # first item: index of its exchange in _rows
@@ -136,6 +138,21 @@ class Store(Writer, Queries, Shards):
                     child, self._child = self._child, None
                     child.close()
             finally:
+                self._conn.close()
+
+    def lost(self, exc: BaseException) -> StoreUnavailable:
+        """The error that names the outage behind ``exc`` (one of :attr:`outages`)."""
+        return postgres.outage(str(self.path), exc)
+
+    def abandon(self) -> None:
+        """Close without writing what is buffered: the database went away (a PostgreSQL outage)."""
+        self._rows, self._diffs, self._bodies = [], [], {}
+        try:
+            if self._child is not None:
+                child, self._child = self._child, None
+                child.child.close(timeout=5.0)
+        finally:
+            with contextlib.suppress(*self._errors):
                 self._conn.close()
 
     def __enter__(self) -> Store:
