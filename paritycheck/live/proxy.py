@@ -220,11 +220,15 @@ def live_exchange(
         for k, v in request.headers.items()
         if k.lower() not in drop
     )
-    path, _, query = request.raw_path.partition("?")
+    target = request.raw_path
+    path, _, query = target.partition("?")
+    # ``url`` keeps the query, so that a stored or --record-ed live request replays as it came.
     return Exchange(
         index=index,
         source=source,
-        request=Request(method=request.method, url=path, path=path, query=query, headers=headers, body=body),
+        request=Request(
+            method=request.method, url=target, path=path, query=query, headers=headers, body=body
+        ),
     )
 
 
