@@ -16,6 +16,7 @@ from paritycheck.replay.transport import (
     AiohttpTransport,
     HttpxTransport,
     Transport,
+    aiohttp_reason,
     check_base_url,
     join_url,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "HttpxTransport",
     "Limits",
     "Transport",
+    "aiohttp_reason",
     "check_base_url",
     "join_url",
     "make_transport",

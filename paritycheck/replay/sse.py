@@ -19,7 +19,7 @@ from yarl import URL
 from paritycheck.common.sse import Parser
 from paritycheck.models import Reply, Request
 from paritycheck.replay.record import Limits, Record, event_data
-from paritycheck.replay.transport import _aiohttp_error, join_url, outgoing_headers
+from paritycheck.replay.transport import aiohttp_reason, join_url, outgoing_headers
 
 __all__ = ["replay_sse"]
 
@@ -70,7 +70,7 @@ async def replay_sse(
     except TimeoutError:
         record.error = f"no answer within {timeout:g}s"
     except Exception as exc:  # a transport never raises
-        record.error = _aiohttp_error(exc, timeout)
+        record.error = aiohttp_reason(exc, timeout)
     return record.reply((perf_counter() - started) * 1000)
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "AiohttpTransport",
     "HttpxTransport",
     "Transport",
+    "aiohttp_reason",
     "check_base_url",
     "join_url",
     "outgoing_headers",
@@ -239,7 +240,7 @@ class AiohttpTransport:
                 status = resp.status
         except Exception as exc:  # the contract: a transport never raises
             return Reply(
-                status=0, elapsed_ms=(perf_counter() - started) * 1000, error=_aiohttp_error(exc, timeout)
+                status=0, elapsed_ms=(perf_counter() - started) * 1000, error=aiohttp_reason(exc, timeout)
             )
         return Reply(
             status=status, headers=reply_headers, body=body, elapsed_ms=(perf_counter() - started) * 1000
@@ -269,7 +270,8 @@ class AiohttpTransport:
             await session.close()
 
 
-def _aiohttp_error(exc: BaseException, timeout: float) -> str:
+def aiohttp_reason(exc: BaseException, timeout: float) -> str:
+    """The stable failure reason of an aiohttp client error, as every transport words it."""
     if isinstance(exc, TimeoutError):  # also aiohttp's ServerTimeoutError / ConnectionTimeoutError
         return timeout_reason(timeout)
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
