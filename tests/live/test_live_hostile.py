@@ -49,7 +49,9 @@ REFUSED = {
     # Half a chunked body, then nothing (a bad chunk after a pause reads the same to the handler).
     "stalled body": (b"POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n", 408),
 }
-#: Seconds a client may send nothing of its body (--client-timeout), short for the test.
+#: Connections opened and left idle (half of them with half a request head) while the rest goes on.
+IDLE_CONNECTIONS = 200
+#: Seconds a client may send nothing of its body (LiveOptions.client_timeout), short for the test.
 CLIENT_TIMEOUT = 1.0
 
 
@@ -117,6 +119,9 @@ async def test_hostile_requests_are_answered_or_refused_and_the_listener_keeps_s
         assert server.helper is not None
         pids = {"listener": None, "helper": server.helper.child.process.pid}
         async with sampled(pids) as memory:
+            idle = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(IDLE_CONNECTIONS)]
+            for _, writer in idle[: IDLE_CONNECTIONS // 2]:  # slowloris: half a request head, then nothing
+                writer.write(b"GET /slow HTTP/1.1\r\nHost: h\r\nX-Slow: ")
             good = 0
             for name, data in MALFORMED.items():
                 status = await exchange(server.port, data)
@@ -144,6 +149,8 @@ async def test_hostile_requests_are_answered_or_refused_and_the_listener_keeps_s
             totals = await settled(server, total)
             metrics = (await client.get(f"http://127.0.0.1:{server.admin_port}/metrics")).text
         growth = memory.growth()
+        for _, writer in idle:
+            writer.close()
         await server.stop()
     assert totals["seen"] == totals["shadowed"] + totals["skipped"] + totals["dropped"]
     assert totals["reasons"][SKIP_NOT_ROUTED] == 2 and totals["reasons"][SKIP_CLIENT_STALLED] == 1
