@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from paritycheck.common.tomlfile import read_toml
+from paritycheck.common.urls import backend_url_problem, shown_url
 from paritycheck.errors import ConfigError
 from paritycheck.models import GRADES
 
@@ -44,6 +45,9 @@ class Backends:
 
 #: ``[replay] client``: the transports of paritycheck.replay (kept here so the config stays a leaf).
 CLIENTS = ("http1", "aiohttp", "httpx")
+#: Exchanges in flight at most: each holds a connection to each backend, and far below this bound the
+#: process runs out of file descriptors (``ulimit -n``) or the backends out of capacity.
+MAX_CONCURRENCY = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,6 +331,7 @@ def build(cls: type[T], data: dict[str, Any], *, prefix: str = "", source: str =
 def _validate(config: Config, source: str) -> Config:
     """Checks that span keys: JSONPaths compile, numbers are in range, env references resolve."""
     from paritycheck.common import jsonpath  # local: keeps config importable while jsonpath loads lazily
+    from paritycheck.common.endpoints import parse_pattern
 
     def check_paths(paths: tuple[str, ...], key: str) -> None:
         for i, expr in enumerate(paths):
@@ -348,11 +353,21 @@ def _validate(config: Config, source: str) -> Config:
             raise ConfigError(
                 f"{source}: endpoint[{i}].match is missing", hint='e.g. match = "GET /api/x/{id}"'
             )
+        parse_pattern(rule.match, what=f"{source}: endpoint[{i}].match")
         check_paths(rule.ignore, f"endpoint[{i}].ignore")
         check_paths(rule.unordered, f"endpoint[{i}].unordered")
     r = config.replay
-    if r.concurrency < 1:
-        raise ConfigError(f"{source}: replay.concurrency must be at least 1", hint="e.g. concurrency = 16")
+    for key in ("include", "exclude"):
+        for i, pattern in enumerate(getattr(r, key)):
+            parse_pattern(pattern, what=f"{source}: replay.{key}[{i}]")
+    for i, correlate in enumerate(config.correlate):
+        if correlate.match.strip() != "*":
+            parse_pattern(correlate.match, what=f"{source}: correlate[{i}].match")
+    if not 1 <= r.concurrency <= MAX_CONCURRENCY:
+        raise ConfigError(
+            f"{source}: replay.concurrency must be between 1 and {MAX_CONCURRENCY:,}, not {r.concurrency:,}",
+            hint="e.g. concurrency = 16",
+        )
     if r.rate < 0:
         raise ConfigError(f"{source}: replay.rate must be 0 (unlimited) or more", hint="e.g. rate = 50")
     if r.max_body < 1024:
@@ -377,7 +392,7 @@ def _validate(config: Config, source: str) -> Config:
         problem = backend_url_problem(b.url)
         if problem:
             raise ConfigError(
-                f"{source}: backends.{side} URL {b.url!r} {problem}",
+                f"{source}: backends.{side} URL {shown_url(b.url)!r} {problem}",
                 hint=f'fix backends.{side} in {source}, e.g. "http://127.0.0.1:8000"',
             )
         headers = {
@@ -390,28 +405,6 @@ def _validate(config: Config, source: str) -> Config:
         config.backends, legacy=expanded("legacy"), candidate=expanded("candidate")
     )
     return dataclasses.replace(config, backends=backends)
-
-
-def backend_url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be a backend's base URL, or None (also for "", which means not configured).
-
-    Checked once, up front, so a typo is one usage error naming the option or key instead of every
-    exchange failing with the transport's ``ValueError``.
-    """
-    if not url:
-        return None
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        return f"is not a valid URL ({exc})"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "is not an http(s) URL with a host"
-    if port == 0:
-        return "has port 0"
-    return None
 
 
 def _validate_noise(noise: NoiseConfig, source: str) -> None:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from paritycheck import config as config_mod
+from paritycheck.common.urls import backend_url_problem, shown_url
 from paritycheck.config import Config
 from paritycheck.errors import ConfigError, ExitStatus, ParitycheckError
 
@@ -83,9 +84,9 @@ def override(config: Config, **options: Any) -> Config:
     for side in ("legacy", "candidate"):
         url = options.pop(side, None)
         if url:
-            problem = config_mod.backend_url_problem(url)
+            problem = backend_url_problem(url)
             if problem:
-                raise click.BadParameter(f"{url!r} {problem}", param_hint=f"'--{side}'")
+                raise click.BadParameter(f"{shown_url(url)!r} {problem}", param_hint=f"'--{side}'")
             backends = dataclasses.replace(
                 backends, **{side: dataclasses.replace(getattr(backends, side), url=url)}
             )

@@ -22,6 +22,7 @@ from paritycheck.cli.base import (
 )
 from paritycheck.cli.shards import replay_with_workers, resolve_workers, shard_options, shards_line
 from paritycheck.common import aio
+from paritycheck.config import MAX_CONCURRENCY
 from paritycheck.errors import CaptureError, ExitStatus
 
 
@@ -31,7 +32,9 @@ from paritycheck.errors import CaptureError, ExitStatus
 @click.option("--candidate", metavar="URL", help="Candidate backend base URL (overrides [backends]).")
 @_config_option
 @_db_option
-@click.option("--concurrency", type=click.IntRange(min=1), help="Exchanges in flight  [default: 16]")
+@click.option(
+    "--concurrency", type=click.IntRange(1, MAX_CONCURRENCY), help="Exchanges in flight  [default: 16]"
+)
 @click.option("--rate", type=click.FloatRange(min=0), help="Max exchanges started per second (0: unlimited).")
 @click.option(
     "--timeout", type=click.FloatRange(min=0, min_open=True), help="Per request, seconds  [default: 10]"

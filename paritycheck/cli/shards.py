@@ -74,7 +74,7 @@ def replay_with_workers(params: dict[str, Any], *, count: int, as_json: bool, no
     for result in results:
         if result.error:
             err.print(f"worker {result.shard}/{count}: {result.error}", soft_wrap=True, markup=False)
-    with Store.open(params["db"], create=False) as store:
+    with _open_after(params["db"], results) as store:
         run_id = store.run_id_named(name)
         if run_id is None:
             worst = max(r.exit_status for r in results)
@@ -95,6 +95,23 @@ def replay_with_workers(params: dict[str, Any], *, count: int, as_json: bool, no
             return status
     at_parity = summary.mismatched == 0 and summary.failed == 0
     return ExitStatus.OK if at_parity and statuses <= {0} else ExitStatus.DIFFERENCES
+
+
+def _open_after(db: Any, results: list[Any]) -> Any:
+    """The store the workers wrote; if it is gone and a worker said why (a lost PostgreSQL), that."""
+    from paritycheck.errors import StoreError, StoreUnavailable
+    from paritycheck.store import Store
+
+    try:
+        return Store.open(db, create=False)
+    except StoreError:
+        lost = [r.error for r in results if "lost the connection" in r.error]
+        if lost:
+            raise StoreUnavailable(
+                lost[0].removeprefix("error: "),
+                hint="once the server is back, `paritycheck replay --resume` (same captures) continues",
+            ) from None
+        raise
 
 
 def resolve_workers(workers: int | None, captures: tuple[Path, ...], shard: str | None) -> int:

@@ -2,11 +2,33 @@
 JSONPath subset of ignore and unordered rules (``jsonpath``), endpoint names such as ``GET /users/{id}``
 (``endpoints``), helper processes (``childproc``), the event-loop runner (``aio``), the server-sent
 events parser (``sse``), counted nouns (``text``), fewer garbage collections during a run
-(``gctune``) and reading a TOML file (``tomlfile``).
+(``gctune``), reading a TOML file (``tomlfile``) and backend base URLs (``urls``).
 """
 
 from __future__ import annotations
 
-from paritycheck.common import aio, childproc, endpoints, gctune, jsonparse, jsonpath, sse, text, tomlfile
+from paritycheck.common import (
+    aio,
+    childproc,
+    endpoints,
+    gctune,
+    jsonparse,
+    jsonpath,
+    sse,
+    text,
+    tomlfile,
+    urls,
+)
 
-__all__ = ["aio", "childproc", "endpoints", "gctune", "jsonparse", "jsonpath", "sse", "text", "tomlfile"]
+__all__ = [
+    "aio",
+    "childproc",
+    "endpoints",
+    "gctune",
+    "jsonparse",
+    "jsonpath",
+    "sse",
+    "text",
+    "tomlfile",
+    "urls",
+]

@@ -17,7 +17,7 @@ from paritycheck.replay.streams import STREAM_MEDIA, Limits, replay_stream
 from paritycheck.replay.transport import Transport, check_base_url, join_url
 
 if TYPE_CHECKING:
-    from paritycheck.replay.aiohttp_client import AiohttpTransport
+    from paritycheck.replay.aiohttp_client import AiohttpTransport, aiohttp_reason
     from paritycheck.replay.httpx_client import HttpxTransport
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "HttpxTransport",
     "Limits",
     "Transport",
+    "aiohttp_reason",
     "check_base_url",
     "join_url",
     "make_transport",
@@ -42,6 +43,10 @@ def __getattr__(name: str) -> Any:
         from paritycheck.replay.aiohttp_client import AiohttpTransport
 
         return AiohttpTransport
+    if name == "aiohttp_reason":
+        from paritycheck.replay.aiohttp_client import aiohttp_reason
+
+        return aiohttp_reason
     if name == "HttpxTransport":
         from paritycheck.replay.httpx_client import HttpxTransport
 

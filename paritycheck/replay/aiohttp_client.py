@@ -9,9 +9,10 @@ from urllib.parse import urlsplit
 import aiohttp
 from yarl import URL
 
-from paritycheck.models import Reply, Request
+from paritycheck.models import Reply, Request, is_method
 from paritycheck.replay.transport import (
     DEFAULT_MAX_BODY,
+    NOT_A_METHOD,
     BoundedBody,
     invalid_http,
     join_url,
@@ -20,7 +21,7 @@ from paritycheck.replay.transport import (
     timeout_reason,
 )
 
-__all__ = ["AiohttpTransport", "aiohttp_error"]
+__all__ = ["AiohttpTransport", "aiohttp_reason"]
 
 
 class AiohttpTransport:
@@ -62,6 +63,8 @@ class AiohttpTransport:
         timeout: float,  # noqa: ASYNC109 - the per-request deadline is the interface's, not the caller's
     ) -> Reply:
         """Send ``request`` to ``base_url``; a transport failure returns ``Reply(status=0, error=...)``."""
+        if not is_method(request.method):
+            return Reply(status=0, error=NOT_A_METHOD)
         started = perf_counter()
         try:
             url = join_url(base_url, request.target)
@@ -84,7 +87,7 @@ class AiohttpTransport:
                 status = resp.status
         except Exception as exc:  # the contract: a transport never raises
             return Reply(
-                status=0, elapsed_ms=(perf_counter() - started) * 1000, error=aiohttp_error(exc, timeout)
+                status=0, elapsed_ms=(perf_counter() - started) * 1000, error=aiohttp_reason(exc, timeout)
             )
         return Reply(
             status=status, headers=reply_headers, body=body, elapsed_ms=(perf_counter() - started) * 1000
@@ -114,7 +117,8 @@ class AiohttpTransport:
             await session.close()
 
 
-def aiohttp_error(exc: BaseException, timeout: float) -> str:
+def aiohttp_reason(exc: BaseException, timeout: float) -> str:
+    """The stable failure reason of an aiohttp client error, as every transport words it."""
     if isinstance(exc, TimeoutError):  # also aiohttp's ServerTimeoutError / ConnectionTimeoutError
         return timeout_reason(timeout)
     if isinstance(exc, aiohttp.ClientConnectorDNSError):

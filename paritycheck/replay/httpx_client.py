@@ -8,9 +8,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from paritycheck.models import Reply, Request
+from paritycheck.models import Reply, Request, is_method
 from paritycheck.replay.transport import (
     DEFAULT_MAX_BODY,
+    NOT_A_METHOD,
     BoundedBody,
     join_url,
     os_error_reason,
@@ -64,6 +65,8 @@ class HttpxTransport:
         timeout: float,  # noqa: ASYNC109 - the per-request deadline is the interface's, not the caller's
     ) -> Reply:
         """Send ``request`` to ``base_url``; a transport failure returns ``Reply(status=0, error=...)``."""
+        if not is_method(request.method):
+            return Reply(status=0, error=NOT_A_METHOD)
         started = perf_counter()
         try:
             client = self._clients.get(base_url) or self._client(base_url)

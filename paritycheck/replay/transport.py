@@ -17,8 +17,8 @@ import re
 import ssl
 from collections.abc import Mapping
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
+from paritycheck.common.urls import backend_url_problem, shown_url
 from paritycheck.errors import BackendError
 from paritycheck.models import Reply, Request
 
@@ -32,6 +32,9 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
+
+#: Every client refuses a method that is not an HTTP token, before anything is sent, with this reason.
+NOT_A_METHOD = "client error: the method is not an HTTP token"
 
 #: Captured headers never re-sent: the client computes them for the new connection and body.
 #: Accept-Encoding is dropped so that the client only asks for encodings it can decode.
@@ -69,15 +72,10 @@ class Transport(Protocol):
 
 def check_base_url(url: str) -> str:
     """Return ``url`` if it can serve as a backend base URL, else raise :class:`BackendError`."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    problem = backend_url_problem(url) if url else "is empty"
+    if problem:
         raise BackendError(
-            f"backend {url!r} is not an http(s) URL", hint="use a base URL such as http://127.0.0.1:8000"
-        )
-    if parts.query or parts.fragment or "@" in parts.netloc:
-        raise BackendError(
-            f"backend {url!r} must not carry a query, a fragment or credentials",
-            hint="give scheme, host, port and an optional path prefix; put credentials in backend headers",
+            f"backend {shown_url(url)!r} {problem}", hint="use a base URL such as http://127.0.0.1:8000"
         )
     return url
 

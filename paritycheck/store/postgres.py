@@ -27,6 +27,7 @@ from typing import Any
 import psycopg
 
 from paritycheck.errors import StoreError
+from paritycheck.store.dsn import first_line as _first_line
 from paritycheck.store.dsn import redact_dsn
 
 #: Advisory lock keys (arbitrary constants): one for opening/migrating, one for write transactions.
@@ -222,8 +223,6 @@ def release_open_lock(db: PgDatabase) -> None:
     db.conn.raw.execute("SELECT pg_advisory_unlock(%s)", (_OPEN_LOCK,))
 
 
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else "unknown error"
-
-
 ERRORS = (psycopg.Error,)
+#: The server went away (stopped, restarted, unreachable): the connection is spent, no retry helps now.
+OUTAGES = (psycopg.OperationalError, psycopg.InterfaceError)

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from paritycheck.errors import StoreError
+from paritycheck.errors import StoreError, StoreUnavailable
 from paritycheck.models import Headers
-from paritycheck.store.dsn import is_dsn, redact_dsn
+from paritycheck.store.dsn import is_dsn, outage, redact_dsn
 from paritycheck.store.findings import FindingRows
 from paritycheck.store.liveness import reap_stale
 from paritycheck.store.migrations import migrate
@@ -51,6 +51,8 @@ class Store(Writer, Queries, Shards, FindingRows):
         self.dsn = dsn  # the PostgreSQL DSN, password included (for the writer child); None for SQLite
         self._conn: sqlite3.Connection = db.conn
         self._errors: tuple[type[Exception], ...] = (sqlite3.Error,) if dsn is None else _pg_errors()
+        #: Errors that mean the database went away (PostgreSQL only): reported as such, not as a disk error.
+        self.outages: tuple[type[Exception], ...] = () if dsn is None else _pg_outages()
         self._rows: list[tuple[Any, ...]] = []
         self._first_at = 0.0
         self._diffs: list[tuple[Any, ...]] = []  # first item: index of its exchange in _rows
@@ -141,6 +143,21 @@ class Store(Writer, Queries, Shards, FindingRows):
             finally:
                 self._conn.close()
 
+    def lost(self, exc: BaseException) -> StoreUnavailable:
+        """The error that names the outage behind ``exc`` (one of :attr:`outages`)."""
+        return outage(str(self.path), exc)
+
+    def abandon(self) -> None:
+        """Close without writing what is buffered: the database went away (a PostgreSQL outage)."""
+        self._rows, self._diffs, self._bodies = [], [], {}
+        try:
+            if self._child is not None:
+                child, self._child = self._child, None
+                child.child.close(timeout=5.0)
+        finally:
+            with contextlib.suppress(*self._errors):
+                self._conn.close()
+
     def __enter__(self) -> Store:
         return self
 
@@ -171,3 +188,9 @@ def _pg_errors() -> tuple[type[Exception], ...]:
     from paritycheck.store.postgres import ERRORS
 
     return ERRORS
+
+
+def _pg_outages() -> tuple[type[Exception], ...]:
+    from paritycheck.store.postgres import OUTAGES
+
+    return OUTAGES

@@ -19,6 +19,7 @@ import sqlite_utils
 from paritycheck.compare import detail, redact, shape
 from paritycheck.errors import StoreError
 from paritycheck.models import Difference, Headers, Outcome, Reply, Status, header
+from paritycheck.store.dsn import outage
 from paritycheck.store.migrations import EXCHANGE_COLUMNS
 from paritycheck.store.records import FLUSH_SECONDS, NoisePath, RunInfo, dumps, shown_value
 
@@ -48,6 +49,7 @@ class Writer:
     batch: int
     _conn: sqlite3.Connection
     _errors: tuple[type[Exception], ...]
+    outages: tuple[type[Exception], ...]
     _rows: list[tuple[Any, ...]]
     _first_at: float  # when the oldest buffered outcome arrived (time.monotonic)
     _diffs: list[tuple[Any, ...]]
@@ -291,6 +293,8 @@ class Writer:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+        except self.outages as exc:
+            raise outage(str(self.path), exc) from None
         except self._errors as exc:
             raise StoreError(
                 f"cannot write to {self.path}: {exc}",
