@@ -22,6 +22,11 @@ from paritycheck.errors import ConfigError
 
 T = TypeVar("T")
 
+
+class Json:
+    """Type marker: any TOML value that JSON can hold (tables, arrays, strings, numbers, booleans)."""
+
+
 DEFAULT_DB = Path("reports/paritycheck.db")
 
 
@@ -123,8 +128,9 @@ class AuthConfig:
     #: Path of the login request; empty: no ``[auth]`` login.
     path: str = ""
     method: str = "POST"
-    #: A table is sent as a JSON object, a string as it is; ``${NAME}`` reads the environment.
-    body: dict[str, str] | str = field(default_factory=dict)
+    #: A table (nested tables, arrays, numbers and booleans included) is sent as a JSON object, a string
+    #: as it is; ``${NAME}`` in any string reads the environment.
+    body: dict[str, Json] | str = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     #: Where the token is in the login answer: a JSONPath (raw, else normalised body) or ``header:<name>``.
     token: str = "$.access_token"
@@ -205,6 +211,17 @@ class StreamsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ExploreConfig:
+    """``[explore]``: what ``paritycheck explore`` may generate, and its credentials (docs/explore.md)."""
+
+    #: Generate POST, PUT, PATCH and DELETE requests. Their own opt-in: ``[replay] allow_writes`` does not.
+    allow_writes: bool = False
+    #: Per security scheme of the spec: the credential value, one string for both backends or a table
+    #: ``{ legacy = "...", candidate = "..." }``; ``${NAME}`` reads the environment.
+    credentials: dict[str, str | dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     backends: Backends = field(default_factory=Backends)
     replay: ReplayConfig = field(default_factory=ReplayConfig)
@@ -217,6 +234,7 @@ class Config:
     contract: ContractConfig = field(default_factory=ContractConfig)
     noise: NoiseConfig = field(default_factory=NoiseConfig)
     streams: StreamsConfig = field(default_factory=StreamsConfig)
+    explore: ExploreConfig = field(default_factory=ExploreConfig)
     #: Where the configuration was read from (None: defaults only).
     source: str | None = None
 
@@ -253,6 +271,8 @@ def _type_name(tp: Any) -> str:
         return "table"
     if dataclasses.is_dataclass(tp):
         return "table"
+    if tp is Json:
+        return "a string, number, true/false, array or table"
     return {str: "string", int: "integer", float: "number", bool: "true/false", type(None): "nothing"}.get(
         tp, getattr(tp, "__name__", str(tp))
     )
@@ -279,8 +299,12 @@ def _coerce(tp: Any, value: Any, *, key: str, source: str) -> Any:
         if isinstance(value, list):
             return tuple(_coerce(item_tp, v, key=f"{key}[{i}]", source=source) for i, v in enumerate(value))
     elif origin is dict:
-        if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
-            return {str(k): v for k, v in value.items()}
+        if isinstance(value, dict):
+            item_tp = typing.get_args(tp)[1]
+            return {str(k): _coerce(item_tp, v, key=f"{key}.{k}", source=source) for k, v in value.items()}
+    elif tp is Json:
+        if _is_json(value):
+            return value
     elif tp is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
@@ -293,6 +317,27 @@ def _coerce(tp: Any, value: Any, *, key: str, source: str) -> Any:
         f"{source}: {key} must be {_type_name(tp)}, not {value!r}",
         hint=f"fix {key} in {source}",
     )
+
+
+def _is_json(value: Any) -> bool:
+    if isinstance(value, str | bool | int | float):
+        return True
+    if isinstance(value, list):
+        return all(_is_json(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_json(v) for k, v in value.items())
+    return False  # TOML dates and times: JSON has none (write them as strings)
+
+
+def expand_env_json(value: Any, *, where: str, source: str) -> Any:
+    """``value`` (a JSON-able TOML value) with ``${NAME}`` expanded in every string, keys excepted."""
+    if isinstance(value, str):
+        return expand_env(value, where=where, source=source)
+    if isinstance(value, list):
+        return [expand_env_json(v, where=f"{where}[{i}]", source=source) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: expand_env_json(v, where=f"{where}.{k}", source=source) for k, v in value.items()}
+    return value
 
 
 def build(cls: type[T], data: dict[str, Any], *, prefix: str = "", source: str = "configuration") -> T:
@@ -364,6 +409,13 @@ def _validate(config: Config, source: str) -> Config:
         raise ConfigError(f"{source}: normalise.float_tolerance must not be negative", hint="e.g. 1e-9")
     _validate_gate(config.gate, source)
     _validate_noise(config.noise, source)
+    for name, value in config.explore.credentials.items():
+        if isinstance(value, dict) and set(value) != {"legacy", "candidate"}:
+            raise ConfigError(
+                f"{source}: explore.credentials.{name} must name legacy and candidate, not"
+                f" {', '.join(sorted(value)) or 'nothing'}",
+                hint=f'e.g. {name} = {{ legacy = "${{LEGACY_KEY}}", candidate = "${{CANDIDATE_KEY}}" }}',
+            )
 
     def expanded(side: str) -> Backend:
         b: Backend = getattr(config.backends, side)

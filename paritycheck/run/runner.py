@@ -97,12 +97,32 @@ def check_backends(config: Config) -> None:
 
 
 def config_record(config: Config) -> dict[str, Any]:
-    """The effective configuration as stored with a run, with backend header values redacted."""
+    """The effective configuration as stored with a run, with every secret it may hold redacted.
+
+    Backend and ``[auth]`` header values, the ``[auth]`` login body's secret-looking members (a password
+    written in the file) and every ``[explore]`` credential.
+    """
     data = dataclasses.asdict(config)
     for side in ("legacy", "candidate"):
         headers = tuple(data["backends"][side]["headers"].items())
         data["backends"][side]["headers"] = dict(redact.headers(tuple((k.lower(), v) for k, v in headers)))
+    auth = data["auth"]
+    auth["headers"] = dict(redact.headers(tuple((k.lower(), v) for k, v in auth["headers"].items())))
+    # REDACTED rather than a keyed mark: shards of one run compare these records (run/shards.py).
+    body = auth["body"]
+    auth["body"] = _secret_members(body) if isinstance(body, dict) else (redact.REDACTED if body else body)
+    data["explore"]["credentials"] = dict.fromkeys(data["explore"]["credentials"], redact.REDACTED)
     return data
+
+
+def _secret_members(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: redact.REDACTED if redact.is_secret_name(k) else _secret_members(v) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_secret_members(v) for v in value]
+    return value
 
 
 def _exchanges(paths: Sequence[Path], errors: list[CaptureError]) -> Iterator[Exchange]:
