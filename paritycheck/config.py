@@ -12,19 +12,15 @@ import dataclasses
 import os
 import re
 import tomllib
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
+from paritycheck.common import tables
+from paritycheck.common.tables import Json
 from paritycheck.errors import ConfigError
 
 T = TypeVar("T")
-
-
-class Json:
-    """Type marker: any TOML value that JSON can hold (tables, arrays, strings, numbers, booleans)."""
 
 
 DEFAULT_DB = Path("reports/paritycheck.db")
@@ -34,6 +30,8 @@ DEFAULT_DB = Path("reports/paritycheck.db")
 class Backend:
     """One backend: base URL (may carry a path prefix), headers sent instead of captured ones."""
 
+    #: A bare string for a Backend is its URL: ``legacy = "http://..."``.
+    __from_string__: ClassVar[str] = "url"
     url: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     reset: str | None = None
@@ -261,74 +259,6 @@ def expand_env(value: str, *, where: str, source: str) -> str:
     return _ENV_REF.sub(sub, value)
 
 
-def _type_name(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if origin in (types.UnionType, typing.Union):
-        return " or ".join(_type_name(a) for a in typing.get_args(tp))
-    if origin is tuple:
-        return f"list of {_type_name(typing.get_args(tp)[0])}"
-    if origin is dict:
-        return "table"
-    if dataclasses.is_dataclass(tp):
-        return "table"
-    if tp is Json:
-        return "a string, number, true/false, array or table"
-    return {str: "string", int: "integer", float: "number", bool: "true/false", type(None): "nothing"}.get(
-        tp, getattr(tp, "__name__", str(tp))
-    )
-
-
-def _coerce(tp: Any, value: Any, *, key: str, source: str) -> Any:
-    origin = typing.get_origin(tp)
-    if origin in (types.UnionType, typing.Union):
-        for arg in typing.get_args(tp):
-            if arg is type(None) and value is None:
-                return None
-            try:
-                return _coerce(arg, value, key=key, source=source)
-            except ConfigError:
-                continue
-    elif dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        # A bare string for a Backend is its URL: `legacy = "http://..."`.
-        if isinstance(value, str) and tp is Backend:
-            return Backend(url=value)
-        if isinstance(value, dict):
-            return build(tp, value, prefix=key, source=source)
-    elif origin is tuple:
-        (item_tp, *_rest) = typing.get_args(tp)
-        if isinstance(value, list):
-            return tuple(_coerce(item_tp, v, key=f"{key}[{i}]", source=source) for i, v in enumerate(value))
-    elif origin is dict:
-        if isinstance(value, dict):
-            item_tp = typing.get_args(tp)[1]
-            return {str(k): _coerce(item_tp, v, key=f"{key}.{k}", source=source) for k, v in value.items()}
-    elif tp is Json:
-        if _is_json(value):
-            return value
-    elif tp is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif isinstance(tp, type) and isinstance(value, tp):
-        return value
-    raise ConfigError(
-        f"{source}: {key} must be {_type_name(tp)}, not {value!r}",
-        hint=f"fix {key} in {source}",
-    )
-
-
-def _is_json(value: Any) -> bool:
-    if isinstance(value, str | bool | int | float):
-        return True
-    if isinstance(value, list):
-        return all(_is_json(v) for v in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _is_json(v) for k, v in value.items())
-    return False  # TOML dates and times: JSON has none (write them as strings)
-
-
 def expand_env_json(value: Any, *, where: str, source: str) -> Any:
     """``value`` (a JSON-able TOML value) with ``${NAME}`` expanded in every string, keys excepted."""
     if isinstance(value, str):
@@ -342,24 +272,7 @@ def expand_env_json(value: Any, *, where: str, source: str) -> Any:
 
 def build(cls: type[T], data: dict[str, Any], *, prefix: str = "", source: str = "configuration") -> T:
     """Build dataclass ``cls`` from a TOML table, rejecting unknown keys and wrong types."""
-    assert dataclasses.is_dataclass(cls)
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        full = f"{prefix}.{key}" if prefix else key
-        if key not in names:
-            known = ", ".join(sorted(names))
-            raise ConfigError(f"{source}: unknown key {full!r}", hint=f"known keys here: {known}")
-        coerced = _coerce(hints[key], value, key=full, source=source)
-        choices = _CHOICES.get(full)
-        if choices and coerced not in choices:
-            raise ConfigError(
-                f"{source}: {full} must be one of {', '.join(map(repr, choices))}, not {value!r}",
-                hint=f"fix {full} in {source}",
-            )
-        kwargs[key] = coerced
-    return cls(**kwargs)
+    return tables.build(cls, data, prefix=prefix, source=source, choices=_CHOICES)
 
 
 def _validate(config: Config, source: str) -> Config:
