@@ -116,7 +116,7 @@ def test_a_nested_inline_table_in_the_auth_body_is_sent_as_nested_json(
 ) -> None:
     import json
 
-    from paritycheck.run.runner import config_record
+    from paritycheck.run import config_record
     from paritycheck.session.auth import Login
 
     monkeypatch.setenv("REPLAY_PASSWORD", "s3cret-pw")

@@ -87,7 +87,8 @@ def replay(
     """Replay CAPTURES against the legacy and the candidate backend, diff, store and summarise.
 
     Exit status: 0 every replayed exchange matched, 1 a mismatch or failed exchange, 2 usage, config or
-    capture error, 3 internal failure, 130 interrupted, 143 terminated by SIGTERM (results so far are kept).
+    capture error, 3 a backend that answered no exchange or an internal failure, 130 interrupted, 143
+    terminated by SIGTERM (results so far are kept).
     """
     from paritycheck.gate import LiveSummary
     from paritycheck.report import terminal
@@ -160,5 +161,7 @@ def replay(
         err.print(f"report: {written[0]}")
     if result.summary.total - result.summary.skipped == 0:
         err.print("warning: nothing was replayed; every exchange was skipped (see the reasons above)")
+    if result.status == "unreachable":
+        return ExitStatus.FAILURE  # a backend answered nothing: no verdict, the summary says which
     contract_ok = result.contract is None or result.contract.ok
     return ExitStatus.OK if result.at_parity and contract_ok else ExitStatus.DIFFERENCES

@@ -272,15 +272,18 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
 
 
 def _all_failed(summary: RunSummary, side: str) -> str | None:
-    """The transport error, when every replayed exchange failed on ``side`` for the same reason."""
+    """The commonest transport error, when every replayed exchange failed on ``side`` (any mix of reasons)."""
     replayed = summary.matched + summary.mismatched + summary.failed
-    if not replayed or summary.failed != replayed or len(summary.failure_reasons) != 1:
+    if not replayed or summary.failed != replayed:
         return None
-    ((reason, _count),) = summary.failure_reasons
-    for part in reason.split("; "):
-        if part.startswith(f"{side}: "):
-            return part.removeprefix(f"{side}: ")
-    return None
+    reasons: Counter[str] = Counter()
+    for reason, count in summary.failure_reasons:
+        for part in reason.split("; "):
+            if part.startswith(f"{side}: "):
+                reasons[part.removeprefix(f"{side}: ")] += count
+    if sum(reasons.values()) != replayed:
+        return None
+    return reasons.most_common(1)[0][0]
 
 
 def print_dry_run(plan: Iterable[Planned], config: Config, *, out: Console, as_json: bool = False) -> int:

@@ -15,8 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
 from paritycheck import capture
 from paritycheck.capture import Selector, learn_templates, read_fast
@@ -24,11 +23,12 @@ from paritycheck.common.endpoints import EndpointMatcher
 from paritycheck.common.gctune import with_fewer_collections
 from paritycheck.compare import Comparator, RunClock, redact
 from paritycheck.config import Config
-from paritycheck.errors import CaptureError, ConfigError
+from paritycheck.errors import CaptureError
 from paritycheck.gate import LiveSummary, RunSummary, summarise
 from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner, classify_merged
 from paritycheck.replay import Engine, Transport, make_transport, schedule
+from paritycheck.run.record import check_backends, config_record
 from paritycheck.run.shards import Shard, Splitter, fingerprint
 from paritycheck.run.stream_limits import stream_limits
 from paritycheck.store import Heartbeat, Store
@@ -79,52 +79,6 @@ def failed_outcome(exchange: Exchange, endpoint: str, legacy: Reply, candidate: 
     )
 
 
-def check_backends(config: Config) -> None:
-    """Both backends must be configured with an http(s) base URL."""
-    for side in ("legacy", "candidate"):
-        url = getattr(config.backends, side).url
-        if not url:
-            raise ConfigError(
-                f"no {side} backend configured",
-                hint=f'pass --{side} URL or set [backends] {side} = "http://..." in paritycheck.toml',
-            )
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(
-                f"{side} backend {url!r} is not an http(s) URL with a host",
-                hint=f"use a base URL such as http://127.0.0.1:8000 for --{side}",
-            )
-
-
-def config_record(config: Config) -> dict[str, Any]:
-    """The effective configuration as stored with a run, with every secret it may hold redacted.
-
-    Backend and ``[auth]`` header values, the ``[auth]`` login body's secret-looking members (a password
-    written in the file) and every ``[explore]`` credential.
-    """
-    data = dataclasses.asdict(config)
-    for side in ("legacy", "candidate"):
-        headers = tuple(data["backends"][side]["headers"].items())
-        data["backends"][side]["headers"] = dict(redact.headers(tuple((k.lower(), v) for k, v in headers)))
-    auth = data["auth"]
-    auth["headers"] = dict(redact.headers(tuple((k.lower(), v) for k, v in auth["headers"].items())))
-    # REDACTED rather than a keyed mark: shards of one run compare these records (run/shards.py).
-    body = auth["body"]
-    auth["body"] = _secret_members(body) if isinstance(body, dict) else (redact.REDACTED if body else body)
-    data["explore"]["credentials"] = dict.fromkeys(data["explore"]["credentials"], redact.REDACTED)
-    return data
-
-
-def _secret_members(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            k: redact.REDACTED if redact.is_secret_name(k) else _secret_members(v) for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_secret_members(v) for v in value]
-    return value
-
-
 def _exchanges(paths: Sequence[Path], errors: list[CaptureError]) -> Iterator[Exchange]:
     """Chain the captures; a capture error ends the stream but keeps what was read before it."""
     for path in paths:
@@ -173,18 +127,33 @@ class _Pipeline:
         self.run_id = run_id
         self.live = live if live is not None else LiveSummary()
         self.on_outcome = on_outcome
+        #: Exchanges replayed, and those each backend gave no answer to (a transport error).
+        self.replayed = 0
+        self.unanswered: Counter[str] = Counter()
         self.shard: Shard | None = None
         #: Every capture entry's endpoint, when this process replays only part of them (a shard, a resume).
         self.capture_counts: Counter[str] | None = None
         # Session-aware replay (docs/sessions.md): ordering, per-backend tokens and generated values.
         self.sessions: SessionReplay | None = None
         resets = config.backends.legacy.reset or config.backends.candidate.reset
-        if config.sessions.key != "none" or config.auth.path or config.correlate or resets:
+        if (
+            config.sessions.key != "none"
+            or config.auth.path
+            or config.correlate
+            or resets
+            or config.explore.credentials
+        ):
             from paritycheck.session import SessionReplay
 
             self.sessions = SessionReplay(config, engine)
 
     def consume(self, outcome: Outcome) -> None:
+        if outcome.status is not Status.SKIPPED:
+            self.replayed += 1
+            if outcome.status is Status.FAILED:
+                for side, reply in (("legacy", outcome.legacy), ("candidate", outcome.candidate)):
+                    if reply is not None and reply.error is not None:
+                        self.unanswered[side] += 1
         self.store.add(self.run_id, outcome)
         if self.contract_check is not None:
             self.contract_check.add(outcome)  # validates both replies before redaction; stores violations
@@ -245,6 +214,12 @@ class _Pipeline:
         if legacy.error is None and again.error is None:
             self.noise.add_sample(endpoint, self.comparator.compare(endpoint, legacy, again))
         return dataclasses.replace(outcome, legacy_again=again)
+
+    def unreachable(self) -> list[str]:
+        """The backends that answered none of the replayed exchanges."""
+        if not self.replayed:
+            return []
+        return [side for side in ("legacy", "candidate") if self.unanswered[side] == self.replayed]
 
     def learn(self, outcome: Outcome) -> Outcome:
         """Count every compared exchange's differences as raw evidence for noise classification."""
@@ -434,6 +409,8 @@ async def replay_captures(
         # Noise is classed with all the evidence in: raw rates are only known once the run is over.
         noise_paths = pipeline.classify_noise()
         status = "capture_error" if errors else "complete"
+        if status == "complete" and pipeline.unreachable():
+            status = "unreachable"  # a backend answered nothing: no verdict (docs/run-status.md)
     except (KeyboardInterrupt, asyncio.CancelledError):
         status = "interrupted"
         raise
