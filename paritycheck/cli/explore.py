@@ -41,7 +41,12 @@ from paritycheck.errors import ExitStatus
 @click.option(
     "--all", "all_operations", is_flag=True, help="Cover every operation, not only those not yet exercised."
 )
-@click.option("--allow-writes", is_flag=True, default=None, help="Also generate POST, PUT, PATCH and DELETE.")
+@click.option(
+    "--allow-writes",
+    is_flag=True,
+    default=None,
+    help="Also generate POST, PUT, PATCH and DELETE (or [explore] allow_writes; [replay]'s does not).",
+)
 @click.option(
     "--time-limit",
     type=click.FloatRange(min=0, min_open=True),
@@ -84,15 +89,15 @@ def explore_command(
     valid examples, missing required fields, wrong types, out-of-range values, no credentials and
     malformed bodies. The run is stored like a replay; the same --seed gives the same requests.
 
-    Exit status: 0 every answer matched, 1 differences, 2 usage, spec or config error, 3 internal
-    failure, 130 interrupted.
+    Exit status: 0 every answer matched, 1 differences, 2 usage, spec or config error, 3 a backend that
+    answered no request or an internal failure, 130 interrupted.
     """
     from paritycheck.explore import explore, prepare
     from paritycheck.gate import LiveSummary
     from paritycheck.report import terminal
     from paritycheck.report.explore import OperationProgress, print_explore
 
-    config = override(load_config(config_file), legacy=legacy, candidate=candidate, allow_writes=allow_writes)
+    config = override(load_config(config_file), legacy=legacy, candidate=candidate)
     err = _stderr()
     with OperationProgress(err) as steps:
         prepared = prepare(
@@ -105,6 +110,7 @@ def explore_command(
             captures=captures,
             time_limit=time_limit,
             on_operation=steps.advance,
+            allow_writes=allow_writes,
         )
     live = LiveSummary()
     with terminal.Progress(err, live) as progress:
@@ -132,7 +138,11 @@ def explore_command(
     else:
         terminal.print_summary(result.run.summary, out=_stdout())
         print_explore(result, out=_stdout())
+    for warning in result.warnings:
+        err.print(f"warning: {warning}", soft_wrap=True)
     if not no_report:
         written = _write_reports(db, result.run.run_id, html=DEFAULT_HTML)
         err.print(f"report: {written[0]}")
+    if result.run.status == "unreachable":
+        return ExitStatus.FAILURE  # a backend answered nothing: no verdict, the summary says which
     return ExitStatus.OK if result.run.at_parity else ExitStatus.DIFFERENCES

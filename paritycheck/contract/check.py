@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from paritycheck.common.jsonparse import loads
 from paritycheck.config import NormaliseConfig
 from paritycheck.contract.load import Documents, mapping
-from paritycheck.contract.match import Route, Router, base_paths
+from paritycheck.contract.match import Route, Router, base_paths, server_base
 from paritycheck.contract.schema import Converter, is_binary
 from paritycheck.contract.validator import Check, compile_schema, invalid_schema_check, shorten
 
@@ -358,7 +358,10 @@ def load_spec(path: str | Path) -> Contract:
             if method not in item:
                 continue
             op = mapping(item[method], docs, ifile, (*where, method), what="an operation")
-            full = bases[0] + template if template != "/" else bases[0] or "/"
+            base = bases[0] if swagger else server_base(op.get("servers"), item.get("servers")) or bases[0]
+            if base not in bases:
+                bases.append(base)  # a path's or an operation's own server: its requests match too
+            full = base + template if template != "/" else base or "/"
             operations.append(
                 Operation(method.upper(), full, template, builder.responses(op, ifile, (*where, method)))
             )

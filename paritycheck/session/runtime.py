@@ -23,6 +23,7 @@ from paritycheck.models import Difference, Exchange, Reply, Request
 from paritycheck.replay import Engine
 from paritycheck.session import correlate as cor
 from paritycheck.session.auth import Login
+from paritycheck.session.credentials import Credentials
 from paritycheck.session.grouping import Group, Grouper
 from paritycheck.session.reset import ResetResult, check, run_resets
 
@@ -77,6 +78,7 @@ class SessionReplay:
             if config.auth.path
             else None
         )
+        self.credentials = Credentials(config.explore.credentials, source=source)
         self.norm = Rules(key_case="snake", envelope=config.normalise.envelope, timestamps=False)
         self._by_marker: dict[Hashable, Group] = {}
         self._by_value: dict[str, Group] = {}
@@ -198,6 +200,7 @@ class SessionReplay:
             if (
                 again is None
                 and self.login is None
+                and not self.credentials.configured
                 and (group is None or not (group.values["legacy"] or group.values["candidate"]))
             ):
                 # Nothing to substitute on either side: the engine's own pair is cheaper than two asks.
@@ -247,22 +250,29 @@ class SessionReplay:
         side = side or values
         if group is not None and group.values[values]:
             request = cor.rewrite(request, self._replacer(group, values, count=side == values))
-        used: str | None = None
-        if self.login is not None:
-            request, used = self.login.apply(values, request)
+        sent, used = self._authorise(values, request)
         write = not request.is_safe
         self.writes[side] = self.writes.get(side, 0) + write
-        reply = await self.engine.ask(side, request)
+        reply = await self.engine.ask(side, sent)
         if (
             reply.status == 401
             and used is not None
             and self.login is not None
-            and await self.login.refresh(side, used)
+            and await self.login.refresh(values, used)
         ):
-            request, _ = self.login.apply(side, request)
+            sent, _ = self._authorise(values, request)
             self.writes[side] += write
-            reply = await self.engine.ask(side, request)
+            reply = await self.engine.ask(side, sent)
         return reply
+
+    def _authorise(self, side: str, request: Request) -> tuple[Request, str | None]:
+        """``request`` with ``side``'s credentials (placeholders, else the login's token); the token used."""
+        if Credentials.holds(request):
+            token = self.login.tokens.get(side) if self.login is not None else None
+            return self.credentials.fill(side, request, token=token)
+        if self.login is not None:
+            return self.login.apply(side, request)
+        return request, None
 
     def _replacer(self, group: Group, side: str, *, count: bool = True) -> cor.Replace:
         mapping = group.values[side]
