@@ -476,3 +476,35 @@ def test_storing_from_a_child_process_keeps_the_same_results(
                 ep.pop("legacy_ms"), ep.pop("candidate_ms")
             docs.append(doc)
     assert docs[0] == docs[1]
+
+
+def test_every_json_option_follows_one_convention() -> None:
+    from paritycheck.cli.base import _JsonTarget
+
+    commands = {name: c for name, c in cli.commands.items() if any(p.name == "json_to" for p in c.params)}
+    assert {"replay", "explore", "report", "gate", "history", "contract", "noise"} <= set(commands)
+    for name, command in cli.commands.items():
+        for param in command.params:
+            if "--json" in getattr(param, "opts", ()):
+                assert isinstance(param.type, _JsonTarget), name
+                assert param.name == "json_to" and param.flag_value == "-", name
+
+
+def test_json_goes_to_stdout_by_default_or_with_dash_and_to_a_file_when_named(
+    tmp_path: Path, capture: Path
+) -> None:
+    with json_serve(routes()) as legacy, json_serve(routes()) as cand:
+        invoke(*replay_args(str(capture), legacy.url, cand.url), "--db", "r.db", "--no-report", cwd=tmp_path)
+    for args in (["--json"], ["--json", "-"]):
+        shown = invoke("report", "--db", "r.db", *args, cwd=tmp_path)
+        assert json.loads(shown.stdout)["total"] == len(PATHS), args
+        assert not (tmp_path / "-").exists()
+    written = invoke("gate", "--db", "r.db", "--json", "out/verdict.json", cwd=tmp_path)
+    assert json.loads((tmp_path / "out/verdict.json").read_text())["verdict"]
+    assert written.stdout.strip() and not written.stdout.lstrip().startswith("{")  # the table, for people
+    assert "wrote out/verdict.json" in written.stderr
+    # A capture after --json is not taken for the file to write: that would overwrite it.
+    refused_file = CliRunner().invoke(cli, ["replay", "--json", str(capture), "--db", str(tmp_path / "r.db")])
+    assert refused_file.exit_code == ExitStatus.USAGE
+    assert "is not a .json file or -" in refused_file.output
+    assert capture.read_text().startswith("{") and "log" in json.loads(capture.read_text())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -16,6 +15,8 @@ from paritycheck.cli.base import (
     _stdout,
     _write_reports,
     cli,
+    emit_json,
+    json_option,
     load_config,
     override,
 )
@@ -64,7 +65,7 @@ from paritycheck.errors import ExitStatus
     metavar="FILE.har",
     help="Write the generated requests whose answers differed as a HAR capture, for the nightly replay.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the explore result as JSON on stdout.")
+@json_option("The explore result")
 @click.option("--no-report", is_flag=True, help=f"Do not write the HTML report ({DEFAULT_HTML}).")
 def explore_command(
     spec: Path,
@@ -80,7 +81,7 @@ def explore_command(
     time_limit: float | None,
     out: Path | None,
     save: Path | None,
-    as_json: bool,
+    json_to: Path | str | None,
     no_report: bool,
 ) -> int:
     """Generate requests from SPEC (valid and invalid) and replay them against both backends.
@@ -133,11 +134,11 @@ def explore_command(
             progress.stop()
             terminal.print_interrupted(db, err=err)
             return ExitStatus.INTERRUPTED
-    if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2))
-    else:
+    if json_to != "-":
         terminal.print_summary(result.run.summary, out=_stdout())
         print_explore(result, out=_stdout())
+    if json_to is not None:
+        emit_json(json_to, result.to_json())
     for warning in result.warnings:
         err.print(f"warning: {warning}", soft_wrap=True)
     if not no_report:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -16,7 +15,9 @@ from paritycheck.cli.base import (
     _stdout,
     _write_reports,
     cli,
+    emit_json,
     interrupt_status,
+    json_option,
     load_config,
     override,
 )
@@ -46,7 +47,7 @@ from paritycheck.errors import CaptureError, ExitStatus
 @click.option(
     "--dry-run", is_flag=True, help="Read and filter the captures, print what would be sent, send nothing."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
+@json_option("The run summary")
 @click.option("--no-report", is_flag=True, help=f"Do not write the HTML report ({DEFAULT_HTML}).")
 @click.option(
     "--contract",
@@ -75,7 +76,7 @@ def replay(
     exclude: tuple[str, ...],
     allow_writes: bool | None,
     dry_run: bool,
-    as_json: bool,
+    json_to: Path | str | None,
     no_report: bool,
     contract_spec: Path | None,
     shard: str | None,
@@ -115,12 +116,12 @@ def replay(
         spec = load_contract(contract_spec, normalise=rules)
     if dry_run:
         plan = runner.dry_run(config, list(captures), contract=spec)
-        return terminal.print_dry_run(plan, config, out=out, as_json=as_json)
+        return terminal.print_dry_run(plan, config, out=out, json_to=json_to)
     part = None if shard is None else parse_shard(shard, name=run_name)
     count = resolve_workers(workers, captures, shard)
     if count > 1:
         params = click.get_current_context().params
-        return replay_with_workers(params, count=count, as_json=as_json, no_report=no_report)
+        return replay_with_workers(params, count=count, json_to=json_to, no_report=no_report)
     live = LiveSummary()
     with terminal.Progress(err, live) as progress:
         try:
@@ -145,15 +146,15 @@ def replay(
             progress.stop()
             terminal.print_unfinished(db, err=err)  # stored as capture_error: say how far it got
             raise
-    if as_json:
-        data = result.summary.to_json()
-        if result.contract is not None:
-            data["contract"] = result.contract.to_json()
-        click.echo(json.dumps(data, indent=2))
-    else:
+    if json_to != "-":
         terminal.print_summary(result.summary, out=out)
         if result.contract is not None:
             out.print(result.contract.to_table())
+    if json_to is not None:
+        data = result.summary.to_json()
+        if result.contract is not None:
+            data["contract"] = result.contract.to_json()
+        emit_json(json_to, data)
     if part is not None:
         err.print(f"shard {part.index}/{part.count} of run {part.name!r}: {shards_line(db, result.run_id)}")
     if not no_report:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -18,6 +17,8 @@ from paritycheck.cli.base import (
     _stdout,
     _write_reports,
     cli,
+    emit_json,
+    json_option,
     load_config,
 )
 from paritycheck.cli.shards import warn_incomplete
@@ -47,12 +48,7 @@ from paritycheck.errors import ExitStatus
     type=click.Path(dir_okay=False, path_type=Path),
     help="JUnit XML: a testcase per endpoint.",
 )
-@click.option(
-    "--json",
-    "json_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The run summary as JSON (same schema as replay --json).",
-)
+@json_option("The run summary (the schema of replay --json)")
 @click.option(
     "--max-examples",
     type=click.IntRange(min=0),
@@ -67,7 +63,7 @@ def report(
     html_path: Path,
     markdown_path: Path | None,
     junit_path: Path | None,
-    json_path: Path | None,
+    json_to: Path | str | None,
     max_examples: int,
     open_browser: bool,
 ) -> int:
@@ -78,12 +74,10 @@ def report(
     written = _write_reports(
         db, run_id, html=html_path, markdown=markdown_path, junit=junit_path, max_examples=max_examples
     )
-    if json_path is not None:
+    if json_to is not None:
         with Store.open(db, create=False) as store:
             summary = summarise(store, run_id if run_id is not None else store.latest_run_id())
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(summary.to_json(), indent=2) + "\n", encoding="utf-8")
-        written.append(json_path)
+        emit_json(json_to, summary.to_json())
     err = _stderr()
     for path in written:
         err.print(f"wrote {path}")
@@ -115,7 +109,7 @@ def report(
     "--since",
     help="Judge every run that started in this period together (24h, 90m, 7d, or a UTC date/time).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON on stdout.")
+@json_option("The verdict")
 def gate(
     db: Path,
     run_id: int | None,
@@ -123,7 +117,7 @@ def gate(
     config_file: Path | None,
     known_file: Path | None,
     markdown_path: Path | None,
-    as_json: bool,
+    json_to: Path | str | None,
 ) -> int:
     """Judge a run (default: the latest) against the [gate] criteria: exit 0 pass, 1 fail, 2 usage.
 
@@ -153,10 +147,10 @@ def gate(
     if markdown_path is not None:
         markdown_path.parent.mkdir(parents=True, exist_ok=True)
         markdown_path.write_text(gate_markdown(result) + "\n", encoding="utf-8")
-    if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2))
-    else:
+    if json_to != "-":
         print_gate(result, _stdout())
+    if json_to is not None:
+        emit_json(json_to, result.to_json())
     return int(result.exit_status)
 
 
@@ -164,8 +158,8 @@ def gate(
 @_db_option
 @click.option("--limit", type=click.IntRange(min=1), help="Show only the newest N runs.")
 @_config_option
-@click.option("--json", "as_json", is_flag=True, help="Print the history as JSON on stdout.")
-def history(db: Path, limit: int | None, config_file: Path | None, as_json: bool) -> int:
+@json_option("The history")
+def history(db: Path, limit: int | None, config_file: Path | None, json_to: Path | str | None) -> int:
     """List runs over time: parity, failures, p95 ratios, and differences that are new or flaky."""
     from paritycheck.gate.history import history as run_history
     from paritycheck.report import print_history
@@ -174,10 +168,10 @@ def history(db: Path, limit: int | None, config_file: Path | None, as_json: bool
     config = load_config(config_file)
     with Store.open(db, create=False) as store:
         rows = run_history(store, min_samples=config.gate.min_samples, limit=limit)
-    if as_json:
-        click.echo(json.dumps([row.to_json() for row in rows], indent=2))
-    else:
+    if json_to != "-":
         print_history(rows, _stdout())
+    if json_to is not None:
+        emit_json(json_to, [row.to_json() for row in rows])
     return ExitStatus.OK
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -286,13 +286,29 @@ def _all_failed(summary: RunSummary, side: str) -> str | None:
     return reasons.most_common(1)[0][0]
 
 
-def print_dry_run(plan: Iterable[Planned], config: Config, *, out: Console, as_json: bool = False) -> int:
+def print_dry_run(
+    plan: Iterable[Planned], config: Config, *, out: Console, json_to: Path | str | None = None
+) -> int:
     """List what would be sent where; nothing is sent. Streams: memory does not grow with the capture.
 
-    Targets are redacted exactly as the store redacts URLs (``?api_key=[redacted]``). With ``as_json``,
-    one JSON document on stdout: the requests that would be sent, the skips with reasons, the counts.
+    Targets are redacted exactly as the store redacts URLs (``?api_key=[redacted]``). With ``json_to``,
+    one JSON document on stdout (``-``) or in that file: the requests that would be sent, the skips with
+    reasons, the counts.
     """
-    write = sys.stdout.write
+    if json_to is not None and json_to != "-":
+        path = Path(json_to)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as fh:
+            status = _dry_run(plan, config, out=out, write=fh.write, as_json=True)
+        print(f"wrote {path}", file=sys.stderr)
+        return status
+    sys.stdout.flush()
+    return _dry_run(plan, config, out=out, write=sys.stdout.write, as_json=json_to is not None)
+
+
+def _dry_run(
+    plan: Iterable[Planned], config: Config, *, out: Console, write: Callable[[str], object], as_json: bool
+) -> int:
     sent = 0
     skipped: Counter[str] = Counter()
     legacy = config.backends.legacy.url or None
