@@ -508,3 +508,21 @@ def test_json_goes_to_stdout_by_default_or_with_dash_and_to_a_file_when_named(
     assert refused_file.exit_code == ExitStatus.USAGE
     assert "is not a .json file or -" in refused_file.output
     assert capture.read_text().startswith("{") and "log" in json.loads(capture.read_text())
+
+
+def test_a_missing_capture_is_one_error_not_news_of_the_previous_run(tmp_path: Path, capture: Path) -> None:
+    with json_serve(routes()) as legacy, json_serve(routes()) as cand:
+        invoke(*replay_args(str(capture), legacy.url, cand.url), "--db", "r.db", "--no-report", cwd=tmp_path)
+        missing = invoke(
+            *replay_args("missing.gor.gz", legacy.url, cand.url), "--db", "r.db", "--no-report", cwd=tmp_path
+        )
+        cut = tmp_path / "cut.har"
+        cut.write_text(capture.read_text()[: len(capture.read_text()) * 2 // 3])
+        args = replay_args(str(cut), legacy.url, cand.url)
+        broken = invoke(*args, "--db", "r.db", "--no-report", cwd=tmp_path)
+    assert missing.exit_code == ExitStatus.USAGE
+    assert missing.stderr.splitlines()[0] == "error: missing.gor.gz: no such file"
+    assert "run " not in missing.stderr and "did not finish" not in missing.stderr
+    # A capture cut in half stops its own run, which is the one described.
+    assert broken.exit_code == ExitStatus.USAGE
+    assert broken.stderr.startswith("run capture error (a capture could not be read to its end)")

@@ -132,7 +132,7 @@ def explore_command(
             )
         except KeyboardInterrupt:
             progress.stop()
-            terminal.print_interrupted(db, err=err)
+            terminal.print_interrupted(db, err=err, run_id=live.run_id, started=live.run_id is not None)
             return ExitStatus.INTERRUPTED
     if json_to != "-":
         terminal.print_summary(result.run.summary, out=_stdout())

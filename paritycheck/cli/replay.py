@@ -140,11 +140,12 @@ def replay(
             )
         except KeyboardInterrupt as exc:
             progress.stop()
-            terminal.print_interrupted(db, err=err)
+            terminal.print_interrupted(db, err=err, run_id=live.run_id, started=live.run_id is not None)
             return interrupt_status(exc)
         except CaptureError:
             progress.stop()
-            terminal.print_unfinished(db, err=err)  # stored as capture_error: say how far it got
+            # stored as capture_error: say how far it got (if this command started a run at all)
+            terminal.print_unfinished(db, err=err, run_id=live.run_id)
             raise
     if json_to != "-":
         terminal.print_summary(result.summary, out=out)

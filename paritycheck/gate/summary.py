@@ -283,6 +283,8 @@ class LiveSummary:
     """A run summary built one outcome at a time, for progress lines and the end-of-run summary."""
 
     def __init__(self) -> None:
+        #: The run being counted, once it is started in the store (None: no run started yet).
+        self.run_id: int | None = None
         self.total = self.matched = self.mismatched = self.failed = self.skipped = 0
         self._counts: dict[str, dict[str, int]] = {}
         self._latencies: dict[str, tuple[array[float], array[float]]] = {}

@@ -354,29 +354,39 @@ def _dry_run(
     return ExitStatus.OK
 
 
-def print_interrupted(db: Path | str, *, err: Console) -> None:
-    """After Ctrl-C: say what was kept."""
+def print_interrupted(
+    db: Path | str, *, err: Console, run_id: int | None = None, started: bool = True
+) -> None:
+    """After Ctrl-C: say what was kept, of run ``run_id`` (default: the latest); ``started``: if any."""
     from paritycheck.store import Store, display_location
 
     shown = display_location(db)
-
+    if not started:
+        err.print("interrupted before the run started: nothing was stored")
+        return
     try:
         with Store.open(db, create=False) as store:
-            run_id = store.latest_run_id()
+            run_id = store.latest_run_id() if run_id is None else run_id
             kept = store.run(run_id)
         err.print(f"interrupted: run {run_id} kept {getattr(kept, 'total', '?')} exchanges in {shown}")
     except Exception:  # the interrupt message must not itself fail
         err.print(f"interrupted: results so far are in {shown}")
 
 
-def print_unfinished(db: Path, *, err: Console) -> None:
-    """After a run that did not finish (a capture error): its status and how much it did."""
+def print_unfinished(db: Path, *, err: Console, run_id: int | None) -> None:
+    """After a run that did not finish (a capture error): its status and how much it did.
+
+    Nothing when ``run_id`` is None: the error came before this command started a run (a capture
+    that does not exist), and the latest stored run is another command's.
+    """
     from paritycheck.report.model import unfinished_text
     from paritycheck.store import Store
 
+    if run_id is None:
+        return
     try:
         with Store.open(db, create=False) as store:
-            run = store.run(store.latest_run_id())
+            run = store.run(run_id)
         replayed = run.matched + run.mismatched + run.failed
         err.print(f"{unfinished_text(run.status, run.total, replayed)}; kept in {db}", soft_wrap=True)
     except Exception:  # the message must not hide the error that ended the run

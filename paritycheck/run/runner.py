@@ -126,6 +126,7 @@ class _Pipeline:
         self.store = store
         self.run_id = run_id
         self.live = live if live is not None else LiveSummary()
+        self.live.run_id = run_id
         self.on_outcome = on_outcome
         #: Exchanges replayed, and those each backend gave no answer to (a transport error).
         self.replayed = 0
