@@ -526,3 +526,23 @@ def test_a_missing_capture_is_one_error_not_news_of_the_previous_run(tmp_path: P
     # A capture cut in half stops its own run, which is the one described.
     assert broken.exit_code == ExitStatus.USAGE
     assert broken.stderr.startswith("run capture error (a capture could not be read to its end)")
+
+
+def test_report_open_without_a_browser_says_so(tmp_path: Path, capture: Path) -> None:
+    import subprocess
+    import sys
+
+    with json_serve(routes()) as legacy, json_serve(routes()) as cand:
+        invoke(*replay_args(str(capture), legacy.url, cand.url), "--db", "r.db", "--no-report", cwd=tmp_path)
+    # No display, and a BROWSER that fails: what a CI runner or an SSH session has.
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["BROWSER"] = "false"
+    done = subprocess.run(
+        [sys.executable, "-m", "paritycheck", "report", "--db", "r.db", "--html", "r.html", "--open"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == ExitStatus.OK, done.stderr
+    assert (tmp_path / "r.html").exists()
+    assert (
+        f"warning: no browser could be opened; open {(tmp_path / 'r.html').as_uri()} yourself" in done.stderr
+    )

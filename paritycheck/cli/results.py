@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import click
+from rich.console import Console
 
 from paritycheck.cli.base import (
     CONTEXT,
@@ -83,10 +84,21 @@ def report(
         err.print(f"wrote {path}")
     warn_incomplete(db, run_id, err)
     if open_browser:
-        import webbrowser
-
-        webbrowser.open(html_path.resolve().as_uri())
+        _open(html_path, err)
     return ExitStatus.OK
+
+
+def _open(html: Path, err: Console) -> None:
+    """Open ``html`` in the default browser, or say there is none (the report is written either way)."""
+    import webbrowser
+
+    uri = html.resolve().as_uri()
+    try:
+        opened = webbrowser.open(uri)
+    except webbrowser.Error:
+        opened = False
+    if not opened:
+        err.print(f"warning: no browser could be opened; open {uri} yourself", soft_wrap=True)
 
 
 @cli.command(context_settings=CONTEXT)
