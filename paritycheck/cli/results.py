@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -145,7 +147,9 @@ def gate(
         raise click.UsageError("--run and --since cannot be combined: judge one run, or a period")
     start = None if since is None else parse_since(since)
     config = load_config(config_file)
-    accepted = known.load(known_file or config.gate.known_differences, missing_ok=known_file is None)
+    accepted = known.load(
+        known_file or config.gate.known_differences, missing_ok=known_file is None, normalise=config.normalise
+    )
     with Store.open(db, create=False) as store:
         if start is None:
             result = gate_mod.evaluate(store, _latest(store, run_id), config.gate, known=accepted)
@@ -208,6 +212,7 @@ def history(db: Path, limit: int | None, config_file: Path | None, json_to: Path
     help="Accepted differences file (default: gate.known_differences).",
 )
 @_config_option
+@_db_option
 def accept(
     endpoint: str,
     diff_path: str,
@@ -217,14 +222,42 @@ def accept(
     owner: str,
     known_file: Path | None,
     config_file: Path | None,
+    db: Path | str,
 ) -> int:
-    """Accept a difference group until a date: the gate shows it but does not fail on it."""
+    """Accept a difference group until a date: the gate shows it but does not fail on it.
+
+    --path takes the path as reports print it (the wire's, e.g. '$.data.price') or the normalised one
+    ('$.price'). A warning says when the entry matches no difference of the latest run in --db.
+    """
     from paritycheck.gate import accepted as known
 
-    target = known_file or Path(load_config(config_file).gate.known_differences)
+    config = load_config(config_file)
+    target = known_file or Path(config.gate.known_differences)
     entry = known.new_acceptance(
         endpoint=endpoint, kind=kind, path=diff_path, reason=reason, owner=owner, until=until
     )
     accepted = known.append(target, entry)
-    _stderr().print(f"accepted in {target} ({len(accepted.entries)} entries)")
+    err = _stderr()
+    err.print(f"accepted in {target} ({len(accepted.entries)} entries)")
+    why = _unmatched(
+        db, dataclasses.replace(entry, forms=known.normalised_forms(entry.path, config.normalise))
+    )
+    if why is not None:
+        err.print(f"warning: {why}: check --endpoint, --kind and --path", soft_wrap=True, markup=False)
     return ExitStatus.OK
+
+
+def _unmatched(db: Path | str, entry: Any) -> str | None:
+    """Why ``entry`` matches nothing in the latest run of ``db`` (None: it matches, or there is no run)."""
+    from paritycheck.errors import StoreError
+    from paritycheck.gate.criteria import unmatched
+    from paritycheck.store import Store
+
+    if isinstance(db, Path) and not db.exists():
+        return None
+    try:
+        with Store.open(db, create=False) as store:
+            run_id = store.latest_run_id()
+            return unmatched(store, run_id, entry)
+    except StoreError:  # no run to check against
+        return None

@@ -25,7 +25,7 @@ from typing import Any
 from paritycheck.common.endpoints import pattern_matches
 from paritycheck.compare import ACCEPTS_REFUSED, BREAKING, shape
 from paritycheck.config import GateConfig
-from paritycheck.gate.accepted import KnownDifferences
+from paritycheck.gate.accepted import Acceptance, KnownDifferences
 from paritycheck.gate.period import complete_runs, merge_groups
 from paritycheck.gate.stats import RESAMPLES, Estimate, compare_p95, seed_for
 from paritycheck.gate.stream_latency import stream_times
@@ -182,15 +182,21 @@ def _latency(
 
 
 def _acceptances(
-    store: Store, run_id: int, known: KnownDifferences, today: dt.date
+    store: Store, run_id: int, known: KnownDifferences, today: dt.date, used: set[int]
 ) -> tuple[list[AcceptedGroup], dict[str, int]]:
-    """Difference groups covered by the file, and per endpoint the mismatched exchanges fully accepted."""
+    """Difference groups covered by the file, and per endpoint the mismatched exchanges fully accepted.
+
+    ``used`` gets the index of every entry that matches some group (whether or not another took it).
+    """
     if not known.entries:
         return [], {}
     shown: list[AcceptedGroup] = []
     active: set[tuple[str, str, str]] = set()
     for g in store.difference_groups(run_id, examples=1):
-        entry = known.match(g.endpoint, g.kind, g.path, today=today)
+        # by its normalised path, or as either side wrote it (``$.data.price``: what reports print)
+        wire = tuple(g.wire.values())
+        used.update(e.index for e in known.entries if e.matches(g.endpoint, g.kind, g.path, wire))
+        entry = known.match(g.endpoint, g.kind, g.path, today=today, wire=wire)
         if entry is None:
             continue
         expired = entry.expired(today)
@@ -203,6 +209,19 @@ def _acceptances(
             if x.differences and all((endpoint, d.kind, shape(d.path)) in active for d in x.differences):
                 accepted[endpoint] = accepted.get(endpoint, 0) + 1
     return shown, accepted
+
+
+def unmatched(store: Store, run_id: int, entry: Acceptance) -> str | None:
+    """Why ``entry`` matches no difference group of run ``run_id``, with the groups it may have meant;
+    None when it matches one."""
+    groups = store.difference_groups(run_id, examples=1)
+    if any(entry.matches(g.endpoint, g.kind, g.path, tuple(g.wire.values())) for g in groups):
+        return None
+    near = [g for g in groups if pattern_matches(entry.endpoint, g.endpoint)] or groups
+    shown = [f"{g.kind} {g.path} on {g.endpoint}" for g in near[:5]]
+    return f"{entry.kind} {entry.path} on {entry.endpoint} matches no difference of run {run_id}" + (
+        f"; its differences{' there' if near is not groups else ''}: " + "; ".join(shown) if shown else ""
+    )
 
 
 def _breaking(store: Store, run_ids: Sequence[int], shown: list[AcceptedGroup], limit: int) -> Criterion:
@@ -230,19 +249,28 @@ def _breaking(store: Store, run_ids: Sequence[int], shown: list[AcceptedGroup], 
 
 
 def _expired(
-    shown: list[AcceptedGroup], known: KnownDifferences, today: dt.date
+    shown: list[AcceptedGroup], known: KnownDifferences, today: dt.date, used: set[int]
 ) -> tuple[list[Criterion], list[str]]:
-    """A failing criterion per expired entry that still matches differences; a note per unused one."""
+    """A failing criterion per expired entry that still matches differences; a note per unused one.
+
+    An entry still in force that matches nothing is noted too: its endpoint, kind or path is likely
+    misspelt (or the difference is fixed, and the entry can go).
+    """
     hits: dict[int, int] = {}
     for g in shown:
-        if g.expired:
-            hits[g.acceptance.index] = hits.get(g.acceptance.index, 0) + g.count
+        hits[g.acceptance.index] = hits.get(g.acceptance.index, 0) + g.count
     criteria, notes = [], []
     where = known.source or "known differences"
     for entry in known.entries:
-        if not entry.expired(today):
-            continue
         until = entry.until.isoformat()
+        if not entry.expired(today):
+            if entry.index not in used:
+                notes.append(
+                    f"{where}: {entry.label} matches no difference of this run: check its endpoint, kind"
+                    " and path (a wire path such as $.data.price or the normalised $.price), or remove it"
+                    " if the difference is fixed"
+                )
+            continue
         if entry.index in hits:
             note = (
                 f"{where}: {entry.label} expired on {until} (owner {entry.owner}: {entry.reason}); its "
@@ -298,6 +326,7 @@ def evaluate_runs(
     latencies: dict[str, tuple[list[float], list[float]]] = {}
     shown_all: list[AcceptedGroup] = []
     accepted: dict[str, int] = {}
+    used: set[int] = set()
     for run_id in run_ids:
         for endpoint, by_status in store.counts(run_id).items():
             into = counts.setdefault(endpoint, {})
@@ -307,7 +336,7 @@ def evaluate_runs(
             both = latencies.setdefault(endpoint, ([], []))
             both[0].extend(legacy_ms)
             both[1].extend(candidate_ms)
-        run_shown, run_accepted = _acceptances(store, run_id, known, today)
+        run_shown, run_accepted = _acceptances(store, run_id, known, today, used)
         shown_all += run_shown
         for endpoint, n in run_accepted.items():
             accepted[endpoint] = accepted.get(endpoint, 0) + n
@@ -404,7 +433,7 @@ def evaluate_runs(
     )
     if gate.max_breaking >= 0:
         criteria.append(_breaking(store, run_ids, shown, gate.max_breaking))
-    expired_rows, notes = _expired(shown, known, today)
+    expired_rows, notes = _expired(shown, known, today, used)
     criteria += expired_rows
     criteria += endpoint_rows
     result = GateResult(
