@@ -60,6 +60,8 @@ class ReplayConfig:
     max_body: int = 32 * 1024 * 1024
     #: The HTTP client that asks the backends: the lean HTTP/1.1 one, or aiohttp's or httpx's instead.
     client: str = "http1"
+    #: Capture hosts replayed (globs on host or host:port; "*": all). Empty: chosen (capture/hosts.py).
+    hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,8 +94,9 @@ def override(config: Config, **options: Any) -> Config:
     replay_opts = {k: v for k, v in options.items() if v not in (None, ())}
     if "include" in replay_opts:
         replay_opts["include"] = tuple(replay_opts["include"])
-    if "exclude" in replay_opts:
-        replay_opts["exclude"] = tuple(replay_opts["exclude"])
+    for name in ("exclude", "hosts"):
+        if name in replay_opts:
+            replay_opts[name] = tuple(replay_opts[name])
     return dataclasses.replace(
         config, backends=backends, replay=dataclasses.replace(config.replay, **replay_opts)
     )

@@ -43,6 +43,13 @@ from paritycheck.errors import CaptureError, ExitStatus
 @click.option(
     "--exclude", multiple=True, metavar="'METHOD /glob'", help="Do not replay matching requests (repeatable)."
 )
+@click.option(
+    "--host",
+    multiple=True,
+    metavar="HOST",
+    help="Replay only the capture's requests to this host (glob, host or host:port; repeatable; '*' for all)"
+    "  [default: [replay] hosts, else the capture's only host, the backends' host or its main API host]",
+)
 @click.option("--allow-writes", is_flag=True, default=None, help="Also replay POST, PUT, PATCH and DELETE.")
 @click.option(
     "--dry-run", is_flag=True, help="Read and filter the captures, print what would be sent, send nothing."
@@ -74,6 +81,7 @@ def replay(
     timeout: float | None,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
+    host: tuple[str, ...],
     allow_writes: bool | None,
     dry_run: bool,
     json_to: Path | str | None,
@@ -91,6 +99,7 @@ def replay(
     capture error, 3 a backend that answered no exchange or an internal failure, 130 interrupted, 143
     terminated by SIGTERM (results so far are kept).
     """
+    from paritycheck import run as run_module
     from paritycheck.gate import LiveSummary
     from paritycheck.report import terminal
     from paritycheck.run import parse_shard, runner
@@ -104,6 +113,7 @@ def replay(
         timeout=timeout,
         include=include,
         exclude=exclude,
+        hosts=host,
         allow_writes=allow_writes,
     )
     out = _stdout()
@@ -115,7 +125,7 @@ def replay(
         rules = config.normalise if config.contract.normalised else None
         spec = load_contract(contract_spec, normalise=rules)
     if dry_run:
-        plan = runner.dry_run(config, list(captures), contract=spec)
+        plan = run_module.dry_run(config, list(captures), contract=spec)
         return terminal.print_dry_run(plan, config, out=out, json_to=json_to)
     part = None if shard is None else parse_shard(shard, name=run_name)
     count = resolve_workers(workers, captures, shard)

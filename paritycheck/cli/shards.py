@@ -44,7 +44,7 @@ def worker_args(params: dict[str, Any]) -> list[str]:
     for option, name in _PASSED:
         if params.get(name) is not None:
             args += [option, str(params[name])]
-    for name in ("include", "exclude"):
+    for name in ("include", "exclude", "host"):
         for value in params.get(name) or ():
             args += [f"--{name}", value]
     if params.get("allow_writes"):

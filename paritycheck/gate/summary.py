@@ -158,6 +158,8 @@ class RunSummary:
     skip_reasons: list[tuple[str, int]] = field(default_factory=list)
     #: ``3 of 4 shards complete`` for a sharded run (replay --shard/--workers); None otherwise.
     shards: str | None = None
+    #: The capture hosts replayed and why, where the capture had several (``meta.hosts``); else None.
+    hosts: dict[str, Any] | None = None
 
     @property
     def parity(self) -> float | None:
@@ -183,6 +185,7 @@ class RunSummary:
             "endpoints": [e.to_json() for e in self.endpoints],
             "sessions": self.sessions,
             "shards": self.shards,
+            "hosts": self.hosts,
             "reasons": {
                 "failed": [{"reason": r, "count": n} for r, n in self.failure_reasons],
                 "skipped": [{"reason": r, "count": n} for r, n in self.skip_reasons],
@@ -244,6 +247,7 @@ def _build(
         failure_reasons=(reasons or {}).get("failed", Counter()).most_common(),
         skip_reasons=(reasons or {}).get("skipped", Counter()).most_common(),
         shards=describe_shards(run) if run else None,
+        hosts=run.meta.get("hosts") if run else None,
     )
 
 

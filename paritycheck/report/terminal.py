@@ -240,6 +240,8 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
     out.print(totals)
     if summary.skip_reasons:
         out.print(Text("  skipped: " + ", ".join(f"{n}× {r}" for r, n in summary.skip_reasons), style="dim"))
+    if summary.hosts:
+        out.print(Text(hosts_line(summary.hosts), style="dim"))
     sessions = summary.sessions
     if sessions:
         writes = sessions.get("writes") or {}
@@ -269,6 +271,19 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
         else Text("NOTHING REPLAYED", style="bold yellow")
     )
     out.print(verdict)
+
+
+def hosts_line(hosts: dict[str, Any]) -> str:
+    """``hosts: replayed api.x (why); 95 other hosts skipped: cdn.y (40 entries), ...``."""
+    line = f"  hosts: replayed {', '.join(hosts.get('replayed') or ['*'])} ({hosts.get('why', '')})"
+    others = hosts.get("other_hosts") or []
+    if others:
+        named = ", ".join(f"{o['host']} ({o['entries']})" for o in others[:5])
+        more = int(hosts.get("others", len(others))) - min(5, len(others))
+        line += f"; {plural(int(hosts.get('others', len(others))), 'other host')} skipped: {named}"
+        line += f", … {more} more" if more > 0 else ""
+        line += f" (entries in the first {hosts.get('sampled', '?')}); --host or [replay] hosts to choose"
+    return line
 
 
 def _all_failed(summary: RunSummary, side: str) -> str | None:

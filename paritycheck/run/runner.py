@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from paritycheck import capture
-from paritycheck.capture import Selector, learn_templates, read_fast
-from paritycheck.common.endpoints import EndpointMatcher
+from paritycheck.capture import HostChoice, Selector, learn_templates, read_fast
 from paritycheck.common.gctune import with_fewer_collections
 from paritycheck.compare import Comparator, RunClock, redact
 from paritycheck.config import Config
@@ -28,6 +26,7 @@ from paritycheck.gate import LiveSummary, RunSummary, summarise
 from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner, classify_merged
 from paritycheck.replay import Engine, Transport, make_transport, schedule
+from paritycheck.run.prepare import describe_captures, endpoint_matcher, hosts_record, hosts_to_replay
 from paritycheck.run.record import check_backends, config_record
 from paritycheck.run.shards import Shard, Splitter, fingerprint
 from paritycheck.run.stream_limits import stream_limits
@@ -89,12 +88,6 @@ def _exchanges(paths: Sequence[Path], errors: list[CaptureError]) -> Iterator[Ex
             return
 
 
-def endpoint_matcher(config: Config, contract: Contract | None = None) -> EndpointMatcher:
-    """Endpoint names: ``[[endpoint]]`` patterns first, then the spec's templates, then automatic ones."""
-    spec = contract.endpoint_patterns() if contract is not None else []
-    return EndpointMatcher([*(rule.match for rule in config.endpoint), *spec])
-
-
 class _Pipeline:
     """The per-exchange work and the consumers of its outcomes."""
 
@@ -107,6 +100,7 @@ class _Pipeline:
         on_outcome: OutcomeCallback | None,
         contract: Contract | None = None,
         live: LiveSummary | None = None,
+        hosts: HostChoice | None = None,
     ) -> None:
         self.matcher = endpoint_matcher(config, contract)
         self.contract_check = None
@@ -118,6 +112,7 @@ class _Pipeline:
             include=config.replay.include,
             exclude=config.replay.exclude,
             allow_writes=config.replay.allow_writes,
+            hosts=hosts,
         )
         self.comparator = Comparator(config.normalise, config.endpoint, coalesce=config.streams.coalesce)
         self.noise = NoiseLearner(config.noise, allow_writes=config.replay.allow_writes)
@@ -374,7 +369,10 @@ async def replay_captures(
         legacy_secondary=config.backends.legacy_secondary,
         stream_limits=stream_limits(config, endpoint_matcher(config, contract)),
     )
-    pipeline = _Pipeline(config, engine, store, run_id, on_outcome, contract, live)
+    hosts = await asyncio.to_thread(hosts_to_replay, config, captures)
+    if len(hosts.seen) > 1 or hosts.patterns:  # several hosts, or chosen ones: say which were replayed
+        store.update_meta(run_id, {"hosts": hosts_record(hosts)})
+    pipeline = _Pipeline(config, engine, store, run_id, on_outcome, contract, live, hosts)
     pipeline.shard = shard
     contract_report = None
     noise_paths = 0
@@ -445,43 +443,6 @@ async def replay_captures(
         db=db,
         contract=contract_report,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Planned:
-    """One line of a dry run: what would be sent, or why not."""
-
-    exchange: Exchange
-    endpoint: str
-    skip: str | None
-
-
-def dry_run(
-    config: Config, captures: Sequence[Path], *, contract: Contract | None = None
-) -> Iterator[Planned]:
-    """Read and filter the captures and say what would be sent, sending nothing."""
-    matcher = endpoint_matcher(config, contract)
-    selector = Selector(
-        include=config.replay.include, exclude=config.replay.exclude, allow_writes=config.replay.allow_writes
-    )
-    for path in captures:
-        for exchange in read_fast(path):
-            request = exchange.request
-            yield Planned(
-                exchange, matcher.endpoint(request.method, request.path), selector.skip_reason(exchange)
-            )
-
-
-def describe_captures(captures: Sequence[Path]) -> list[dict[str, str]]:
-    """Name and SHA-256 of each capture, as recorded with a run; a missing file is a capture error."""
-    for path in captures:
-        if Path(path).is_dir():
-            raise CaptureError(
-                "is a directory, not a capture file", file=str(path), hint="name a .har or .jsonl file"
-            )
-        if not Path(path).is_file():
-            raise CaptureError("no such file", file=str(path), hint="check the capture path")
-    return [{"name": str(p), "digest": capture.digest(p)} for p in captures]
 
 
 def _now() -> str:
