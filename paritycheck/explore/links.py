@@ -28,7 +28,7 @@ from paritycheck.explore.generate import (
 from paritycheck.models import SAFE_METHODS
 
 STATEFUL = "stateful"
-_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace", "query")
 
 
 @dataclass(frozen=True, slots=True)
