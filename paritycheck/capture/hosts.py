@@ -12,26 +12,28 @@ and every entry would go to the two backends. The hosts replayed are, in order:
    ``/graphql`` path); else the host with the most API-like entries anywhere; else the busiest host.
    Third-party hosts (CDNs, analytics, ads) are another domain, so they lose to the site's own API.
 
-The choice is made from the first :data:`SAMPLE` entries, so it costs nothing on a large capture and is
-the same in every shard. Entries of other hosts are skipped with one reason, counted per host, and the
-run says which host it replayed and why (``meta.hosts``).
+The choice is made from the first :data:`SAMPLE` entries as the run reads them (:func:`deciding` holds
+them back until it is made, at most :data:`SAMPLE_BYTES` of bodies), before any shard or resume filter,
+so it costs no second reading of the capture and every shard makes the same one. Entries of other hosts
+are skipped with one reason, and the run says which host it replayed and why (``meta.hosts``).
 """
 
 from __future__ import annotations
 
 import fnmatch
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from paritycheck.models import Exchange, header
 
-__all__ = ["GENERATED_HOST", "SAMPLE", "HostChoice", "choose_hosts", "host_of", "site_of"]
+__all__ = ["GENERATED_HOST", "SAMPLE", "HostChoice", "choose_hosts", "deciding", "host_of", "site_of"]
 
-#: Entries read to choose the hosts.
-SAMPLE = 2000
+#: Entries the hosts are chosen from, and the most body bytes held back while choosing.
+SAMPLE = 500
+SAMPLE_BYTES = 32 * 1024 * 1024
 #: The host of requests ``paritycheck explore`` generates: it stands for the backends themselves.
 GENERATED_HOST = "generated.paritycheck.invalid"
 _API_TYPES = ("json", "xml", "graphql", "grpc", "protobuf", "msgpack")
@@ -155,3 +157,26 @@ def choose_hosts(
         top = min(entries, key=lambda h: (-entries[h], h))
         why = f"the busiest host: {entries[top]} of {total} sampled entries"
     return HostChoice((top,), why, seen)
+
+
+def deciding(
+    exchanges: Iterator[Exchange],
+    decide: Callable[[list[Exchange]], None],
+    *,
+    limit: int = SAMPLE,
+    max_bytes: int = SAMPLE_BYTES,
+) -> Iterator[Exchange]:
+    """``exchanges`` unchanged, the first ``limit`` (or ``max_bytes`` of bodies) held back until
+    ``decide`` has seen them: the hosts are chosen from what the run reads anyway."""
+    held: list[Exchange] = []
+    size = 0
+    for exchange in exchanges:
+        held.append(exchange)
+        recorded = exchange.recorded
+        size += len(exchange.request.body or b"") + len(recorded.body or b"" if recorded is not None else b"")
+        if len(held) >= limit or size >= max_bytes:
+            break
+    decide(held)
+    yield from held
+    del held
+    yield from exchanges

@@ -46,9 +46,14 @@ class Selector:
         self._include = [_Rule(p, what="include pattern") for p in include]
         self._exclude = [_Rule(p, what="exclude pattern") for p in exclude]
         self.allow_writes = allow_writes
-        self.hosts = hosts if hosts is not None and hosts.patterns else None
+        self.hosts: HostChoice | None = None
+        self.choose(hosts)
         #: Entries skipped because of their host, per host.
         self.other_hosts: Counter[str] = Counter()
+
+    def choose(self, hosts: HostChoice | None) -> None:
+        """Replay only the hosts ``hosts`` allows (None, or no patterns: every host)."""
+        self.hosts = hosts if hosts is not None and hosts.patterns else None
 
     def skip_reason(self, exchange: Exchange) -> str | None:
         """None to replay the exchange, else a short stable reason (reasons are grouped and counted)."""

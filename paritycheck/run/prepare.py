@@ -1,17 +1,16 @@
-"""What is decided before a run sends anything: the captures described, the capture hosts to replay, the
-endpoint names; and the dry run, which stops there and says what would be sent."""
+"""What is decided before a run sends anything: the captures described, the capture hosts to replay (from
+its first entries), the endpoint names; and the dry run, which stops there and says what would be sent."""
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from paritycheck import capture
 from paritycheck.capture import HostChoice, Selector, choose_hosts, read_fast
-from paritycheck.capture.hosts import SAMPLE
+from paritycheck.capture.hosts import deciding
 from paritycheck.common.endpoints import EndpointMatcher
 from paritycheck.config import Config
 from paritycheck.errors import CaptureError
@@ -20,7 +19,7 @@ from paritycheck.models import Exchange
 if TYPE_CHECKING:
     from paritycheck.contract import Contract
 
-__all__ = ["Planned", "describe_captures", "dry_run", "endpoint_matcher", "hosts_record", "hosts_to_replay"]
+__all__ = ["Planned", "describe_captures", "dry_run", "endpoint_matcher", "host_chooser", "hosts_record"]
 
 
 def endpoint_matcher(config: Config, contract: Contract | None = None) -> EndpointMatcher:
@@ -47,39 +46,34 @@ def dry_run(
         include=config.replay.include,
         exclude=config.replay.exclude,
         allow_writes=config.replay.allow_writes,
-        hosts=hosts_to_replay(config, captures),
     )
-    for path in captures:
-        for exchange in read_fast(path):
-            request = exchange.request
-            yield Planned(
-                exchange, matcher.endpoint(request.method, request.path), selector.skip_reason(exchange)
-            )
 
-
-def hosts_to_replay(config: Config, captures: Sequence[Path]) -> HostChoice:
-    """The capture hosts to replay (capture/hosts.py), chosen from the captures' first entries."""
-
-    def entries() -> Generator[Exchange, None, None]:
+    def every() -> Iterator[Exchange]:
         for path in captures:
-            stream = capture.read(path)
-            try:
-                yield from stream
-            finally:
-                close = getattr(stream, "close", None)  # a generator: its file is closed now
-                if close is not None:
-                    close()
+            yield from read_fast(path)
 
-    sample = entries()
-    try:
-        backends = (config.backends.legacy.url, config.backends.candidate.url)
-        return choose_hosts(
-            itertools.islice(sample, SAMPLE), configured=config.replay.hosts, backends=backends
+    for exchange in deciding(every(), host_chooser(config, selector)):
+        request = exchange.request
+        yield Planned(
+            exchange, matcher.endpoint(request.method, request.path), selector.skip_reason(exchange)
         )
-    except CaptureError:  # reported, with its entry, when the run reads the capture
-        return HostChoice()
-    finally:
-        sample.close()
+
+
+def host_chooser(
+    config: Config, selector: Selector, *, record: Callable[[HostChoice], None] | None = None
+) -> Callable[[list[Exchange]], None]:
+    """``decide(sample)`` for :func:`paritycheck.capture.hosts.deciding`: choose the hosts (capture/hosts.py)
+    from the run's first entries, make ``selector`` skip the others, and ``record`` the choice where the
+    capture had several hosts or hosts were configured."""
+    backends = (config.backends.legacy.url, config.backends.candidate.url)
+
+    def decide(sample: list[Exchange]) -> None:
+        choice = choose_hosts(sample, configured=config.replay.hosts, backends=backends)
+        selector.choose(choice)
+        if record is not None and (len(choice.seen) > 1 or choice.patterns):
+            record(choice)
+
+    return decide
 
 
 def hosts_record(hosts: HostChoice, *, limit: int = 20) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from paritycheck.capture import HostChoice, Selector, learn_templates, read_fast
+from paritycheck.capture.hosts import deciding
 from paritycheck.common.gctune import with_fewer_collections
 from paritycheck.compare import Comparator, RunClock, redact
 from paritycheck.config import Config
@@ -26,7 +27,7 @@ from paritycheck.gate import LiveSummary, RunSummary, summarise
 from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner, classify_merged
 from paritycheck.replay import Engine, Transport, make_transport, schedule
-from paritycheck.run.prepare import describe_captures, endpoint_matcher, hosts_record, hosts_to_replay
+from paritycheck.run.prepare import describe_captures, endpoint_matcher, host_chooser, hosts_record
 from paritycheck.run.record import check_backends, config_record
 from paritycheck.run.shards import Shard, Splitter, fingerprint
 from paritycheck.run.stream_limits import stream_limits
@@ -100,7 +101,6 @@ class _Pipeline:
         on_outcome: OutcomeCallback | None,
         contract: Contract | None = None,
         live: LiveSummary | None = None,
-        hosts: HostChoice | None = None,
     ) -> None:
         self.matcher = endpoint_matcher(config, contract)
         self.contract_check = None
@@ -112,7 +112,6 @@ class _Pipeline:
             include=config.replay.include,
             exclude=config.replay.exclude,
             allow_writes=config.replay.allow_writes,
-            hosts=hosts,
         )
         self.comparator = Comparator(config.normalise, config.endpoint, coalesce=config.streams.coalesce)
         self.noise = NoiseLearner(config.noise, allow_writes=config.replay.allow_writes)
@@ -369,10 +368,7 @@ async def replay_captures(
         legacy_secondary=config.backends.legacy_secondary,
         stream_limits=stream_limits(config, endpoint_matcher(config, contract)),
     )
-    hosts = await asyncio.to_thread(hosts_to_replay, config, captures)
-    if len(hosts.seen) > 1 or hosts.patterns:  # several hosts, or chosen ones: say which were replayed
-        store.update_meta(run_id, {"hosts": hosts_record(hosts)})
-    pipeline = _Pipeline(config, engine, store, run_id, on_outcome, contract, live, hosts)
+    pipeline = _Pipeline(config, engine, store, run_id, on_outcome, contract, live)
     pipeline.shard = shard
     contract_report = None
     noise_paths = 0
@@ -384,6 +380,13 @@ async def replay_captures(
         if sessions is not None:
             await sessions.prepare()  # reset commands, then [auth] logins
         exchanges = _exchanges(list(captures), errors)
+
+        # The hosts to replay, from the first entries as read (before shard and resume filters: the same
+        # choice in every shard); several hosts, or chosen ones, are recorded (capture/hosts.py).
+        def keep_hosts(hosts: HostChoice) -> None:
+            store.update_meta(run_id, {"hosts": hosts_record(hosts)})
+
+        exchanges = deciding(exchanges, host_chooser(config, pipeline.selector, record=keep_hosts))
         if shard is not None or done:
             exchanges = pipeline.counted(exchanges)
         if shard is not None:
