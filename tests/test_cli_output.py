@@ -89,3 +89,14 @@ def test_report_open_without_a_browser_says_so(tmp_path: Path, capture: Path) ->
     assert (
         f"warning: no browser could be opened; open {(tmp_path / 'r.html').as_uri()} yourself" in done.stderr
     )
+
+
+def test_a_dry_run_writes_its_json_plan_into_a_file(tmp_path: Path, capture: Path) -> None:
+    done = invoke(
+        *replay_args(str(capture), "http://127.0.0.1:9", "http://127.0.0.1:10"),
+        "--dry-run", "--json", "out/plan.json", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.exit_code == ExitStatus.OK, done.output
+    plan = json.loads((tmp_path / "out/plan.json").read_text())
+    assert plan["would_send"] == len(PATHS) and len(plan["requests"]) == len(PATHS)
+    assert "wrote out/plan.json" in done.stderr and "{" not in done.stdout
