@@ -11,18 +11,19 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
+from paritycheck.common import tables
+from paritycheck.common.tables import Json
 from paritycheck.common.tomlfile import read_toml
 from paritycheck.common.urls import backend_url_problem, shown_url
 from paritycheck.errors import ConfigError
 from paritycheck.models import GRADES
 
 T = TypeVar("T")
+
 
 DEFAULT_DB = Path("reports/paritycheck.db")
 
@@ -31,6 +32,8 @@ DEFAULT_DB = Path("reports/paritycheck.db")
 class Backend:
     """One backend: base URL (may carry a path prefix), headers sent instead of captured ones."""
 
+    #: A bare string for a Backend is its URL: ``legacy = "http://..."``.
+    __from_string__: ClassVar[str] = "url"
     url: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     reset: str | None = None
@@ -62,6 +65,8 @@ class ReplayConfig:
     max_body: int = 32 * 1024 * 1024
     #: The HTTP client that asks the backends: the lean HTTP/1.1 one, or aiohttp's or httpx's instead.
     client: str = "http1"
+    #: Capture hosts replayed (globs on host or host:port; "*": all). Empty: chosen (capture/hosts.py).
+    hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +135,9 @@ class AuthConfig:
     #: Path of the login request; empty: no ``[auth]`` login.
     path: str = ""
     method: str = "POST"
-    #: A table is sent as a JSON object, a string as it is; ``${NAME}`` reads the environment.
-    body: dict[str, str] | str = field(default_factory=dict)
+    #: A table (nested tables, arrays, numbers and booleans included) is sent as a JSON object, a string
+    #: as it is; ``${NAME}`` in any string reads the environment.
+    body: dict[str, Json] | str = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     #: Where the token is in the login answer: a JSONPath (raw, else normalised body) or ``header:<name>``.
     token: str = "$.access_token"
@@ -212,6 +218,17 @@ class StreamsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ExploreConfig:
+    """``[explore]``: what ``paritycheck explore`` may generate, and its credentials (docs/explore.md)."""
+
+    #: Generate POST, PUT, PATCH and DELETE requests. Their own opt-in: ``[replay] allow_writes`` does not.
+    allow_writes: bool = False
+    #: Per security scheme of the spec: the credential value, one string for both backends or a table
+    #: ``{ legacy = "...", candidate = "..." }``; ``${NAME}`` reads the environment.
+    credentials: dict[str, str | dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     backends: Backends = field(default_factory=Backends)
     replay: ReplayConfig = field(default_factory=ReplayConfig)
@@ -224,6 +241,7 @@ class Config:
     contract: ContractConfig = field(default_factory=ContractConfig)
     noise: NoiseConfig = field(default_factory=NoiseConfig)
     streams: StreamsConfig = field(default_factory=StreamsConfig)
+    explore: ExploreConfig = field(default_factory=ExploreConfig)
     #: Where the configuration was read from (None: defaults only).
     source: str | None = None
 
@@ -232,8 +250,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "normalise.key_case": ("snake", "camel", "none"),
     "normalise.envelope": ("none", "auto"),
 }
-#: The keys a table of its own keys may have.
-_TABLE_KEYS: dict[str, tuple[str, ...]] = {"gate.max_findings": GRADES}
+# A table-valued key listed here may only have these keys.
+_CHOICES["gate.max_findings"] = GRADES
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -252,80 +270,20 @@ def expand_env(value: str, *, where: str, source: str) -> str:
     return _ENV_REF.sub(sub, value)
 
 
-def _type_name(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if origin in (types.UnionType, typing.Union):
-        return " or ".join(_type_name(a) for a in typing.get_args(tp))
-    if origin is tuple:
-        return f"list of {_type_name(typing.get_args(tp)[0])}"
-    if origin is dict:
-        return "table"
-    if dataclasses.is_dataclass(tp):
-        return "table"
-    return {str: "string", int: "integer", float: "number", bool: "true/false", type(None): "nothing"}.get(
-        tp, getattr(tp, "__name__", str(tp))
-    )
-
-
-def _coerce(tp: Any, value: Any, *, key: str, source: str) -> Any:
-    origin = typing.get_origin(tp)
-    if origin in (types.UnionType, typing.Union):
-        for arg in typing.get_args(tp):
-            if arg is type(None) and value is None:
-                return None
-            try:
-                return _coerce(arg, value, key=key, source=source)
-            except ConfigError:
-                continue
-    elif dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        # A bare string for a Backend is its URL: `legacy = "http://..."`.
-        if isinstance(value, str) and tp is Backend:
-            return Backend(url=value)
-        if isinstance(value, dict):
-            return build(tp, value, prefix=key, source=source)
-    elif origin is tuple:
-        (item_tp, *_rest) = typing.get_args(tp)
-        if isinstance(value, list):
-            return tuple(_coerce(item_tp, v, key=f"{key}[{i}]", source=source) for i, v in enumerate(value))
-    elif origin is dict and isinstance(value, dict):
-        if unknown := sorted(set(value) - set(known := _TABLE_KEYS.get(key, value))):
-            raise ConfigError(f"{source}: {key} has no {unknown[0]!r}", hint=f"known: {', '.join(known)}")
-        item = typing.get_args(tp)[1]
-        return {str(k): _coerce(item, v, key=f"{key}.{k}", source=source) for k, v in value.items()}
-    elif tp is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif isinstance(tp, type) and isinstance(value, tp):
-        return value
-    raise ConfigError(
-        f"{source}: {key} must be {_type_name(tp)}, not {value!r}",
-        hint=f"fix {key} in {source}",
-    )
+def expand_env_json(value: Any, *, where: str, source: str) -> Any:
+    """``value`` (a JSON-able TOML value) with ``${NAME}`` expanded in every string, keys excepted."""
+    if isinstance(value, str):
+        return expand_env(value, where=where, source=source)
+    if isinstance(value, list):
+        return [expand_env_json(v, where=f"{where}[{i}]", source=source) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: expand_env_json(v, where=f"{where}.{k}", source=source) for k, v in value.items()}
+    return value
 
 
 def build(cls: type[T], data: dict[str, Any], *, prefix: str = "", source: str = "configuration") -> T:
     """Build dataclass ``cls`` from a TOML table, rejecting unknown keys and wrong types."""
-    assert dataclasses.is_dataclass(cls)
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        full = f"{prefix}.{key}" if prefix else key
-        if key not in names:
-            known = ", ".join(sorted(names))
-            raise ConfigError(f"{source}: unknown key {full!r}", hint=f"known keys here: {known}")
-        coerced = _coerce(hints[key], value, key=full, source=source)
-        choices = _CHOICES.get(full)
-        if choices and coerced not in choices:
-            raise ConfigError(
-                f"{source}: {full} must be one of {', '.join(map(repr, choices))}, not {value!r}",
-                hint=f"fix {full} in {source}",
-            )
-        kwargs[key] = coerced
-    return cls(**kwargs)
+    return tables.build(cls, data, prefix=prefix, source=source, choices=_CHOICES)
 
 
 def _validate(config: Config, source: str) -> Config:
@@ -386,6 +344,13 @@ def _validate(config: Config, source: str) -> Config:
         raise ConfigError(f"{source}: normalise.float_tolerance must not be negative", hint="e.g. 1e-9")
     _validate_gate(config.gate, source)
     _validate_noise(config.noise, source)
+    for name, value in config.explore.credentials.items():
+        if isinstance(value, dict) and set(value) != {"legacy", "candidate"}:
+            raise ConfigError(
+                f"{source}: explore.credentials.{name} must name legacy and candidate, not"
+                f" {', '.join(sorted(value)) or 'nothing'}",
+                hint=f'e.g. {name} = {{ legacy = "${{LEGACY_KEY}}", candidate = "${{CANDIDATE_KEY}}" }}',
+            )
 
     def expanded(side: str) -> Backend:
         b: Backend = getattr(config.backends, side)

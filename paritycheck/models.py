@@ -60,16 +60,31 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True)
+class Close:
+    """How a captured WebSocket conversation was closed: the close frame's code and reason, and by whom.
+
+    ``by`` is ``server``, ``client`` or ``""`` (the capture does not say); ``code`` is None for a close
+    frame without a code.
+    """
+
+    code: int | None = None
+    reason: str = ""
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Stream:
     """The captured messages of a streaming exchange: ``kind`` is ``sse`` or ``websocket``.
 
     ``truncated`` says the capture's message list was cut short (a damaged or partial export): the
-    replay then reads by the configured limits instead of the captured count.
+    replay then reads by the configured limits instead of the captured count. ``close`` is the
+    WebSocket close frame where the capture recorded one.
     """
 
     kind: str
     messages: tuple[Message, ...] = ()
     truncated: bool = False
+    close: Close | None = None
 
     @property
     def received(self) -> int:

@@ -34,6 +34,7 @@ separator. Requests (``1``) are paired with their original responses (``2``) by 
 (``3``) are ignored. See :mod:`paritycheck.capture.goreplay`.
 
 Writing: :class:`CaptureWriter` writes HAR or JSON lines that these readers read back identically.
+Which hosts of a capture are replayed: :mod:`paritycheck.capture.hosts`.
 
 Conversion rules (all formats)
 -------------------------------
@@ -58,6 +59,7 @@ Errors are :class:`~paritycheck.errors.CaptureError` naming the file and, for a 
 from __future__ import annotations
 
 from paritycheck.capture.har import DROPPED_REQUEST_HEADERS
+from paritycheck.capture.hosts import HostChoice, choose_hosts, host_of
 from paritycheck.capture.jsonl import parse_line
 from paritycheck.capture.prefetch import read_fast, read_in_child
 from paritycheck.capture.reader import detect, digest, read
@@ -69,10 +71,13 @@ __all__ = [
     "DROPPED_REQUEST_HEADERS",
     "PARAM",
     "CaptureWriter",
+    "HostChoice",
     "Redactor",
     "Selector",
+    "choose_hosts",
     "detect",
     "digest",
+    "host_of",
     "learn_templates",
     "parse_line",
     "read",

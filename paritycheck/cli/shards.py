@@ -44,7 +44,7 @@ def worker_args(params: dict[str, Any]) -> list[str]:
     for option, name in _PASSED:
         if params.get(name) is not None:
             args += [option, str(params[name])]
-    for name in ("include", "exclude"):
+    for name in ("include", "exclude", "host"):
         for value in params.get(name) or ():
             args += [f"--{name}", value]
     if params.get("allow_writes"):
@@ -52,11 +52,11 @@ def worker_args(params: dict[str, Any]) -> list[str]:
     return args
 
 
-def replay_with_workers(params: dict[str, Any], *, count: int, as_json: bool, no_report: bool) -> int:
+def replay_with_workers(
+    params: dict[str, Any], *, count: int, json_to: Path | str | None, no_report: bool
+) -> int:
     """Run ``count`` workers into one new run, then print its summary as ``replay`` does."""
-    import json
-
-    from paritycheck.cli.base import DEFAULT_HTML, _stderr, _stdout, _write_reports
+    from paritycheck.cli.base import DEFAULT_HTML, _stderr, _stdout, _write_reports, emit_json
     from paritycheck.gate import summarise
     from paritycheck.report import terminal
     from paritycheck.run import workers
@@ -82,10 +82,10 @@ def replay_with_workers(params: dict[str, Any], *, count: int, as_json: bool, no
                 f"no worker stored a run (worst exit status {worst})", hint="see the errors above"
             )
         summary = summarise(store, run_id)
-    if as_json:
-        click.echo(json.dumps(summary.to_json(), indent=2))
-    else:
+    if json_to != "-":
         terminal.print_summary(summary, out=_stdout())
+    if json_to is not None:
+        emit_json(json_to, summary.to_json())
     if not no_report:
         written = _write_reports(params["db"], run_id, html=DEFAULT_HTML)
         err.print(f"report: {written[0]}")

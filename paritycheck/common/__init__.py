@@ -2,7 +2,8 @@
 JSONPath subset of ignore and unordered rules (``jsonpath``), endpoint names such as ``GET /users/{id}``
 (``endpoints``), helper processes (``childproc``), the event-loop runner (``aio``), the server-sent
 events parser (``sse``), counted nouns (``text``), fewer garbage collections during a run
-(``gctune``), reading a TOML file (``tomlfile``) and backend base URLs (``urls``).
+(``gctune``), reading a TOML file (``tomlfile``), backend base URLs (``urls``) and dataclasses built
+strictly from TOML tables (``tables``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from paritycheck.common import (
     jsonparse,
     jsonpath,
     sse,
+    tables,
     text,
     tomlfile,
     urls,
@@ -28,6 +30,7 @@ __all__ = [
     "jsonparse",
     "jsonpath",
     "sse",
+    "tables",
     "text",
     "tomlfile",
     "urls",

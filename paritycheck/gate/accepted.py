@@ -17,6 +17,11 @@
     owner = "alice@example.com"
     until = 2025-09-30
 
+A path may be written as the wire has it (``$.data.items[*].unitPrice``, as reports print it) or as the
+normalised difference path (``$.items[*].unit_price``): an entry matches a group by its normalised path
+or by either side's wire path, and, loaded with the ``[normalise]`` rules, its path is also tried with
+the envelope's ``data`` member removed and the keys in the configured case.
+
 Loading is strict: an unknown key, a missing field, a bad pattern or date is a ConfigError naming the
 file and the entry. :func:`append` writes an entry without a TOML writer, quoting strings itself.
 """
@@ -30,6 +35,7 @@ import fnmatch
 import functools
 import os
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +43,8 @@ from typing import Any
 from paritycheck.common import jsonpath
 from paritycheck.common.endpoints import parse_pattern, pattern_matches
 from paritycheck.common.tomlfile import read_toml
+from paritycheck.compare import Rules
+from paritycheck.config import NormaliseConfig
 from paritycheck.errors import ConfigError
 from paritycheck.findings import ACCEPT_REASON
 
@@ -76,20 +84,24 @@ class Acceptance:
     index: int = 0
     #: A finding's signature: the entry accepts every group of that finding (on ``endpoint`` if set).
     finding: str = ""
+    #: More spellings of ``path`` that mean the same place (normalised: envelope removed, key case).
+    forms: tuple[str, ...] = ()
 
     def expired(self, today: dt.date) -> bool:
         """Accepted through ``until``; expired from the day after."""
         return today > self.until
 
-    def matches(self, endpoint: str, kind: str, path: str, *, finding: str = "") -> bool:
-        """Whether a difference group (endpoint, kind, path) of a run, of finding ``finding``, is this one."""
+    def matches(
+        self, endpoint: str, kind: str, path: str, wire: Iterable[str] = (), *, finding: str = ""
+    ) -> bool:
+        """Whether a difference group (endpoint, kind, path; ``wire``: each side's wire path) of a run, of
+        finding ``finding``, is this one."""
         if self.finding:
             return finding == self.finding and (not self.endpoint or pattern_matches(self.endpoint, endpoint))
-        return (
-            (self.kind == "*" or self.kind == kind)
-            and path_matches(self.path, path)
-            and pattern_matches(self.endpoint, endpoint)
-        )
+        if not (self.kind == "*" or self.kind == kind) or not pattern_matches(self.endpoint, endpoint):
+            return False
+        patterns = (self.path, *self.forms)
+        return any(path_matches(p, where) for p in patterns for where in (path, *wire))
 
     @property
     def label(self) -> str:
@@ -118,12 +130,19 @@ class KnownDifferences:
     source: str | None = None
 
     def match(
-        self, endpoint: str, kind: str, path: str, *, today: dt.date, finding: str = ""
+        self,
+        endpoint: str,
+        kind: str,
+        path: str,
+        *,
+        today: dt.date,
+        wire: Iterable[str] = (),
+        finding: str = "",
     ) -> Acceptance | None:
         """The acceptance covering this group: an unexpired one if any, else an expired one, else None."""
         expired = None
         for entry in self.entries:
-            if entry.matches(endpoint, kind, path, finding=finding):
+            if entry.matches(endpoint, kind, path, wire, finding=finding):
                 if not entry.expired(today):
                     return entry
                 expired = expired or entry
@@ -261,8 +280,14 @@ def parse(data: dict[str, Any], *, source: str) -> KnownDifferences:
     return KnownDifferences(tuple(entries), source)
 
 
-def load(path: str | Path, *, missing_ok: bool = True) -> KnownDifferences:
-    """Load ``path``; a missing file is an empty list when ``missing_ok``, else a ConfigError."""
+def load(
+    path: str | Path, *, missing_ok: bool = True, normalise: NormaliseConfig | None = None
+) -> KnownDifferences:
+    """Load ``path``; a missing file is an empty list when ``missing_ok``, else a ConfigError.
+
+    With ``normalise`` (the ``[normalise]`` rules), each entry also matches its path's normalised
+    spellings (:func:`normalised_forms`).
+    """
     file = Path(path)
     if not file.exists():
         if missing_ok:
@@ -270,7 +295,37 @@ def load(path: str | Path, *, missing_ok: bool = True) -> KnownDifferences:
         raise ConfigError(
             f"known differences file {file} does not exist", hint="check gate.known_differences"
         )
-    return parse(read_toml(file), source=str(file))
+    known = parse(read_toml(file), source=str(file))
+    if normalise is None:
+        return known
+    entries = tuple(dataclasses.replace(e, forms=normalised_forms(e.path, normalise)) for e in known.entries)
+    return KnownDifferences(entries, known.source)
+
+
+def normalised_forms(path: str, normalise: NormaliseConfig) -> tuple[str, ...]:
+    """Other spellings of a JSONPath ``path`` in the normalised document: keys in ``key_case``, and,
+    with ``envelope = "auto"``, without a leading ``data`` member (``$.data.unitPrice`` ->
+    ``$.unit_price``). Patterns with ``..`` are left as they are."""
+    if not path.startswith("$"):
+        return ()
+    try:
+        steps = jsonpath.parse(path).steps
+    except ValueError:
+        return ()
+    if any(descend for descend, _ in steps):
+        return ()
+    convert = Rules(key_case=normalise.key_case, envelope="none", timestamps=False)._convert
+    parts = [convert(p) if isinstance(p, str) else p for _, p in steps]
+
+    def written(parts: list[str | int | None]) -> str:
+        # format_path writes concrete parts; a wildcard (None) is written [*]
+        return "$" + "".join("[*]" if p is None else jsonpath.format_path([p])[1:] for p in parts)
+
+    forms = [written(parts)]
+    first = steps[0][1] if steps else None
+    if normalise.envelope == "auto" and isinstance(first, str) and first.lower() == "data":
+        forms.append(written(parts[1:]))
+    return tuple(f for f in dict.fromkeys(forms) if f != path)
 
 
 # ---------------------------------------------------------------------------------------------- writing

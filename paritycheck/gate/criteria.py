@@ -28,7 +28,7 @@ from typing import Any
 from paritycheck.common.endpoints import pattern_matches
 from paritycheck.config import GateConfig
 from paritycheck.findings import Findings, of_run
-from paritycheck.gate.accepted import KnownDifferences
+from paritycheck.gate.accepted import Acceptance, KnownDifferences
 from paritycheck.gate.finding_limits import acceptances, finding_rows
 from paritycheck.gate.period import complete_runs, merge_groups
 from paritycheck.gate.stats import RESAMPLES, Estimate, compare_p95, seed_for
@@ -185,20 +185,50 @@ def _latency(
     ]
 
 
+def unmatched(store: Store, run_id: int, entry: Acceptance) -> str | None:
+    """Why ``entry`` matches no difference group of run ``run_id``, with the groups it may have meant;
+    None when it matches one."""
+    if entry.finding:
+        found = of_run(store, run_id, examples=0)
+        if any(entry.matches(m.endpoint, m.kind, m.path, finding=m.signature) for m in found.members):
+            return None
+        titles = [f"{f.signature} ({f.title})" for f in list(found)[:5]]
+        return f"finding {entry.finding} is not among the findings of run {run_id}" + (
+            "; its findings: " + "; ".join(titles) if titles else ""
+        )
+    groups = store.difference_groups(run_id, examples=1)
+    if any(entry.matches(g.endpoint, g.kind, g.path, tuple(g.wire.values())) for g in groups):
+        return None
+    near = [g for g in groups if pattern_matches(entry.endpoint, g.endpoint)] or groups
+    shown = [f"{g.kind} {g.path} on {g.endpoint}" for g in near[:5]]
+    return f"{entry.kind} {entry.path} on {entry.endpoint} matches no difference of run {run_id}" + (
+        f"; its differences{' there' if near is not groups else ''}: " + "; ".join(shown) if shown else ""
+    )
+
+
 def _expired(
-    shown: list[AcceptedGroup], known: KnownDifferences, today: dt.date
+    shown: list[AcceptedGroup], known: KnownDifferences, today: dt.date, used: set[int]
 ) -> tuple[list[Criterion], list[str]]:
-    """A failing criterion per expired entry that still matches differences; a note per unused one."""
+    """A failing criterion per expired entry that still matches differences; a note per unused one.
+
+    An entry still in force that matches nothing is noted too: its endpoint, kind or path is likely
+    misspelt (or the difference is fixed, and the entry can go).
+    """
     hits: dict[int, int] = {}
     for g in shown:
-        if g.expired:
-            hits[g.acceptance.index] = hits.get(g.acceptance.index, 0) + g.count
+        hits[g.acceptance.index] = hits.get(g.acceptance.index, 0) + g.count
     criteria, notes = [], []
     where = known.source or "known differences"
     for entry in known.entries:
-        if not entry.expired(today):
-            continue
         until = entry.until.isoformat()
+        if not entry.expired(today):
+            if entry.index not in used:
+                notes.append(
+                    f"{where}: {entry.label} matches no difference of this run: check its endpoint, kind"
+                    " and path (a wire path such as $.data.price or the normalised $.price), or remove it"
+                    " if the difference is fixed"
+                )
+            continue
         if entry.index in hits:
             note = (
                 f"{where}: {entry.label} expired on {until} (owner {entry.owner}: {entry.reason}); its "
@@ -255,6 +285,7 @@ def evaluate_runs(
     shown_all: list[AcceptedGroup] = []
     per_run: list[tuple[Findings, set[int]]] = []
     accepted: dict[str, int] = {}
+    used: set[int] = set()
     for run_id in run_ids:
         for endpoint, by_status in store.counts(run_id).items():
             into = counts.setdefault(endpoint, {})
@@ -265,7 +296,7 @@ def evaluate_runs(
             both[0].extend(legacy_ms)
             both[1].extend(candidate_ms)
         found = of_run(store, run_id, examples=0)
-        run_shown, run_accepted, active = acceptances(found, known, today)
+        run_shown, run_accepted, active = acceptances(found, known, today, used)
         per_run.append((found, active))
         shown_all += run_shown
         for endpoint, n in run_accepted.items():
@@ -362,7 +393,7 @@ def evaluate_runs(
         )
     )
     criteria += finding_rows(per_run, gate)
-    expired_rows, notes = _expired(shown, known, today)
+    expired_rows, notes = _expired(shown, known, today, used)
     criteria += expired_rows
     criteria += endpoint_rows
     result = GateResult(

@@ -22,16 +22,27 @@ __all__ = ["DEFAULT_MAX_FINDINGS", "acceptances", "finding_limits", "finding_row
 
 
 def acceptances(
-    found: Findings, known: KnownDifferences, today: dt.date
+    found: Findings, known: KnownDifferences, today: dt.date, used: set[int] | None = None
 ) -> tuple[list[AcceptedGroup], dict[str, int], set[int]]:
     """Groups of the findings covered by the file (by group or by finding), per endpoint the mismatched
-    exchanges whose every difference is accepted, and the indexes of the members accepted (unexpired)."""
+    exchanges whose every difference is accepted, and the indexes of the members accepted (unexpired).
+
+    A group matches by its normalised path or as either side wrote it (``$.data.price``: what reports
+    print). ``used`` gets the index of every entry that matches some group, whether or not another took it.
+    """
     if not known.entries:
         return [], {}, set()
     shown: dict[tuple[str, str, str, int], AcceptedGroup] = {}
     active: set[int] = set()
     for i, m in enumerate(found.members):
-        entry = known.match(m.endpoint, m.kind, m.path, today=today, finding=m.signature)
+        wire = tuple(m.wire.values())
+        if used is not None:
+            used.update(
+                e.index
+                for e in known.entries
+                if e.matches(m.endpoint, m.kind, m.path, wire, finding=m.signature)
+            )
+        entry = known.match(m.endpoint, m.kind, m.path, today=today, wire=wire, finding=m.signature)
         if entry is None:
             continue
         expired = entry.expired(today)

@@ -166,6 +166,8 @@ class RunSummary:
     #: The run's findings, riskiest first (paritycheck.findings); None when not worked out (a summary
     #: counted from outcomes alone, before anything was read back from the store).
     findings: Findings | None = None
+    #: The capture hosts replayed and why, where the capture had several (``meta.hosts``); else None.
+    hosts: dict[str, Any] | None = None
 
     @property
     def parity(self) -> float | None:
@@ -194,6 +196,7 @@ class RunSummary:
             "endpoints": [e.to_json() for e in self.endpoints],
             "sessions": self.sessions,
             "shards": self.shards,
+            "hosts": self.hosts,
             "reasons": {
                 "failed": [{"reason": r, "count": n} for r, n in self.failure_reasons],
                 "skipped": [{"reason": r, "count": n} for r, n in self.skip_reasons],
@@ -255,6 +258,7 @@ def _build(
         failure_reasons=(reasons or {}).get("failed", Counter()).most_common(),
         skip_reasons=(reasons or {}).get("skipped", Counter()).most_common(),
         shards=describe_shards(run) if run else None,
+        hosts=run.meta.get("hosts") if run else None,
     )
 
 
@@ -306,6 +310,8 @@ class LiveSummary:
     """A run summary built one outcome at a time, for progress lines and the end-of-run summary."""
 
     def __init__(self) -> None:
+        #: The run being counted, once it is started in the store (None: no run started yet).
+        self.run_id: int | None = None
         self.total = self.matched = self.mismatched = self.failed = self.skipped = 0
         self._counts: dict[str, dict[str, int]] = {}
         self._latencies: dict[str, tuple[array[float], array[float]]] = {}

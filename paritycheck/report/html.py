@@ -19,7 +19,7 @@ from paritycheck.common.text import noun, plural
 from paritycheck.compare import described
 from paritycheck.report import model as m
 from paritycheck.report.explore_section import explore_html
-from paritycheck.report.html_contract import contract_html, fig_class, gate_meta, header_figures
+from paritycheck.report.html_contract import contract_html, fig_class, gate_meta, header_figures, run_meta
 from paritycheck.report.html_exchange import esc, short, wire_html
 from paritycheck.report.html_exchange import ms as _ms
 from paritycheck.report.html_findings import Embedded, findings_html, headline_html
@@ -158,24 +158,7 @@ def _header(r: ReportModel) -> str:
         f'<div class="k">{esc(k)}</div><div class="d">{d if "<span" in d else esc(d)}</div></div>'
         for k, v, d in figs
     )
-    captures = "".join(
-        f'<div><span class="mono">{esc(c.get("name", ""))}</span>'
-        f' <span class="muted mono">sha256:{esc(str(c.get("digest", ""))[:12])}</span></div>'
-        for c in run.captures
-    )
-    backends = "".join(
-        f'<div><span class="{_side_class(k)}">{esc(k)}</span> <span class="mono">{esc(v)}</span></div>'
-        for k, v in run.backends.items()
-    )
-    prev = f"run {r.previous.run_id} ({esc(r.previous.started)})" if r.previous else "none in this database"
-    meta = [
-        ("backends", backends),
-        ("capture", captures or '<span class="muted">none recorded</span>'),
-        ("time", f"{esc(run.started)} → {esc(run.ended or 'not finished')} ({esc(run.status)})"),
-        ("tool", f"paritycheck {esc(run.tool_version)}"),
-        ("previous run", prev),
-    ]
-    meta += gate_meta(r)
+    meta = run_meta(r) + gate_meta(r)
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in meta)
     return (
         f'<header><h1>paritycheck run {run.id}</h1><div class="head">'
@@ -186,10 +169,6 @@ def _header(r: ReportModel) -> str:
         f'{", gate" if r.gate is not None else ""}</summary><table class="meta">{rows}</table></details>'
         "</header>"
     )
-
-
-def _side_class(name: str) -> str:
-    return {"legacy": "key-l", "candidate": "key-c"}.get(name, "")
 
 
 def _prev_delta(r: ReportModel, what: str) -> str:

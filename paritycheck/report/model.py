@@ -392,6 +392,7 @@ def unfinished_text(status: str, total: int, replayed: int) -> str:
         "capture_error": "a capture could not be read to its end",
         "running": "still running, or its process was lost less than a minute ago",
         "failed": "stopped by an internal error",
+        "unreachable": "a backend answered no exchange: is it running?",
     }.get(status, "did not finish")
     done = f"{total:,} entries done, {replayed:,} replayed"
     return f"run {unfinished_label(status)} ({why}): {done}; not judged"

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from paritycheck.capture import Selector, learn_templates, read_fast
-from paritycheck.common.endpoints import EndpointMatcher
+from paritycheck.capture import HostChoice, Selector, learn_templates, read_fast
+from paritycheck.capture.hosts import deciding
 from paritycheck.common.gctune import with_fewer_collections
 from paritycheck.compare import Comparator, RunClock, redact
 from paritycheck.config import Config
@@ -28,7 +28,8 @@ from paritycheck.gate import LiveSummary, RunSummary, summarise
 from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner, classify_merged
 from paritycheck.replay import Engine, Transport, make_transport, schedule
-from paritycheck.run.prepare import check_backends, config_record, describe_captures
+from paritycheck.run.prepare import describe_captures, endpoint_matcher, host_chooser, hosts_record
+from paritycheck.run.record import check_backends, config_record
 from paritycheck.run.shards import Shard, Splitter, fingerprint
 from paritycheck.run.stream_limits import stream_limits
 from paritycheck.store import Heartbeat, Store
@@ -89,12 +90,6 @@ def _exchanges(paths: Sequence[Path], errors: list[CaptureError]) -> Iterator[Ex
             return
 
 
-def endpoint_matcher(config: Config, contract: Contract | None = None) -> EndpointMatcher:
-    """Endpoint names: ``[[endpoint]]`` patterns first, then the spec's templates, then automatic ones."""
-    spec = contract.endpoint_patterns() if contract is not None else []
-    return EndpointMatcher([*(rule.match for rule in config.endpoint), *spec])
-
-
 class _Pipeline:
     """The per-exchange work and the consumers of its outcomes.
 
@@ -127,13 +122,22 @@ class _Pipeline:
         self.engine = engine
         self.live = live if live is not None else LiveSummary()
         self.on_outcome = on_outcome
+        #: Exchanges replayed, and those each backend gave no answer to (a transport error).
+        self.replayed = 0
+        self.unanswered: Counter[str] = Counter()
         self.shard: Shard | None = None
         #: Every capture entry's endpoint, when this process replays only part of them (a shard, a resume).
         self.capture_counts: Counter[str] | None = None
         # Session-aware replay (docs/sessions.md): ordering, per-backend tokens and generated values.
         self.sessions: SessionReplay | None = None
         resets = config.backends.legacy.reset or config.backends.candidate.reset
-        if config.sessions.key != "none" or config.auth.path or config.correlate or resets:
+        if (
+            config.sessions.key != "none"
+            or config.auth.path
+            or config.correlate
+            or resets
+            or config.explore.credentials
+        ):
             from paritycheck.session import SessionReplay
 
             self.sessions = SessionReplay(config, engine)
@@ -141,12 +145,19 @@ class _Pipeline:
     def attach(self, store: Store, run_id: int) -> None:
         """Store outcomes into run ``run_id`` (and, with a contract, its check) from now on."""
         self.store, self.run_id = store, run_id
+        self.live.run_id = run_id  # the CLI names the run it stopped, or none when none was started
         if self.contract is not None:
             from paritycheck.contract import ReplayCheck
 
             self.contract_check = ReplayCheck(self.contract, store, run_id)
 
     def consume(self, outcome: Outcome) -> None:
+        if outcome.status is not Status.SKIPPED:
+            self.replayed += 1
+            if outcome.status is Status.FAILED:
+                for side, reply in (("legacy", outcome.legacy), ("candidate", outcome.candidate)):
+                    if reply is not None and reply.error is not None:
+                        self.unanswered[side] += 1
         self.store.add(self.run_id, outcome)
         if self.contract_check is not None:
             self.contract_check.add(outcome)  # validates both replies before redaction; stores violations
@@ -207,6 +218,12 @@ class _Pipeline:
         if legacy.error is None and again.error is None:
             self.noise.add_sample(endpoint, self.comparator.compare(endpoint, legacy, again))
         return dataclasses.replace(outcome, legacy_again=again)
+
+    def unreachable(self) -> list[str]:
+        """The backends that answered none of the replayed exchanges."""
+        if not self.replayed:
+            return []
+        return [side for side in ("legacy", "candidate") if self.unanswered[side] == self.replayed]
 
     def learn(self, outcome: Outcome) -> Outcome:
         """Count every compared exchange's differences as raw evidence for noise classification."""
@@ -375,6 +392,13 @@ async def replay_captures(
         if sessions is not None:
             await sessions.prepare()  # reset commands, then [auth] logins
         exchanges = _exchanges(list(captures), errors)
+
+        # The hosts to replay, from the first entries as read (before shard and resume filters: the same
+        # choice in every shard); several hosts, or chosen ones, are recorded (capture/hosts.py).
+        def keep_hosts(hosts: HostChoice) -> None:
+            store.update_meta(run_id, {"hosts": hosts_record(hosts)})
+
+        exchanges = deciding(exchanges, host_chooser(config, pipeline.selector, record=keep_hosts))
         if shard is not None or done:
             exchanges = pipeline.counted(exchanges)
         if shard is not None:
@@ -399,6 +423,8 @@ async def replay_captures(
         # Noise is classed with all the evidence in: raw rates are only known once the run is over.
         noise_paths = pipeline.classify_noise()
         status = "capture_error" if errors else "complete"
+        if status == "complete" and pipeline.unreachable():
+            status = "unreachable"  # a backend answered nothing: no verdict (docs/run-status.md)
     except (KeyboardInterrupt, asyncio.CancelledError):
         status = "interrupted"
         raise
@@ -462,31 +488,6 @@ def _finish(
         store.finish_run(run_id, status=status)
     else:
         store.finish_shard(run_id, shard=shard.index, status=status)
-
-
-@dataclass(frozen=True, slots=True)
-class Planned:
-    """One line of a dry run: what would be sent, or why not."""
-
-    exchange: Exchange
-    endpoint: str
-    skip: str | None
-
-
-def dry_run(
-    config: Config, captures: Sequence[Path], *, contract: Contract | None = None
-) -> Iterator[Planned]:
-    """Read and filter the captures and say what would be sent, sending nothing."""
-    matcher = endpoint_matcher(config, contract)
-    selector = Selector(
-        include=config.replay.include, exclude=config.replay.exclude, allow_writes=config.replay.allow_writes
-    )
-    for path in captures:
-        for exchange in read_fast(path):
-            request = exchange.request
-            yield Planned(
-                exchange, matcher.endpoint(request.method, request.path), selector.skip_reason(exchange)
-            )
 
 
 def _now() -> str:

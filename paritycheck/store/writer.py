@@ -26,7 +26,7 @@ from paritycheck.store.records import FLUSH_SECONDS, NoisePath, RunInfo, dumps, 
 if TYPE_CHECKING:
     from paritycheck.store.childwriter import ChildWriter
 
-FINISHED = ("complete", "interrupted", "failed", "capture_error", "crashed")
+FINISHED = ("complete", "interrupted", "failed", "capture_error", "crashed", "unreachable")
 RUNNING = "running"
 #: zlib level for bodies: on ~1 KB JSON, level 1 takes ~7 us against ~10 us for 6, for 2% more bytes
 #: (bench/store.py prints the levels side by side).
