@@ -73,7 +73,7 @@ def test_missing_shards_fail_the_gate_and_are_named(tmp_path: Path) -> None:
         assert gate.exit_code == 1
         assert "3 of 4 shards complete" in gate.output
         history = runner.invoke(cli, ["history", "--db", str(db)], env={"COLUMNS": "200"})
-        assert "running (3 of 4 shards complete)" in history.output
+        assert "waiting (3 of 4 shards complete)" in history.output  # not crashed: shard 3 may come
         report = runner.invoke(cli, ["report", "--db", str(db), "--html", str(tmp_path / "r.html")])
         assert report.exit_code == 0 and "3 of 4 shards complete" in report.output
         _shard(har, db, urls, "3/4")
