@@ -424,8 +424,10 @@ async def replay_captures(
         finally:
             if pipeline.contract_check is not None:
                 contract_report = pipeline.contract_check.finish()
-            if sessions is not None:
-                store.update_meta(run_id, {"sessions": sessions.meta()})
+            if sessions is not None:  # a shard's facts are its own; the summary adds them up
+                facts = sessions.meta()
+                own = {"sessions": facts} if shard is None else {"shards": {"sessions": {shard.key: facts}}}
+                store.update_meta(run_id, own)
             heartbeat.stop()
             if shard is None:
                 store.finish_run(run_id, status=status)

@@ -39,6 +39,11 @@ class Shard:
     count: int
     name: str
 
+    @property
+    def key(self) -> str:
+        """The shard's key in the run's ``meta.shards`` tables."""
+        return str(self.index)
+
 
 def parse_shard(text: str, *, name: str | None) -> Shard:
     """``--shard I/N`` with ``--run-name NAME``, checked; a ConfigError names the fix."""

@@ -10,6 +10,6 @@ from __future__ import annotations
 from paritycheck.session.correlate import Produced
 from paritycheck.session.grouping import Group, Grouper
 from paritycheck.session.reset import ResetResult, run_reset
-from paritycheck.session.runtime import SessionReplay
+from paritycheck.session.runtime import SessionReplay, merge_meta
 
-__all__ = ["Group", "Grouper", "Produced", "ResetResult", "SessionReplay", "run_reset"]
+__all__ = ["Group", "Grouper", "Produced", "ResetResult", "SessionReplay", "merge_meta", "run_reset"]
