@@ -26,7 +26,7 @@ from paritycheck.common.endpoints import pattern_matches
 from paritycheck.compare import ACCEPTS_REFUSED, BREAKING, shape
 from paritycheck.config import GateConfig
 from paritycheck.gate.accepted import KnownDifferences
-from paritycheck.gate.period import complete_runs, merge_groups
+from paritycheck.gate.period import complete_runs, included_run, merge_groups
 from paritycheck.gate.stats import RESAMPLES, Estimate, compare_p95, seed_for
 from paritycheck.gate.stream_latency import stream_times
 from paritycheck.gate.verdict import (
@@ -417,6 +417,7 @@ def evaluate_runs(
         known_source=known.source,
         runs=tuple(run_ids) if period is not None else (),
         period=period,
+        included=tuple(included_run(r) for r in runs) if period is not None else (),
     )
     if gate.min_consecutive_passes > 0 and period is not None:
         note = "min_consecutive_passes is not applied to a period: its runs are judged as one"
