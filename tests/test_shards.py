@@ -140,6 +140,8 @@ def test_workers_store_one_merged_run_like_one_process(tmp_path: Path) -> None:
     for key in ("total", "matched", "mismatched", "failed", "skipped"):
         assert a[key] == b[key]
     assert b["shards"] == "2 of 2 shards complete" and a["shards"] is None
+    assert a["sessions"]["count"] == b["sessions"]["count"] == 9  # every worker's sessions, added up
+    assert "2 worker processes (--workers 2): 9 sessions, split " in two.stderr
 
 
 def test_processes_opening_a_new_sqlite_file_at_once_migrate_it_once(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from paritycheck.gate import LiveSummary, RunSummary, summarise
 from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner, classify_merged
 from paritycheck.replay import Engine, Transport, make_transport, schedule
-from paritycheck.run.shards import Shard, Splitter, fingerprint
+from paritycheck.run.shards import Shard, Split, Splitter, fingerprint, rename_done
 from paritycheck.run.stream_limits import stream_limits
 from paritycheck.store import Heartbeat, Store
 
@@ -303,6 +303,8 @@ async def replay_captures(
     shard: Shard | None = None,
     resume: bool = False,
     resume_run: int | None = None,
+    name: str | None = None,
+    split: Split | None = None,
 ) -> RunResult:
     """Replay every exchange of ``captures`` against both backends and store the outcomes in ``db``.
 
@@ -322,6 +324,8 @@ async def replay_captures(
     With ``shard``, only that part of the captures is replayed, into the run named by it, which the
     other shards join (:mod:`paritycheck.run.shards`); the run is finished by its last shard. With
     ``resume``, the newest interrupted or crashed run (or ``resume_run``) is continued (run/resume.py).
+    ``split``: every entry's shard, worked out by the ``replay --workers`` command that started this
+    shard (used only for the very same captures). ``name``: the name of a new run that is not sharded.
     """
     check_backends(config)
     # Digesting a capture of hundreds of MB takes a while: keep the event loop free meanwhile.
@@ -352,6 +356,7 @@ async def replay_captures(
             backends=backends,
             captures=captures_info,
             started=_now(),
+            name=name,
         )
     else:
         try:
@@ -361,6 +366,7 @@ async def replay_captures(
                 fingerprint=fingerprint(record, captures_info), tool_version=__version__,
                 config=record, backends=backends, captures=captures_info,
             )  # fmt: skip
+            done = rename_done(done, store.run(run_id).captures, captures_info)
         except BaseException:
             store.close()
             raise
@@ -393,7 +399,9 @@ async def replay_captures(
         if shard is not None or done:
             exchanges = pipeline.counted(exchanges)
         if shard is not None:
-            splitter = await asyncio.to_thread(Splitter, config, list(captures), shard)
+            digests = tuple(c["digest"] for c in captures_info)
+            given = split if split is not None and split.digests == digests else None
+            splitter = await asyncio.to_thread(Splitter, config, list(captures), shard, split=given)
             exchanges = splitter.filter(exchanges, set(done))
         elif done:
             exchanges = (e for e in exchanges if (e.source, e.index) not in done)
