@@ -34,9 +34,9 @@ def _one_session(path: Path) -> Path:
 
 @pytest.fixture
 def big(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every capture counts as large, on an idle machine of 4 cores."""
+    """Every capture counts as large, on an idle machine of 8 cores."""
     monkeypatch.setattr(plan_mod, "MIN_BYTES_PER_WORKER", 1)
-    monkeypatch.setattr(plan_mod, "free_cores", lambda: (4, 4, 0.0))
+    monkeypatch.setattr(plan_mod, "free_cores", lambda: (8, 8, 0.0))
 
 
 def test_small_captures_are_one_process_without_a_word(tmp_path: Path) -> None:
@@ -59,14 +59,20 @@ def test_many_sessions_are_shared_by_as_many_workers_as_the_free_cores(tmp_path:
 
 
 @pytest.mark.usefixtures("big")
-def test_local_backends_take_a_core_per_worker_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_needs_two_free_cores_and_a_third_beside_local_backends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     har = sc.capture(tmp_path / "c.har")
-    monkeypatch.setattr(plan_mod, "free_cores", lambda: (2, 2, 0.1))
+    monkeypatch.setattr(plan_mod, "free_cores", lambda: (2, 2, 0.1))  # this machine, idle
+    assert plan_mod.choose_workers(REMOTE, [har]) == (
+        1, None, "one process: 2 of 2 cores free (load 0.1); two workers need 4"
+    )  # fmt: skip
+    monkeypatch.setattr(plan_mod, "free_cores", lambda: (5, 8, 3.2))
     count, split, note = plan_mod.choose_workers(LOCAL, [har])
-    assert (count, split) == (1, None) and "the backends answer on this host" in note
+    assert (count, split) == (1, None) and note.endswith(
+        "two workers need 6, the backends answering on this host"
+    )
     assert plan_mod.choose_workers(REMOTE, [har])[0] == 2
-    monkeypatch.setattr(plan_mod, "free_cores", lambda: (1, 2, 1.2))
-    assert plan_mod.choose_workers(REMOTE, [har])[2] == "one process: 1 of 2 cores free (load 1.2)"
 
 
 def test_a_worker_with_nothing_to_do_never_starts(tmp_path: Path) -> None:

@@ -9,8 +9,10 @@ Without ``--workers``, the number of workers is chosen from what is known once t
 (:func:`choose_workers`):
 
 - captures under 8 MiB: one process; a worker's start-up costs more than it gains;
-- the free cores: the usable cores less the 1-minute load average. Backends on this host (loopback,
-  this host's name) answer on the same cores, so each worker then needs two;
+- the free cores: the usable cores less the 1-minute load average. A worker needs two: one for its
+  event loop, one for its capture-reader and store-writer children, which parse the whole capture and
+  store its share. Backends on this host (loopback, this host's name) answer on the same cores, so
+  each worker then needs a third;
 - the sessions: the captures are read once and every entry's session key hashed (run/shards.py). N
   workers only when each gets entries and the work is shared evenly enough that N finish in at most
   ``1 / (0.75 N)`` of one process's time; else fewer, down to one process. One session: one process.
@@ -45,6 +47,8 @@ MIN_BYTES_PER_WORKER = 4 * 1024 * 1024
 MAX_DEFAULT_WORKERS = 8
 #: N workers are chosen only if the largest share is at most 1 / (BALANCE * N) of the work.
 BALANCE = 0.75
+#: Cores a worker needs: its event loop, and its reader and writer children (docs/benchmarks.md).
+CORES_PER_WORKER = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,12 +136,11 @@ def choose_workers(config: Config, captures: Sequence[Path]) -> tuple[int, Split
         return 1, None, ""
     free, cores, load = free_cores()
     local = backends_local(config)
-    budget = free // 2 if local else free
-    limit = min(MAX_DEFAULT_WORKERS, budget, size // MIN_BYTES_PER_WORKER)
+    need = CORES_PER_WORKER + local
+    limit = min(MAX_DEFAULT_WORKERS, free // need, size // MIN_BYTES_PER_WORKER)
     if limit < 2:
-        why = f"{free} of {cores} cores free (load {load:.1f})"
-        if local and free >= 2:
-            why += ", and the backends answer on this host: a worker needs two cores"
+        where = ", the backends answering on this host" if local else ""
+        why = f"{free} of {cores} cores free (load {load:.1f}); two workers need {2 * need}{where}"
         return 1, None, f"one process: {why}"
     if not Grouper(config.sessions.key).enabled:
         return limit, None, f"{limit} worker processes: every entry is its own session ([sessions] key)"
