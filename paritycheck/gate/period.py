@@ -131,8 +131,9 @@ class Period:
 
     @property
     def label(self) -> str:
-        """``since 2026-11-25 22:40 UTC`` (what the verdict names), with the filter if there is one."""
-        narrowed = f" ({self.only.describe()})" if self.only else ""
+        """``since 2026-11-25 22:40 UTC`` (what the verdict names), and the filter if there is one
+        (``since 2026-11-25 22:40 UTC, kind replay``)."""
+        narrowed = f", {self.only.describe()}" if self.only else ""
         return f"since {self.start:%Y-%m-%d %H:%M} UTC{narrowed}"
 
     @property

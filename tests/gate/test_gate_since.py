@@ -203,7 +203,7 @@ def test_a_period_is_narrowed_by_name_kind_and_capture_and_lists_its_runs(tmp_pa
         verdict = json.loads(result.stdout)  # type: ignore[attr-defined]
         assert [r["id"] for r in verdict["included"]] == verdict["runs"] == expected, args
     text = _invoke(tmp_path, "--since", "24h", "--kind", "replay")
-    assert "runs judged together (since" in text.output and "(kind replay)" in text.output  # type: ignore[attr-defined]
+    assert "runs judged together (since" in text.output and "UTC, kind replay" in text.output  # type: ignore[attr-defined]
     assert "nightly-1" in text.output and "orders.har" in text.output  # type: ignore[attr-defined]
     none = _invoke(tmp_path, "--since", "24h", "--name", "weekly-*")
     assert none.exit_code == ExitStatus.USAGE and "no finished run" in none.output  # type: ignore[attr-defined]
