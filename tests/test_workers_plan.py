@@ -111,3 +111,9 @@ def test_the_command_records_shards_its_workers_did_not(tmp_path: Path) -> None:
     assert stopped.status == "interrupted" and stopped.meta["shards"]["state"] == {
         "1": "complete", "2": "interrupted", "3": "interrupted"
     }  # fmt: skip
+
+
+def test_a_split_file_that_is_not_one_is_ignored(tmp_path: Path) -> None:
+    (tmp_path / "split").write_bytes(b'{"digests": [], "sessions": 1, "columns": [["c.har", 99]]}\n\x00')
+    assert Split.load(tmp_path / "split") is None
+    assert Split.load(tmp_path / "missing") is None

@@ -13,7 +13,7 @@ replay cannot be foreseen and are split by their markers.
 from __future__ import annotations
 
 import hashlib
-import pickle
+import json
 import re
 import zlib
 from array import array
@@ -123,24 +123,35 @@ class Split:
         return out
 
     def save(self, path: Path) -> None:
-        data = {
-            "digests": self.digests,
-            "hashes": {k: v.tobytes() for k, v in self.hashes.items()},
-            "work": self.work.tobytes(),
+        """One JSON line (digests, sessions, each column's source and length), then the columns' bytes:
+        no pickle, so a file handed in is data and nothing else."""
+        columns = [*self.hashes.items(), ("", self.work)]
+        head = {
+            "digests": list(self.digests),
             "sessions": self.sessions,
+            "columns": [[source, len(column)] for source, column in columns],
         }
-        path.write_bytes(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+        with path.open("wb") as fh:
+            fh.write(json.dumps(head).encode() + b"\n")
+            for _, column in columns:
+                fh.write(column.tobytes())
 
     @classmethod
-    def load(cls, path: Path) -> Split:
-        """A split saved by :meth:`save` (by the ``replay --workers`` process that started this one)."""
-        data = pickle.loads(path.read_bytes())
-        return cls(
-            tuple(data["digests"]),
-            {k: _column(v) for k, v in data["hashes"].items()},
-            _column(data["work"]),
-            int(data["sessions"]),
-        )
+    def load(cls, path: Path) -> Split | None:
+        """A split saved by :meth:`save` (by the ``replay --workers`` command that started this worker);
+        None when the file cannot be read as one (the worker then splits the captures itself)."""
+        try:
+            with path.open("rb") as fh:
+                head = json.loads(fh.readline())
+                columns = []
+                for source, length in head["columns"]:
+                    column = array("I")
+                    column.fromfile(fh, int(length))
+                    columns.append((str(source), column))
+            *hashes, (_, work) = columns
+            return cls(tuple(map(str, head["digests"])), dict(hashes), work, int(head["sessions"]))
+        except (OSError, EOFError, ValueError, KeyError, TypeError):
+            return None
 
 
 def _tally(hashes: array[int], count: int) -> list[int]:
@@ -148,12 +159,6 @@ def _tally(hashes: array[int], count: int) -> list[int]:
     for value in hashes:
         out[value % count] += 1
     return out
-
-
-def _column(data: bytes = b"") -> array[int]:
-    column = array("I")
-    column.frombytes(data)
-    return column
 
 
 class Splitter:
