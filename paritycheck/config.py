@@ -11,14 +11,16 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from paritycheck.common.tomlfile import read_toml
+from paritycheck.common.urls import backend_url_problem, shown_url
 from paritycheck.errors import ConfigError
+from paritycheck.models import GRADES
 
 T = TypeVar("T")
 
@@ -43,6 +45,9 @@ class Backends:
 
 #: ``[replay] client``: the transports of paritycheck.replay (kept here so the config stays a leaf).
 CLIENTS = ("http1", "aiohttp", "httpx")
+#: Exchanges in flight at most: each holds a connection to each backend, and far below this bound the
+#: process runs out of file descriptors (``ulimit -n``) or the backends out of capacity.
+MAX_CONCURRENCY = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +115,10 @@ class GateConfig:
     min_samples: int = 30
     confidence: float = 0.95
     min_consecutive_passes: int = 0
-    #: Difference groups graded breaking (or "candidate accepts what legacy refused") allowed; -1: any.
+    #: Findings graded breaking or worse (accepts-refused, server-error, breaking) allowed; -1: any.
     max_breaking: int = -1
+    #: Findings allowed per grade (docs/gate.md): {grade: n}, -1 off; accepts-refused defaults to 0.
+    max_findings: dict[str, int] = field(default_factory=dict)
     known_differences: str = "known-differences.toml"
     endpoint: tuple[GateEndpointRule, ...] = ()
 
@@ -225,6 +232,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "normalise.key_case": ("snake", "camel", "none"),
     "normalise.envelope": ("none", "auto"),
 }
+#: The keys a table of its own keys may have.
+_TABLE_KEYS: dict[str, tuple[str, ...]] = {"gate.max_findings": GRADES}
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -278,9 +287,11 @@ def _coerce(tp: Any, value: Any, *, key: str, source: str) -> Any:
         (item_tp, *_rest) = typing.get_args(tp)
         if isinstance(value, list):
             return tuple(_coerce(item_tp, v, key=f"{key}[{i}]", source=source) for i, v in enumerate(value))
-    elif origin is dict:
-        if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
-            return {str(k): v for k, v in value.items()}
+    elif origin is dict and isinstance(value, dict):
+        if unknown := sorted(set(value) - set(known := _TABLE_KEYS.get(key, value))):
+            raise ConfigError(f"{source}: {key} has no {unknown[0]!r}", hint=f"known: {', '.join(known)}")
+        item = typing.get_args(tp)[1]
+        return {str(k): _coerce(item, v, key=f"{key}.{k}", source=source) for k, v in value.items()}
     elif tp is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
@@ -320,6 +331,7 @@ def build(cls: type[T], data: dict[str, Any], *, prefix: str = "", source: str =
 def _validate(config: Config, source: str) -> Config:
     """Checks that span keys: JSONPaths compile, numbers are in range, env references resolve."""
     from paritycheck.common import jsonpath  # local: keeps config importable while jsonpath loads lazily
+    from paritycheck.common.endpoints import parse_pattern
 
     def check_paths(paths: tuple[str, ...], key: str) -> None:
         for i, expr in enumerate(paths):
@@ -341,11 +353,21 @@ def _validate(config: Config, source: str) -> Config:
             raise ConfigError(
                 f"{source}: endpoint[{i}].match is missing", hint='e.g. match = "GET /api/x/{id}"'
             )
+        parse_pattern(rule.match, what=f"{source}: endpoint[{i}].match")
         check_paths(rule.ignore, f"endpoint[{i}].ignore")
         check_paths(rule.unordered, f"endpoint[{i}].unordered")
     r = config.replay
-    if r.concurrency < 1:
-        raise ConfigError(f"{source}: replay.concurrency must be at least 1", hint="e.g. concurrency = 16")
+    for key in ("include", "exclude"):
+        for i, pattern in enumerate(getattr(r, key)):
+            parse_pattern(pattern, what=f"{source}: replay.{key}[{i}]")
+    for i, correlate in enumerate(config.correlate):
+        if correlate.match.strip() != "*":
+            parse_pattern(correlate.match, what=f"{source}: correlate[{i}].match")
+    if not 1 <= r.concurrency <= MAX_CONCURRENCY:
+        raise ConfigError(
+            f"{source}: replay.concurrency must be between 1 and {MAX_CONCURRENCY:,}, not {r.concurrency:,}",
+            hint="e.g. concurrency = 16",
+        )
     if r.rate < 0:
         raise ConfigError(f"{source}: replay.rate must be 0 (unlimited) or more", hint="e.g. rate = 50")
     if r.max_body < 1024:
@@ -370,7 +392,7 @@ def _validate(config: Config, source: str) -> Config:
         problem = backend_url_problem(b.url)
         if problem:
             raise ConfigError(
-                f"{source}: backends.{side} URL {b.url!r} {problem}",
+                f"{source}: backends.{side} URL {shown_url(b.url)!r} {problem}",
                 hint=f'fix backends.{side} in {source}, e.g. "http://127.0.0.1:8000"',
             )
         headers = {
@@ -383,28 +405,6 @@ def _validate(config: Config, source: str) -> Config:
         config.backends, legacy=expanded("legacy"), candidate=expanded("candidate")
     )
     return dataclasses.replace(config, backends=backends)
-
-
-def backend_url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be a backend's base URL, or None (also for "", which means not configured).
-
-    Checked once, up front, so a typo is one usage error naming the option or key instead of every
-    exchange failing with the transport's ``ValueError``.
-    """
-    if not url:
-        return None
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        return f"is not a valid URL ({exc})"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "is not an http(s) URL with a host"
-    if port == 0:
-        return "has port 0"
-    return None
 
 
 def _validate_noise(noise: NoiseConfig, source: str) -> None:
@@ -443,6 +443,9 @@ def _validate_gate(gate: GateConfig, source: str) -> None:
             hint="e.g. confidence = 0.95",
         )
     check("gate.min_consecutive_passes", gate.min_consecutive_passes, 0, None, "min_consecutive_passes = 3")
+    check("gate.max_breaking", gate.max_breaking, -1, None, "max_breaking = 0")
+    for grade, limit in gate.max_findings.items():
+        check(f"gate.max_findings.{grade}", limit, -1, None, f"max_findings = {{ {grade} = 0 }}")
     if not gate.known_differences.strip():
         raise ConfigError(
             f"{source}: gate.known_differences must name a file",
@@ -479,16 +482,3 @@ def load(path: str | Path | None = None, *, cwd: Path | None = None) -> Config:
         if isinstance(section, dict):
             return parse(section, source="pyproject.toml [tool.paritycheck]")
     return Config()
-
-
-def read_toml(file: Path) -> dict[str, Any]:
-    """Parse a TOML file; a syntax or read error is a ConfigError naming the file."""
-    try:
-        with file.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file}: not valid TOML: {exc}", hint="fix the syntax at the line named") from None
-    except OSError as exc:
-        raise ConfigError(
-            f"{file}: cannot read: {exc.strerror}", hint="check the file's permissions"
-        ) from None

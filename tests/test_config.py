@@ -94,6 +94,13 @@ unordered = ["$.data"]
             "PARITYCHECK_SURELY_UNSET_VAR",
         ),
         ("not = = toml\n", "not valid TOML"),
+        ("[replay]\nconcurrency = 99999999999999999999\n", "replay.concurrency"),
+        ("[[endpoint]]\nmatch = 'GIT /x'\n", "endpoint[0].match"),
+        ("[[endpoint]]\nmatch = 'no-slash'\n", "endpoint[0].match"),
+        ("[replay]\ninclude = ['GET x']\n", "replay.include[0]"),
+        ("[[correlate]]\nmatch = 'POST'\nresponse = '$.id'\n", "correlate[0].match"),
+        ("[backends]\nlegacy = 'http://127.0.0.1:5000/?tenant=a'\n", "backends.legacy"),
+        ("[backends]\ncandidate = 'http://127.0.0.1:5000/#x'\n", "backends.candidate"),
     ],
 )
 def test_bad_config_names_key_and_file(tmp_path: Path, text: str, needle: str) -> None:
@@ -109,3 +116,13 @@ def test_bad_config_names_key_and_file(tmp_path: Path, text: str, needle: str) -
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         cfg.load(tmp_path / "nope.toml")
+
+
+def test_credentials_in_a_backend_url_are_refused_and_never_shown(tmp_path: Path) -> None:
+    path = write(tmp_path / "bad.toml", "[backends]\nlegacy = 'http://admin:hunter2@127.0.0.1:5000/v1'\n")
+    with pytest.raises(ConfigError) as info:
+        cfg.load(path)
+    message = str(info.value)
+    assert str(path) in message and "backends.legacy" in message and "credentials" in message
+    assert "hunter2" not in message and "admin" not in message and "hunter2" not in (info.value.hint or "")
+    assert "\n" not in message

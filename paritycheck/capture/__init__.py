@@ -3,8 +3,9 @@
 :func:`read` detects the format and yields one exchange per entry, in file order, without holding the
 file in memory (HAR files from browsers reach hundreds of MB). Every entry is yielded, even those that
 cannot be replayed: a ``data:``, ``blob:`` or other non-HTTP URL gets ``skip="not http"`` (an entry with
-an empty method ``skip="no request method"``), so totals account for the whole file; only a broken file
-is refused. A WebSocket entry or an SSE response carries its recorded messages in
+an empty method ``skip="no request method"``, one whose method is not an HTTP token, such as
+``GET /admin?x=``, ``skip="request method is not an HTTP token"``), so totals account for the whole
+file; only a broken file is refused. A WebSocket entry or an SSE response carries its recorded messages in
 ``Request.stream`` (see :mod:`paritycheck.capture.streams` and docs/streams.md) and is replayed as a stream.
 
 Formats

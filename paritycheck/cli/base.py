@@ -12,8 +12,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from paritycheck import config as config_mod
+from paritycheck.common.urls import backend_url_problem, shown_url
 from paritycheck.config import Config
-from paritycheck.errors import ExitStatus, ParitycheckError
+from paritycheck.errors import ConfigError, ExitStatus, ParitycheckError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -83,9 +84,9 @@ def override(config: Config, **options: Any) -> Config:
     for side in ("legacy", "candidate"):
         url = options.pop(side, None)
         if url:
-            problem = config_mod.backend_url_problem(url)
+            problem = backend_url_problem(url)
             if problem:
-                raise click.BadParameter(f"{url!r} {problem}", param_hint=f"'--{side}'")
+                raise click.BadParameter(f"{shown_url(url)!r} {problem}", param_hint=f"'--{side}'")
             backends = dataclasses.replace(
                 backends, **{side: dataclasses.replace(getattr(backends, side), url=url)}
             )
@@ -152,6 +153,31 @@ _config_option = click.option(
 
 def _latest(store: Any, run_id: int | None) -> int:
     return run_id if run_id is not None else int(store.latest_run_id())
+
+
+_run_name_option = click.option(
+    "--run-name",
+    metavar="NAME",
+    help="The run called NAME (replay --run-name) instead of the latest.",
+)
+
+
+def named_run(db: Any, run_id: int | None, run_name: str | None) -> int | None:
+    """``--run ID`` or ``--run-name NAME`` (not both) as a run id; None (the latest run) for neither."""
+    if run_name is None:
+        return run_id
+    if run_id is not None:
+        raise click.UsageError("--run and --run-name cannot be combined: name one run")
+    from paritycheck.store import Store
+
+    with Store.open(db, create=False) as store:
+        found = store.run_id_named(run_name)
+    if found is None:
+        raise ConfigError(
+            f"no run is named {run_name!r} in the store",
+            hint="paritycheck history lists the runs; a name is given by replay --run-name NAME",
+        )
+    return found
 
 
 def interrupt_status(exc: KeyboardInterrupt) -> ExitStatus:

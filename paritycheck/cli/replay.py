@@ -22,6 +22,7 @@ from paritycheck.cli.base import (
 )
 from paritycheck.cli.shards import replay_with_workers, shard_options, shards_line
 from paritycheck.common import aio
+from paritycheck.config import MAX_CONCURRENCY
 from paritycheck.errors import CaptureError, ExitStatus
 
 
@@ -31,7 +32,9 @@ from paritycheck.errors import CaptureError, ExitStatus
 @click.option("--candidate", metavar="URL", help="Candidate backend base URL (overrides [backends]).")
 @_config_option
 @_db_option
-@click.option("--concurrency", type=click.IntRange(min=1), help="Exchanges in flight  [default: 16]")
+@click.option(
+    "--concurrency", type=click.IntRange(1, MAX_CONCURRENCY), help="Exchanges in flight  [default: 16]"
+)
 @click.option("--rate", type=click.FloatRange(min=0), help="Max exchanges started per second (0: unlimited).")
 @click.option(
     "--timeout", type=click.FloatRange(min=0, min_open=True), help="Per request, seconds  [default: 10]"
@@ -47,6 +50,11 @@ from paritycheck.errors import CaptureError, ExitStatus
     "--dry-run", is_flag=True, help="Read and filter the captures, print what would be sent, send nothing."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
+@click.option(
+    "--exit-zero",
+    is_flag=True,
+    help="Exit 0, not 1, when the run completes with differences: a later `gate` judges it (shards).",
+)
 @click.option("--no-report", is_flag=True, help=f"Do not write the HTML report ({DEFAULT_HTML}).")
 @click.option(
     "--contract",
@@ -76,6 +84,7 @@ def replay(
     allow_writes: bool | None,
     dry_run: bool,
     as_json: bool,
+    exit_zero: bool,
     no_report: bool,
     contract_spec: Path | None,
     shard: str | None,
@@ -87,9 +96,40 @@ def replay(
 ) -> int:
     """Replay CAPTURES against the legacy and the candidate backend, diff, store and summarise.
 
-    Exit status: 0 every replayed exchange matched, 1 a mismatch or failed exchange, 2 usage, config or
-    capture error, 3 internal failure, 130 interrupted, 143 terminated by SIGTERM (results so far are kept).
+    Exit status: 0 every replayed exchange matched, 1 a mismatch or failed exchange (0 with --exit-zero),
+    2 usage, config or capture error, 3 internal failure, 130 interrupted, 143 terminated by SIGTERM
+    (results so far are kept).
     """
+    status = _replay(**click.get_current_context().params)
+    return ExitStatus.OK if exit_zero and status == ExitStatus.DIFFERENCES else status
+
+
+def _replay(
+    *,
+    captures: tuple[Path, ...],
+    legacy: str | None,
+    candidate: str | None,
+    config_file: Path | None,
+    db: Path,
+    concurrency: int | None,
+    rate: float | None,
+    timeout: float | None,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    allow_writes: bool | None,
+    dry_run: bool,
+    as_json: bool,
+    no_report: bool,
+    contract_spec: Path | None,
+    shard: str | None,
+    run_name: str | None,
+    workers: int | None,
+    split_file: Path | None,
+    resume: bool,
+    resume_run: int | None,
+    **_: object,
+) -> int:
+    """The replay itself: its exit status before --exit-zero."""
     from paritycheck.gate import LiveSummary
     from paritycheck.report import terminal
     from paritycheck.run import runner

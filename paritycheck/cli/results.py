@@ -14,11 +14,13 @@ from paritycheck.cli.base import (
     _config_option,
     _db_option,
     _latest,
+    _run_name_option,
     _stderr,
     _stdout,
     _write_reports,
     cli,
     load_config,
+    named_run,
 )
 from paritycheck.cli.shards import warn_incomplete
 from paritycheck.errors import ExitStatus
@@ -27,6 +29,7 @@ from paritycheck.errors import ExitStatus
 @cli.command(context_settings=CONTEXT)
 @_db_option
 @click.option("--run", "run_id", type=int, help="Run id (default: the latest run).")
+@_run_name_option
 @click.option(
     "--html",
     "html_path",
@@ -64,6 +67,7 @@ from paritycheck.errors import ExitStatus
 def report(
     db: Path,
     run_id: int | None,
+    run_name: str | None,
     html_path: Path,
     markdown_path: Path | None,
     junit_path: Path | None,
@@ -75,6 +79,7 @@ def report(
     from paritycheck.gate import summarise
     from paritycheck.store import Store
 
+    run_id = named_run(db, run_id, run_name)
     written = _write_reports(
         db, run_id, html=html_path, markdown=markdown_path, junit=junit_path, max_examples=max_examples
     )
@@ -98,6 +103,12 @@ def report(
 @cli.command(context_settings=CONTEXT)
 @_db_option
 @click.option("--run", "run_id", type=int, help="Run id (default: the latest run).")
+@click.option(
+    "--run-name",
+    metavar="NAME",
+    help="The run called NAME (replay --run-name) instead of the latest; with --since, a glob: only the"
+    " period's runs so named.",
+)
 @_config_option
 @click.option(
     "--known",
@@ -114,9 +125,6 @@ def report(
 @click.option(
     "--since",
     help="Judge every run that started in this period together (24h, 90m, 7d, or a UTC date/time).",
-)
-@click.option(
-    "--name", "names", multiple=True, metavar="GLOB", help="With --since: only runs so named (repeatable)."
 )
 @click.option(
     "--kind",
@@ -136,8 +144,8 @@ def report(
 def gate(
     db: Path,
     run_id: int | None,
+    run_name: str | None,
     since: str | None,
-    names: tuple[str, ...],
     kinds: tuple[str, ...],
     capture_names: tuple[str, ...],
     config_file: Path | None,
@@ -148,7 +156,7 @@ def gate(
     """Judge a run (default: the latest) against the [gate] criteria: exit 0 pass, 1 fail, 2 usage.
 
     With --since, the runs of the period (live windows) are judged together as one, and listed;
-    --name, --kind and --capture narrow the period.
+    --run-name (a glob then), --kind and --capture narrow the period.
     """
     from paritycheck.gate import accepted as known
     from paritycheck.gate import criteria as gate_mod
@@ -159,9 +167,11 @@ def gate(
 
     if since is not None and run_id is not None:
         raise click.UsageError("--run and --since cannot be combined: judge one run, or a period")
-    only = RunFilter(names, kinds, capture_names)
-    if only and since is None:
-        raise click.UsageError("--name, --kind and --capture narrow a period: add --since (e.g. --since 24h)")
+    only = RunFilter((run_name,) if since is not None and run_name else (), kinds, capture_names)
+    if (kinds or capture_names) and since is None:
+        raise click.UsageError("--kind and --capture narrow a period: add --since (e.g. --since 24h)")
+    if since is None:
+        run_id = named_run(db, run_id, run_name)
     start = None if since is None else parse_since(since)
     config = load_config(config_file)
     accepted = known.load(known_file or config.gate.known_differences, missing_ok=known_file is None)
@@ -207,11 +217,15 @@ def history(db: Path, limit: int | None, config_file: Path | None, as_json: bool
 
 
 @cli.command(context_settings=CONTEXT)
-@click.option("--endpoint", required=True, help="Endpoint pattern, e.g. 'GET /api/v1/users/{id}'.")
-@click.option("--path", "diff_path", required=True, help="Difference path, e.g. '$.data.price' or 'status'.")
 @click.option(
-    "--kind", required=True, help="Difference kind (changed, type, added, removed, order, ...) or *."
+    "--finding",
+    help="A finding's signature, e.g. 'type null→string' (the report's accept line): all its groups.",
 )
+@click.option(
+    "--endpoint", help="Endpoint pattern, e.g. 'GET /api/v1/users/{id}' (with --finding: only there)."
+)
+@click.option("--path", "diff_path", help="Difference path, e.g. '$.data.price' or 'status'.")
+@click.option("--kind", help="Difference kind (changed, type, added, removed, order, ...) or *.")
 @click.option("--reason", required=True, help="Why the difference is accepted, e.g. a ticket.")
 @click.option("--until", required=True, help="Last day the acceptance holds (YYYY-MM-DD).")
 @click.option(
@@ -228,21 +242,25 @@ def history(db: Path, limit: int | None, config_file: Path | None, as_json: bool
 )
 @_config_option
 def accept(
-    endpoint: str,
-    diff_path: str,
-    kind: str,
+    finding: str | None,
+    endpoint: str | None,
+    diff_path: str | None,
+    kind: str | None,
     reason: str,
     until: str,
     owner: str,
     known_file: Path | None,
     config_file: Path | None,
 ) -> int:
-    """Accept a difference group until a date: the gate shows it but does not fail on it."""
+    """Accept a finding (--finding) or one difference group (--endpoint, --kind, --path) until a date:
+    the gate shows it but does not fail on it."""
     from paritycheck.gate import accepted as known
 
+    if finding is not None and (kind is not None or diff_path is not None):
+        raise click.UsageError("--finding accepts a whole finding: leave out --kind and --path")
     target = known_file or Path(load_config(config_file).gate.known_differences)
     entry = known.new_acceptance(
-        endpoint=endpoint, kind=kind, path=diff_path, reason=reason, owner=owner, until=until
+        endpoint=endpoint, kind=kind, path=diff_path, reason=reason, owner=owner, until=until, finding=finding
     )
     accepted = known.append(target, entry)
     _stderr().print(f"accepted in {target} ({len(accepted.entries)} entries)")

@@ -18,6 +18,7 @@ from paritycheck.errors import ExitStatus, StoreError
 if TYPE_CHECKING:
     from paritycheck.config import Config
     from paritycheck.run.plan import ReplayPlan
+    from paritycheck.run.workers import WorkersRun
 
 #: replay's options a worker passes on as they are: (option, parameter name).
 _PASSED = (
@@ -78,7 +79,7 @@ def replay_with_workers(
     db = params["db"]
     err.print(f"replaying with {len(plan.workers)} worker processes into run {plan.name!r}")
     try:
-        ended, run_id = replay_in_workers(
+        ended = replay_in_workers(
             plan, worker_args(params), config=config, captures=list(params["captures"]), db=db
         )
     except KeyboardInterrupt:  # before the workers started: nothing of theirs to wait for
@@ -88,6 +89,7 @@ def replay_with_workers(
         stopped = ended.stopped_by is not None and result.exit_status in _STOPPED
         if result.error and not stopped:
             err.print(f"worker {result.shard}/{plan.count}: {result.error}", soft_wrap=True, markup=False)
+    run_id = _settled(db, plan, ended)
     if ended.stopped_by is not None:
         terminal.print_interrupted(db, err=err)
         return ExitStatus.TERMINATED if ended.stopped_by == signal.SIGTERM else ExitStatus.INTERRUPTED
@@ -111,6 +113,25 @@ def replay_with_workers(
         return ExitStatus.FAILURE
     at_parity = summary.mismatched == 0 and summary.failed == 0 and summary.status == "complete"
     return ExitStatus.OK if at_parity and statuses <= {0} else ExitStatus.DIFFERENCES
+
+
+def _settled(db: Any, plan: ReplayPlan, ended: WorkersRun) -> int | None:
+    """The run's id once the shards its workers left unrecorded are recorded (run/workers.py); if the
+    store is gone and a worker said why (a lost PostgreSQL), that error."""
+    from paritycheck.errors import StoreUnavailable
+    from paritycheck.run.workers import settle
+
+    assert plan.name is not None
+    try:
+        return settle(db, plan.name, ended, empty=plan.empty)
+    except StoreError:
+        lost = [r.error for r in ended.results if "lost the connection" in r.error]
+        if lost:
+            raise StoreUnavailable(
+                lost[0].removeprefix("error: "),
+                hint="once the server is back, `paritycheck replay --resume` (same captures) continues",
+            ) from None
+        raise
 
 
 def warn_incomplete(db: Any, run_id: int | None, err: Any) -> None:

@@ -27,8 +27,9 @@ import aiohttp
 
 from paritycheck.common import jsonparse
 from paritycheck.models import Message, Reply, Request
+from paritycheck.replay.aiohttp_client import aiohttp_reason
 from paritycheck.replay.record import Limits, Record, event_data
-from paritycheck.replay.transport import _aiohttp_error, join_url, outgoing_headers
+from paritycheck.replay.transport import join_url, outgoing_headers
 
 __all__ = ["MIN_WAIT", "is_signalr", "replay_websocket"]
 
@@ -252,5 +253,5 @@ async def replay_websocket(
     except TimeoutError:
         record.error = f"no answer within {timeout:g}s"
     except Exception as exc:  # a transport never raises
-        record.error = _aiohttp_error(exc, timeout)
+        record.error = aiohttp_reason(exc, timeout)
     return record.reply((perf_counter() - started) * 1000)

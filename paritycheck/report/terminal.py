@@ -23,6 +23,7 @@ from paritycheck.models import Outcome
 
 if TYPE_CHECKING:
     from paritycheck.config import Config
+    from paritycheck.findings import Finding, Findings
     from paritycheck.gate import LiveSummary, RunSummary
     from paritycheck.run import Planned
 
@@ -137,8 +138,46 @@ def fold_endpoint(name: str, width: int) -> str:
     return "\n".join(lines)
 
 
+#: Findings printed at most; the rest are counted (the HTML report lists them all).
+TOP_FINDINGS = 10
+
+
+def print_findings(findings: Findings, *, out: Console, top: int = TOP_FINDINGS) -> None:
+    """The findings, riskiest first: grade, title, exchanges, endpoints and an example, one block each."""
+    if not findings.items:
+        return
+    out.print(Text(f"Findings ({len(findings)}, riskiest first)", style="bold"))
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column("n", justify="right", no_wrap=True)
+    table.add_column("grade", no_wrap=True)
+    table.add_column("finding", overflow="fold")
+    for n, f in enumerate(findings.items[:top], 1):
+        names = f.endpoints
+        where = ", ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
+        line = Text(f.title, style="bold")
+        line.append(f"\n{plural(f.exchanges, 'exchange')} · {where} · e.g. {_example(f)}", style="dim")
+        table.add_row(f"{n}.", Text(f.grade, style=_RISK_STYLE.get(f.grade, "")), line)
+    out.print(table)
+    if len(findings) > top:
+        out.print(
+            Text(f"  … {plural(len(findings) - top, 'more finding')} (paritycheck report)", style="dim")
+        )
+
+
+def _example(f: Finding) -> str:
+    m = f.example
+    legacy = _short(described(m.kind, "legacy", m.legacy))
+    candidate = _short(described(m.kind, "candidate", m.candidate))
+    wire = f" ({on_the_wire(m.wire)})" if m.wire else ""
+    return f"{m.example_path or m.path}{wire}: {legacy} → {candidate}"
+
+
 def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
-    """Per-endpoint parity and latency table, the top differences, then totals and a verdict."""
+    """The findings, the per-endpoint parity and latency table, then totals and a verdict naming the
+    top findings. A summary without findings (counted from outcomes alone) lists each endpoint's top
+    differences instead."""
+    if summary.findings is not None:
+        print_findings(summary.findings, out=out)
     table = Table(title=f"paritycheck run {summary.run_id}", title_justify="left", show_lines=False)
     longest = max((len(ep.endpoint) for ep in summary.endpoints), default=8)
     # What the figures' columns (about 96 characters with borders) leave of the width, never under 20.
@@ -167,7 +206,7 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
         )
     out.print(table)
 
-    for ep in summary.endpoints:
+    for ep in summary.endpoints if summary.findings is None else ():
         if not ep.differences:
             continue
         out.print(Text(fold_endpoint(ep.endpoint, out.width), style="bold"))
@@ -268,7 +307,9 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
         if replayed
         else Text("NOTHING REPLAYED", style="bold yellow")
     )
-    out.print(verdict)
+    if summary.findings is not None and summary.findings.items:
+        verdict.append(f": {summary.findings.headline()}", style="bold")
+    out.print(verdict, soft_wrap=True)
 
 
 def _all_failed(summary: RunSummary, side: str) -> str | None:
@@ -368,6 +409,7 @@ __all__ = [
     "Progress",
     "fold_endpoint",
     "print_dry_run",
+    "print_findings",
     "print_interrupted",
     "print_summary",
     "print_unfinished",

@@ -4,12 +4,11 @@ with its consumers (store writer, live summary, progress), plus the dry run.
 
 from __future__ import annotations
 
+from paritycheck.run.prepare import check_backends, config_record
 from paritycheck.run.recording import open_recording
 from paritycheck.run.runner import (
     Planned,
     RunResult,
-    check_backends,
-    config_record,
     dry_run,
     endpoint_matcher,
     failed_outcome,

@@ -15,26 +15,26 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
-from paritycheck import capture
 from paritycheck.capture import Selector, learn_templates, read_fast
 from paritycheck.common.endpoints import EndpointMatcher
 from paritycheck.common.gctune import with_fewer_collections
 from paritycheck.compare import Comparator, RunClock, redact
 from paritycheck.config import Config
-from paritycheck.errors import CaptureError, ConfigError
+from paritycheck.errors import CaptureError, StoreUnavailable
+from paritycheck.findings import of_run
 from paritycheck.gate import LiveSummary, RunSummary, summarise
 from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner, classify_merged
 from paritycheck.replay import Engine, Transport, make_transport, schedule
+from paritycheck.run.prepare import check_backends, config_record, describe_captures
 from paritycheck.run.shards import Shard, Split, Splitter, fingerprint, rename_done
 from paritycheck.run.stream_limits import stream_limits
 from paritycheck.store import Heartbeat, Store
 
 if TYPE_CHECKING:
-    from paritycheck.contract import Contract, ContractReport
+    from paritycheck.contract import Contract, ContractReport, ReplayCheck
     from paritycheck.session import Group, SessionReplay
 
 OutcomeCallback = Callable[[Outcome], None]
@@ -79,32 +79,6 @@ def failed_outcome(exchange: Exchange, endpoint: str, legacy: Reply, candidate: 
     )
 
 
-def check_backends(config: Config) -> None:
-    """Both backends must be configured with an http(s) base URL."""
-    for side in ("legacy", "candidate"):
-        url = getattr(config.backends, side).url
-        if not url:
-            raise ConfigError(
-                f"no {side} backend configured",
-                hint=f'pass --{side} URL or set [backends] {side} = "http://..." in paritycheck.toml',
-            )
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(
-                f"{side} backend {url!r} is not an http(s) URL with a host",
-                hint=f"use a base URL such as http://127.0.0.1:8000 for --{side}",
-            )
-
-
-def config_record(config: Config) -> dict[str, Any]:
-    """The effective configuration as stored with a run, with backend header values redacted."""
-    data = dataclasses.asdict(config)
-    for side in ("legacy", "candidate"):
-        headers = tuple(data["backends"][side]["headers"].items())
-        data["backends"][side]["headers"] = dict(redact.headers(tuple((k.lower(), v) for k, v in headers)))
-    return data
-
-
 def _exchanges(paths: Sequence[Path], errors: list[CaptureError]) -> Iterator[Exchange]:
     """Chain the captures; a capture error ends the stream but keeps what was read before it."""
     for path in paths:
@@ -122,24 +96,26 @@ def endpoint_matcher(config: Config, contract: Contract | None = None) -> Endpoi
 
 
 class _Pipeline:
-    """The per-exchange work and the consumers of its outcomes."""
+    """The per-exchange work and the consumers of its outcomes.
+
+    Built from the configuration before the store is opened (whatever the configuration can refuse is
+    refused here, with no run row left behind), then :meth:`attach`-ed to the run it stores into.
+    """
+
+    store: Store
+    run_id: int
 
     def __init__(
         self,
         config: Config,
         engine: Engine,
-        store: Store,
-        run_id: int,
         on_outcome: OutcomeCallback | None,
         contract: Contract | None = None,
         live: LiveSummary | None = None,
     ) -> None:
         self.matcher = endpoint_matcher(config, contract)
-        self.contract_check = None
-        if contract is not None:
-            from paritycheck.contract import ReplayCheck
-
-            self.contract_check = ReplayCheck(contract, store, run_id)
+        self.contract = contract
+        self.contract_check: ReplayCheck | None = None
         self.selector = Selector(
             include=config.replay.include,
             exclude=config.replay.exclude,
@@ -149,8 +125,6 @@ class _Pipeline:
         self.noise = NoiseLearner(config.noise, allow_writes=config.replay.allow_writes)
         self.clock = RunClock(config.normalise.timestamps_tolerance)
         self.engine = engine
-        self.store = store
-        self.run_id = run_id
         self.live = live if live is not None else LiveSummary()
         self.on_outcome = on_outcome
         self.shard: Shard | None = None
@@ -163,6 +137,14 @@ class _Pipeline:
             from paritycheck.session import SessionReplay
 
             self.sessions = SessionReplay(config, engine)
+
+    def attach(self, store: Store, run_id: int) -> None:
+        """Store outcomes into run ``run_id`` (and, with a contract, its check) from now on."""
+        self.store, self.run_id = store, run_id
+        if self.contract is not None:
+            from paritycheck.contract import ReplayCheck
+
+            self.contract_check = ReplayCheck(self.contract, store, run_id)
 
     def consume(self, outcome: Outcome) -> None:
         self.store.add(self.run_id, outcome)
@@ -335,6 +317,21 @@ async def replay_captures(
         backends["legacy_secondary"] = config.backends.legacy_secondary
     from paritycheck import __version__
 
+    # Everything the configuration can refuse (backend URLs, endpoint patterns, session rules) is built
+    # before the store is opened: a refused configuration leaves no run behind.
+    own_transport = transport is None
+    transport = transport or make_transport(
+        config.replay.client, concurrency=config.replay.concurrency, max_body=config.replay.max_body
+    )
+    engine = Engine(
+        legacy=config.backends.legacy,
+        candidate=config.backends.candidate,
+        transport=transport,
+        timeout=config.replay.timeout,
+        legacy_secondary=config.backends.legacy_secondary,
+        stream_limits=stream_limits(config, endpoint_matcher(config, contract)),
+    )
+    pipeline = _Pipeline(config, engine, on_outcome, contract, live)
     store = Store.open(db)
     redact.new_key()  # this run's key for the hashes shown in place of secrets
     if await asyncio.to_thread(lambda: sum(Path(p).stat().st_size for p in captures)) >= OFFLOAD_MIN_BYTES:
@@ -372,19 +369,7 @@ async def replay_captures(
             raise
     # A later command can tell a killed run by its heartbeat (store/liveness.py).
     heartbeat = Heartbeat(db, run_id).start()
-    own_transport = transport is None
-    transport = transport or make_transport(
-        config.replay.client, concurrency=config.replay.concurrency, max_body=config.replay.max_body
-    )
-    engine = Engine(
-        legacy=config.backends.legacy,
-        candidate=config.backends.candidate,
-        transport=transport,
-        timeout=config.replay.timeout,
-        legacy_secondary=config.backends.legacy_secondary,
-        stream_limits=stream_limits(config, endpoint_matcher(config, contract)),
-    )
-    pipeline = _Pipeline(config, engine, store, run_id, on_outcome, contract, live)
+    pipeline.attach(store, run_id)
     pipeline.shard = shard
     contract_report = None
     noise_paths = 0
@@ -425,31 +410,40 @@ async def replay_captures(
     except (KeyboardInterrupt, asyncio.CancelledError):
         status = "interrupted"
         raise
+    except StoreUnavailable:  # nothing more can be written: the run stays "running", later "crashed"
+        status = "lost"
+        raise
+    except store.outages as exc:  # the database went away outside a flush (a read, a rename)
+        status = "lost"
+        raise store.lost(exc) from None
     finally:
         try:
             if own_transport:
                 await transport.aclose()
         finally:
-            if pipeline.contract_check is not None:
-                contract_report = pipeline.contract_check.finish()
-            if sessions is not None:  # a shard's facts are its own; the summary adds them up
-                facts = sessions.meta()
-                own = {"sessions": facts} if shard is None else {"shards": {"sessions": {shard.key: facts}}}
-                store.update_meta(run_id, own)
-            heartbeat.stop()
-            if shard is None:
-                store.finish_run(run_id, status=status)
+            if status == "lost":
+                heartbeat.stop()
+                store.abandon()
             else:
-                store.finish_shard(run_id, shard=shard.index, status=status)
-            run_info = store.run(run_id)
-            store.close()
+                if pipeline.contract_check is not None:
+                    contract_report = pipeline.contract_check.finish()
+                try:
+                    _finish(store, run_id, status=status, shard=shard, meta=sessions, heartbeat=heartbeat)
+                    run_info = store.run(run_id)
+                except (StoreUnavailable, *store.outages) as exc:  # type: ignore[misc]  # gone at the end
+                    heartbeat.stop()
+                    store.abandon()
+                    raise exc if isinstance(exc, StoreUnavailable) else store.lost(exc) from None
+                store.close()
     if errors:
         raise errors[0]
-    if noise_paths or renamed or resume:  # reclassified, renamed, or partly stored earlier: read the store
-        with Store.open(db, create=False) as reread:
+    with Store.open(db, create=False) as reread:
+        if noise_paths or renamed or resume:  # reclassified, renamed, or partly stored: read it all back
             summary = summarise(reread, run_id)
-    else:
-        summary = pipeline.live.summary(run=run_info)
+        else:  # the counts as they came, and the findings, which only the store can cluster
+            summary = dataclasses.replace(
+                pipeline.live.summary(run=run_info), findings=of_run(reread, run_id)
+            )
     return RunResult(
         run_id=run_id,
         summary=summary,
@@ -457,6 +451,29 @@ async def replay_captures(
         db=db,
         contract=contract_report,
     )
+
+
+def _finish(
+    store: Store,
+    run_id: int,
+    *,
+    status: str,
+    shard: Shard | None,
+    meta: SessionReplay | None,
+    heartbeat: Heartbeat,
+) -> None:
+    """Record the run's (or its shard's) end, with the sessions' meta (a shard's are its own; the summary
+    adds them up)."""
+    if meta is not None:
+        facts = meta.meta()
+        store.update_meta(
+            run_id, {"sessions": facts} if shard is None else {"shards": {"sessions": {shard.key: facts}}}
+        )
+    heartbeat.stop()
+    if shard is None:
+        store.finish_run(run_id, status=status)
+    else:
+        store.finish_shard(run_id, shard=shard.index, status=status)
 
 
 @dataclass(frozen=True, slots=True)
@@ -482,18 +499,6 @@ def dry_run(
             yield Planned(
                 exchange, matcher.endpoint(request.method, request.path), selector.skip_reason(exchange)
             )
-
-
-def describe_captures(captures: Sequence[Path]) -> list[dict[str, str]]:
-    """Name and SHA-256 of each capture, as recorded with a run; a missing file is a capture error."""
-    for path in captures:
-        if Path(path).is_dir():
-            raise CaptureError(
-                "is a directory, not a capture file", file=str(path), hint="name a .har or .jsonl file"
-            )
-        if not Path(path).is_file():
-            raise CaptureError("no such file", file=str(path), hint="check the capture path")
-    return [{"name": str(p), "digest": capture.digest(p)} for p in captures]
 
 
 def _now() -> str:

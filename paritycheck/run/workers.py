@@ -115,11 +115,11 @@ class _Relay:
 
 def replay_in_workers(
     plan: ReplayPlan, args: list[str], *, config: Config, captures: Sequence[Path], db: Path | str
-) -> tuple[WorkersRun, int | None]:
+) -> WorkersRun:
     """Carry out a plan with workers (``replay ARGS`` is the command line they share): resume checks
-    first, then the workers, then the shards they left unrecorded. Returns how the workers ended and
-    the run's id (None when no worker stored it)."""
-    from paritycheck.run.runner import describe_captures
+    first, then the workers. Returns how they ended; :func:`settle` then records the shards they left
+    unrecorded."""
+    from paritycheck.run.prepare import describe_captures
 
     assert plan.name is not None
     Store.open(db).close()  # create and migrate once, before the workers race to
@@ -127,8 +127,7 @@ def replay_in_workers(
         with Store.open(db) as store:
             run = store.run(plan.resume_run)
             prepare_resume(store, config, captures, describe_captures(captures), run)
-    ended = run_workers(args, shards=plan.workers, count=plan.count, name=plan.name, split=plan.split)
-    return ended, settle(db, plan.name, ended, empty=plan.empty)
+    return run_workers(args, shards=plan.workers, count=plan.count, name=plan.name, split=plan.split)
 
 
 def run_workers(

@@ -152,8 +152,9 @@ def test_cli_gate_since(tmp_path: Path) -> None:
     assert "no finished run" in future.output  # type: ignore[attr-defined]
 
 
-def test_breaking_differences_of_every_window_count_once_each(tmp_path: Path) -> None:
-    """max_breaking over a period: a breaking group in any window counts, and once however often seen."""
+def test_breaking_findings_of_every_window_count_once_each(tmp_path: Path) -> None:
+    """max_breaking over a period: a breaking finding in any window counts, and once however often seen;
+    so does the refusal the candidate accepts, on its own criterion."""
     from tests.store.storehelpers import outcome
 
     refused = Difference("status", "status", 403, 200)
@@ -163,10 +164,12 @@ def test_breaking_differences_of_every_window_count_once_each(tmp_path: Path) ->
         for n, diff in enumerate([refused, refused, Difference("removed", "$.id", 7, None)]):
             ids.append(add_run(store, [outcome(n, status=Status.MISMATCHED, differences=(diff,))]))
         two = evaluate_runs(store, ids[:2], gate, period="since x")
-        (row,) = [c for c in two.criteria if c.name == "breaking differences"]
+        (row,) = [c for c in two.criteria if c.name == "breaking findings"]
         assert row.measured == 1 and row.state == PASS
+        (refusals,) = [c for c in two.criteria if c.name == "candidate accepts what legacy refused"]
+        assert refusals.measured == 1 and refusals.state == FAIL
         three = evaluate_runs(store, ids, gate, period="since x")
-        (row,) = [c for c in three.criteria if c.name == "breaking differences"]
+        (row,) = [c for c in three.criteria if c.name == "breaking findings"]
         assert row.measured == 2 and row.state == FAIL
 
 
@@ -189,14 +192,14 @@ def test_a_period_is_narrowed_by_name_kind_and_capture_and_lists_its_runs(tmp_pa
         window = run(None, {"name": "proxy window from 2026-11-26T11:00:00+00:00"})
         explored = run(None, {"name": "explore-seed0.jsonl", "digest": "e" * 64}, {"explore": {}})
     cases = {
-        ("--name", "nightly-*"): [nightly],
+        ("--run-name", "nightly-*"): [nightly],
         ("--kind", "live"): [window],
         ("--kind", "explore"): [explored],
         ("--kind", "replay"): [nightly, other],
         ("--kind", "replay", "--kind", "live"): [nightly, other, window],
         ("--capture", "orders.har"): [nightly],
         ("--capture", "AB12CD34"): [nightly],
-        ("--kind", "replay", "--capture", "*.har", "--name", "night*"): [nightly],
+        ("--kind", "replay", "--capture", "*.har", "--run-name", "night*"): [nightly],
     }
     for args, expected in cases.items():
         result = _invoke(tmp_path, "--since", "24h", "--json", *args)
@@ -205,7 +208,7 @@ def test_a_period_is_narrowed_by_name_kind_and_capture_and_lists_its_runs(tmp_pa
     text = _invoke(tmp_path, "--since", "24h", "--kind", "replay")
     assert "runs judged together (since" in text.output and "UTC, kind replay" in text.output  # type: ignore[attr-defined]
     assert "nightly-1" in text.output and "orders.har" in text.output  # type: ignore[attr-defined]
-    none = _invoke(tmp_path, "--since", "24h", "--name", "weekly-*")
+    none = _invoke(tmp_path, "--since", "24h", "--run-name", "weekly-*")
     assert none.exit_code == ExitStatus.USAGE and "no finished run" in none.output  # type: ignore[attr-defined]
     alone = _invoke(tmp_path, "--kind", "live")
     assert alone.exit_code == ExitStatus.USAGE and "add --since" in alone.output  # type: ignore[attr-defined]
