@@ -29,7 +29,7 @@ from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner, classify_merged
 from paritycheck.replay import Engine, Transport, make_transport, schedule
 from paritycheck.run.prepare import check_backends, config_record, describe_captures
-from paritycheck.run.shards import Shard, Split, Splitter, fingerprint, rename_done
+from paritycheck.run.shards import Shard, Split, Splitter, fingerprint, rename_done, shard_meta
 from paritycheck.run.stream_limits import stream_limits
 from paritycheck.store import Heartbeat, Store
 
@@ -384,8 +384,7 @@ async def replay_captures(
         if shard is not None or done:
             exchanges = pipeline.counted(exchanges)
         if shard is not None:
-            digests = tuple(c["digest"] for c in captures_info)
-            given = split if split is not None and split.digests == digests else None
+            given = split.matching(captures_info) if split is not None else None
             splitter = await asyncio.to_thread(Splitter, config, list(captures), shard, split=given)
             exchanges = splitter.filter(exchanges, set(done))
         elif done:
@@ -462,13 +461,9 @@ def _finish(
     meta: SessionReplay | None,
     heartbeat: Heartbeat,
 ) -> None:
-    """Record the run's (or its shard's) end, with the sessions' meta (a shard's are its own; the summary
-    adds them up)."""
+    """Record the run's (or its shard's) end, with the sessions' meta (a shard's own: summed when read)."""
     if meta is not None:
-        facts = meta.meta()
-        store.update_meta(
-            run_id, {"sessions": facts} if shard is None else {"shards": {"sessions": {shard.key: facts}}}
-        )
+        store.update_meta(run_id, shard_meta(shard, "sessions", meta.meta()))
     heartbeat.stop()
     if shard is None:
         store.finish_run(run_id, status=status)

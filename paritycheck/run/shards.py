@@ -73,6 +73,12 @@ def fingerprint(config_record: dict[str, Any], captures: list[dict[str, str]]) -
     }
 
 
+def shard_meta(shard: Shard | None, name: str, value: Any) -> dict[str, Any]:
+    """The meta patch recording ``value`` as the run's ``name``, or as this shard's own
+    (``meta.shards.<name>.<index>``: the shards' are combined when read)."""
+    return {name: value} if shard is None else {"shards": {name: {shard.key: value}}}
+
+
 def rename_done(
     done: set[tuple[str, int]], stored: list[dict[str, str]], given: list[dict[str, str]]
 ) -> set[tuple[str, int]]:
@@ -105,6 +111,10 @@ class Split:
     work: array[int]
     #: Distinct session keys (a session of marked exchanges, an unmarked entry or capture).
     sessions: int
+
+    def matching(self, captures: Sequence[dict[str, str]]) -> Split | None:
+        """This split, if it was made of these very captures (their sha256 digests); else None."""
+        return self if self.digests == tuple(c.get("digest") for c in captures) else None
 
     def hash_of(self, source: str, index: int) -> int | None:
         column = self.hashes.get(source)
