@@ -14,8 +14,14 @@ GET requests to a temp dir and prints, from one run:
 machine hits them alike; (2) and (3) also print the median of each round's ratio to its own ceiling.
 4. peak RSS of ``python -m paritycheck replay --dry-run`` over a generated ``--har-mb`` MB HAR.
 
+With ``--workers`` it measures instead (5) ``paritycheck replay`` as whole commands (start-up included)
+with ``--workers 1``, ``--workers 2`` and no flag (the default's choice, which it prints), in
+interleaved rounds, over the same GETs in many sessions (an Authorization value per session) and in
+one session: when do two worker processes beat one?
+
 Usage: ``.venv/bin/python bench/replay.py [--pairs 20000] [--concurrency 32] [--repeat 3] [--har-mb 500]
-[--clients]`` (``--clients`` adds aiohttp on the default loop and httpx, on fewer pairs).
+[--clients] [--workers [--sessions 1000]]`` (``--clients`` adds aiohttp on the default loop and httpx,
+on fewer pairs).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -233,6 +240,85 @@ def dry_run_rss(har_mb: int, legacy: str, candidate: str, workdir: Path) -> str:
     return f"{peak_kb / 1024:.0f} MB peak RSS over a {size / 2**20:.0f} MB HAR in {elapsed:.1f} s{note}"
 
 
+# --- (5) worker processes ------------------------------------------------------------------------
+
+
+def sessions_har(path: Path, targets: Sequence[str], sessions: int) -> int:
+    """bench's capture with an Authorization value per session (``i % sessions``); return its size."""
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write('{"log":{"version":"1.2","creator":{"name":"bench","version":"1"},"entries":[')
+        for i, target in enumerate(targets):
+            entry = json.loads(_entry(target))
+            entry["request"]["headers"].append(
+                {"name": "Authorization", "value": f"Bearer user-{i % sessions}"}
+            )
+            fh.write(("," if i else "") + json.dumps(entry, separators=(",", ":")))
+        fh.write("]}}")
+    return path.stat().st_size
+
+
+def whole_command(
+    legacy: str, candidate: str, har: Path, workdir: Path, concurrency: int, workers: int | None
+) -> tuple[float, float, str]:
+    """Pairs/s of ``paritycheck replay`` as a user runs it, its CPU (µs per pair, user + system, every
+    process of the command: workers and helper children are waited for, so their time is counted), and
+    the split it chose (its stderr line)."""
+    db = workdir / f"cmd-{time.monotonic_ns()}.db"
+    cmd = [sys.executable, "-m", "paritycheck", "replay", str(har), "--legacy", legacy,
+           "--candidate", candidate, "--db", str(db), "--no-report", "--json",
+           "--concurrency", str(concurrency)]  # fmt: skip
+    cmd += [] if workers is None else ["--workers", str(workers)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(proc.stderr.strip().splitlines()[-1:])
+    total = json.loads(proc.stdout)["total"]
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    split = next((line for line in proc.stderr.splitlines() if "process" in line), "one process")
+    return (
+        total / elapsed,
+        cpu / total * 1e6,
+        re.sub(r"\d+ of (\d+) cores free \(load [\d.]+\)", r"N of \1 cores free", split),
+    )
+
+
+def workers_rounds(args: argparse.Namespace, legacy: str, candidate: str, workdir: Path) -> None:
+    """(5): ``--workers 1``, ``--workers 2`` and the default, interleaved, per capture."""
+    targets = paths(args.pairs)
+    print(f"\nparitycheck replay as whole commands: {args.pairs:,} pairs, concurrency {args.concurrency},"
+          f" median of {args.repeat} interleaved rounds, {os.cpu_count()} cores")  # fmt: skip
+    for label, sessions in ((f"{args.sessions:,} sessions", args.sessions), ("one session", 1)):
+        har = workdir / f"sessions-{sessions}.har"
+        size = sessions_har(har, targets, sessions)
+        runs: dict[str, list[float]] = {"--workers 1": [], "--workers 2": [], "default": []}
+        cpus: dict[str, list[float]] = {name: [] for name in runs}
+        notes: list[str] = []
+        loads: list[float] = []
+        for _ in range(args.repeat):
+            for name, n in (("--workers 1", 1), ("--workers 2", 2), ("default", None)):
+                rate, cpu, note = whole_command(legacy, candidate, har, workdir, args.concurrency, n)
+                runs[name].append(rate)
+                cpus[name].append(cpu)
+                if n is None:
+                    notes.append(note)
+            loads.append(os.getloadavg()[0])
+        print(f"{label} ({size / 2**20:.1f} MB), load average {min(loads):.1f}-{max(loads):.1f}:")
+        one = runs["--workers 1"]
+        for name, rates in runs.items():
+            ratio = statistics.median(r / base for r, base in zip(rates, one, strict=True))
+            shown = " ".join(f"{r:,.0f}" for r in rates)
+            median, cpu = statistics.median(rates), statistics.median(cpus[name])
+            figures = f"{median:>7,.0f} pairs/s  x{ratio:.2f} of --workers 1  {cpu:4.0f} us CPU/pair"
+            print(f"  {name:<12} {figures}  [{shown}]")
+        print(f"  the default chose: {'; '.join(sorted(set(notes)))}")
+
+
 # --- running and printing -------------------------------------------------------------------------
 
 
@@ -251,7 +337,16 @@ def main() -> None:
     )
     parser.add_argument("--clients", action="store_true", help="also aiohttp on the default loop, and httpx")
     parser.add_argument("--only-raw", action="store_true", help="only the raw ceiling and the engine rows")
+    parser.add_argument("--workers", action="store_true", help="only (5): whole commands, 1 and 2 workers")
+    parser.add_argument("--sessions", type=int, default=1000, help="sessions in (5)'s many-session capture")
     args = parser.parse_args()
+    if args.workers:
+        with ExitStack() as stack:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="paritycheck-bench-")))
+            legacy = stack.enter_context(backend())
+            same = stack.enter_context(backend())
+            workers_rounds(args, legacy, same, workdir)
+        return
     c, k = args.concurrency, args.repeat
     rows: list[tuple[str, str, str]] = []
 

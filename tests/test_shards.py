@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -81,11 +82,17 @@ def test_missing_shards_fail_the_gate_and_are_named(tmp_path: Path) -> None:
         both = runner.invoke(cli, ["report", "--db", str(db), "--run", "1", "--run-name", "n"])
         assert both.exit_code == 2 and "cannot be combined" in both.output
         history = runner.invoke(cli, ["history", "--db", str(db)], env={"COLUMNS": "200"})
-        assert "running (3 of 4 shards complete)" in history.output
+        assert "waiting (3 of 4 shards complete)" in history.output  # not crashed: shard 3 may come
         report = runner.invoke(
             cli, ["report", "--db", str(db), "--run-name", "n", "--html", str(tmp_path / "r.html")]
         )
         assert report.exit_code == 0 and "3 of 4 shards complete" in report.output
+        # A period leaves the waiting run out, and says so, rather than failing on it.
+        assert sc.run(sc.replay_args(har, db, *urls), tmp_path).returncode == 1
+        since = runner.invoke(cli, ["gate", "--db", str(db), "--since", "1h", "--json"])
+        verdict = json.loads(since.output)
+        assert [r["id"] for r in verdict["included"]] == [3] and "1 waiting for shards" in verdict["period"]
+        assert next(c for c in verdict["criteria"] if c["name"] == "runs complete")["passed"]
         _shard(har, db, urls, "3/4")
     with Store.open(db, create=False) as store:
         run = store.run(store.run_id_named("n") or 0)
@@ -139,12 +146,12 @@ def test_workers_store_one_merged_run_like_one_process(tmp_path: Path) -> None:
         one = sc.run(sc.replay_args(har, tmp_path / "one.db", *urls), tmp_path)
         two = sc.run(sc.replay_args(har, tmp_path / "two.db", *urls, "--workers", "2"), tmp_path)
     assert one.returncode == two.returncode == 1, two.stderr
-    import json
-
     a, b = json.loads(one.stdout), json.loads(two.stdout)
     for key in ("total", "matched", "mismatched", "failed", "skipped"):
         assert a[key] == b[key]
     assert b["shards"] == "2 of 2 shards complete" and a["shards"] is None
+    assert a["sessions"]["count"] == b["sessions"]["count"] == 9  # every worker's sessions, added up
+    assert "2 worker processes (--workers 2): 9 sessions, split " in two.stderr
 
 
 def test_processes_opening_a_new_sqlite_file_at_once_migrate_it_once(tmp_path: Path) -> None:

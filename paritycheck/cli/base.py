@@ -215,7 +215,7 @@ def _latest(store: Any, run_id: int | None) -> int:
 _run_name_option = click.option(
     "--run-name",
     metavar="NAME",
-    help="The run called NAME (replay --run-name: a sharded run) instead of the latest.",
+    help="The run called NAME (replay --run-name) instead of the latest.",
 )
 
 
@@ -232,7 +232,7 @@ def named_run(db: Any, run_id: int | None, run_name: str | None) -> int | None:
     if found is None:
         raise ConfigError(
             f"no run is named {run_name!r} in the store",
-            hint="paritycheck history lists the runs; a name is given by replay --shard I/N --run-name NAME",
+            hint="paritycheck history lists the runs; a name is given by replay --run-name NAME",
         )
     return found
 

@@ -21,8 +21,9 @@ from paritycheck.cli.base import (
     load_config,
     override,
 )
-from paritycheck.cli.shards import replay_with_workers, resolve_workers, shard_options, shards_line
+from paritycheck.cli.shards import replay_with_workers, shard_options, shards_line
 from paritycheck.common import aio
+from paritycheck.config import MAX_CONCURRENCY
 from paritycheck.errors import CaptureError, ExitStatus
 
 
@@ -32,7 +33,9 @@ from paritycheck.errors import CaptureError, ExitStatus
 @click.option("--candidate", metavar="URL", help="Candidate backend base URL (overrides [backends]).")
 @_config_option
 @_db_option
-@click.option("--concurrency", type=click.IntRange(min=1), help="Exchanges in flight  [default: 16]")
+@click.option(
+    "--concurrency", type=click.IntRange(1, MAX_CONCURRENCY), help="Exchanges in flight  [default: 16]"
+)
 @click.option("--rate", type=click.FloatRange(min=0), help="Max exchanges started per second (0: unlimited).")
 @click.option(
     "--timeout", type=click.FloatRange(min=0, min_open=True), help="Per request, seconds  [default: 10]"
@@ -96,6 +99,7 @@ def replay(
     shard: str | None,
     run_name: str | None,
     workers: int | None,
+    split_file: Path | None,
     resume: bool,
     resume_run: int | None,
 ) -> int:
@@ -130,6 +134,7 @@ def _replay(
     shard: str | None,
     run_name: str | None,
     workers: int | None,
+    split_file: Path | None,
     resume: bool,
     resume_run: int | None,
     **_: object,
@@ -138,7 +143,12 @@ def _replay(
     from paritycheck import run as run_module
     from paritycheck.gate import LiveSummary
     from paritycheck.report import terminal
-    from paritycheck.run import parse_shard, runner
+    from paritycheck.run import runner
+    from paritycheck.run.plan import plan_replay
+    from paritycheck.run.shards import Split
+    from paritycheck.run.workers import serve_as_worker
+
+    serve_as_worker()  # a worker of ``replay --workers`` dies with the command that started it
 
     config = override(
         load_config(config_file),
@@ -163,11 +173,16 @@ def _replay(
     if dry_run:
         plan = run_module.dry_run(config, list(captures), contract=spec)
         return terminal.print_dry_run(plan, config, out=out, json_to=json_to)
-    part = None if shard is None else parse_shard(shard, name=run_name)
-    count = resolve_workers(workers, captures, shard)
-    if count > 1:
+    how = plan_replay(
+        config, list(captures), db=db, workers=workers, shard=shard, run_name=run_name,
+        resume=resume, resume_run=resume_run,
+    )  # fmt: skip
+    if how.note:
+        err.print(how.note, soft_wrap=True, markup=False)
+    if how.workers:
         params = click.get_current_context().params
-        return replay_with_workers(params, count=count, json_to=json_to, no_report=no_report)
+        return replay_with_workers(params, how, config=config, json_to=json_to, no_report=no_report)
+    part = how.shard
     live = LiveSummary()
     with terminal.Progress(err, live) as progress:
         try:
@@ -180,8 +195,10 @@ def _replay(
                     contract=spec,
                     live=live,
                     shard=part,
-                    resume=resume or resume_run is not None,
-                    resume_run=resume_run,
+                    resume=how.resume_run is not None,
+                    resume_run=how.resume_run,
+                    name=how.name if part is None else None,
+                    split=Split.load(split_file) if split_file is not None else None,
                 )
             )
         except KeyboardInterrupt as exc:

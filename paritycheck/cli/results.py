@@ -111,7 +111,12 @@ def _open(html: Path, err: Console) -> None:
 @cli.command(context_settings=CONTEXT)
 @_db_option
 @click.option("--run", "run_id", type=int, help="Run id (default: the latest run).")
-@_run_name_option
+@click.option(
+    "--run-name",
+    metavar="NAME",
+    help="The run called NAME (replay --run-name) instead of the latest; with --since, a glob: only the"
+    " period's runs so named.",
+)
 @_config_option
 @click.option(
     "--known",
@@ -129,12 +134,28 @@ def _open(html: Path, err: Console) -> None:
     "--since",
     help="Judge every run that started in this period together (24h, 90m, 7d, or a UTC date/time).",
 )
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(["replay", "live", "explore"]),
+    help="With --since: only runs of this kind (repeatable).",
+)
+@click.option(
+    "--capture",
+    "capture_names",
+    multiple=True,
+    metavar="GLOB|SHA256",
+    help="With --since: only runs of this capture, by file name or sha256 prefix (repeatable).",
+)
 @json_option("The verdict")
 def gate(
     db: Path,
     run_id: int | None,
     run_name: str | None,
     since: str | None,
+    kinds: tuple[str, ...],
+    capture_names: tuple[str, ...],
     config_file: Path | None,
     known_file: Path | None,
     markdown_path: Path | None,
@@ -142,17 +163,23 @@ def gate(
 ) -> int:
     """Judge a run (default: the latest) against the [gate] criteria: exit 0 pass, 1 fail, 2 usage.
 
-    With --since, the runs of the period (live windows) are judged together as one.
+    With --since, the runs of the period (live windows) are judged together as one, and listed;
+    --run-name (a glob then), --kind and --capture narrow the period.
     """
     from paritycheck.gate import accepted as known
     from paritycheck.gate import criteria as gate_mod
     from paritycheck.gate import evaluate_runs, parse_since, runs_since
+    from paritycheck.gate.period import RunFilter
     from paritycheck.report import gate_markdown, print_gate
     from paritycheck.store import Store
 
-    if since is not None and (run_id is not None or run_name is not None):
-        raise click.UsageError("--since cannot be combined with --run or --run-name: one run, or a period")
-    run_id = named_run(db, run_id, run_name)
+    if since is not None and run_id is not None:
+        raise click.UsageError("--run and --since cannot be combined: judge one run, or a period")
+    only = RunFilter((run_name,) if since is not None and run_name else (), kinds, capture_names)
+    if (kinds or capture_names) and since is None:
+        raise click.UsageError("--kind and --capture narrow a period: add --since (e.g. --since 24h)")
+    if since is None:
+        run_id = named_run(db, run_id, run_name)
     start = None if since is None else parse_since(since)
     config = load_config(config_file)
     accepted = known.load(
@@ -163,10 +190,10 @@ def gate(
             result = gate_mod.evaluate(store, _latest(store, run_id), config.gate, known=accepted)
             gate_mod.record(store, result)
         else:
-            period = runs_since(store, start)
+            period = runs_since(store, start, only)
             label = period.label
-            if period.running:
-                label += f"; {len(period.running)} still running, not judged"
+            if period.left_out:
+                label += f"; {period.left_out}, not judged"
             result = evaluate_runs(store, period.run_ids, config.gate, known=accepted, period=label)
     if markdown_path is not None:
         markdown_path.parent.mkdir(parents=True, exist_ok=True)

@@ -122,12 +122,14 @@ def serve_stdio() -> tuple[IO[bytes], IO[bytes]]:
     return stdin, stdout
 
 
-def die_with_parent() -> None:
-    """In a child: exit at once when the parent process dies (see the module docstring)."""
-    try:
-        parent = int(os.environ[_PARENT_ENV])
-    except (KeyError, ValueError):
-        parent = os.getppid()
+def die_with_parent(parent: int | None = None) -> None:
+    """In a child: exit at once when the parent process (``parent``, else the one named by the
+    environment, else the current one) dies (see the module docstring)."""
+    if parent is None:
+        try:
+            parent = int(os.environ[_PARENT_ENV])
+        except (KeyError, ValueError):
+            parent = os.getppid()
     if sys.platform == "linux":
         import ctypes
         import signal

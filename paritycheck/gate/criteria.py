@@ -30,7 +30,7 @@ from paritycheck.config import GateConfig
 from paritycheck.findings import Findings, of_run
 from paritycheck.gate.accepted import Acceptance, KnownDifferences
 from paritycheck.gate.finding_limits import acceptances, finding_rows
-from paritycheck.gate.period import complete_runs, merge_groups
+from paritycheck.gate.period import complete_runs, included_run, merge_groups
 from paritycheck.gate.stats import RESAMPLES, Estimate, compare_p95, seed_for
 from paritycheck.gate.stream_latency import stream_times
 from paritycheck.gate.verdict import (
@@ -406,6 +406,7 @@ def evaluate_runs(
         known_source=known.source,
         runs=tuple(run_ids) if period is not None else (),
         period=period,
+        included=tuple(included_run(r) for r in runs) if period is not None else (),
     )
     if gate.min_consecutive_passes > 0 and period is not None:
         note = "min_consecutive_passes is not applied to a period: its runs are judged as one"

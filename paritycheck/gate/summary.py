@@ -19,6 +19,7 @@ from paritycheck.compare import detail, endpoint_method, risk, shape, wire_paths
 from paritycheck.findings import Findings, of_run
 from paritycheck.models import Difference, Outcome, Status
 from paritycheck.noise import NoisePath
+from paritycheck.session import merge_meta
 from paritycheck.store import RunInfo, Store, describe_shards, stored_value
 
 QUANTILES = (("p50", 50.0), ("p95", 95.0), ("p99", 99.0))
@@ -254,12 +255,22 @@ def _build(
         backends=dict(run.backends) if run else {},
         captures=list(run.captures) if run else [],
         tool_version=run.tool_version if run else None,
-        sessions=run.meta.get("sessions") if run else None,
+        sessions=session_facts(run.meta) if run else None,
         failure_reasons=(reasons or {}).get("failed", Counter()).most_common(),
         skip_reasons=(reasons or {}).get("skipped", Counter()).most_common(),
         shards=describe_shards(run) if run else None,
         hosts=run.meta.get("hosts") if run else None,
     )
+
+
+def session_facts(meta: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A run's ``sessions`` facts; a sharded run's are each shard's added up (``meta.shards.sessions``)."""
+    shards = meta.get("shards")
+    per_shard = shards.get("sessions") if isinstance(shards, dict) else None
+    if isinstance(per_shard, dict) and per_shard:
+        return merge_meta([per_shard[k] for k in sorted(per_shard, key=int)])
+    sessions = meta.get("sessions")
+    return sessions if isinstance(sessions, dict) else None
 
 
 def summarise(

@@ -87,6 +87,8 @@ class GateResult:
     runs: tuple[int, ...] = ()
     #: The period those runs cover, e.g. ``"since 2026-11-25 22:40 UTC"``.
     period: str | None = None
+    #: Each run judged together, as listed to the reader: id, name, kind, status, started, captures, total.
+    included: tuple[dict[str, Any], ...] = ()
 
     @property
     def subject(self) -> str:
@@ -117,6 +119,7 @@ class GateResult:
             "run_id": self.run_id,
             "runs": list(self.runs) if self.period is not None else [self.run_id],
             "period": self.period,
+            "included": list(self.included),
             "verdict": self.verdict,
             "passed": self.passed,
             "criteria": [c.to_json() for c in self.criteria],

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -73,8 +76,26 @@ def _fold_row(label: str, rows: list[Criterion]) -> tuple[str, str, str]:
     return plural(len(rows), "endpoint"), "skipped: not replayed (listed below)", f"skipped: {listed}"
 
 
+def _included_cells(run: dict[str, Any]) -> list[str]:
+    captures = ", ".join(PurePath(c).name if run["kind"] != "live" else c for c in run["captures"])
+    return [str(run["id"]), str(run["started"])[:19].replace("T", " "), run["kind"], run["name"] or "-",
+            captures, run["status"], f"{run['total']:,}"]  # fmt: skip
+
+
+_INCLUDED = ("run", "started", "kind", "name", "captures", "status", "exchanges")
+
+
 def print_gate(result: GateResult, console: Console, *, all_rows: bool = True) -> None:
-    """The criteria table, accepted differences, notes and the verdict line."""
+    """The runs judged (a period), the criteria table, accepted differences, notes and the verdict line."""
+    if result.included:
+        runs = Table(title=f"runs judged together ({result.period})", title_justify="left")
+        for name in _INCLUDED:
+            runs.add_column(
+                name, overflow="fold", justify="right" if name in ("run", "exchanges") else "left"
+            )
+        for run in result.included:
+            runs.add_row(*_included_cells(run))
+        console.print(runs)
     table = Table(title=f"paritycheck gate: {result.subject}", title_justify="left")
     for name, justify in (
         ("criterion", "left"),
@@ -151,6 +172,17 @@ def gate_markdown(result: GateResult, *, all_rows: bool = False) -> str:
         f"| criterion | endpoint | measured | threshold | {result.confidence:.0%} interval | result | note |",
         "|---|---|---|---|---|---|---|",
     ]
+    if result.included:
+        lines[1:1] = [
+            "",
+            "<details><summary>runs judged together</summary>",
+            "",
+            "| " + " | ".join(_INCLUDED) + " |",
+            "|---|---|---|---|---|---|---|",
+            *("| " + " | ".join(_md(x) for x in _included_cells(run)) + " |" for run in result.included),
+            "",
+            "</details>",
+        ]
     shown = _shown(result, all_rows=all_rows)
     rows, folded = _collapsed(shown)
     for c in rows:

@@ -391,6 +391,7 @@ def unfinished_text(status: str, total: int, replayed: int) -> str:
         "crashed": "its process died (killed, out of memory or power lost)",
         "capture_error": "a capture could not be read to its end",
         "running": "still running, or its process was lost less than a minute ago",
+        "waiting": "a sharded run: its other shards have not run yet",
         "failed": "stopped by an internal error",
         "unreachable": "a backend answered no exchange: is it running?",
     }.get(status, "did not finish")

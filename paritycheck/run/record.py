@@ -1,16 +1,22 @@
-"""What a run records about itself and checks first: the backends, and its configuration with secrets out."""
+"""What a run records about itself and checks first: the backends, its configuration with secrets out,
+and its end."""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paritycheck.common.urls import backend_url_problem, shown_url
 from paritycheck.compare import redact
 from paritycheck.config import Config
 from paritycheck.errors import ConfigError
+from paritycheck.run.shards import Shard, shard_meta
 
-__all__ = ["check_backends", "config_record"]
+if TYPE_CHECKING:
+    from paritycheck.session import SessionReplay
+    from paritycheck.store import Heartbeat, Store
+
+__all__ = ["check_backends", "config_record", "finish"]
 
 
 def check_backends(config: Config) -> None:
@@ -57,3 +63,22 @@ def _secret_members(value: Any) -> Any:
     if isinstance(value, list):
         return [_secret_members(v) for v in value]
     return value
+
+
+def finish(
+    store: Store,
+    run_id: int,
+    *,
+    status: str,
+    shard: Shard | None,
+    meta: SessionReplay | None,
+    heartbeat: Heartbeat,
+) -> None:
+    """Record the run's (or its shard's) end, with the sessions' meta (a shard's own: summed when read)."""
+    if meta is not None:
+        store.update_meta(run_id, shard_meta(shard, "sessions", meta.meta()))
+    heartbeat.stop()
+    if shard is None:
+        store.finish_run(run_id, status=status)
+    else:
+        store.finish_shard(run_id, shard=shard.index, status=status)

@@ -9,6 +9,10 @@ replayed again from its start, because its later requests depend on its earlier 
 only read resume entry by entry. Sessions are found from their markers (Authorization, session
 cookies, page, ``[sessions] key``); an exchange tied to a session only by a generated value it sends
 counts in the session of its own markers.
+
+A sharded run (``--workers``, ``--shard``) is resumed shard by shard: :func:`prepare_resume` does the
+checks and the forgetting above once, then every shard that is not complete is run again into the same
+run (``replay --shard I/N``), which skips what that shard stored (run/plan.py, run/workers.py).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from paritycheck.errors import CaptureError, ConfigError
 from paritycheck.session import Grouper
 from paritycheck.store import RunInfo, Store
 
-__all__ = ["RESUMABLE", "ResumePlan", "plan_resume"]
+__all__ = ["RESUMABLE", "ResumePlan", "pick_run", "plan_resume", "prepare_resume", "unfinished_shards"]
 
 #: Statuses of a run that ``--resume`` continues.
 RESUMABLE = ("interrupted", "crashed")
@@ -42,7 +46,8 @@ class ResumePlan:
     again: int
 
 
-def _pick(store: Store, run_id: int | None) -> RunInfo:
+def pick_run(store: Store, run_id: int | None) -> RunInfo:
+    """Run ``run_id``, or the newest interrupted or crashed run; a ConfigError when it cannot resume."""
     if run_id is not None:
         run = store.run(run_id)
         if run.status not in RESUMABLE:
@@ -104,16 +109,22 @@ def _sessions(
     return out, writing
 
 
-def plan_resume(
-    store: Store,
-    config: Config,
-    captures: Sequence[Path],
-    described: list[dict[str, str]],
-    *,
-    run_id: int | None,
+def unfinished_shards(run: RunInfo) -> list[int]:
+    """The shards (1-based) of a sharded run that are not complete; [] for a run that is not sharded."""
+    shards = run.meta.get("shards")
+    if not isinstance(shards, dict):
+        return []
+    states = shards.get("state") or {}
+    return [i for i in range(1, int(shards.get("count", 0)) + 1) if states.get(str(i)) != "complete"]
+
+
+def prepare_resume(
+    store: Store, config: Config, captures: Sequence[Path], described: list[dict[str, str]], run: RunInfo
 ) -> ResumePlan:
-    """Pick the run, check its captures, forget partly stored sessions and reopen it as running."""
-    run = _pick(store, run_id)
+    """Check ``run``'s captures, forget its partly stored sessions that write, record the resumption.
+
+    The run is not reopened: :func:`plan_resume` does that for one process, and each re-run shard of a
+    sharded run does it as it joins."""
     names = _check_captures(run, described)
     stored = {(names.get(source, source), entry) for source, entry in store.stored_entries(run.id)}
     again = 0
@@ -131,9 +142,29 @@ def plan_resume(
             back = {new: old for old, new in names.items()}
             again = store.forget_exchanges(run.id, [(back.get(s, s), i) for s, i in partial])
             stored -= set(partial)
-    store.reopen_run(run.id)
     previous = run.meta.get("resumed")
     times = int(previous.get("times", 0)) if isinstance(previous, dict) else 0
     facts = {"times": times + 1, "kept": len(stored), "replayed_again": again}
     store.update_meta(run.id, {"resumed": facts})
     return ResumePlan(run.id, frozenset(stored), again)
+
+
+def plan_resume(
+    store: Store,
+    config: Config,
+    captures: Sequence[Path],
+    described: list[dict[str, str]],
+    *,
+    run_id: int | None,
+) -> ResumePlan:
+    """Pick the run, check its captures, forget partly stored sessions and reopen it as running, owned
+    by this process. A sharded run is refused: its shards are run again instead (``replay --resume``)."""
+    run = pick_run(store, run_id)
+    if unfinished_shards(run):
+        raise ConfigError(
+            f"run {run.id} was replayed in shards: one process cannot continue it",
+            hint=f"run paritycheck replay --resume --run {run.id}, which runs its unfinished shards again",
+        )
+    plan = prepare_resume(store, config, captures, described, run)
+    store.reopen_run(run.id)
+    return plan

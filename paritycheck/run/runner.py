@@ -29,8 +29,8 @@ from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner, classify_merged
 from paritycheck.replay import Engine, Transport, make_transport, schedule
 from paritycheck.run.prepare import describe_captures, endpoint_matcher, host_chooser, hosts_record
-from paritycheck.run.record import check_backends, config_record
-from paritycheck.run.shards import Shard, Splitter, fingerprint
+from paritycheck.run.record import check_backends, config_record, finish
+from paritycheck.run.shards import Shard, Split, Splitter, fingerprint, rename_done
 from paritycheck.run.stream_limits import stream_limits
 from paritycheck.store import Heartbeat, Store
 
@@ -302,6 +302,8 @@ async def replay_captures(
     shard: Shard | None = None,
     resume: bool = False,
     resume_run: int | None = None,
+    name: str | None = None,
+    split: Split | None = None,
 ) -> RunResult:
     """Replay every exchange of ``captures`` against both backends and store the outcomes in ``db``.
 
@@ -321,6 +323,8 @@ async def replay_captures(
     With ``shard``, only that part of the captures is replayed, into the run named by it, which the
     other shards join (:mod:`paritycheck.run.shards`); the run is finished by its last shard. With
     ``resume``, the newest interrupted or crashed run (or ``resume_run``) is continued (run/resume.py).
+    ``split``: every entry's shard, worked out by the ``replay --workers`` command that started this
+    shard (used only for the very same captures). ``name``: the name of a new run that is not sharded.
     """
     check_backends(config)
     # Digesting a capture of hundreds of MB takes a while: keep the event loop free meanwhile.
@@ -366,6 +370,7 @@ async def replay_captures(
             backends=backends,
             captures=captures_info,
             started=_now(),
+            name=name,
         )
     else:
         try:
@@ -375,6 +380,7 @@ async def replay_captures(
                 fingerprint=fingerprint(record, captures_info), tool_version=__version__,
                 config=record, backends=backends, captures=captures_info,
             )  # fmt: skip
+            done = rename_done(done, store.run(run_id).captures, captures_info)
         except BaseException:
             store.close()
             raise
@@ -402,7 +408,8 @@ async def replay_captures(
         if shard is not None or done:
             exchanges = pipeline.counted(exchanges)
         if shard is not None:
-            splitter = await asyncio.to_thread(Splitter, config, list(captures), shard)
+            given = split.matching(captures_info) if split is not None else None
+            splitter = await asyncio.to_thread(Splitter, config, list(captures), shard, split=given)
             exchanges = splitter.filter(exchanges, set(done))
         elif done:
             exchanges = (e for e in exchanges if (e.source, e.index) not in done)
@@ -446,7 +453,7 @@ async def replay_captures(
                 if pipeline.contract_check is not None:
                     contract_report = pipeline.contract_check.finish()
                 try:
-                    _finish(store, run_id, status=status, shard=shard, meta=sessions, heartbeat=heartbeat)
+                    finish(store, run_id, status=status, shard=shard, meta=sessions, heartbeat=heartbeat)
                     run_info = store.run(run_id)
                 except (StoreUnavailable, *store.outages) as exc:  # type: ignore[misc]  # gone at the end
                     heartbeat.stop()
@@ -469,25 +476,6 @@ async def replay_captures(
         db=db,
         contract=contract_report,
     )
-
-
-def _finish(
-    store: Store,
-    run_id: int,
-    *,
-    status: str,
-    shard: Shard | None,
-    meta: SessionReplay | None,
-    heartbeat: Heartbeat,
-) -> None:
-    """Record the run's (or its shard's) end, with the sessions' meta."""
-    if meta is not None:
-        store.update_meta(run_id, {"sessions": meta.meta()})
-    heartbeat.stop()
-    if shard is None:
-        store.finish_run(run_id, status=status)
-    else:
-        store.finish_shard(run_id, shard=shard.index, status=status)
 
 
 def _now() -> str:

@@ -11,7 +11,7 @@ from paritycheck.session.correlate import Produced
 from paritycheck.session.credentials import PLACEHOLDER, Credentials, placeholder
 from paritycheck.session.grouping import Group, Grouper
 from paritycheck.session.reset import ResetResult, run_reset
-from paritycheck.session.runtime import SessionReplay
+from paritycheck.session.runtime import SessionReplay, merge_meta
 
 __all__ = [
     "PLACEHOLDER",
@@ -21,6 +21,7 @@ __all__ = [
     "Produced",
     "ResetResult",
     "SessionReplay",
+    "merge_meta",
     "placeholder",
     "run_reset",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import Coroutine, Hashable
+from collections.abc import Coroutine, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -438,3 +438,30 @@ async def _all(sends: list[Coroutine[Any, Any, Reply]]) -> list[Reply]:
 def _forget_half(index: dict[Any, Any]) -> None:
     for key in list(index)[: len(index) // 2]:
         del index[key]
+
+
+def merge_meta(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The ``sessions`` facts of a run replayed in shards, from each shard's (:meth:`SessionReplay.meta`):
+    counts added (sessions, ordered, writes, logins, correlations), reset results listed in turn."""
+    if not parts:
+        return None
+    merged: dict[str, Any] = {
+        "key": parts[0].get("key"),
+        "count": sum(int(p.get("count") or 0) for p in parts),
+        "ordered": sum(int(p.get("ordered") or 0) for p in parts),
+        "correlations": {
+            kind: dict(sorted(_added((p.get("correlations") or {}).get(kind) for p in parts).items()))
+            for kind in ("learned", "applied", "differences_removed")
+        },
+        "writes": _added(p.get("writes") for p in parts),
+        "logins": _added(p.get("logins") for p in parts) if any(p.get("logins") for p in parts) else None,
+        "resets": [r for p in parts for r in (p.get("resets") or [])],
+    }
+    return merged
+
+
+def _added(counters: Iterable[Mapping[str, int] | None]) -> dict[str, int]:
+    total: Counter[str] = Counter()
+    for counter in counters:
+        total.update(counter or {})
+    return dict(total)

@@ -8,6 +8,11 @@ is opened) calls it ``crashed`` when its pid is dead on this host, or when its h
 The heartbeat is a thread with its own connection, not a task on the replay's event loop: it costs
 nothing per exchange and keeps beating while the loop is busy. Both stores do this: on PostgreSQL,
 where runs come from several hosts, a run of another host is judged by its heartbeat alone.
+
+A sharded run (``--shard``, ``--workers``) has one process per shard: each records its pid and host in
+``meta.shards.procs``. It is stale when every shard still marked running is a dead pid of this host
+(or, as any run, when its heartbeat, which every shard refreshes, is a minute old); those shards are
+then marked ``crashed`` and the run gets the status its shards make (store/shards.py).
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from paritycheck.models import Status
 from paritycheck.store.dsn import is_dsn
+from paritycheck.store.records import dumps, loads
+from paritycheck.store.shards import RUNNING, shard_run_status
 
 if TYPE_CHECKING:
     import psycopg
@@ -111,12 +118,27 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:  # someone else's process: alive
         return True
-    return True
+    return not _zombie(pid)
 
 
-def _stale(pid: int | None, host: str | None, beat: str | None, started: str, now: dt.datetime) -> bool:
-    if pid is not None and host == socket.gethostname() and not _pid_alive(pid):
-        return True
+def _zombie(pid: int) -> bool:
+    """A dead process not yet reaped (an orphaned worker waits for init to reap it): dead all the same."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no procfs (macOS): a signal 0 that reached it is all we know
+        return False
+    return stat.rsplit(")", 1)[-1].split()[:1] in (["Z"], ["X"])
+
+
+def _dead_here(proc: Any) -> bool:
+    """Whether ``proc`` (``{"pid", "host"}``) is a process of this host that is no longer alive."""
+    if not isinstance(proc, dict) or proc.get("host") != socket.gethostname():
+        return False
+    pid = proc.get("pid")
+    return isinstance(pid, int) and not _pid_alive(pid)
+
+
+def _silent(beat: str | None, started: str, now: dt.datetime) -> bool:
     try:
         last = dt.datetime.fromisoformat(beat or started)
     except ValueError:
@@ -126,34 +148,65 @@ def _stale(pid: int | None, host: str | None, beat: str | None, started: str, no
     return (now - last).total_seconds() > STALE_SECONDS
 
 
+def _stale(pid: int | None, host: str | None, beat: str | None, started: str, now: dt.datetime) -> bool:
+    if pid is not None and host == socket.gethostname() and not _pid_alive(pid):
+        return True
+    return _silent(beat, started, now)
+
+
+def _shards_stale(shards: dict[str, Any], beat: str | None, started: str, now: dt.datetime) -> bool:
+    """A sharded run is stale when every shard marked running died on this host, or it fell silent."""
+    procs = shards.get("procs") or {}
+    running = [i for i, state in (shards.get("state") or {}).items() if state == RUNNING]
+    if running and all(_dead_here(procs.get(i)) for i in running):
+        return True
+    return _silent(beat, started, now)
+
+
+def _reaped(meta: str | None) -> tuple[str, dict[str, Any] | None]:
+    """The status of a stale run, and for a sharded one the meta patch that marks its shards crashed."""
+    shards = loads(meta).get("shards") if meta else None
+    if not isinstance(shards, dict):
+        return "crashed", None
+    states = {i: ("crashed" if s == RUNNING else s) for i, s in (shards.get("state") or {}).items()}
+    patch = {"shards": {"state": {i: s for i, s in states.items() if shards["state"][i] == RUNNING}}}
+    return shard_run_status(states, int(shards.get("count", 0))), patch
+
+
 def reap_stale(conn: Any) -> list[int]:
     """Mark every ``running`` run whose process is gone as ``crashed``, with its stored totals.
 
     ``conn`` is a ``sqlite3.Connection`` or the store's database (``sqlite_utils.Database``, or the
     PostgreSQL adapter that speaks its dialect). Returns the ids marked. The run's end time is its last
-    heartbeat: the last moment it was known alive.
+    heartbeat: the last moment it was known alive. A sharded run gets the status its shards make once
+    the dead ones are called crashed (``crashed``, unless one of them failed).
     """
     now = _now()
     rows = conn.execute(
-        "SELECT id, pid, host, heartbeat, started FROM runs WHERE status = 'running'"
+        "SELECT id, pid, host, heartbeat, started, meta FROM runs WHERE status = 'running'"
     ).fetchall()
-    stale = [
-        (run_id, beat or started)
-        for run_id, pid, host, beat, started in rows
-        if _stale(pid, host, beat, started, now)
-    ]
+    stale = []
+    for run_id, pid, host, beat, started, meta in rows:
+        shards = loads(meta).get("shards") if meta else None
+        if isinstance(shards, dict):
+            if _shards_stale(shards, beat, started, now):
+                stale.append((run_id, beat or started, meta))
+        elif _stale(pid, host, beat, started, now):
+            stale.append((run_id, beat or started, None))
     if not stale:
         return []
     with conn.atomic() if hasattr(conn, "atomic") else conn:
-        for run_id, last in stale:
+        for run_id, last, meta in stale:
+            status, patch = _reaped(meta)
             counts = dict(
                 conn.execute(
                     "SELECT outcome, COUNT(*) FROM exchanges WHERE run_id = ? GROUP BY outcome", (run_id,)
                 ).fetchall()
             )
             conn.execute(
-                "UPDATE runs SET status = 'crashed', ended = ?, total = ?, matched = ?, mismatched = ?,"
-                " failed = ?, skipped = ? WHERE id = ? AND status = 'running'",
-                (last, sum(counts.values()), *(counts.get(s.value, 0) for s in Status), run_id),
-            )
-    return [run_id for run_id, _ in stale]
+                "UPDATE runs SET status = ?, ended = ?, total = ?, matched = ?, mismatched = ?,"
+                " failed = ?, skipped = ?, meta = json_patch(meta, ?) WHERE id = ? AND status = 'running'",
+                (status, last, sum(counts.values()), *(counts.get(s.value, 0) for s in Status),
+                 dumps(patch or {}), run_id),
+            )  # fmt: skip
+    return [run_id for run_id, _, _ in stale]

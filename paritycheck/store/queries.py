@@ -308,7 +308,7 @@ class Queries:
         )
 
     def _run_info(self, row: tuple[Any, ...]) -> RunInfo:
-        run_id, started, ended, status, version, config, backends, captures, *totals, meta = row
+        run_id, started, ended, status, version, config, backends, captures, *totals, meta, name = row
         if totals[0] is None:  # never finished: count what was flushed
             counts = self._outcome_counts(run_id)
             totals = [sum(counts.values()), *(counts.get(s.value, 0) for s in Status)]
@@ -316,11 +316,11 @@ class Queries:
         loads = orjson.loads
         return RunInfo(
             run_id, started, ended, status, version, loads(config), loads(backends), loads(captures),
-            total, matched, mismatched, failed, skipped, loads(meta),
+            total, matched, mismatched, failed, skipped, loads(meta), name,
         )  # fmt: skip
 
 
 _RUN_SELECT = (
     "SELECT id, started, ended, status, tool_version, config, backends, captures,"
-    " total, matched, mismatched, failed, skipped, meta FROM runs"
+    " total, matched, mismatched, failed, skipped, meta, name FROM runs"
 )

@@ -79,6 +79,8 @@ class RunInfo:
     failed: int
     skipped: int
     meta: dict[str, Any]
+    #: The run's name (``replay --run-name``, every sharded or worker-split run); None when unnamed.
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,12 +6,18 @@ write lock, a PostgreSQL advisory lock), so shards that start together make one 
 database draws. Its ``meta.shards`` holds the shard count, the fingerprint every shard must share
 (capture digests, effective rules) and each shard's state. Shard ``i`` of ``n`` numbers its exchanges
 ``seq = k * n + i - 1``: sequences never collide, and a shard's own stored exchanges are found again by
-``seq % n`` (what a re-run of an interrupted shard skips). The run is finished when its last shard is.
+``seq % n`` (what a re-run of an interrupted shard skips). Each shard records its pid and host
+(``meta.shards.procs``), so that a run whose running shards are all dead reads ``crashed`` at once
+(liveness.py). When no shard is running any more the run gets a status (:func:`shard_run_status`): the
+worst of its shards', or ``waiting`` while every shard that ran is complete but some have not run yet
+(``--shard 2/4`` run alone): that run is not crashed, it waits for the other shards' commands.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+import socket
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +29,32 @@ if TYPE_CHECKING:
     import sqlite3
 
 COMPLETE = "complete"
+RUNNING = "running"
+#: A sharded run none of whose shards is running: every shard that ran is complete, others have not run.
+WAITING = "waiting"
+#: Shard states that decide a stopped sharded run's status, worst first.
+UNREACHABLE = "unreachable"
+_WORST_FIRST = ("failed", "capture_error", "crashed", "interrupted")
+
+
+def shard_run_status(states: Mapping[str, str], count: int) -> str:
+    """The status of a sharded run none of whose ``count`` shards is running, from their ``states``:
+    the worst shard's (failed, capture error, crashed, interrupted), else ``complete`` when every
+    shard is (``unreachable`` when some were that and the rest complete), else ``waiting`` for the
+    shards that have not run yet."""
+    values = set(states.values())
+    for status in _WORST_FIRST:
+        if status in values:
+            return status
+    if len(states) >= count and values <= {COMPLETE, UNREACHABLE}:
+        # a backend answered none of some shard's exchanges: no verdict for the run
+        return COMPLETE if values <= {COMPLETE} else UNREACHABLE
+    return WAITING
+
+
+def this_process() -> dict[str, Any]:
+    """What a shard records of its process, so that a later command can tell it died."""
+    return {"pid": os.getpid(), "host": socket.gethostname()}
 
 
 def shard_progress(run: RunInfo) -> tuple[int, int] | None:
@@ -98,10 +130,11 @@ class Shards:
             else:
                 run_id, stored = int(row[0]), loads(row[1]).get("shards")
                 _check(label, stored, count=count, fingerprint=fingerprint, shard=shard)
+            joined = {"state": {str(shard): RUNNING}, "procs": {str(shard): this_process()}}
             self._conn.execute(
                 "UPDATE runs SET status = 'running', ended = NULL, total = NULL,"
                 " meta = json_patch(meta, ?) WHERE id = ?",
-                (dumps({"shards": {"state": {str(shard): "running"}}}), run_id),
+                (dumps({"shards": joined}), run_id),
             )
             done: set[tuple[str, int]] = set()
             last = -1
@@ -120,7 +153,8 @@ class Shards:
         return run_id, done
 
     def finish_shard(self, run_id: int, *, shard: int, status: str) -> None:
-        """Record shard ``shard``'s end; when it was the last one running, finish the run too."""
+        """Record shard ``shard``'s end; when no shard of the run is running any more, give the run its
+        status (:func:`shard_run_status`), end time and totals."""
         self.flush()
         self._begin()
         try:
@@ -130,15 +164,8 @@ class Shards:
             )
             (meta,) = self._conn.execute("SELECT meta FROM runs WHERE id = ?", (run_id,)).fetchone()
             shards = loads(meta)["shards"]
-            states = list(shards["state"].values())
-            if len(states) == shards["count"] and "running" not in states:
-                final = (
-                    COMPLETE
-                    if all(s == COMPLETE for s in states)
-                    else "unreachable"  # a backend answered none of some shard's exchanges: no verdict
-                    if all(s in (COMPLETE, "unreachable") for s in states)
-                    else ("failed" if "failed" in states else "interrupted")
-                )
+            if RUNNING not in shards["state"].values():
+                final = shard_run_status(shards["state"], int(shards["count"]))
                 counts = self._outcome_counts(run_id)
                 self._conn.execute(
                     "UPDATE runs SET ended = ?, status = ?, total = ?, matched = ?, mismatched = ?,"

@@ -81,13 +81,22 @@ class Writer:
         backends: dict[str, str],
         captures: list[dict[str, str]],
         started: str | None = None,
+        name: str | None = None,
     ) -> int:
-        """Record a new run as ``running`` and return its id. ``config`` must be redacted already."""
+        """Record a new run as ``running`` and return its id. ``config`` must be redacted already.
+
+        ``name`` (``replay --run-name``) must not be taken: a StoreError says so."""
         with self.db.atomic():
+            taken = name is not None and self._conn.execute("SELECT 1 FROM runs WHERE name = ?", (name,))
+            if taken and taken.fetchone():
+                raise StoreError(
+                    f"a run named {name!r} exists already in {self.path}", hint="pick another --run-name"
+                )
             cursor = self._conn.execute(
-                "INSERT INTO runs (started, status, tool_version, config, backends, captures, pid, host,"
-                " heartbeat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (name, started, status, tool_version, config, backends, captures, pid,"
+                " host, heartbeat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
+                    name,
                     started or _now(),
                     RUNNING,
                     tool_version,

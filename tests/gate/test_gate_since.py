@@ -171,3 +171,44 @@ def test_breaking_findings_of_every_window_count_once_each(tmp_path: Path) -> No
         three = evaluate_runs(store, ids, gate, period="since x")
         (row,) = [c for c in three.criteria if c.name == "breaking findings"]
         assert row.measured == 2 and row.state == FAIL
+
+
+def test_a_period_is_narrowed_by_name_kind_and_capture_and_lists_its_runs(tmp_path: Path) -> None:
+    with open_store(tmp_path) as store:
+
+        def run(name: str | None, capture: dict[str, str], meta: dict[str, object] | None = None) -> int:
+            run_id = store.start_run(
+                tool_version="test", config={}, backends={}, captures=[capture], name=name
+            )
+            for o in counts(EP, matched=10):
+                store.add(run_id, o)
+            store.finish_run(run_id, status="complete")
+            if meta:
+                store.update_meta(run_id, meta)
+            return run_id
+
+        nightly = run("nightly-1", {"name": "caps/orders.har", "digest": "ab12cd34" + "0" * 56})
+        other = run(None, {"name": "other.har", "digest": "f" * 64})
+        window = run(None, {"name": "proxy window from 2026-11-26T11:00:00+00:00"})
+        explored = run(None, {"name": "explore-seed0.jsonl", "digest": "e" * 64}, {"explore": {}})
+    cases = {
+        ("--run-name", "nightly-*"): [nightly],
+        ("--kind", "live"): [window],
+        ("--kind", "explore"): [explored],
+        ("--kind", "replay"): [nightly, other],
+        ("--kind", "replay", "--kind", "live"): [nightly, other, window],
+        ("--capture", "orders.har"): [nightly],
+        ("--capture", "AB12CD34"): [nightly],
+        ("--kind", "replay", "--capture", "*.har", "--run-name", "night*"): [nightly],
+    }
+    for args, expected in cases.items():
+        result = _invoke(tmp_path, "--since", "24h", "--json", *args)
+        verdict = json.loads(result.stdout)  # type: ignore[attr-defined]
+        assert [r["id"] for r in verdict["included"]] == verdict["runs"] == expected, args
+    text = _invoke(tmp_path, "--since", "24h", "--kind", "replay")
+    assert "runs judged together (since" in text.output and "UTC, kind replay" in text.output  # type: ignore[attr-defined]
+    assert "nightly-1" in text.output and "orders.har" in text.output  # type: ignore[attr-defined]
+    none = _invoke(tmp_path, "--since", "24h", "--run-name", "weekly-*")
+    assert none.exit_code == ExitStatus.USAGE and "no finished run" in none.output  # type: ignore[attr-defined]
+    alone = _invoke(tmp_path, "--kind", "live")
+    assert alone.exit_code == ExitStatus.USAGE and "add --since" in alone.output  # type: ignore[attr-defined]

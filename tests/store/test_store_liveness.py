@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import socket
 import sqlite3
 from pathlib import Path
 
 from paritycheck.models import Status
-from paritycheck.store import STALE_SECONDS, Heartbeat, Store, reap_stale
+from paritycheck.store import STALE_SECONDS, Heartbeat, Store, describe_shards, reap_stale
+from paritycheck.store.shards import shard_run_status
 from tests.store.storehelpers import ago, dead_pid, outcome, raw, start
 
 
@@ -82,3 +85,55 @@ def test_the_heartbeat_moves_while_the_run_runs(tmp_path: Path) -> None:
         beat.stop()
     with Store.open(db, create=False) as s:
         assert s.run(run_id).status == "running"
+
+
+def _join(s: Store, name: str, shard: int, count: int) -> int:
+    run_id, _ = s.join_shard(
+        name, shard=shard, count=count, fingerprint={}, tool_version="0.1.0", config={},
+        backends={}, captures=[],
+    )  # fmt: skip
+    return run_id
+
+
+def _dead_shard(db: Path, run_id: int, shard: int) -> None:
+    patch = json.dumps({"shards": {"procs": {str(shard): {"pid": dead_pid(), "host": socket.gethostname()}}}})
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE runs SET meta = json_patch(meta, ?) WHERE id = ?", (patch, run_id))
+    conn.close()
+
+
+def test_a_sharded_run_is_crashed_when_its_running_shards_are_dead(tmp_path: Path) -> None:
+    """Each shard's process is known: the run is running while one lives, crashed once none does, and a
+    shard that ran alone and finished leaves the run waiting for the others, never crashed."""
+    db = tmp_path / "r.db"
+    with Store.open(db) as s:
+        half = _join(s, "half", 1, 2)  # shard 1 is this process, shard 2 dead
+        _join(s, "half", 2, 2)
+        both = _join(s, "both", 1, 2)
+        _join(s, "both", 2, 2)
+        one_done = _join(s, "one-done", 1, 2)
+        s.finish_shard(one_done, shard=1, status="complete")
+        _join(s, "one-done", 2, 2)
+        alone = _join(s, "alone", 2, 4)
+        s.finish_shard(alone, shard=2, status="complete")
+    for run_id, shard in ((half, 2), (both, 1), (both, 2), (one_done, 2)):
+        _dead_shard(db, run_id, shard)
+    _set(db, alone, heartbeat=ago(STALE_SECONDS * 10))
+    with Store.open(db, create=False) as s:
+        runs = {run_id: s.run(run_id) for run_id in (half, both, one_done, alone)}
+    assert runs[half].status == "running"
+    assert runs[both].status == "crashed" and runs[both].meta["shards"]["state"] == {
+        "1": "crashed",
+        "2": "crashed",
+    }
+    assert runs[one_done].status == "crashed" and describe_shards(runs[one_done]) == "1 of 2 shards complete"
+    assert runs[alone].status == "waiting" and describe_shards(runs[alone]) == "1 of 4 shards complete"
+
+
+def test_shard_states_make_the_run_status() -> None:
+    assert shard_run_status({"1": "complete", "2": "complete"}, 2) == "complete"
+    assert shard_run_status({"2": "complete"}, 4) == "waiting"
+    assert shard_run_status({"1": "complete", "2": "interrupted"}, 3) == "interrupted"
+    assert shard_run_status({"1": "interrupted", "2": "crashed"}, 2) == "crashed"
+    assert shard_run_status({"1": "crashed", "2": "failed"}, 2) == "failed"
