@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from paritycheck.config_rollout import RolloutConfig, validate_rollout
 from paritycheck.errors import ConfigError
 
 T = TypeVar("T")
@@ -217,6 +218,8 @@ class Config:
     contract: ContractConfig = field(default_factory=ContractConfig)
     noise: NoiseConfig = field(default_factory=NoiseConfig)
     streams: StreamsConfig = field(default_factory=StreamsConfig)
+    #: The steps of a traffic shift and what rolls it back (config_rollout.py, docs/rollout.md).
+    rollout: RolloutConfig = field(default_factory=RolloutConfig)
     #: Where the configuration was read from (None: defaults only).
     source: str | None = None
 
@@ -279,8 +282,9 @@ def _coerce(tp: Any, value: Any, *, key: str, source: str) -> Any:
         if isinstance(value, list):
             return tuple(_coerce(item_tp, v, key=f"{key}[{i}]", source=source) for i, v in enumerate(value))
     elif origin is dict:
-        if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
-            return {str(k): v for k, v in value.items()}
+        if isinstance(value, dict):
+            item_tp = typing.get_args(tp)[1]
+            return {str(k): _coerce(item_tp, v, key=f"{key}.{k}", source=source) for k, v in value.items()}
     elif tp is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
@@ -364,6 +368,7 @@ def _validate(config: Config, source: str) -> Config:
         raise ConfigError(f"{source}: normalise.float_tolerance must not be negative", hint="e.g. 1e-9")
     _validate_gate(config.gate, source)
     _validate_noise(config.noise, source)
+    validate_rollout(config.rollout, source)
 
     def expanded(side: str) -> Backend:
         b: Backend = getattr(config.backends, side)
