@@ -24,6 +24,7 @@ from paritycheck.store.records import (
     redact_value,
     stored_value,
 )
+from paritycheck.store.rollout import RolloutCheck, SideErrors, StepRecord
 from paritycheck.store.shards import describe_shards, shard_progress
 from paritycheck.store.sqlite import BATCH, Store
 from paritycheck.store.writer import FINISHED, RUNNING
@@ -42,7 +43,10 @@ __all__ = [
     "DifferenceGroup",
     "Heartbeat",
     "NoisePath",
+    "RolloutCheck",
     "RunInfo",
+    "SideErrors",
+    "StepRecord",
     "Store",
     "StoredExchange",
     "StoredReply",
