@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from paritycheck.errors import CaptureError
 
@@ -179,7 +180,7 @@ def _lines(fh: Iterable[bytes], rule: CohortRule, tally: LogTally) -> Iterator[L
             continue
         tally.lines += 1
         try:
-            line = json.loads(raw)
+            line = orjson.loads(raw)
         except ValueError:
             tally.skip("not JSON")
             continue

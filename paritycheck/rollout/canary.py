@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections import Counter, defaultdict
+from bisect import bisect_right
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from paritycheck.common.endpoints import template
+from paritycheck.capture import learn_templates
+from paritycheck.common.endpoints import EndpointMatcher
 from paritycheck.rollout.accesslog import CANDIDATE, LEGACY, LogRequest
 from paritycheck.rollout.stats import fisher_exact, holm, mann_whitney
 
@@ -75,6 +78,22 @@ class Metric:
     verdict: str = NODATA
     note: str = ""
 
+    def to_json(self) -> dict[str, Any]:
+        def num(x: float | None) -> float | None:
+            return None if x is None or math.isnan(x) or math.isinf(x) else round(x, 6)
+
+        return {
+            "endpoint": self.endpoint,
+            "metric": self.name,
+            "unit": self.unit,
+            "legacy": {"n": self.legacy_n, "value": num(self.legacy)},
+            "candidate": {"n": self.candidate_n, "value": num(self.candidate)},
+            "p": num(self.p),
+            "p_adjusted": num(self.p_adjusted),
+            "verdict": self.verdict,
+            "note": self.note,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class CanaryResult:
@@ -107,9 +126,23 @@ class CanaryResult:
             return HIGH
         return NODATA if not self.metrics or self.unjudged else PASS
 
+    def to_json(self, *, max_metrics: int = 300) -> dict[str, Any]:
+        """The analysis as JSON: the verdict, the cohorts' sizes, the limits and (at most ``max_metrics``,
+        pooled and high ones first) every metric judged."""
+        shown = sorted(self.metrics, key=lambda m: (m.endpoint != ALL, m.verdict != HIGH))[:max_metrics]
+        return {
+            "verdict": self.verdict,
+            "legacy_requests": self.legacy_requests,
+            "candidate_requests": self.candidate_requests,
+            "candidate_share": round(self.candidate_share, 6),
+            "limits": dataclasses.asdict(self.limits),
+            "metrics": [m.to_json() for m in shown],
+            "metrics_left_out": len(self.metrics) - len(shown),
+        }
 
-def _quantile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
+
+def _quantile(ordered: Sequence[float], q: float) -> float:
+    """The ``q`` quantile of sorted values, interpolated between the closest ranks (as the gate's)."""
     pos = q * (len(ordered) - 1)
     lo = math.floor(pos)
     hi = min(lo + 1, len(ordered) - 1)
@@ -146,9 +179,10 @@ def _latency(
             Metric(endpoint, "latency p95", ln, cn, None, None, "ms", note=note),
         ]
     test = mann_whitney(candidate, legacy)
+    legacy, candidate = sorted(legacy), sorted(candidate)
     l95 = _quantile(legacy, 0.95)
-    slower = sum(v > l95 for v in candidate)
-    over = sum(v > l95 for v in legacy)
+    slower = cn - bisect_right(candidate, l95)
+    over = ln - bisect_right(legacy, l95)
     tail_p = fisher_exact(slower, cn, over, ln)
     tail_p = tail_p if slower / cn > over / ln else 1.0  # only a heavier candidate tail is evidence
     return [
@@ -186,34 +220,87 @@ def _judge(m: Metric, adjusted: float | None, limits: CanaryLimits, share: float
     return dataclasses.replace(m, p_adjusted=adjusted, verdict=verdict, note=note)
 
 
+@dataclass(slots=True)
+class _Tally:
+    """One cohort's requests to one path (or endpoint): how many, how many failed, the times answered."""
+
+    n: int = 0
+    errors: int = 0
+    times: list[float] = field(default_factory=list)
+
+    def merge(self, other: _Tally) -> None:
+        self.n += other.n
+        self.errors += other.errors
+        self.times += other.times
+
+
+Namer = Callable[[str, str], str]
+
+
+def _tally(requests: Iterable[LogRequest]) -> dict[tuple[str, str, str], _Tally]:
+    """Requests counted per (cohort, method, path): one dictionary look-up each, no naming yet."""
+    paths: dict[tuple[str, str, str], _Tally] = {}
+    for r in requests:
+        key = (r.cohort, r.method, r.path)
+        t = paths.get(key)
+        if t is None:
+            t = paths[key] = _Tally()
+        t.n += 1
+        if r.error:
+            t.errors += 1
+        elif r.ms is not None:
+            t.times.append(r.ms)
+    return paths
+
+
+def _endpoints(
+    paths: dict[tuple[str, str, str], _Tally], patterns: Sequence[str], name: Namer | None
+) -> dict[tuple[str, str], _Tally]:
+    """Paths named as the replay names them: configured patterns, else the template, and the slugs and
+    usernames learned from these very requests named ``{param}`` (capture/templates.py)."""
+    matcher = EndpointMatcher(patterns)
+    namer = name or matcher.endpoint
+    names = {(m, p): namer(m, p) for _, m, p in paths}
+    counts: Counter[str] = Counter()
+    for (_, m, p), t in paths.items():
+        counts[names[m, p]] += t.n
+    learned = learn_templates(counts, fixed=frozenset(matcher.fixed)) if name is None else {}
+    merged: dict[tuple[str, str], _Tally] = {}
+    for (cohort, m, p), t in paths.items():
+        endpoint = names[m, p]
+        for key in ((learned.get(endpoint, endpoint), cohort), (ALL, cohort)):
+            into = merged.get(key)
+            if into is None:
+                into = merged[key] = _Tally()
+            into.merge(t)
+    return merged
+
+
 def compare_cohorts(
     requests: Iterable[LogRequest],
     *,
     limits: CanaryLimits | None = None,
-    name: Callable[[str, str], str] | None = None,
+    patterns: Sequence[str] = (),
+    name: Namer | None = None,
 ) -> CanaryResult:
-    """Judge the candidate cohort against the legacy one; ``name(method, path)`` names endpoints."""
+    """Judge the candidate cohort against the legacy one, per endpoint and pooled.
+
+    Endpoints are named as a replay names them: the ``[[endpoint]]`` ``patterns``, else the automatic
+    template, with slug positions learned from the requests themselves; ``name(method, path)`` replaces
+    all of that.
+    """
     limits = limits or CanaryLimits()
-    name = name or (lambda method, path: f"{method} {template(path)}")
-    errors: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    times: dict[tuple[str, str], list[float]] = defaultdict(list)
-    sizes: Counter[str] = Counter()
-    for r in requests:
-        endpoint = name(r.method, r.path)
-        sizes[r.cohort] += 1
-        for key in ((endpoint, r.cohort), (ALL, r.cohort)):
-            tally = errors[key]
-            tally[0] += r.error
-            tally[1] += 1
-            if r.ms is not None and not r.error:
-                times[key].append(r.ms)
-    endpoints = sorted({e for e, _ in errors} - {ALL})
+    merged = _endpoints(_tally(requests), patterns, name)
+    empty = _Tally()
+    endpoints = sorted({e for e, _ in merged} - {ALL})
     rows: list[Metric] = []
     for endpoint in [ALL, *endpoints]:
-        rows.append(_errors(endpoint, errors[endpoint, LEGACY], errors[endpoint, CANDIDATE], limits))
-        rows += _latency(endpoint, times[endpoint, LEGACY], times[endpoint, CANDIDATE], limits)
+        legacy, candidate = merged.get((endpoint, LEGACY), empty), merged.get((endpoint, CANDIDATE), empty)
+        rows.append(_errors(endpoint, [legacy.errors, legacy.n], [candidate.errors, candidate.n], limits))
+        rows += _latency(endpoint, legacy.times, candidate.times, limits)
     tested = [i for i, m in enumerate(rows) if m.p is not None]
     adjusted = dict(zip(tested, holm([rows[i].p or 0.0 for i in tested]), strict=True))
+    sizes = {c: merged.get((ALL, c), empty).n for c in (LEGACY, CANDIDATE)}
     share = sizes[CANDIDATE] / max(1, sizes[CANDIDATE] + sizes[LEGACY])
     judged = tuple(_judge(m, adjusted.get(i), limits, share) for i, m in enumerate(rows))
     return CanaryResult(judged, sizes[LEGACY], sizes[CANDIDATE], limits)
