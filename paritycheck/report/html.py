@@ -22,6 +22,7 @@ from paritycheck.report.html_contract import contract_html, fig_class, gate_meta
 from paritycheck.report.html_exchange import esc, example_html, short, wire_html
 from paritycheck.report.html_exchange import ms as _ms
 from paritycheck.report.html_latency import latency_html
+from paritycheck.report.html_rollout import rollout_html
 from paritycheck.report.model import Group, ReportModel, unfinished_text
 from paritycheck.report.streams import stream_html
 from paritycheck.store import Store
@@ -75,6 +76,7 @@ def render_html(report: ReportModel, *, budget: int = DEFAULT_BUDGET) -> str:
         "body": "\n".join(
             [
                 _header(report),
+                rollout_html(report.rollout),
                 _endpoints(report),
                 contract_html(report.contracts),
                 explore_html(report.run.meta),

@@ -22,6 +22,7 @@ from paritycheck.gate import RunSummary, baseline_before, latency_summary, summa
 from paritycheck.models import STREAM_MEDIA, Difference, Headers, header
 from paritycheck.report.model_contract import ContractSection, GateVerdict, contract_sections, gate_verdict
 from paritycheck.report.streams import StreamLatency, stream_latency
+from paritycheck.rollout import Timeline, timeline
 from paritycheck.store import RunInfo, Store, StoredExchange, StoredReply
 
 #: Quantiles (0-1) at which each latency distribution is sampled for the CDF plots.
@@ -177,6 +178,8 @@ class ReportModel:
     gate: GateVerdict | None = None
     #: Stream endpoints' time to first event and round trips (report/streams.py); empty without streams.
     streams: tuple[StreamLatency, ...] = ()
+    #: The rollout recorded in the store (steps, windows, verdicts), drawn as a timeline; None without one.
+    rollout: Timeline | None = None
     generated: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
     @property
@@ -281,6 +284,7 @@ def build(
         contracts=contract_sections(store, run_id),
         gate=gate_verdict(run.meta),
         streams=stream_latency(store, run_id),
+        rollout=timeline(store),
     )
 
 

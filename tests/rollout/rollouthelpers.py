@@ -11,7 +11,7 @@ from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, St
 from paritycheck.store import Store
 from tests.gate.gatehelpers import add_run, outcome
 
-__all__ = ["SEED", "add_run", "failing", "later", "outcome", "plan", "window"]
+__all__ = ["SEED", "a_rollout", "add_run", "failing", "later", "outcome", "plan", "timed_window", "window"]
 
 #: The seed-style schedule of issue 24, with evidence small enough for tests.
 SEED = """
@@ -78,3 +78,37 @@ def later(store: Store, hours: float) -> dt.datetime:
     step = store.current_step()
     assert step is not None
     return step.started_at + dt.timedelta(hours=hours)
+
+
+def timed_window(
+    store: Store, started: dt.datetime, good: int, *, bad: int = 0, candidate_ms: float = 20.0
+) -> int:
+    """A finished window that began at ``started``."""
+    run_id = store.start_run(
+        tool_version="test",
+        config={},
+        backends={"legacy": "http://legacy", "candidate": "http://candidate"},
+        captures=[],
+        started=started.isoformat(timespec="milliseconds"),
+    )
+    for o in [*(outcome("GET /items/{id}", candidate_ms=candidate_ms) for _ in range(good))]:
+        store.add(run_id, o)
+    for _ in range(bad):
+        store.add(run_id, failing())
+    store.finish_run(run_id, status="complete")
+    return run_id
+
+
+def a_rollout(store: Store, config: cfg.Config, *, now: dt.datetime) -> None:
+    """Step 1 for 3 h with a window an hour, then judged; step 2 for 2 h, its second window failing 10%."""
+    from paritycheck.rollout import judge, record, start_step
+
+    hour = dt.timedelta(hours=1)
+    start_step(store, config, "1", started=(now - 5 * hour).isoformat())
+    for i in range(3):
+        timed_window(store, now - 5 * hour + i * hour + dt.timedelta(minutes=1), 120)
+    record(store, judge(store, config, now=now - 2 * hour - dt.timedelta(minutes=1)))
+    start_step(store, config, "2", started=(now - 2 * hour).isoformat())
+    timed_window(store, now - 2 * hour + dt.timedelta(minutes=1), 100, candidate_ms=23.0)
+    timed_window(store, now - hour + dt.timedelta(minutes=1), 90, bad=10)
+    record(store, judge(store, config, now=now))
