@@ -102,7 +102,8 @@ class RolloutVerdict:
         """One line: ``ADVANCE step 2 (25%) -> step 3 (50%)``, ``HOLD step 2 (25%): time 3h12m more``."""
         where = f"step {self.step} ({self.label})"
         if self.decision == ROLLBACK:
-            return f"ROLL BACK at {where}: {self.fired[0].describe()}"
+            why = self.fired[0].describe() if self.fired else "a rollback trigger fired"
+            return f"ROLL BACK at {where}: {why}"
         if self.decision == HOLD:
             return f"HOLD at {where}: " + "; ".join(f"{m.what}: {m.detail}" for m in self.missing[:3])
         if self.next_step is None:
