@@ -268,11 +268,15 @@ def _endpoints(
     merged: dict[tuple[str, str], _Tally] = {}
     for (cohort, m, p), t in paths.items():
         endpoint = names[m, p]
-        for key in ((learned.get(endpoint, endpoint), cohort), (ALL, cohort)):
-            into = merged.get(key)
-            if into is None:
-                into = merged[key] = _Tally()
+        key = (learned.get(endpoint, endpoint), cohort)
+        into = merged.get(key)
+        if into is None:
+            merged[key] = _Tally(t.n, t.errors, list(t.times))
+        else:
             into.merge(t)
+    for (_, cohort), t in list(merged.items()):  # the pooled row, from the few endpoints' tallies
+        into = merged.setdefault((ALL, cohort), _Tally())
+        into.merge(t)
     return merged
 
 
