@@ -127,6 +127,10 @@ def _when(line: dict[str, Any]) -> dt.datetime | None:
 def _value(line: dict[str, Any], by: str) -> str | None:
     if by == "upstream":
         value = _first(line, "upstream_cluster", "upstream_host", "upstream_addr", "upstream", "cohort")
+        if isinstance(value, str):
+            # nginx lists every upstream it tried ("10.0.1.5:8080, 10.0.2.7:8080", " : " between
+            # groups): the last one answered, as for its upstream_response_time.
+            value = value.replace(" : ", ", ").split(", ")[-1].strip()
     elif by.lower().startswith("header:"):
         name = by.split(":", 1)[1].strip().lower()
         snake = name.replace("-", "_")
