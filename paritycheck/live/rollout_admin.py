@@ -8,7 +8,8 @@
 
 The verdict is judged from the store in a worker thread (its own connection), at most every
 :data:`FRESH_SECONDS` (controllers poll, and a verdict reads every window of the step), and again at
-once after a step begins or a window of the listener closes. :func:`register` adds the routes to the admin application.
+once after a step begins or a window of the listener closes. :func:`register` adds the routes to the
+admin application.
 """
 
 from __future__ import annotations
@@ -87,9 +88,9 @@ class RolloutAdmin:
         step is recorded as begun first unless it is the current one (``force``: even then)."""
         async with self._lock:
             cached, state = self._cached, self.state()
-            if step is None and cached is not None and cached[1] == state:
-                if time.monotonic() - cached[0] < self.fresh:
-                    return cached[2], cached[3]
+            fresh = cached is not None and cached[1] == state and time.monotonic() - cached[0] < self.fresh
+            if step is None and cached is not None and fresh:
+                return cached[2], cached[3]
             verdict, now = await asyncio.to_thread(self._judge, step, source or {}, force)
             self._cached = (time.monotonic(), state, verdict, now)
             return verdict, now
