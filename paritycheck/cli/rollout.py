@@ -70,7 +70,7 @@ def _judge_once(
     from paritycheck.store import Store
 
     accepted = known.load(known_file or config.gate.known_differences, missing_ok=known_file is None)
-    with Store.open(db, create=False) as store:
+    with Store.open(db, create=step is not None) as store:  # --step records: like rollout start
         if step is not None:
             _follow(store, config, step)
         verdict = judge(store, config, logs=logs, known=accepted)

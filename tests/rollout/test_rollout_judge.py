@@ -4,8 +4,10 @@ trigger that fired; steps recorded in the store; verdicts kept for the timeline.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +15,7 @@ from paritycheck.errors import ConfigError, ExitStatus, StoreError
 from paritycheck.models import Difference, Status
 from paritycheck.rollout import ADVANCE, HOLD, ROLLBACK, judge, record, start_step
 from paritycheck.store import Store
+from tests.rollout.cohorts import cohorts
 from tests.rollout.rollouthelpers import SEED, add_run, later, outcome, plan, window
 
 
@@ -187,3 +190,50 @@ def test_json_names_every_part(store: Store, tmp_path: Path) -> None:
     assert {m["what"] for m in data["missing"]} == {"time", "samples"}
     assert data["evidence"]["exchanges"] == 10 and data["canary"] is None
     assert SEED  # the plan the test used
+
+
+def _log(tmp_path: Path, requests: list[Any], at: dt.datetime) -> Path:
+    path = tmp_path / "split.json"
+    lines = [
+        {
+            "method": r.method,
+            "path": r.path,
+            "status": r.status,
+            "ms": r.ms,
+            "cohort": r.cohort,
+            "time": at.isoformat(),
+        }
+        for r in requests
+    ]
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    return path
+
+
+COHORTS = '[rollout.cohorts]\nby = "cohort"\nlegacy = ["legacy"]\ncandidate = ["candidate"]\n'
+
+
+def test_cohorts_alone_can_decide_a_step(store: Store, tmp_path: Path) -> None:
+    config = plan(tmp_path, SEED + COHORTS)
+    start_step(store, config, "1", started=(dt.datetime.now(dt.UTC) - dt.timedelta(days=2)).isoformat())
+    now = dt.datetime.now(dt.UTC)
+    alike = judge(store, config, logs=[_log(tmp_path, cohorts(5), now)])
+    assert alike.decision == ADVANCE and alike.canary is not None and alike.canary.verdict == "pass"
+    assert alike.exchanges == 2000 and alike.cohort_requests == 20_000 and not alike.runs
+    small = judge(store, config, logs=[_log(tmp_path, cohorts(5, candidates=300), now)])
+    assert small.decision == HOLD
+    assert [m.what for m in small.missing] == ["samples"]
+    assert small.missing[0].detail.startswith("cohorts, error rate: ")
+    assert "too small to see +0.5 points: needs ~1," in small.missing[0].detail
+
+
+def test_a_failing_cohort_rolls_back_on_its_recent_period(store: Store, tmp_path: Path) -> None:
+    config = plan(tmp_path, SEED + COHORTS)
+    start_step(store, config, "1", started=(dt.datetime.now(dt.UTC) - dt.timedelta(days=2)).isoformat())
+    now = dt.datetime.now(dt.UTC)
+    path = _log(tmp_path, cohorts(6, candidates=1000, errors=8.0), now - dt.timedelta(minutes=5))
+    verdict = judge(store, config, logs=[path], now=now)
+    assert verdict.decision == ROLLBACK
+    assert {f.where for f in verdict.fired} == {
+        "the cohorts' logs since the step began",
+        "the cohorts' logs of the last 15m",
+    }
