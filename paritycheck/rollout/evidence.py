@@ -93,8 +93,42 @@ class WindowPoint:
         return 100.0 * e.candidate_errors / e.candidate_asked if e.candidate_asked else None
 
 
+#: Where a finished run keeps its point (``meta``), so the timeline and the judge read each run once.
+_KEPT = "rollout_window"
+
+
 def window_point(store: Store, run: RunInfo) -> WindowPoint:
-    """Parity (over compared exchanges), the pooled p95 ratio and each side's error counts of ``run``."""
+    """Parity (over compared exchanges), the pooled p95 ratio and each side's error counts of ``run``.
+
+    A finished run's point is kept in its ``meta`` with the run's end time: a live report rewritten at
+    every window close would otherwise read every window of the rollout again. A run resumed and
+    finished again has another end time, and is read anew.
+    """
+    kept = run.meta.get(_KEPT)
+    if isinstance(kept, dict) and run.ended is not None and kept.get("ended") == run.ended:
+        errors = SideErrors(*kept["errors"])
+        return WindowPoint(
+            run.id,
+            run.started,
+            run.ended,
+            kept["judged"],
+            kept["matched"],
+            kept["failed"],
+            kept["ratio"],
+            errors,
+        )
+    point = _read_point(store, run)
+    if run.status != _RUNNING and run.ended is not None:
+        e = point.errors
+        errors_kept = [e.legacy_errors, e.legacy_asked, e.candidate_errors, e.candidate_asked]
+        store.update_meta(run.id, {_KEPT: {
+            "ended": run.ended, "judged": point.judged, "matched": point.matched, "failed": point.failed,
+            "ratio": point.p95_ratio, "errors": errors_kept,
+        }})  # fmt: skip
+    return point
+
+
+def _read_point(store: Store, run: RunInfo) -> WindowPoint:
     counts: dict[str, int] = {}
     for by_status in store.counts(run.id).values():
         for status, n in by_status.items():

@@ -3,6 +3,7 @@ trigger that fired; steps recorded in the store; verdicts kept for the timeline.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -237,3 +238,17 @@ def test_a_failing_cohort_rolls_back_on_its_recent_period(store: Store, tmp_path
         "the cohorts' logs since the step began",
         "the cohorts' logs of the last 15m",
     }
+
+
+def test_a_finished_windows_point_is_read_once(store: Store, tmp_path: Path) -> None:
+    from paritycheck.rollout import window_point
+
+    run_id = window(store, 50, bad=5)
+    first = window_point(store, store.run(run_id))
+    kept = store.run(run_id).meta["rollout_window"]
+    assert kept["errors"] == [0, 55, 5, 55] and kept["judged"] == 55
+    store.update_meta(run_id, {"rollout_window": {**kept, "matched": 1}})  # what is kept is what is read
+    assert window_point(store, store.run(run_id)).matched == 1 != first.matched
+    store.reopen_run(run_id)
+    store.finish_run(run_id, status="complete")  # a new end: read anew
+    assert window_point(store, store.run(run_id)) == dataclasses.replace(first, ended=store.run(run_id).ended)
