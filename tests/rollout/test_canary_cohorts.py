@@ -55,3 +55,19 @@ def test_a_large_cohort_does_not_fail_on_a_tiny_difference() -> None:
     p50 = next(m for m in result.metrics if m.endpoint == ALL and m.name == "latency p50")
     assert p50.p_adjusted is not None and p50.p_adjusted < 0.05  # real...
     assert p50.verdict == PASS and "under the minimum effect" in p50.note  # ...but too small to matter
+
+
+def test_endpoints_are_named_with_patterns_and_learned_templates() -> None:
+    from paritycheck.rollout import CANDIDATE, LEGACY
+
+    users = [f"celeb_user{i}" for i in range(12)]
+    requests = [
+        LogRequest(cohort, "GET", path, 200, 10.0)
+        for cohort in (LEGACY, CANDIDATE)
+        for path in [*(f"/api/profiles/{u}" for u in users), "/api/items/7", "/api/items/8"]
+    ]
+    named = compare_cohorts(requests, patterns=["GET /api/items/{item}"])
+    assert {m.endpoint for m in named.metrics} - {ALL} == {
+        "GET /api/profiles/{param}",
+        "GET /api/items/{item}",
+    }
