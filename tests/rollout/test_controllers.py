@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from paritycheck import config as cfg
 from paritycheck.rollout import ADVANCE, HOLD, ROLLBACK, flagger_answer
@@ -76,21 +75,21 @@ async def test_flagger_webhooks_answer_by_status_code(tmp_path: Path) -> None:
         assert r.status_code == 409
 
 
-@pytest.mark.parametrize(
-    ("body", "status", "needle"),
-    [
-        (b"not json", 400, "not JSON"),
-        (b"[1, 2]", 400, "not a JSON object"),
-        (b'{"namespace": "test"}', 400, "no 'name' string"),
-        (b'{"name": "podinfo", "namespace": "test", "metadata": "x"}', 400, "metadata is not an object"),
-    ],
-)
-async def test_a_bad_payload_is_refused(tmp_path: Path, body: bytes, status: int, needle: str) -> None:
-    async with admin(tmp_path) as (url, _), httpx.AsyncClient() as client:
-        r = await client.post(f"{url}/flagger/confirm-rollout", content=body)
-        assert r.status_code == status and needle in r.json()["error"]
+async def test_a_bad_payload_is_refused(tmp_path: Path) -> None:
+    refused = [
+        (b"not json", "not JSON"),
+        (b"[1, 2]", "not a JSON object"),
+        (b'{"namespace": "test"}', "no 'name' string"),
+        (b'{"name": "podinfo", "namespace": "test", "metadata": "x"}', "metadata is not an object"),
+    ]
+    async with admin(tmp_path) as (url, db), httpx.AsyncClient() as client:
+        for body, needle in refused:
+            r = await client.post(f"{url}/flagger/confirm-rollout", content=body)
+            assert r.status_code == 400 and needle in r.json()["error"], body
         r = await client.post(f"{url}/flagger/pre-rollout", json=DOCUMENTED)
         assert r.status_code == 404 and "confirm-promotion" in r.json()["hooks"]
+        with Store.open(db, create=False) as store:
+            assert store.rollout_steps() == []  # nothing refused began a step
 
 
 async def test_argo_web_metric_reads_the_verdict(tmp_path: Path) -> None:
