@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 TEST_WORKERS ?= auto
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo demo-live test lint typecheck check bench clean browser fuzz image test-image
+.PHONY: demo demo-live test lint typecheck check bench clean browser fuzz image test-image crd-models
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ demo: $(STAMP)
 demo-live: $(STAMP)
 	$(PY) -m paritycheck.samples demo-live
 
-test: $(STAMP) browser
+test: $(STAMP) browser crd-models
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --durations=15
 
 # The capture readers' property tests with many random examples (the suite runs 60, derandomised).
@@ -35,6 +35,10 @@ fuzz: $(STAMP)
 # Headless Chromium for the HTML report's browser tests (Debian's package; needs root or sudo).
 browser:
 	@sh .ci/ensure-chromium
+
+# The Argo Rollouts schemas (npm) that tests/rollout/test_manifests.py checks docs/rollout.md against.
+crd-models:
+	@sh .ci/ensure-crd-models
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

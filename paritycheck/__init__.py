@@ -29,13 +29,16 @@ _LAZY = {
     "RunResult": "paritycheck.run",
     "RunSummary": "paritycheck.gate",
     "Store": "paritycheck.store",
+    "compare_cohorts": "paritycheck.rollout",
     "dry_run": "paritycheck.run",
+    "judge_rollout": "paritycheck.rollout",
     "load_spec": "paritycheck.contract",
     "read_capture": "paritycheck.capture",
     "replay_captures": "paritycheck.run",
+    "start_rollout_step": "paritycheck.rollout",
     "summarise": "paritycheck.gate",
 }
-_RENAMED = {"read_capture": "read"}
+_RENAMED = {"read_capture": "read", "judge_rollout": "judge", "start_rollout_step": "start_step"}
 
 
 def __getattr__(name: str) -> Any:
@@ -67,10 +70,13 @@ __all__ = [
     "Store",
     "StoreError",
     "__version__",
+    "compare_cohorts",
     "dry_run",
+    "judge_rollout",
     "load_config",
     "load_spec",
     "read_capture",
     "replay_captures",
+    "start_rollout_step",
     "summarise",
 ]

@@ -19,6 +19,7 @@ from paritycheck.common import tables
 from paritycheck.common.tables import Json
 from paritycheck.common.tomlfile import read_toml
 from paritycheck.common.urls import backend_url_problem, shown_url
+from paritycheck.config_rollout import RolloutConfig, validate_rollout
 from paritycheck.errors import ConfigError
 from paritycheck.models import GRADES
 
@@ -242,6 +243,8 @@ class Config:
     noise: NoiseConfig = field(default_factory=NoiseConfig)
     streams: StreamsConfig = field(default_factory=StreamsConfig)
     explore: ExploreConfig = field(default_factory=ExploreConfig)
+    #: The steps of a traffic shift and what rolls it back (config_rollout.py, docs/rollout.md).
+    rollout: RolloutConfig = field(default_factory=RolloutConfig)
     #: Where the configuration was read from (None: defaults only).
     source: str | None = None
 
@@ -351,6 +354,7 @@ def _validate(config: Config, source: str) -> Config:
                 f" {', '.join(sorted(value)) or 'nothing'}",
                 hint=f'e.g. {name} = {{ legacy = "${{LEGACY_KEY}}", candidate = "${{CANDIDATE_KEY}}" }}',
             )
+    validate_rollout(config.rollout, source)
 
     def expanded(side: str) -> Backend:
         b: Backend = getattr(config.backends, side)

@@ -25,6 +25,8 @@ class ExitStatus(IntEnum):
     DIFFERENCES = 1
     USAGE = 2
     FAILURE = 3
+    #: ``rollout status``: hold, the step's time, samples or criteria are not met yet (sysexits' EX_TEMPFAIL).
+    HOLD = 75
     INTERRUPTED = 130
     #: Stopped by SIGTERM, handled like Ctrl-C (128 + 15, what a shell reports for a TERM death).
     TERMINATED = 143

@@ -7,7 +7,7 @@ only with ``--traceback``. ``base`` holds the group, the shared options and the 
 
 from __future__ import annotations
 
-from paritycheck.cli import analysis, explore, live, replay, results  # noqa: F401  (registers the commands)
+from paritycheck.cli import analysis, explore, live, replay, results, rollout  # noqa: F401  (registers them)
 from paritycheck.cli.base import cli
 
 __all__ = ["cli", "main"]

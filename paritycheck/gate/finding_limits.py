@@ -18,7 +18,7 @@ from paritycheck.findings import Finding, Findings, grade_label
 from paritycheck.gate.accepted import KnownDifferences
 from paritycheck.gate.verdict import FAIL, PASS, RUN, AcceptedGroup, Criterion
 
-__all__ = ["DEFAULT_MAX_FINDINGS", "acceptances", "finding_limits", "finding_rows"]
+__all__ = ["DEFAULT_MAX_FINDINGS", "acceptances", "finding_limits", "finding_rows", "open_findings"]
 
 
 def acceptances(
@@ -69,7 +69,7 @@ def finding_limits(gate: GateConfig) -> dict[str, int]:
     return {g: n for g, n in sorted(limits.items(), key=lambda kv: severity(kv[0])) if n >= 0}
 
 
-def _open(per_run: Sequence[tuple[Findings, set[int]]]) -> list[Finding]:
+def open_findings(per_run: Sequence[tuple[Findings, set[int]]]) -> list[Finding]:
     """The findings not wholly accepted, once per signature over the runs (the first run's)."""
     out: dict[str, Finding] = {}
     for found, active in per_run:
@@ -104,7 +104,7 @@ def _count_row(name: str, found: list[Finding], limit: int) -> Criterion:
 
 def finding_rows(per_run: Sequence[tuple[Findings, set[int]]], gate: GateConfig) -> list[Criterion]:
     """One row per judged grade (``max_findings``), and ``max_breaking`` over breaking or worse."""
-    found = _open(per_run)
+    found = open_findings(per_run)
     rows = [
         _count_row(
             _FINDING_CRITERION.get(grade, f"{grade_label(grade)} findings"),

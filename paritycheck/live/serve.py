@@ -22,6 +22,7 @@ from aiohttp import web
 from paritycheck.capture import CaptureWriter
 from paritycheck.config import Config
 from paritycheck.errors import ConfigError
+from paritycheck.live import rollout_admin
 from paritycheck.live.handoff import ShadowHelper, ShadowTarget, totals_from
 from paritycheck.live.metrics import Metrics
 from paritycheck.live.mirror import Mirror
@@ -241,6 +242,8 @@ class LiveServer:
             admin = web.Application()
             admin.router.add_get("/metrics", self._metrics)
             admin.router.add_get("/status", self._status)
+            # /rollout/verdict and Flagger's webhooks, judged again whenever a window closes
+            rollout_admin.register(admin, cfg, opts.db, state=lambda: len(self.closed))
             # A malformed request to the admin port is a line too, but not one of the listener's.
             quiet = RefusalLog("paritycheck.live.admin", on_malformed=lambda reason: None)
             runner, self.admin_port = await self._serve(admin, self.admin_at, logger=quiet)

@@ -10,11 +10,14 @@ from paritycheck.report.gate_terminal import gate_markdown, print_gate, print_hi
 from paritycheck.report.html import render_html, write_html, write_reports
 from paritycheck.report.junit import render_junit
 from paritycheck.report.markdown import render_markdown
+from paritycheck.report.rollout_terminal import print_rollout, print_step_started
 
 __all__ = [
     "gate_markdown",
     "print_gate",
     "print_history",
+    "print_rollout",
+    "print_step_started",
     "render_html",
     "render_junit",
     "render_markdown",

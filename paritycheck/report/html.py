@@ -24,6 +24,7 @@ from paritycheck.report.html_exchange import esc, short, wire_html
 from paritycheck.report.html_exchange import ms as _ms
 from paritycheck.report.html_findings import Embedded, findings_html, headline_html
 from paritycheck.report.html_latency import latency_html
+from paritycheck.report.html_rollout import rollout_html
 from paritycheck.report.model import Group, ReportModel, unfinished_text
 from paritycheck.report.streams import stream_html
 from paritycheck.store import Store
@@ -81,6 +82,7 @@ def render_html(report: ReportModel, *, budget: int = DEFAULT_BUDGET) -> str:
             [
                 _header(report),
                 findings,
+                rollout_html(report.rollout),
                 _endpoints(report),
                 contract_html(report.contracts),
                 explore_html(report.run.meta),

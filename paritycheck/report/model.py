@@ -24,6 +24,7 @@ from paritycheck.gate import RunSummary, baseline_before, compare_p95, latency_s
 from paritycheck.report.model_contract import ContractSection, GateVerdict, contract_sections, gate_verdict
 from paritycheck.report.model_examples import Body, Example, Side, load_examples, make_body, rules_for
 from paritycheck.report.streams import StreamLatency, stream_latency
+from paritycheck.rollout import Timeline, timeline
 from paritycheck.store import RunInfo, Store
 
 __all__ = [
@@ -166,6 +167,8 @@ class ReportModel:
     min_samples: int = 30
     #: The example exchanges of the findings' groups, by id (the first of each group at most).
     finding_examples: dict[int, Example] = field(default_factory=dict)
+    #: The rollout recorded in the store (steps, windows, verdicts), drawn as a timeline; None without one.
+    rollout: Timeline | None = None
     generated: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
     @property
@@ -287,6 +290,7 @@ def build(
             for m in members
             if m.examples and m.examples[0] in examples
         },
+        rollout=timeline(store),
     )
 
 

@@ -25,6 +25,7 @@ from paritycheck.store.records import (
     redact_value,
     stored_value,
 )
+from paritycheck.store.rollout import RolloutCheck, SideErrors, StepRecord
 from paritycheck.store.shards import describe_shards, shard_progress
 from paritycheck.store.sqlite import BATCH, Store
 from paritycheck.store.writer import FINISHED, RUNNING
@@ -44,7 +45,10 @@ __all__ = [
     "DifferenceRow",
     "Heartbeat",
     "NoisePath",
+    "RolloutCheck",
     "RunInfo",
+    "SideErrors",
+    "StepRecord",
     "Store",
     "StoredExchange",
     "StoredFinding",

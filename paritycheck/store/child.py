@@ -15,7 +15,7 @@ from paritycheck.common.childproc import read_frame, serve_stdio, write_frame
 from paritycheck.compare import redact
 from paritycheck.errors import StoreError
 from paritycheck.store.childwriter import DSN_ENV, REDACT_KEY_ENV, describe, unpack
-from paritycheck.store.dsn import OUTAGE_HINT
+from paritycheck.store.dsn import OUTAGE_HINT, display_location, outage
 from paritycheck.store.sqlite import Store
 
 
@@ -29,12 +29,13 @@ def main(argv: list[str]) -> None:
     stdin, stdout = serve_stdio()
     path, batch = argv
     error: BaseException | None = None
+    location = os.environ[DSN_ENV] if path == DSN_ENV else path
     try:
-        store = Store.open(os.environ[DSN_ENV] if path == DSN_ENV else path, create=False, batch=int(batch))
+        store = Store.open(location, create=False, batch=int(batch))
     except StoreError as exc:  # the parent opened it a moment ago: the database went away since
-        write_frame(
-            stdout, ("failed", f"lost the connection to the database: {exc}", OUTAGE_HINT, "StoreUnavailable")
-        )
+        # Worded as an outage met mid-run is ("cannot connect to … at DSN: why" gives the why).
+        lost = outage(display_location(location), Exception(str(exc).split(": ", 1)[-1]))
+        write_frame(stdout, ("failed", str(lost), OUTAGE_HINT, "StoreUnavailable"))
         return
     try:
         while True:

@@ -236,10 +236,37 @@ def _v10(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v11(db: sqlite_utils.Database) -> None:
+    """Rollout steps (issue 24): when each step of a traffic shift began, with the criteria it was
+    judged by, and the verdicts ``rollout status`` gave on it (the report draws them as a timeline)."""
+    _script(
+        db,
+        """
+        CREATE TABLE rollout_steps (
+            id INTEGER PRIMARY KEY,
+            step INTEGER NOT NULL,
+            label TEXT NOT NULL,
+            share REAL NOT NULL,
+            started TEXT NOT NULL,
+            plan TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE TABLE rollout_checks (
+            id INTEGER PRIMARY KEY,
+            step_id INTEGER NOT NULL REFERENCES rollout_steps(id),
+            checked TEXT NOT NULL,
+            decision TEXT NOT NULL,
+            verdict TEXT NOT NULL
+        );
+        CREATE INDEX rollout_checks_step ON rollout_checks (step_id, id);
+        """,
+    )
+
+
 #: Ordered schema migrations; migration i brings the schema to version i + 1 (PRAGMA user_version).
 #: Append new ones at the end; never edit, remove or reorder a released one.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10,
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11,
 ]  # fmt: skip
 
 

@@ -27,6 +27,7 @@ from paritycheck.store.findings import FindingRows
 from paritycheck.store.liveness import reap_stale
 from paritycheck.store.migrations import migrate
 from paritycheck.store.queries import NO_DB_HINT, Queries
+from paritycheck.store.rollout import RolloutSteps
 from paritycheck.store.shards import Shards
 from paritycheck.store.writer import Writer
 
@@ -39,7 +40,7 @@ BATCH = 500
 # ---------------------------------------------------------------------------------------------- store
 
 
-class Store(Writer, Queries, Shards, FindingRows):
+class Store(Writer, Queries, Shards, FindingRows, RolloutSteps):
     """A results database. Writing is single-threaded: one writer per database at a time."""
 
     def __init__(
