@@ -4,12 +4,12 @@ with its consumers (store writer, live summary, progress), plus the dry run.
 
 from __future__ import annotations
 
+from paritycheck.run.recorded import config_record, redacted_backends
 from paritycheck.run.recording import open_recording
 from paritycheck.run.runner import (
     Planned,
     RunResult,
     check_backends,
-    config_record,
     dry_run,
     endpoint_matcher,
     failed_outcome,
@@ -28,5 +28,6 @@ __all__ = [
     "failed_outcome",
     "open_recording",
     "parse_shard",
+    "redacted_backends",
     "replay_captures",
 ]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from paritycheck import capture
@@ -29,6 +29,7 @@ from paritycheck.gate import LiveSummary, RunSummary, summarise
 from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner, classify_merged
 from paritycheck.replay import Engine, Transport, make_transport, schedule
+from paritycheck.run.recorded import config_record, redacted_backends
 from paritycheck.run.shards import Shard, Splitter, fingerprint
 from paritycheck.run.stream_limits import stream_limits
 from paritycheck.store import Heartbeat, Store
@@ -88,21 +89,16 @@ def check_backends(config: Config) -> None:
                 f"no {side} backend configured",
                 hint=f'pass --{side} URL or set [backends] {side} = "http://..." in paritycheck.toml',
             )
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(url)
+            usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            usable = False
+        if not usable:
             raise ConfigError(
-                f"{side} backend {url!r} is not an http(s) URL with a host",
+                f"{side} backend {redact.url(url)!r} is not an http(s) URL with a host",
                 hint=f"use a base URL such as http://127.0.0.1:8000 for --{side}",
             )
-
-
-def config_record(config: Config) -> dict[str, Any]:
-    """The effective configuration as stored with a run, with backend header values redacted."""
-    data = dataclasses.asdict(config)
-    for side in ("legacy", "candidate"):
-        headers = tuple(data["backends"][side]["headers"].items())
-        data["backends"][side]["headers"] = dict(redact.headers(tuple((k.lower(), v) for k, v in headers)))
-    return data
 
 
 def _exchanges(paths: Sequence[Path], errors: list[CaptureError]) -> Iterator[Exchange]:
@@ -326,13 +322,13 @@ async def replay_captures(
     check_backends(config)
     # Digesting a capture of hundreds of MB takes a while: keep the event loop free meanwhile.
     captures_info = await asyncio.to_thread(describe_captures, captures)
-    backends = {"legacy": config.backends.legacy.url, "candidate": config.backends.candidate.url}
-    if config.backends.legacy_secondary:
-        backends["legacy_secondary"] = config.backends.legacy_secondary
+    backends = redacted_backends(config)
     from paritycheck import __version__
 
     store = Store.open(db)
-    redact.new_key()  # this run's key for the hashes shown in place of secrets
+    # This run's key for the hashes shown in place of secrets: --workers hand theirs down, so equal
+    # secrets get equal marks in every worker's part of the run.
+    redact.new_key(redact.inherited_key())
     if await asyncio.to_thread(lambda: sum(Path(p).stat().st_size for p in captures)) >= OFFLOAD_MIN_BYTES:
         store.write_in_child()
     done: set[tuple[str, int]] | frozenset[tuple[str, int]] = set()
