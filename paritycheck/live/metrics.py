@@ -11,6 +11,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from paritycheck.compare import redact
 from paritycheck.models import Outcome, Status
 
 #: Reasons that mark a skipped outcome as dropped (not a selection decision but lost capacity).
@@ -57,6 +58,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.totals = Totals()
+        self._reasons_shown: dict[str, str] = {}
         self.registry = CollectorRegistry(auto_describe=True)
         self.exchanges = Counter(
             "paritycheck_live_exchanges",
@@ -96,7 +98,7 @@ class Metrics:
         elif status is Status.FAILED:
             t.failed += 1
         else:
-            reason = outcome.reason or ""
+            reason = self._shown(outcome.reason or "")
             t.reasons[reason] = t.reasons.get(reason, 0) + 1
             if reason in DROPPED:
                 t.dropped += 1
@@ -109,6 +111,15 @@ class Metrics:
         for side, reply in (("legacy", outcome.legacy), ("candidate", outcome.candidate)):
             if reply is not None and reply.error is None:
                 self.latency.labels(side).observe(reply.elapsed_ms / 1000)
+
+    def _shown(self, reason: str) -> str:
+        """A reason as /status and /metrics may show it: redacted (a reason can quote a request)."""
+        shown = self._reasons_shown.get(reason)
+        if shown is None:
+            if len(self._reasons_shown) >= 4096:
+                self._reasons_shown.clear()
+            shown = self._reasons_shown[reason] = redact.text(reason)
+        return shown
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
