@@ -14,9 +14,10 @@ import click
 
 from paritycheck.errors import ExitStatus, StoreError
 
-#: replay's options a worker passes on as they are: (option, parameter name).
+#: replay's options a worker passes on as they are: (option, parameter name). ``--db`` goes by the
+#: environment instead (run/workers.py): a DSN's password must not show in ``ps``.
 _PASSED = (
-    ("--legacy", "legacy"), ("--candidate", "candidate"), ("--config", "config_file"), ("--db", "db"),
+    ("--legacy", "legacy"), ("--candidate", "candidate"), ("--config", "config_file"),
     ("--concurrency", "concurrency"), ("--rate", "rate"), ("--timeout", "timeout"),
     ("--contract", "contract_spec"),
 )  # fmt: skip
@@ -67,7 +68,7 @@ def replay_with_workers(params: dict[str, Any], *, count: int, as_json: bool, no
     name = workers.new_run_name()
     err.print(f"replaying with {count} worker processes into run {name!r}")
     try:
-        results = workers.run_workers(worker_args(params), count=count, name=name)
+        results = workers.run_workers(worker_args(params), count=count, name=name, db=params["db"])
     except KeyboardInterrupt:
         terminal.print_interrupted(params["db"], err=err)
         return ExitStatus.INTERRUPTED

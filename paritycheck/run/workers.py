@@ -15,6 +15,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from paritycheck.compare import redact
+
+#: The environment variable that ``--db`` also reads (cli/base.py).
+DB_ENV = "PARITYCHECK_DB"
 #: Below this much capture one process is faster: each worker pays ~0.5 s of start-up and reads the
 #: whole capture to pick its share.
 MIN_BYTES_PER_EXTRA_WORKER = 4 * 1024 * 1024
@@ -43,11 +47,16 @@ def new_run_name() -> str:
     return f"workers-{uuid.uuid4().hex[:12]}"
 
 
-def run_workers(args: list[str], *, count: int, name: str) -> list[WorkerResult]:
+def run_workers(args: list[str], *, count: int, name: str, db: str | Path) -> list[WorkerResult]:
     """Run ``paritycheck replay ARGS --shard I/N --run-name NAME`` for I = 1..N at once; wait for all.
+
+    The database goes by the environment (``PARITYCHECK_DB``), never on a command line that ``ps``
+    shows to every user of the machine: a PostgreSQL DSN holds a password. So does this run's
+    redaction key, so that equal secrets get equal marks in every worker.
 
     Ctrl-C reaches the workers too (one process group): each finishes its shard as interrupted.
     """
+    env = {**os.environ, DB_ENV: str(db), redact.KEY_ENV: redact.current_key().hex()}
     procs = []
     for index in range(1, count + 1):
         command = [
@@ -56,7 +65,7 @@ def run_workers(args: list[str], *, count: int, name: str) -> list[WorkerResult]
         ]  # fmt: skip
         procs.append(
             subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
             )
         )
     results = []
