@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from paritycheck.common.secrets import shown_url
 from paritycheck.errors import ConfigError
 
 T = TypeVar("T")
@@ -370,7 +371,7 @@ def _validate(config: Config, source: str) -> Config:
         problem = backend_url_problem(b.url)
         if problem:
             raise ConfigError(
-                f"{source}: backends.{side} URL {b.url!r} {problem}",
+                f"{source}: backends.{side} URL {shown_url(b.url)!r} {problem}",
                 hint=f'fix backends.{side} in {source}, e.g. "http://127.0.0.1:8000"',
             )
         headers = {

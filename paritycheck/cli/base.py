@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from paritycheck import config as config_mod
+from paritycheck.common.secrets import shown_url
 from paritycheck.config import Config
 from paritycheck.errors import ExitStatus, ParitycheckError
 
@@ -85,7 +86,7 @@ def override(config: Config, **options: Any) -> Config:
         if url:
             problem = config_mod.backend_url_problem(url)
             if problem:
-                raise click.BadParameter(f"{url!r} {problem}", param_hint=f"'--{side}'")
+                raise click.BadParameter(f"{shown_url(url)!r} {problem}", param_hint=f"'--{side}'")
             backends = dataclasses.replace(
                 backends, **{side: dataclasses.replace(getattr(backends, side), url=url)}
             )

@@ -20,6 +20,7 @@ import aiohttp
 import httpx
 from yarl import URL
 
+from paritycheck.common.secrets import shown_url
 from paritycheck.errors import BackendError
 from paritycheck.models import Reply, Request
 
@@ -75,11 +76,12 @@ def check_base_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BackendError(
-            f"backend {url!r} is not an http(s) URL", hint="use a base URL such as http://127.0.0.1:8000"
+            f"backend {shown_url(url)!r} is not an http(s) URL",
+            hint="use a base URL such as http://127.0.0.1:8000",
         )
     if parts.query or parts.fragment or "@" in parts.netloc:
         raise BackendError(
-            f"backend {url!r} must not carry a query, a fragment or credentials",
+            f"backend {shown_url(url)!r} must not carry a query, a fragment or credentials",
             hint="give scheme, host, port and an optional path prefix; put credentials in backend headers",
         )
     return url
