@@ -24,6 +24,7 @@ JWT = (
 GITHUB = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 AWS = "AKIAIOSFODNN7EXAMPLE"
 RANDOM = "Zk8QpL2mXv9RtY4wBn7Jc3Hd6Fg1Ks5"
+ALPHABET_URL = "abcXYZ019-._~/=+:"
 
 
 #: The key of every test here: expected marks are computed when the tests are collected, and other
@@ -471,3 +472,21 @@ def test_secret_never_survives_in_text(known: list[str], noise: str) -> None:
     message = f"{noise} backend said {known[0]} / {quote(known[-1], safe='')}{noise}"
     out = redact.text(message, known)
     assert not any(secret in out for secret in known)
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(["api_key", "page", "next", "code", "q", "Token", "x"]),
+            st.text(ALPHABET_URL, max_size=12),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.lists(st.text(ALPHABET_URL, max_size=30), max_size=4),
+)
+def test_the_fast_path_for_urls_agrees_with_the_full_one(names: list[str], segments: list[str]) -> None:
+    # url() skips the full walk when only parameter names can matter; it must redact the same.
+    target = "/" + "/".join(segments) + "?" + "&".join(f"{n}={n[::-1]}x" for n in names)
+    full = redact.url("//u@h" + target)  # user information: the full walk
+    assert full == f"//{u('u')}@h" + redact.url(target)

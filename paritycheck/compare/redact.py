@@ -201,6 +201,10 @@ def url(u: str, found: Found = _NONE) -> str:
         return u
     if found:
         found = present_in_text(u, found)
+    if not found and "@" not in u and "%" not in u and u.count("?") < 2 and not _may_hold_token(u):
+        # No user information, no request secret, nothing long enough to be a token, no URL inside:
+        # only names can make a value secret (the common case, kept cheap: it runs for every exchange).
+        return u if "=" not in u else _names_only(u)
     authority, rest = looks.split_authority(u)
     if "@" in authority:
         before, userinfo, after = looks.split_userinfo(authority) or (authority, "", "")
@@ -210,6 +214,37 @@ def url(u: str, found: Found = _NONE) -> str:
     # Fragments carry tokens in OAuth implicit flows (#access_token=...).
     fragment = query(fragment, found) if "=" in fragment else _value(fragment, found, plus=False)
     return f"{authority}{_path(path, found)}{qmark}{query(q, found)}{hash_}{fragment}"
+
+
+#: What a token needs (common/secrets.py): 19 characters in a row of those it is made of. A random
+#: string may hold "/" (base64) in a query value, but "/" separates a path's segments.
+_LONG_RUN_PATH = re.compile(r"[A-Za-z0-9_.~+=%-]{19}")
+_LONG_RUN_QUERY = re.compile(r"[A-Za-z0-9_.~+/=%-]{19}")
+
+
+def _may_hold_token(u: str) -> bool:
+    path, qmark, rest = u.partition("?")
+    if not qmark:
+        path, _, rest = u.partition("#")
+    return _LONG_RUN_PATH.search(path) is not None or _LONG_RUN_QUERY.search(rest) is not None
+
+
+def _names_only(u: str) -> str:
+    """:func:`url` for a URL in which only a parameter's name can make its value secret."""
+    base, hash_, fragment = u.partition("#")
+    path, qmark, q = base.partition("?")
+    return f"{path}{qmark}{_named(q)}{hash_}{_named(fragment)}"
+
+
+def _named(q: str) -> str:
+    if "=" not in q:
+        return q
+    out = []
+    for part in q.split("&"):
+        name, eq, value = part.partition("=")
+        secret = eq and value and is_secret_param(name.replace("+", " "))
+        out.append(f"{name}={url_mark(unquote_plus(value))}" if secret else part)
+    return "&".join(out)
 
 
 def text(s: str, found: Found = _NONE) -> str:

@@ -66,22 +66,28 @@ def _header_values(name: str, value: str, values: set[str]) -> None:
         _add(values, value)
 
 
+def _decoded(text: str) -> str:
+    return unquote_plus(text) if "%" in text or "+" in text else text
+
+
 def _query_values(query: str, values: set[str]) -> None:
     for part in query.split("&"):
         name, eq, value = part.partition("=")
         if not eq or not value:
             continue
-        decoded = unquote_plus(value)
-        if is_secret_param(unquote_plus(name)) or looks.is_token(decoded):
+        decoded = _decoded(value)
+        if is_secret_param(_decoded(name)) or looks.is_token(decoded):
             _add(values, decoded)
 
 
 def _path_values(url: str, values: set[str]) -> None:
-    authority, rest = looks.split_authority(url)
-    split = looks.split_userinfo(authority)
-    if split is not None:
-        user, _, password = unquote(split[1]).partition(":")
-        _add(values, password or user)
+    rest = url
+    if "//" in url:
+        authority, rest = looks.split_authority(url)
+        split = looks.split_userinfo(authority) if "@" in authority else None
+        if split is not None:
+            user, _, password = unquote(split[1]).partition(":")
+            _add(values, password or user)
     path = rest.partition("?")[0].partition("#")[0]
     if len(path) < 20:
         return
