@@ -61,7 +61,7 @@ def _header_values(name: str, value: str, values: set[str]) -> None:
         _authorization(value, values)
     elif name == "cookie":
         for pair in value.split(";"):
-            _add(values, pair.partition("=")[2], MIN_COOKIE)
+            _add(values, pair.partition("=")[2].strip().strip('"'), MIN_COOKIE)  # RFC 6265 allows quotes
     elif is_secret_header(name):
         _add(values, value)
 
