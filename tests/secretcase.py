@@ -130,7 +130,8 @@ async def echo(request: web.Request) -> web.StreamResponse:
         )
         return web.Response(status=302, headers={"Location": where, "X-Echo": said})
     if request.path.startswith("/page"):
-        page = f"<p>{side}: {request.headers.get('Cookie')} {request.headers.get('Authorization')} {said}</p>"
+        # The sides differ right after the Bearer token, so a report's window of the page starts in it.
+        page = f"<p>{request.headers.get('Authorization')} {side}: {request.headers.get('Cookie')} {said}</p>"
         return web.Response(text=page, content_type="text/html", headers={"X-Echo": said})
     doc = {
         "side": side,
@@ -186,18 +187,23 @@ def files_text(folder: Path, *, skip: Iterable[str] = ()) -> dict[str, str]:
     return out
 
 
+#: Long secrets are also looked for by every piece of this many characters: a text cut to a window
+#: (a report's example of a long page) can split a secret so that only a piece of it shows.
+PIECE = 12
+
+
 def leaks(texts: Mapping[str, str], secrets: Mapping[str, str] = SECRETS) -> dict[str, list[str]]:
     """``{secret's place: [where it was found]}`` over ``texts``; empty when nothing leaked.
 
-    Each secret is looked for as it is, percent-encoded and JSON-escaped; the Basic password also
-    inside the credentials, and a JWT by each of its parts."""
+    Each secret is looked for as it is, percent-encoded and JSON-escaped, and a secret of 20 characters
+    or more also by each of its pieces of :data:`PIECE` characters."""
     from urllib.parse import quote
 
     found: dict[str, list[str]] = {}
     for name, secret in secrets.items():
         forms = {secret, quote(secret, safe=""), json.dumps(secret)[1:-1]}
-        if secret.startswith("eyJ"):
-            forms.update(part for part in secret.split(".") if len(part) >= 12)
+        if len(secret) >= 20:
+            forms.update(secret[i : i + PIECE] for i in range(len(secret) - PIECE + 1))
         where = [label for label, text in texts.items() if any(form in text for form in forms)]
         if where:
             found[name] = where

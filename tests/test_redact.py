@@ -490,3 +490,16 @@ def test_the_fast_path_for_urls_agrees_with_the_full_one(names: list[str], segme
     target = "/" + "/".join(segments) + "?" + "&".join(f"{n}={n[::-1]}x" for n in names)
     full = redact.url("//u@h" + target)  # user information: the full walk
     assert full == f"//{u('u')}@h" + redact.url(target)
+
+
+def test_a_cut_never_leaves_a_piece_of_a_secret() -> None:
+    # compare shows a long text as a window around its first difference; the cut may split a token
+    # (no longer a JWT to look at) or a request's secret (no longer its value).
+    window = f"… [from char 120] {JWT[60:]} and the key is Secr…"
+    shown = redact.cut_edges(window, ("Secret-Key-77",))
+    assert shown == f"… [from char 120] {m(JWT[60:])} and the key is {m('Secr')}…"
+    bounded = "x" * 190 + f" Bearer {JWT[:20]}… [400 chars]"
+    assert JWT[:20] not in redact.cut_edges(bounded)
+    # A word cut short at an edge is kept; a text no one cut is never touched.
+    assert redact.cut_edges("… [from char 9] ello world…") == "… [from char 9] ello world…"
+    assert redact.cut_edges(f"plain {JWT[:30]}") == f"plain {JWT[:30]}"

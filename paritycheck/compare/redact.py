@@ -60,6 +60,7 @@ __all__ = [
     "Found",
     "body",
     "current_key",
+    "cut_edges",
     "exchange",
     "header_value",
     "headers",
@@ -259,6 +260,48 @@ def text(s: str, found: Found = _NONE) -> str:
 
 
 _URL_IN_TEXT = re.compile(r"(?i)[a-z][a-z0-9+.-]*://[^\s'\"<>]+")
+
+
+# ------------------------------------------------------------------------------------------------ cuts
+
+#: How compare marks a text it cut (compare/comparator.py, compare/diff.py): a window that starts inside
+#: the text, and an end cut off (with the full size).
+_CUT_START = re.compile(r"… \[from char \d+\] ")
+_CUT_END = re.compile(r"…(?: \[\d+ (?:chars|digits|bytes)\])?$")
+_RUN_AT_START = re.compile(r"[A-Za-z0-9_.~+/=%-]+")
+_RUN_AT_END = re.compile(r"[A-Za-z0-9_.~+/=%-]+$")
+#: A piece of a token left at a cut is marked from this many characters on (a word's end is shorter).
+MIN_CUT_PIECE = 8
+
+
+def _piece(run: str, found: Found, *, at_start: bool) -> bool:
+    """Whether ``run``, cut off at one edge of a window, may be a piece of a secret."""
+    if len(run) >= MIN_CUT_PIECE:
+        return True
+    for secret in found:  # the end (at a window's start) or the beginning (at its end) of a secret
+        for k in range(min(len(secret) - 1, len(run)), 3, -1):
+            if run.startswith(secret[-k:]) if at_start else run.endswith(secret[:k]):
+                return True
+    return False
+
+
+def cut_edges(s: str, found: Found = _NONE) -> str:
+    """A text that compare cut to a window (``… [from char N] ...…``) or a bound (``...… [N chars]``),
+    with a piece of a secret at either cut marked: a cut can split a token or a request's secret so
+    that neither its look nor its value is recognised any more. Other texts are returned as they are."""
+    if "…" not in s:
+        return s
+    head = _CUT_START.match(s)
+    if head is not None:
+        run = _RUN_AT_START.match(s, head.end())
+        if run is not None and _piece(run.group(), found, at_start=True):
+            s = s[: run.start()] + str(mark(run.group())) + s[run.end() :]
+    tail = _CUT_END.search(s)
+    if tail is not None:
+        run = _RUN_AT_END.search(s, 0, tail.start())
+        if run is not None and _piece(run.group(), found, at_start=False):
+            s = s[: run.start()] + str(mark(run.group())) + s[run.end() :]
+    return s
 
 
 # ------------------------------------------------------------------------------------------------ bodies

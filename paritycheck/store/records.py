@@ -174,6 +174,8 @@ def redact_value(path: str, value: Any, found: redact.Found = ()) -> Any:
     request's secret values ``found`` (:func:`paritycheck.compare.redact.request_secrets`)."""
     if value is None:
         return None
+    if isinstance(value, str):  # compare cut a long text to a window: its edges may split a secret
+        value = redact.cut_edges(value, found)
     if path.startswith("header:"):
         return redact.header_value(path[7:], value, found) if isinstance(value, str) else value
     if not path.startswith("$"):
