@@ -2,9 +2,11 @@
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
+# Test processes: the suite is bound by CPU and by subprocess start-ups, with waits between (see docs).
+TEST_WORKERS ?= auto
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo demo-live test lint typecheck check bench clean browser fuzz
+.PHONY: demo demo-live test lint typecheck check bench clean browser fuzz image test-image
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +25,7 @@ demo-live: $(STAMP)
 	$(PY) -m paritycheck.samples demo-live
 
 test: $(STAMP) browser
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --durations=15
 
 # The capture readers' property tests with many random examples (the suite runs 60, derandomised).
 FUZZ_EXAMPLES ?= 5000
@@ -38,11 +40,20 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/hadolint Dockerfile
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 check: lint typecheck test
+
+# The container image (docs/image.md): Debian's mmdebstrap makes the base, buildah builds ./Dockerfile.
+image:
+	bash deploy/build-image.sh
+
+# The image's own tests (tests/image), in containers of what `make image` built (podman; CI runs them).
+test-image: $(STAMP)
+	PARITYCHECK_IMAGE_TEST=1 $(PY) -m pytest -q -p no:cacheprovider tests/image
 
 bench: $(STAMP)
 	$(PY) bench/replay.py

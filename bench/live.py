@@ -13,9 +13,11 @@ process (``python -m paritycheck proxy|mirror``), as in production; the load gen
    with the default ``--queue``: how many were dropped and how long after the last request every one
    was accounted for.
 3. Soak: the proxy at ``--rate`` for ``--soak`` seconds with 2,000-exchange windows; prints its RSS.
+   ``--mirror-soak`` does the same with the mirror sink and deploy/mirror.yaml's 15-minute windows
+   (the figure behind that manifest's memory request).
 
 Usage: ``.venv/bin/python bench/live.py [--rate 500] [--seconds 5] [--repeat 3] [--mirror 20000]
-[--soak 60] [--variants helper,in-process]``
+[--soak 60] [--mirror-soak 0] [--variants helper,in-process]``
 """
 
 from __future__ import annotations
@@ -162,12 +164,14 @@ def tree(pid: int) -> list[int]:
     return found
 
 
-def rss_mb(pid: int) -> float:
-    """The resident memory of ``pid`` and its descendants, MB."""
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """The resident memory of ``pid`` and its descendants, MB: ``VmRSS`` counts the pages they share
+    once per process; ``Pss`` shares them out, so its sum is closer to what a container's cgroup counts."""
     total = 0
     for p in tree(pid):
-        for line in Path(f"/proc/{p}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        source = "smaps_rollup" if field == "Pss" else "status"
+        for line in Path(f"/proc/{p}/{source}").read_text().splitlines():
+            if line.startswith(f"{field}:"):
                 total += int(line.split()[1])
     return total / 1024
 
@@ -183,17 +187,17 @@ def cpu_seconds(pids: list[int]) -> dict[int, float]:
     return out
 
 
-async def soak(proxy: str, pid: int, args: argparse.Namespace) -> None:
+async def soak(url: str, pid: int, seconds: float, rate: float, name: str = "proxy") -> None:
     samples = []
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as client:
-        step = max(args.soak / 6, 1)
-        end = time.monotonic() + args.soak
+        step = max(seconds / 6, 1)
+        end = time.monotonic() + seconds
         while time.monotonic() < end:
-            await paced(client, proxy, args.rate, step)
-            samples.append(rss_mb(pid))
+            await paced(client, url, rate, step)
+            samples.append((rss_mb(pid), rss_mb(pid, "Pss")))
     print(
-        f"soak {args.soak:.0f} s at {args.rate:.0f} req/s: RSS MB of the proxy and its helpers "
-        + ", ".join(f"{m:.0f}" for m in samples)
+        f"soak {seconds:.0f} s at {rate:.0f} req/s: RSS (PSS) MB of the {name} and its helpers "
+        + ", ".join(f"{r:.0f} ({p:.0f})" for r, p in samples)
     )
 
 
@@ -210,6 +214,7 @@ def main() -> None:
     parser.add_argument("--mirror-rate", type=float, default=2000)
     parser.add_argument("--mirror-seconds", type=float, default=10)
     parser.add_argument("--soak", type=float, default=60)
+    parser.add_argument("--mirror-soak", type=float, default=0, help="seconds of the mirror at --rate")
     parser.add_argument("--sample", default="100", help="the proxy's --sample (0: no shadowing)")
     parser.add_argument(
         "--variants", default=",".join(VARIANTS), help="which shadow layouts to compare, in the same run"
@@ -233,7 +238,14 @@ def main() -> None:
             with listener(
                 "proxy", legacy, candidate, Path(tmp) / "soak.db", "--window", "2000", *VARIANTS[variants[0]]
             ) as (url, _, pid):
-                asyncio.run(soak(url, pid, args))
+                asyncio.run(soak(url, pid, args.soak, args.rate))
+        if args.mirror_soak > 0:  # as deploy/mirror.yaml runs it: 15-minute windows
+            with listener("mirror", legacy, candidate, Path(tmp) / "msoak.db", "--window", "15m") as (
+                url,
+                _,
+                pid,
+            ):
+                asyncio.run(soak(url, pid, args.mirror_soak, args.rate, "mirror"))
         for name in variants:
             if args.mirror > 0:
                 burst = ("--queue", str(args.mirror), "--window", "5000", *VARIANTS[name])

@@ -19,6 +19,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from paritycheck import findings
 from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
 from paritycheck.report import model, render_html, render_junit, render_markdown
 from paritycheck.store import Store
@@ -101,6 +102,10 @@ def main() -> None:
                 store.add(run_id, o)
             store.finish_run(run_id, status="complete")
             print(f"store: {args.n:,} exchanges written in {time.perf_counter() - t:.1f} s ({db})")
+        t = time.perf_counter()
+        clustered = findings.of_run(store, store.latest_run_id())
+        clustering = time.perf_counter() - t
+        (n_diffs,) = store.db.execute("SELECT COUNT(*) FROM differences WHERE noise = 0").fetchone()
         t0 = time.perf_counter()
         report = model.build(store)
         t1 = time.perf_counter()
@@ -114,7 +119,11 @@ def main() -> None:
     size = out.stat().st_size
     groups = len(report.groups)
     print(f"exchanges: {report.summary.total:,}  endpoints: {len(report.endpoints)}  groups: {groups}")
-    print(f"model (SQL aggregation, latencies, examples): {t1 - t0:.2f} s")
+    print(f"model (SQL aggregation, findings, latencies, examples): {t1 - t0:.2f} s")
+    print(
+        f"of which findings: {clustering:.2f} s to cluster {n_diffs:,} differences into {len(clustered)}"
+        " findings (bench/findings.py measures 100,000)"
+    )
     print(f"HTML render: {t2 - t1:.2f} s   total HTML: {t2 - t0:.2f} s   size: {size / 1e6:.2f} MB ({out})")
     print(
         f"Markdown + JUnit render: {t3 - t2:.3f} s   sizes: {len(text.encode()):,} B, {len(xml.encode()):,} B"

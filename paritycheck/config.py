@@ -11,17 +11,19 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import tomllib
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
-from paritycheck.common.secrets import shown_url
+from paritycheck.common import tables
+from paritycheck.common.tables import Json
+from paritycheck.common.tomlfile import read_toml
+from paritycheck.common.urls import backend_url_problem, shown_url
 from paritycheck.errors import ConfigError
+from paritycheck.models import GRADES
 
 T = TypeVar("T")
+
 
 DEFAULT_DB = Path("reports/paritycheck.db")
 
@@ -30,6 +32,8 @@ DEFAULT_DB = Path("reports/paritycheck.db")
 class Backend:
     """One backend: base URL (may carry a path prefix), headers sent instead of captured ones."""
 
+    #: A bare string for a Backend is its URL: ``legacy = "http://..."``.
+    __from_string__: ClassVar[str] = "url"
     url: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     reset: str | None = None
@@ -44,6 +48,9 @@ class Backends:
 
 #: ``[replay] client``: the transports of paritycheck.replay (kept here so the config stays a leaf).
 CLIENTS = ("http1", "aiohttp", "httpx")
+#: Exchanges in flight at most: each holds a connection to each backend, and far below this bound the
+#: process runs out of file descriptors (``ulimit -n``) or the backends out of capacity.
+MAX_CONCURRENCY = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,8 @@ class ReplayConfig:
     max_body: int = 32 * 1024 * 1024
     #: The HTTP client that asks the backends: the lean HTTP/1.1 one, or aiohttp's or httpx's instead.
     client: str = "http1"
+    #: Capture hosts replayed (globs on host or host:port; "*": all). Empty: chosen (capture/hosts.py).
+    hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +120,10 @@ class GateConfig:
     min_samples: int = 30
     confidence: float = 0.95
     min_consecutive_passes: int = 0
-    #: Difference groups graded breaking (or "candidate accepts what legacy refused") allowed; -1: any.
+    #: Findings graded breaking or worse (accepts-refused, server-error, breaking) allowed; -1: any.
     max_breaking: int = -1
+    #: Findings allowed per grade (docs/gate.md): {grade: n}, -1 off; accepts-refused defaults to 0.
+    max_findings: dict[str, int] = field(default_factory=dict)
     known_differences: str = "known-differences.toml"
     endpoint: tuple[GateEndpointRule, ...] = ()
 
@@ -124,8 +135,9 @@ class AuthConfig:
     #: Path of the login request; empty: no ``[auth]`` login.
     path: str = ""
     method: str = "POST"
-    #: A table is sent as a JSON object, a string as it is; ``${NAME}`` reads the environment.
-    body: dict[str, str] | str = field(default_factory=dict)
+    #: A table (nested tables, arrays, numbers and booleans included) is sent as a JSON object, a string
+    #: as it is; ``${NAME}`` in any string reads the environment.
+    body: dict[str, Json] | str = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     #: Where the token is in the login answer: a JSONPath (raw, else normalised body) or ``header:<name>``.
     token: str = "$.access_token"
@@ -206,6 +218,17 @@ class StreamsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ExploreConfig:
+    """``[explore]``: what ``paritycheck explore`` may generate, and its credentials (docs/explore.md)."""
+
+    #: Generate POST, PUT, PATCH and DELETE requests. Their own opt-in: ``[replay] allow_writes`` does not.
+    allow_writes: bool = False
+    #: Per security scheme of the spec: the credential value, one string for both backends or a table
+    #: ``{ legacy = "...", candidate = "..." }``; ``${NAME}`` reads the environment.
+    credentials: dict[str, str | dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     backends: Backends = field(default_factory=Backends)
     replay: ReplayConfig = field(default_factory=ReplayConfig)
@@ -218,6 +241,7 @@ class Config:
     contract: ContractConfig = field(default_factory=ContractConfig)
     noise: NoiseConfig = field(default_factory=NoiseConfig)
     streams: StreamsConfig = field(default_factory=StreamsConfig)
+    explore: ExploreConfig = field(default_factory=ExploreConfig)
     #: Where the configuration was read from (None: defaults only).
     source: str | None = None
 
@@ -226,6 +250,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "normalise.key_case": ("snake", "camel", "none"),
     "normalise.envelope": ("none", "auto"),
 }
+# A table-valued key listed here may only have these keys.
+_CHOICES["gate.max_findings"] = GRADES
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -244,83 +270,26 @@ def expand_env(value: str, *, where: str, source: str) -> str:
     return _ENV_REF.sub(sub, value)
 
 
-def _type_name(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if origin in (types.UnionType, typing.Union):
-        return " or ".join(_type_name(a) for a in typing.get_args(tp))
-    if origin is tuple:
-        return f"list of {_type_name(typing.get_args(tp)[0])}"
-    if origin is dict:
-        return "table"
-    if dataclasses.is_dataclass(tp):
-        return "table"
-    return {str: "string", int: "integer", float: "number", bool: "true/false", type(None): "nothing"}.get(
-        tp, getattr(tp, "__name__", str(tp))
-    )
-
-
-def _coerce(tp: Any, value: Any, *, key: str, source: str) -> Any:
-    origin = typing.get_origin(tp)
-    if origin in (types.UnionType, typing.Union):
-        for arg in typing.get_args(tp):
-            if arg is type(None) and value is None:
-                return None
-            try:
-                return _coerce(arg, value, key=key, source=source)
-            except ConfigError:
-                continue
-    elif dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        # A bare string for a Backend is its URL: `legacy = "http://..."`.
-        if isinstance(value, str) and tp is Backend:
-            return Backend(url=value)
-        if isinstance(value, dict):
-            return build(tp, value, prefix=key, source=source)
-    elif origin is tuple:
-        (item_tp, *_rest) = typing.get_args(tp)
-        if isinstance(value, list):
-            return tuple(_coerce(item_tp, v, key=f"{key}[{i}]", source=source) for i, v in enumerate(value))
-    elif origin is dict:
-        if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
-            return {str(k): v for k, v in value.items()}
-    elif tp is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif isinstance(tp, type) and isinstance(value, tp):
-        return value
-    raise ConfigError(
-        f"{source}: {key} must be {_type_name(tp)}, not {value!r}",
-        hint=f"fix {key} in {source}",
-    )
+def expand_env_json(value: Any, *, where: str, source: str) -> Any:
+    """``value`` (a JSON-able TOML value) with ``${NAME}`` expanded in every string, keys excepted."""
+    if isinstance(value, str):
+        return expand_env(value, where=where, source=source)
+    if isinstance(value, list):
+        return [expand_env_json(v, where=f"{where}[{i}]", source=source) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: expand_env_json(v, where=f"{where}.{k}", source=source) for k, v in value.items()}
+    return value
 
 
 def build(cls: type[T], data: dict[str, Any], *, prefix: str = "", source: str = "configuration") -> T:
     """Build dataclass ``cls`` from a TOML table, rejecting unknown keys and wrong types."""
-    assert dataclasses.is_dataclass(cls)
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        full = f"{prefix}.{key}" if prefix else key
-        if key not in names:
-            known = ", ".join(sorted(names))
-            raise ConfigError(f"{source}: unknown key {full!r}", hint=f"known keys here: {known}")
-        coerced = _coerce(hints[key], value, key=full, source=source)
-        choices = _CHOICES.get(full)
-        if choices and coerced not in choices:
-            raise ConfigError(
-                f"{source}: {full} must be one of {', '.join(map(repr, choices))}, not {value!r}",
-                hint=f"fix {full} in {source}",
-            )
-        kwargs[key] = coerced
-    return cls(**kwargs)
+    return tables.build(cls, data, prefix=prefix, source=source, choices=_CHOICES)
 
 
 def _validate(config: Config, source: str) -> Config:
     """Checks that span keys: JSONPaths compile, numbers are in range, env references resolve."""
     from paritycheck.common import jsonpath  # local: keeps config importable while jsonpath loads lazily
+    from paritycheck.common.endpoints import parse_pattern
 
     def check_paths(paths: tuple[str, ...], key: str) -> None:
         for i, expr in enumerate(paths):
@@ -342,11 +311,21 @@ def _validate(config: Config, source: str) -> Config:
             raise ConfigError(
                 f"{source}: endpoint[{i}].match is missing", hint='e.g. match = "GET /api/x/{id}"'
             )
+        parse_pattern(rule.match, what=f"{source}: endpoint[{i}].match")
         check_paths(rule.ignore, f"endpoint[{i}].ignore")
         check_paths(rule.unordered, f"endpoint[{i}].unordered")
     r = config.replay
-    if r.concurrency < 1:
-        raise ConfigError(f"{source}: replay.concurrency must be at least 1", hint="e.g. concurrency = 16")
+    for key in ("include", "exclude"):
+        for i, pattern in enumerate(getattr(r, key)):
+            parse_pattern(pattern, what=f"{source}: replay.{key}[{i}]")
+    for i, correlate in enumerate(config.correlate):
+        if correlate.match.strip() != "*":
+            parse_pattern(correlate.match, what=f"{source}: correlate[{i}].match")
+    if not 1 <= r.concurrency <= MAX_CONCURRENCY:
+        raise ConfigError(
+            f"{source}: replay.concurrency must be between 1 and {MAX_CONCURRENCY:,}, not {r.concurrency:,}",
+            hint="e.g. concurrency = 16",
+        )
     if r.rate < 0:
         raise ConfigError(f"{source}: replay.rate must be 0 (unlimited) or more", hint="e.g. rate = 50")
     if r.max_body < 1024:
@@ -365,6 +344,13 @@ def _validate(config: Config, source: str) -> Config:
         raise ConfigError(f"{source}: normalise.float_tolerance must not be negative", hint="e.g. 1e-9")
     _validate_gate(config.gate, source)
     _validate_noise(config.noise, source)
+    for name, value in config.explore.credentials.items():
+        if isinstance(value, dict) and set(value) != {"legacy", "candidate"}:
+            raise ConfigError(
+                f"{source}: explore.credentials.{name} must name legacy and candidate, not"
+                f" {', '.join(sorted(value)) or 'nothing'}",
+                hint=f'e.g. {name} = {{ legacy = "${{LEGACY_KEY}}", candidate = "${{CANDIDATE_KEY}}" }}',
+            )
 
     def expanded(side: str) -> Backend:
         b: Backend = getattr(config.backends, side)
@@ -384,28 +370,6 @@ def _validate(config: Config, source: str) -> Config:
         config.backends, legacy=expanded("legacy"), candidate=expanded("candidate")
     )
     return dataclasses.replace(config, backends=backends)
-
-
-def backend_url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be a backend's base URL, or None (also for "", which means not configured).
-
-    Checked once, up front, so a typo is one usage error naming the option or key instead of every
-    exchange failing with the transport's ``ValueError``.
-    """
-    if not url:
-        return None
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        return f"is not a valid URL ({exc})"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "is not an http(s) URL with a host"
-    if port == 0:
-        return "has port 0"
-    return None
 
 
 def _validate_noise(noise: NoiseConfig, source: str) -> None:
@@ -444,6 +408,9 @@ def _validate_gate(gate: GateConfig, source: str) -> None:
             hint="e.g. confidence = 0.95",
         )
     check("gate.min_consecutive_passes", gate.min_consecutive_passes, 0, None, "min_consecutive_passes = 3")
+    check("gate.max_breaking", gate.max_breaking, -1, None, "max_breaking = 0")
+    for grade, limit in gate.max_findings.items():
+        check(f"gate.max_findings.{grade}", limit, -1, None, f"max_findings = {{ {grade} = 0 }}")
     if not gate.known_differences.strip():
         raise ConfigError(
             f"{source}: gate.known_differences must name a file",
@@ -480,16 +447,3 @@ def load(path: str | Path | None = None, *, cwd: Path | None = None) -> Config:
         if isinstance(section, dict):
             return parse(section, source="pyproject.toml [tool.paritycheck]")
     return Config()
-
-
-def read_toml(file: Path) -> dict[str, Any]:
-    """Parse a TOML file; a syntax or read error is a ConfigError naming the file."""
-    try:
-        with file.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file}: not valid TOML: {exc}", hint="fix the syntax at the line named") from None
-    except OSError as exc:
-        raise ConfigError(
-            f"{file}: cannot read: {exc.strerror}", hint="check the file's permissions"
-        ) from None

@@ -7,6 +7,7 @@
     ├── CaptureError              unreadable, malformed or truncated capture (names file and entry)
     ├── SpecError                 invalid OpenAPI description (names file and location)
     ├── StoreError                database missing, unreadable, or without the asked-for run
+    │   └── StoreUnavailable      the database went away mid-run (a PostgreSQL outage; exit 3)
     └── BackendError              a backend cannot be used at all (exit 3)
 
 Per-exchange transport failures are not exceptions: they become failed outcomes.
@@ -63,6 +64,13 @@ class SpecError(ParitycheckError):
 
 class StoreError(ParitycheckError):
     """The results database cannot be used for what was asked."""
+
+
+class StoreUnavailable(StoreError):
+    """The results database went away while a run wrote to it (a PostgreSQL outage): not the user's
+    input, so exit 3; what was committed before it stays, and ``replay --resume`` continues the run."""
+
+    exit_status = ExitStatus.FAILURE
 
 
 class BackendError(ParitycheckError):

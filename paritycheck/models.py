@@ -7,6 +7,7 @@ from the project.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -17,8 +18,20 @@ Headers = tuple[tuple[str, str], ...]
 #: Media type of a replayed stream's reply body: a JSON record of its events (docs/streams.md).
 STREAM_MEDIA = "application/vnd.paritycheck.stream+json"
 
+#: Risk grades of differences and findings, from the most to the least severe (docs/json-summary.md).
+GRADES = ("accepts-refused", "server-error", "breaking", "behavioural", "additive")
+
 #: Methods replayed without ``--allow-writes``.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+#: RFC 9110 5.6.2: a method is a token, one or more of these characters (no space, no control, no
+#: separator), so that ``GET /admin?x= /public`` can never be a method that rewrites the request line.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def is_method(method: str) -> bool:
+    """Whether ``method`` is an HTTP token, as every reader, listener and client requires."""
+    return _TOKEN.fullmatch(method) is not None
 
 
 def header(headers: Headers, name: str) -> str | None:
@@ -47,16 +60,31 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True)
+class Close:
+    """How a captured WebSocket conversation was closed: the close frame's code and reason, and by whom.
+
+    ``by`` is ``server``, ``client`` or ``""`` (the capture does not say); ``code`` is None for a close
+    frame without a code.
+    """
+
+    code: int | None = None
+    reason: str = ""
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Stream:
     """The captured messages of a streaming exchange: ``kind`` is ``sse`` or ``websocket``.
 
     ``truncated`` says the capture's message list was cut short (a damaged or partial export): the
-    replay then reads by the configured limits instead of the captured count.
+    replay then reads by the configured limits instead of the captured count. ``close`` is the
+    WebSocket close frame where the capture recorded one.
     """
 
     kind: str
     messages: tuple[Message, ...] = ()
     truncated: bool = False
+    close: Close | None = None
 
     @property
     def received(self) -> int:

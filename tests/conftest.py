@@ -6,6 +6,12 @@ from hypothesis import settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+# The CLI's results console is 120 columns wide on a pipe unless COLUMNS says otherwise; pytest-xdist's
+# workers inherit COLUMNS=80 from execnet, so the same test would wrap differently under -n. The tests
+# that need a width set it themselves.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
 # No per-example deadline: the machine is shared and a slow example is not a failing one. In CI, the
 # same examples every run, so a red build is reproducible and never the luck of the draw.
 settings.register_profile("default", deadline=None)

@@ -52,6 +52,10 @@ class PostgresServer:
             str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "paritycheck",
             "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
         )  # fmt: skip
+        self.restart()
+
+    def restart(self) -> None:
+        """Start the server on its data directory and port (again, after :meth:`stop`)."""
         options = f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c max_connections=60"
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"

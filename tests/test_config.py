@@ -94,6 +94,13 @@ unordered = ["$.data"]
             "PARITYCHECK_SURELY_UNSET_VAR",
         ),
         ("not = = toml\n", "not valid TOML"),
+        ("[replay]\nconcurrency = 99999999999999999999\n", "replay.concurrency"),
+        ("[[endpoint]]\nmatch = 'GIT /x'\n", "endpoint[0].match"),
+        ("[[endpoint]]\nmatch = 'no-slash'\n", "endpoint[0].match"),
+        ("[replay]\ninclude = ['GET x']\n", "replay.include[0]"),
+        ("[[correlate]]\nmatch = 'POST'\nresponse = '$.id'\n", "correlate[0].match"),
+        ("[backends]\nlegacy = 'http://127.0.0.1:5000/?tenant=a'\n", "backends.legacy"),
+        ("[backends]\ncandidate = 'http://127.0.0.1:5000/#x'\n", "backends.candidate"),
     ],
 )
 def test_bad_config_names_key_and_file(tmp_path: Path, text: str, needle: str) -> None:
@@ -109,3 +116,58 @@ def test_bad_config_names_key_and_file(tmp_path: Path, text: str, needle: str) -
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         cfg.load(tmp_path / "nope.toml")
+
+
+def test_credentials_in_a_backend_url_are_refused_and_never_shown(tmp_path: Path) -> None:
+    path = write(tmp_path / "bad.toml", "[backends]\nlegacy = 'http://admin:hunter2@127.0.0.1:5000/v1'\n")
+    with pytest.raises(ConfigError) as info:
+        cfg.load(path)
+    message = str(info.value)
+    assert str(path) in message and "backends.legacy" in message and "credentials" in message
+    assert "hunter2" not in message and "admin" not in message and "hunter2" not in (info.value.hint or "")
+    assert "\n" not in message
+
+
+def test_a_nested_inline_table_in_the_auth_body_is_sent_as_nested_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from paritycheck.run import config_record
+    from paritycheck.session.auth import Login
+
+    monkeypatch.setenv("REPLAY_PASSWORD", "s3cret-pw")
+    (tmp_path / "paritycheck.toml").write_text(
+        '[auth]\npath = "/login"\n'
+        'body = { user = { email = "a@example.com", password = "${REPLAY_PASSWORD}" },'
+        ' scopes = ["read", "write"], remember = true, ttl = 3600 }\n'
+    )
+    config = cfg.load(cwd=tmp_path)
+    login = Login(config.auth, None, normalise=config.normalise)  # type: ignore[arg-type]
+    assert json.loads(login._request.body or b"") == {
+        "user": {"email": "a@example.com", "password": "s3cret-pw"},
+        "scopes": ["read", "write"],
+        "remember": True,
+        "ttl": 3600,
+    }
+    # What a run stores of the configuration holds no password, whether written or read from the env.
+    (tmp_path / "paritycheck.toml").write_text(
+        '[auth]\npath = "/login"\nbody = { user = { email = "a@example.com", password = "hunter22" } }\n'
+        '[explore.credentials]\napi_key = "k-123456"\n'
+    )
+    stored = json.dumps(config_record(cfg.load(cwd=tmp_path)))
+    assert "hunter22" not in stored and "k-123456" not in stored and "a@example.com" in stored
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('[auth]\npath = "/l"\nbody = { when = 2024-01-01 }\n', "auth.body"),
+        ('[explore.credentials]\nkey = { legacy = "a" }\n', "explore.credentials.key must name legacy and"),
+        ('[backends.legacy]\nurl = "http://x"\nheaders = { X-Key = 1 }\n', "backends.legacy.headers.X-Key"),
+    ],
+)
+def test_values_a_table_cannot_hold_are_named(tmp_path: Path, text: str, needle: str) -> None:
+    (tmp_path / "paritycheck.toml").write_text(text)
+    with pytest.raises(ConfigError, match=needle.replace(".", r"\.")):
+        cfg.load(cwd=tmp_path)

@@ -19,7 +19,11 @@ from tests.store.storehelpers import outcome
     [
         (Difference("status", "status", 401, 201), "accepts-refused"),
         (Difference("status", "status", 422, 201), "accepts-refused"),
-        (Difference("status", "status", 200, 500), "breaking"),
+        (Difference("status", "status", 200, 500), "server-error"),
+        (Difference("status", "status", 500, 503), "behavioural"),
+        (Difference("status", "status", 500, 200), "breaking"),  # a read: the legacy crashed, not refused
+        (Difference("event-missing", "$.events[2]", {"event": "x"}, None), "breaking"),
+        (Difference("event-extra", "$.events[2]", None, {"event": "x"}), "additive"),
         (Difference("status", "status", 200, 201), "behavioural"),
         (Difference("status", "status", 422, 400), "behavioural"),
         (Difference("removed", "$.user.bio", "x", None), "breaking"),
@@ -33,6 +37,21 @@ from tests.store.storehelpers import outcome
 )
 def test_risk_grades(difference: Difference, expected: str) -> None:
     assert grade(difference) == expected == risk(difference.kind, shape(difference.path), detail(difference))
+
+
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [
+        ("DELETE", "accepts-refused"),
+        ("PUT", "accepts-refused"),
+        ("POST", "accepts-refused"),
+        ("GET", "breaking"),
+    ],
+)
+def test_a_write_the_legacy_refused_by_crashing_is_accepts_refused(method: str, expected: str) -> None:
+    """Deleting another user's comment: 500 on legacy, 204 on the candidate, which performed the write."""
+    assert grade(Difference("status", "status", 500, 204), method=method) == expected
+    assert risk("status", "status", "500→204", method=method) == expected
 
 
 def test_shape_and_detail() -> None:
@@ -88,8 +107,11 @@ def test_the_gate_fails_on_breaking_differences_with_max_breaking_0(tmp_path: ob
         store.add(run, outcome(1, status=Status.MISMATCHED, differences=(refused,)))
         store.add(run, outcome(2, status=Status.MISMATCHED, differences=(added,)))
         store.finish_run(run, status="complete")
-        lenient = evaluate(store, run, GateConfig(min_parity=0, max_failed=100))
-        strict = evaluate(store, run, GateConfig(min_parity=0, max_failed=100, max_breaking=0))
-    assert lenient.passed and not any(c.name == "breaking differences" for c in lenient.criteria)
-    (row,) = [c for c in strict.criteria if c.name == "breaking differences"]
+        off = {"accepts-refused": -1}  # the refusal's own criterion is on by default: off here
+        lenient = evaluate(store, run, GateConfig(min_parity=0, max_failed=100, max_findings=off))
+        strict = evaluate(
+            store, run, GateConfig(min_parity=0, max_failed=100, max_breaking=0, max_findings=off)
+        )
+    assert lenient.passed and not any(c.name == "breaking findings" for c in lenient.criteria)
+    (row,) = [c for c in strict.criteria if c.name == "breaking findings"]
     assert not strict.passed and row.measured == 1 and "accepts what legacy refused" in row.note

@@ -15,7 +15,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from paritycheck.models import Request, header
-from paritycheck.replay.http1 import Http1Transport
+from paritycheck.replay.http1 import MAX_FIELD_BYTES, MAX_HEADERS, Http1Transport
+from tests.rss import sampled
 from tests.servers import Raw, serve
 
 
@@ -272,3 +273,69 @@ async def test_trailers_are_not_reply_headers(client: Http1Transport) -> None:
     with serve(Raw(server)) as url:
         reply = await client.send(url, request(), headers={}, timeout=2)
     assert (reply.status, reply.body, header(reply.headers, "x-digest")) == (200, b"{}", None)
+
+
+CHUNKED_TRAILER = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n"
+
+
+def endless(head: bytes, line: bytes) -> Raw:
+    """A backend that answers ``head`` and then ``line`` again and again, until the client gives up."""
+
+    async def callback(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(head)
+        for _ in range(1 << 20):  # up to ~1 GiB of 1 KiB lines: far past any bound
+            writer.write(line)
+            await writer.drain()
+
+    return Raw(callback)
+
+
+@pytest.mark.parametrize(
+    ("head", "line", "error"),
+    [
+        (b"HTTP/1.1 200 OK\r\n", b"x-pad: " + b"a" * 100 + b"\r\n", "more than 128 header fields"),
+        (b"HTTP/1.1 200 OK\r\nx-pad: ", b"a" * 1024, "headers over 100 KiB"),
+        (b"", b"HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\n", "headers over 100 KiB"),
+        (
+            CHUNKED_TRAILER,
+            b"x-trailer: " + b"a" * 100 + b"\r\n",
+            "more than 128 trailer fields",
+        ),
+        (CHUNKED_TRAILER + b"x-t: ", b"a" * 1024, "headers over 100 KiB"),
+    ],
+    ids=["many-fields", "one-endless-field", "endless-interim-replies", "many-trailers", "endless-trailer"],
+)
+async def test_a_backend_sending_headers_without_end_costs_a_failed_reply_not_memory(
+    client: Http1Transport, head: bytes, line: bytes, error: str
+) -> None:
+    with serve(endless(head, line)) as url:
+        async with sampled({"client": None}) as memory:
+            reply = await client.send(url, request(), headers={}, timeout=10)
+    assert reply.status == 0
+    assert reply.error is not None and reply.error.startswith("invalid HTTP response: ")
+    assert reply.error.endswith(error)
+    assert memory.growth()["client"] < 100  # MiB: the issue's bound (an unbounded client took GBs in 5 s)
+
+
+async def test_a_head_at_the_bounds_is_read(client: Http1Transport) -> None:
+    fields = [b"x-f%03d: %s" % (i, b"v" * 600) for i in range(MAX_HEADERS - 3)]  # ~76 KiB, under 100
+    wide = b"x-wide: " + b"w" * (MAX_FIELD_BYTES - len("x-wide"))
+    server = Conversation(ok(b"{}", wide, *fields))
+    too_many = Conversation(ok(b"{}", *fields, b"x-a: 1", b"x-b: 2"))
+    too_wide = Conversation(ok(b"{}", wide + b"w"))
+    with serve(Raw(server)) as url, serve(Raw(too_many)) as many, serve(Raw(too_wide)) as wider:
+        reply = await client.send(url, request(), headers={}, timeout=2)
+        refused = await client.send(many, request(), headers={}, timeout=2)
+        long = await client.send(wider, request(), headers={}, timeout=2)
+    assert (reply.status, len(reply.headers)) == (200, MAX_HEADERS)
+    assert refused.error == f"invalid HTTP response: more than {MAX_HEADERS} header fields"
+    assert long.error == f"invalid HTTP response: a header field over {MAX_FIELD_BYTES} bytes"
+
+
+async def test_a_method_that_is_not_a_token_is_never_sent(client: Http1Transport) -> None:
+    server = Conversation(ok())
+    with serve(Raw(server)) as url:
+        reply = await client.send(url, request("GET /admin?x="), headers={}, timeout=2)
+    assert (reply.status, reply.error) == (0, "client error: the method is not an HTTP token")
+    assert server.heads == []

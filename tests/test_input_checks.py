@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -14,8 +15,11 @@ from click.testing import CliRunner
 
 from paritycheck import config as config_mod
 from paritycheck.cli import cli
+from paritycheck.common import aio
 from paritycheck.common.text import noun, plural
+from paritycheck.config import Backend, Backends, Config, EndpointRule, ReplayConfig
 from paritycheck.errors import ConfigError, ExitStatus
+from paritycheck.run import replay_captures
 from paritycheck.store import Store
 from tests.harutil import entry, replay_args, write_har
 from tests.servers import json_serve
@@ -79,16 +83,20 @@ def test_dry_run_json_redacts_and_counts(tmp_path: Path, secret_capture: Path) -
         ("ftp://127.0.0.1:21", "not an http(s) URL with a host"),
         ("127.0.0.1:8000", "not an http(s) URL with a host"),
         ("http://", "not an http(s) URL with a host"),
+        ("http://admin:hunter2@127.0.0.1:9", "holds credentials"),
+        ("http://127.0.0.1:9/?tenant=a", "holds a query"),
     ],
 )
 def test_a_bad_backend_url_is_a_usage_error_naming_the_option(
     tmp_path: Path, secret_capture: Path, side: str, url: str, why: str
 ) -> None:
     urls = {"legacy": "http://127.0.0.1:9", "candidate": "http://127.0.0.1:9", side: url}
-    result = CliRunner().invoke(cli, replay_args(secret_capture, urls["legacy"], urls["candidate"]))
+    args = replay_args(secret_capture, urls["legacy"], urls["candidate"], "--db", str(tmp_path / "r.db"))
+    result = CliRunner().invoke(cli, args)
     assert result.exit_code == ExitStatus.USAGE
     assert f"Invalid value for '--{side}'" in result.output and why in result.output
-    assert "Traceback" not in result.output
+    assert "Traceback" not in result.output and "hunter2" not in result.output
+    assert not (tmp_path / "r.db").exists()
 
 
 def test_a_bad_backend_url_in_the_config_names_the_file_and_key(tmp_path: Path) -> None:
@@ -166,3 +174,27 @@ def test_html_examples_show_the_urls_called_on_each_backend(tmp_path: Path) -> N
         assert re.search(re.escape(called) + r"redacted-[0-9a-f]{8}\b", page), side
     assert "recorded as GET http://127.0.0.1:5000/api/users/1" in page
     assert SECRET not in page
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"endpoint": (EndpointRule(match="GIT /x"),)},
+        {"replay": ReplayConfig(include=("no-slash",))},
+        {"backends": Backends(legacy=Backend(url="http://u:hunter2@127.0.0.1:9"), candidate=Backend(DEAD))},
+        {"backends": Backends(legacy=Backend(url=DEAD), candidate=Backend(url=DEAD + "/?a=1"))},
+    ],
+    ids=["endpoint-match", "include", "credentials", "query"],
+)
+def test_a_configuration_refused_leaves_no_run_behind(
+    tmp_path: Path, secret_capture: Path, change: dict[str, Any]
+) -> None:
+    # Built in code, so load()'s checks are bypassed: the run must still refuse it before its row.
+    base = Config(backends=Backends(legacy=Backend(url=DEAD), candidate=Backend(url=DEAD + "0")))
+    db = tmp_path / "r.db"
+    Store.open(db).close()
+    with pytest.raises(ConfigError) as info:
+        aio.run(replay_captures(dataclasses.replace(base, **change), [secret_capture], db=db))
+    assert "hunter2" not in str(info.value)
+    with Store.open(db, create=False) as store:
+        assert store.runs() == []

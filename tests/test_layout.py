@@ -30,3 +30,21 @@ def test_no_module_is_over_500_lines() -> None:
     files = [*PACKAGE.rglob("*.py"), *(ROOT / "tests").rglob("*.py"), *(ROOT / "bench").rglob("*.py")]
     long = {str(f.relative_to(ROOT)): n for f in files if (n := len(f.read_text().splitlines())) > MAX_LINES}
     assert not long, f"split these by responsibility: {long}"
+
+
+def test_a_sqlite_replay_loads_no_client_library_nor_the_postgresql_driver() -> None:
+    """Every process of a default run (the CLI, its workers, the store and capture children) pays for
+    what it imports at each start: aiohttp, httpx and psycopg load only where they are used."""
+    import subprocess
+    import sys
+
+    modules = [
+        "paritycheck.cli.replay",
+        "paritycheck.run",
+        "paritycheck.store.child",
+        "paritycheck.capture.child",
+    ]
+    heavy = "{'aiohttp', 'httpx', 'psycopg'}"
+    probe = f"import sys; import {', '.join(modules)}; print(sorted({heavy} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -334,3 +334,32 @@ async def test_https_backend_with_an_untrusted_certificate_is_a_tls_error(
     await asyncio.sleep(0.05)  # the failed handshake's callbacks run
     gc.collect()  # here, under this test's filter
     assert (reply.status, reply.error, reply.body) == (0, "TLS error", b"")
+
+
+async def test_a_method_that_is_not_a_token_is_refused_by_every_client(
+    transport: Transport, json_server: JsonServer
+) -> None:
+    # The method a capture gave decides the request line: "GET /admin?x=" would ask for /admin.
+    hostile = Request("GET /admin?x=", "https://x/public", "/public")
+    reply = await transport.send(json_server.url, hostile, headers={}, timeout=5)
+    assert (reply.status, reply.error) == (0, "client error: the method is not an HTTP token")
+    assert json_server.requests == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_endless_reply_headers_fail_the_reply(kind: str) -> None:
+    async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\n")
+        for i in range(100_000):  # ~10 MB of header fields, far past every client's bound
+            writer.write(b"x-pad-%d: %s\r\n" % (i, b"a" * 90))
+            await writer.drain()
+
+    t = make_transport(kind, concurrency=1)
+    try:
+        with serve(Raw(endless)) as url:
+            reply = await t.send(url, get(), headers={}, timeout=10)
+    finally:
+        await t.aclose()
+    assert reply.status == 0
+    assert reply.error is not None and reply.error.startswith("invalid HTTP response")

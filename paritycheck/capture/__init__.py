@@ -3,8 +3,9 @@
 :func:`read` detects the format and yields one exchange per entry, in file order, without holding the
 file in memory (HAR files from browsers reach hundreds of MB). Every entry is yielded, even those that
 cannot be replayed: a ``data:``, ``blob:`` or other non-HTTP URL gets ``skip="not http"`` (an entry with
-an empty method ``skip="no request method"``), so totals account for the whole file; only a broken file
-is refused. A WebSocket entry or an SSE response carries its recorded messages in
+an empty method ``skip="no request method"``, one whose method is not an HTTP token, such as
+``GET /admin?x=``, ``skip="request method is not an HTTP token"``), so totals account for the whole
+file; only a broken file is refused. A WebSocket entry or an SSE response carries its recorded messages in
 ``Request.stream`` (see :mod:`paritycheck.capture.streams` and docs/streams.md) and is replayed as a stream.
 
 Formats
@@ -33,6 +34,7 @@ separator. Requests (``1``) are paired with their original responses (``2``) by 
 (``3``) are ignored. See :mod:`paritycheck.capture.goreplay`.
 
 Writing: :class:`CaptureWriter` writes HAR or JSON lines that these readers read back identically.
+Which hosts of a capture are replayed: :mod:`paritycheck.capture.hosts`.
 
 Conversion rules (all formats)
 -------------------------------
@@ -57,6 +59,7 @@ Errors are :class:`~paritycheck.errors.CaptureError` naming the file and, for a 
 from __future__ import annotations
 
 from paritycheck.capture.har import DROPPED_REQUEST_HEADERS
+from paritycheck.capture.hosts import HostChoice, choose_hosts, host_of
 from paritycheck.capture.jsonl import parse_line
 from paritycheck.capture.prefetch import read_fast, read_in_child
 from paritycheck.capture.reader import detect, digest, read
@@ -68,10 +71,13 @@ __all__ = [
     "DROPPED_REQUEST_HEADERS",
     "PARAM",
     "CaptureWriter",
+    "HostChoice",
     "Redactor",
     "Selector",
+    "choose_hosts",
     "detect",
     "digest",
+    "host_of",
     "learn_templates",
     "parse_line",
     "read",

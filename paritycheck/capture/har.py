@@ -18,7 +18,7 @@ import ijson
 
 from paritycheck.capture.streams import har_stream
 from paritycheck.errors import CaptureError
-from paritycheck.models import Exchange, Headers, Recorded, Request, Stream
+from paritycheck.models import Exchange, Headers, Recorded, Request, Stream, is_method
 
 ENTRIES = "log.entries.item"
 
@@ -41,6 +41,7 @@ DROPPED_REQUEST_HEADERS = frozenset(
 SKIP_WEBSOCKET = "websocket"
 SKIP_NOT_HTTP = "not http"
 SKIP_NO_METHOD = "no request method"
+SKIP_BAD_METHOD = "request method is not an HTTP token"
 
 _HTTP_SCHEMES = frozenset({"http", "https"})
 _WS_SCHEMES = frozenset({"ws", "wss"})
@@ -261,8 +262,16 @@ def entry_to_exchange(obj: Any, *, file: str, index: int) -> Exchange:
         # Browsers record data:, blob: and extension URLs with an empty method (Safari): such an entry
         # is skipped with its reason; only a broken file is refused.
         skip=(stream_skip(scheme, stream) if stream is not None else skip_reason(scheme, websocket=websocket))
-        or (None if method else SKIP_NO_METHOD),
+        or method_skip(method),
     )
+
+
+def method_skip(method: str) -> str | None:
+    """Why an entry with this method is not replayed: none, or not a token (``GET /admin?x=`` would
+    rewrite the request line, and no client sends it)."""
+    if not method:
+        return SKIP_NO_METHOD
+    return None if is_method(method) else SKIP_BAD_METHOD
 
 
 def stream_skip(scheme: str, stream: Stream) -> str | None:

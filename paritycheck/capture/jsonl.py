@@ -17,6 +17,7 @@ from paritycheck.capture.har import (
     clean_headers,
     decode_base64,
     encode_text,
+    method_skip,
     skip_reason,
     split_url,
     status_code,
@@ -134,7 +135,8 @@ def line_to_exchange(obj: Any, *, file: str, index: int, line: int) -> Exchange:
         recorded=recorded,
         started=started if isinstance(started, str) else None,
         page=page if isinstance(page, str) else None,
-        skip=stream_skip(scheme, stream) if stream is not None else skip_reason(scheme, websocket=websocket),
+        skip=(stream_skip(scheme, stream) if stream is not None else skip_reason(scheme, websocket=websocket))
+        or method_skip(method),
     )
 
 

@@ -16,19 +16,30 @@ Read from what each producer writes (docs/streams.md has the table):
 A message list that is cut short (an item that is not a message, an SSE text whose last event never
 ended, or a writer's ``truncated`` flag) keeps the messages before the cut and sets
 ``Stream.truncated``: the replay then reads by the configured limits, not the captured count.
+
+A WebSocket's close frame, where the capture has one, is ``Stream.close``: a message item with
+``opcode`` 8 (its ``data`` a ``{"code", "reason"}`` object or ``"4001 reason"`` text; its direction says who
+closed), a HAR entry's ``_webSocketClose`` or a JSON-lines ``stream.close`` object (``code``, ``reason``,
+``by``: ``server`` or ``client``). Ping and pong frames (opcodes 9 and 10) are not messages.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from decimal import Decimal
 from typing import Any
 
 from paritycheck.common.sse import Parser
-from paritycheck.models import Headers, Message, Stream
+from paritycheck.models import Close, Headers, Message, Stream
 
-__all__ = ["har_stream", "jsonl_stream", "message_list"]
+__all__ = ["close_frame", "har_stream", "jsonl_stream", "message_list"]
 
 _WS_KEYS = ("_webSocketMessages", "_websocketMessages", "webSocketMessages")
+_CLOSE_KEYS = ("_webSocketClose", "_websocketClose", "webSocketClose")
+#: Control frames: close, ping, pong. Not messages of the conversation.
+_CLOSE, _CONTROL = 8, (8, 9, 10)
+_CODE_TEXT = re.compile(r"\s*(\d{4})\b[\s:,-]*(.*)", re.DOTALL)
 _SSE_KEYS = ("_eventSourceMessages", "_eventStreamMessages", "_eventStream")
 _DIRECTIONS = {
     "send": "send",
@@ -57,6 +68,8 @@ def message_list(raw: Any, *, sse: bool = False) -> tuple[tuple[Message, ...], b
     out: list[Message] = []
     start: float | None = None
     for item in raw:
+        if not sse and isinstance(item, dict) and item.get("opcode") in _CONTROL:
+            continue  # a close, ping or pong frame: close_frame() reads the close
         if not isinstance(item, dict) or not isinstance(item.get("data"), str):
             return tuple(out), True
         direction = "receive" if sse else _DIRECTIONS.get(str(item.get("direction", item.get("type", ""))))
@@ -83,6 +96,46 @@ def message_list(raw: Any, *, sse: bool = False) -> tuple[tuple[Message, ...], b
     return tuple(out), False
 
 
+def _close(raw: Any, *, by: str = "") -> Close | None:
+    """A close frame from ``{"code", "reason", "by"}``, ``"4001 reason"`` text or a bare code."""
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text.startswith("{"):
+            try:
+                raw = json.loads(text)
+            except ValueError:
+                return Close(None, text, by)
+        else:
+            match = _CODE_TEXT.fullmatch(text)
+            return Close(int(match[1]), match[2].strip(), by) if match else Close(None, text, by)
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int | Decimal):
+        return Close(int(raw), "", by)
+    if not isinstance(raw, dict):
+        return None
+    code = raw.get("code", raw.get("closeCode"))
+    reason = raw.get("reason", raw.get("closeReason", ""))
+    who = raw.get("by", by)
+    return Close(
+        int(code) if isinstance(code, int | Decimal) and not isinstance(code, bool) else None,
+        reason if isinstance(reason, str) else "",
+        who if who in ("server", "client") else by,
+    )
+
+
+def close_frame(raw: Any, extra: Any = None) -> Close | None:
+    """The close frame of a WebSocket message list (an opcode 8 item), else of ``extra`` (an entry's
+    ``_webSocketClose`` or a ``stream.close``)."""
+    found = _close(extra) if extra is not None else None
+    for item in raw if isinstance(raw, list) else ():
+        if isinstance(item, dict) and item.get("opcode") == _CLOSE:
+            direction = _DIRECTIONS.get(str(item.get("direction", item.get("type", ""))))
+            by = {"send": "client", "receive": "server"}.get(direction or "", "")
+            found = _close(item.get("data", ""), by=by) or Close(None, "", by)
+    return found
+
+
 def _sse_from_text(text: str) -> tuple[tuple[Message, ...], bool]:
     parser = Parser()
     events = parser.feed(text)
@@ -102,12 +155,14 @@ def har_stream(
 ) -> Stream | None:
     """The stream of a HAR entry, or None for an ordinary request."""
     truncated_flag = bool(entry.get("_webSocketMessagesTruncated") or entry.get("_truncated"))
+    extra = next((entry[k] for k in _CLOSE_KEYS if k in entry), None)
     for key in _WS_KEYS:
         if key in entry:
             messages, cut = message_list(entry[key])
-            return Stream("websocket", messages, truncated=cut or truncated_flag)
+            close = close_frame(entry[key], extra)
+            return Stream("websocket", messages, truncated=cut or truncated_flag, close=close)
     if websocket:
-        return Stream("websocket", (), truncated=truncated_flag)
+        return Stream("websocket", (), truncated=truncated_flag, close=close_frame(None, extra))
     for key in _SSE_KEYS:
         if key in entry:
             messages, cut = message_list(entry[key], sse=True)
@@ -135,4 +190,5 @@ def jsonl_stream(raw: Any, *, websocket: bool) -> Stream | str | None:
     if kind not in ("sse", "websocket"):
         return 'stream.kind must be "sse" or "websocket"'
     messages, cut = message_list(raw.get("messages", []), sse=kind == "sse")
-    return Stream(kind, messages, truncated=cut or bool(raw.get("truncated")))
+    close = close_frame(raw.get("messages"), raw.get("close")) if kind == "websocket" else None
+    return Stream(kind, messages, truncated=cut or bool(raw.get("truncated")), close=close)

@@ -32,7 +32,7 @@ from typing import IO, Any
 
 from paritycheck.capture.har import SKIP_WEBSOCKET
 from paritycheck.errors import CaptureError
-from paritycheck.models import Exchange, Headers, Message, header
+from paritycheck.models import Close, Exchange, Headers, Message, header
 
 __all__ = ["CaptureWriter", "Redactor", "writer_format"]
 
@@ -201,8 +201,10 @@ def jsonl_object(exchange: Exchange) -> dict[str, Any]:
             | ({"id": m.id} if m.id is not None else {})
             for m in stream.messages
         ]
-        obj["stream"] = {"kind": stream.kind, "messages": messages} | (
-            {"truncated": True} if stream.truncated else {}
+        obj["stream"] = (
+            {"kind": stream.kind, "messages": messages}
+            | ({"truncated": True} if stream.truncated else {})
+            | ({"close": _close(stream.close)} if stream.close is not None else {})
         )
     return obj
 
@@ -273,7 +275,13 @@ def har_entry(exchange: Exchange) -> dict[str, Any]:
     if stream is not None and stream.messages:
         field = "_webSocketMessages" if stream.kind == "websocket" else "_eventSourceMessages"
         entry[field] = [_message(m, sse=stream.kind == "sse") for m in stream.messages]
+    if stream is not None and stream.close is not None:
+        entry["_webSocketClose"] = _close(stream.close)
     return entry
+
+
+def _close(close: Close) -> dict[str, Any]:
+    return {"code": close.code, "reason": close.reason} | ({"by": close.by} if close.by else {})
 
 
 def _message(m: Message, *, sse: bool) -> dict[str, Any]:

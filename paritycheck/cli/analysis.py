@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -14,6 +13,8 @@ from paritycheck.cli.base import (
     _latest,
     _stdout,
     cli,
+    emit_json,
+    json_option,
     load_config,
 )
 from paritycheck.errors import ExitStatus
@@ -31,7 +32,7 @@ from paritycheck.errors import ExitStatus
     "  [default: [contract] normalised, else raw]",
 )
 @_config_option
-@click.option("--json", "as_json", is_flag=True, help="Print the contract report as JSON on stdout.")
+@json_option("The contract report")
 @click.option(
     "--junit",
     "junit_path",
@@ -45,7 +46,7 @@ def contract_command(
     run_id: int | None,
     normalised: bool | None,
     config_file: Path | None,
-    as_json: bool,
+    json_to: Path | str | None,
     junit_path: Path | None,
 ) -> int:
     """Validate responses against the OpenAPI description SPEC; report the operations exercised.
@@ -68,18 +69,18 @@ def contract_command(
     if junit_path is not None:
         junit_path.parent.mkdir(parents=True, exist_ok=True)
         junit_path.write_text(contract.to_junit(report), encoding="utf-8")
-    if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
-    else:
+    if json_to != "-":
         _stdout().print(report.to_table())
+    if json_to is not None:
+        emit_json(json_to, report.to_json())
     return ExitStatus.OK if report.ok else ExitStatus.DIFFERENCES
 
 
 @cli.command("noise", context_settings=CONTEXT)
 @_db_option
 @click.option("--run", "run_id", type=int, help="Run id (default: the latest run).")
-@click.option("--json", "as_json", is_flag=True, help="Print the noise paths as JSON on stdout.")
-def noise_command(db: Path, run_id: int | None, as_json: bool) -> int:
+@json_option("The noise paths")
+def noise_command(db: Path, run_id: int | None, json_to: Path | str | None) -> int:
     """List the paths a run (default: the latest) classed as noise, with the evidence (docs/noise.md)."""
     from paritycheck.noise import noise_paths
     from paritycheck.store import Store
@@ -87,10 +88,11 @@ def noise_command(db: Path, run_id: int | None, as_json: bool) -> int:
     with Store.open(db, create=False) as store:
         run = _latest(store, run_id)
         paths = noise_paths(store, run)
-    if as_json:
+    if json_to is not None:
         rows = [{"endpoint": p.endpoint, **p.to_json(), "raw": p.raw, "total": p.total} for p in paths]
-        click.echo(json.dumps({"run_id": run, "noise": rows}, indent=2))
-        return ExitStatus.OK
+        emit_json(json_to, {"run_id": run, "noise": rows})
+        if json_to == "-":
+            return ExitStatus.OK
     out = _stdout()
     if not paths:
         out.print(f"run {run}: no path was classed as noise")

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
 from rich.markup import escape
 
 from paritycheck import config as config_mod
-from paritycheck.common.secrets import shown_url
+from paritycheck.common.urls import backend_url_problem, shown_url
 from paritycheck.config import Config
-from paritycheck.errors import ExitStatus, ParitycheckError
+from paritycheck.errors import ConfigError, ExitStatus, ParitycheckError
 
+_F = TypeVar("_F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -84,7 +86,7 @@ def override(config: Config, **options: Any) -> Config:
     for side in ("legacy", "candidate"):
         url = options.pop(side, None)
         if url:
-            problem = config_mod.backend_url_problem(url)
+            problem = backend_url_problem(url)
             if problem:
                 raise click.BadParameter(f"{shown_url(url)!r} {problem}", param_hint=f"'--{side}'")
             backends = dataclasses.replace(
@@ -93,8 +95,9 @@ def override(config: Config, **options: Any) -> Config:
     replay_opts = {k: v for k, v in options.items() if v not in (None, ())}
     if "include" in replay_opts:
         replay_opts["include"] = tuple(replay_opts["include"])
-    if "exclude" in replay_opts:
-        replay_opts["exclude"] = tuple(replay_opts["exclude"])
+    for name in ("exclude", "hosts"):
+        if name in replay_opts:
+            replay_opts[name] = tuple(replay_opts[name])
     return dataclasses.replace(
         config, backends=backends, replay=dataclasses.replace(config.replay, **replay_opts)
     )
@@ -151,8 +154,87 @@ _config_option = click.option(
 )
 
 
+class _JsonTarget(_ParamType):
+    """Where ``--json`` writes: ``-`` (stdout, also the bare flag) or a file whose name ends with .json.
+
+    The suffix is required because ``--json`` takes an optional value: ``replay --json capture.har``
+    would otherwise write JSON over the capture. It is refused instead, naming the fix.
+    """
+
+    name = "FILE.json|-"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value == "-" or isinstance(value, Path):
+            return value
+        text = str(value)
+        if not text.lower().endswith(".json"):
+            self.fail(
+                f"{text!r} is not a .json file or -: write --json alone (stdout), --json - or --json"
+                " FILE.json, after the command's other arguments",
+                param,
+                ctx,
+            )
+        return Path(text)
+
+
+JSON_HELP = "on stdout (--json, or --json -), or into FILE.json"
+
+
+def json_option(what: str) -> Callable[[_F], _F]:
+    """``--json [FILE.json|-]``: ``what`` as JSON on stdout, or written to a file (one convention for all)."""
+    return click.option(
+        "--json",
+        "json_to",
+        type=_JsonTarget(),
+        is_flag=False,
+        flag_value="-",
+        default=None,
+        metavar="[FILE.json|-]",
+        help=f"{what} as JSON: {JSON_HELP}.",
+    )
+
+
+def emit_json(json_to: Path | str, data: Any) -> None:
+    """Write ``data`` as JSON where ``--json`` said: stdout for ``-``, else the file (said on stderr)."""
+    import json
+
+    text = json.dumps(data, indent=2)
+    if json_to == "-":
+        click.echo(text)
+        return
+    path = Path(json_to)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n", encoding="utf-8")
+    _stderr().print(f"wrote {path}", highlight=False)
+
+
 def _latest(store: Any, run_id: int | None) -> int:
     return run_id if run_id is not None else int(store.latest_run_id())
+
+
+_run_name_option = click.option(
+    "--run-name",
+    metavar="NAME",
+    help="The run called NAME (replay --run-name: a sharded run) instead of the latest.",
+)
+
+
+def named_run(db: Any, run_id: int | None, run_name: str | None) -> int | None:
+    """``--run ID`` or ``--run-name NAME`` (not both) as a run id; None (the latest run) for neither."""
+    if run_name is None:
+        return run_id
+    if run_id is not None:
+        raise click.UsageError("--run and --run-name cannot be combined: name one run")
+    from paritycheck.store import Store
+
+    with Store.open(db, create=False) as store:
+        found = store.run_id_named(run_name)
+    if found is None:
+        raise ConfigError(
+            f"no run is named {run_name!r} in the store",
+            hint="paritycheck history lists the runs; a name is given by replay --shard I/N --run-name NAME",
+        )
+    return found
 
 
 def interrupt_status(exc: KeyboardInterrupt) -> ExitStatus:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -16,6 +15,8 @@ from paritycheck.cli.base import (
     _stdout,
     _write_reports,
     cli,
+    emit_json,
+    json_option,
     load_config,
     override,
 )
@@ -41,7 +42,12 @@ from paritycheck.errors import ExitStatus
 @click.option(
     "--all", "all_operations", is_flag=True, help="Cover every operation, not only those not yet exercised."
 )
-@click.option("--allow-writes", is_flag=True, default=None, help="Also generate POST, PUT, PATCH and DELETE.")
+@click.option(
+    "--allow-writes",
+    is_flag=True,
+    default=None,
+    help="Also generate POST, PUT, PATCH and DELETE (or [explore] allow_writes; [replay]'s does not).",
+)
 @click.option(
     "--time-limit",
     type=click.FloatRange(min=0, min_open=True),
@@ -59,7 +65,7 @@ from paritycheck.errors import ExitStatus
     metavar="FILE.har",
     help="Write the generated requests whose answers differed as a HAR capture, for the nightly replay.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the explore result as JSON on stdout.")
+@json_option("The explore result")
 @click.option("--no-report", is_flag=True, help=f"Do not write the HTML report ({DEFAULT_HTML}).")
 def explore_command(
     spec: Path,
@@ -75,7 +81,7 @@ def explore_command(
     time_limit: float | None,
     out: Path | None,
     save: Path | None,
-    as_json: bool,
+    json_to: Path | str | None,
     no_report: bool,
 ) -> int:
     """Generate requests from SPEC (valid and invalid) and replay them against both backends.
@@ -84,15 +90,15 @@ def explore_command(
     valid examples, missing required fields, wrong types, out-of-range values, no credentials and
     malformed bodies. The run is stored like a replay; the same --seed gives the same requests.
 
-    Exit status: 0 every answer matched, 1 differences, 2 usage, spec or config error, 3 internal
-    failure, 130 interrupted.
+    Exit status: 0 every answer matched, 1 differences, 2 usage, spec or config error, 3 a backend that
+    answered no request or an internal failure, 130 interrupted.
     """
     from paritycheck.explore import explore, prepare
     from paritycheck.gate import LiveSummary
     from paritycheck.report import terminal
     from paritycheck.report.explore import OperationProgress, print_explore
 
-    config = override(load_config(config_file), legacy=legacy, candidate=candidate, allow_writes=allow_writes)
+    config = override(load_config(config_file), legacy=legacy, candidate=candidate)
     err = _stderr()
     with OperationProgress(err) as steps:
         prepared = prepare(
@@ -105,6 +111,7 @@ def explore_command(
             captures=captures,
             time_limit=time_limit,
             on_operation=steps.advance,
+            allow_writes=allow_writes,
         )
     live = LiveSummary()
     with terminal.Progress(err, live) as progress:
@@ -125,14 +132,18 @@ def explore_command(
             )
         except KeyboardInterrupt:
             progress.stop()
-            terminal.print_interrupted(db, err=err)
+            terminal.print_interrupted(db, err=err, run_id=live.run_id, started=live.run_id is not None)
             return ExitStatus.INTERRUPTED
-    if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2))
-    else:
+    if json_to != "-":
         terminal.print_summary(result.run.summary, out=_stdout())
         print_explore(result, out=_stdout())
+    if json_to is not None:
+        emit_json(json_to, result.to_json())
+    for warning in result.warnings:
+        err.print(f"warning: {warning}", soft_wrap=True)
     if not no_report:
         written = _write_reports(db, result.run.run_id, html=DEFAULT_HTML)
         err.print(f"report: {written[0]}")
+    if result.run.status == "unreachable":
+        return ExitStatus.FAILURE  # a backend answered nothing: no verdict, the summary says which
     return ExitStatus.OK if result.run.at_parity else ExitStatus.DIFFERENCES

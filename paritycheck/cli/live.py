@@ -20,6 +20,7 @@ from paritycheck.cli.base import (
     override,
 )
 from paritycheck.common import aio
+from paritycheck.config import MAX_CONCURRENCY
 from paritycheck.errors import ExitStatus
 
 if TYPE_CHECKING:
@@ -55,7 +56,11 @@ def _options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Shadows waiting at most; beyond, requests are dropped and counted.",
         ),
         click.option(
-            "--workers", type=click.IntRange(min=1), default=16, show_default=True, help="Shadows in flight."
+            "--workers",
+            type=click.IntRange(1, MAX_CONCURRENCY),
+            default=16,
+            show_default=True,
+            help="Shadows in flight.",
         ),
         click.option(
             "--sample",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -16,7 +15,9 @@ from paritycheck.cli.base import (
     _stdout,
     _write_reports,
     cli,
+    emit_json,
     interrupt_status,
+    json_option,
     load_config,
     override,
 )
@@ -42,11 +43,23 @@ from paritycheck.errors import CaptureError, ExitStatus
 @click.option(
     "--exclude", multiple=True, metavar="'METHOD /glob'", help="Do not replay matching requests (repeatable)."
 )
+@click.option(
+    "--host",
+    multiple=True,
+    metavar="HOST",
+    help="Replay only the capture's requests to this host (glob, host or host:port; repeatable; '*' for all)"
+    "  [default: [replay] hosts, else the capture's only host, the backends' host or its main API host]",
+)
 @click.option("--allow-writes", is_flag=True, default=None, help="Also replay POST, PUT, PATCH and DELETE.")
 @click.option(
     "--dry-run", is_flag=True, help="Read and filter the captures, print what would be sent, send nothing."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
+@json_option("The run summary")
+@click.option(
+    "--exit-zero",
+    is_flag=True,
+    help="Exit 0, not 1, when the run completes with differences: a later `gate` judges it (shards).",
+)
 @click.option("--no-report", is_flag=True, help=f"Do not write the HTML report ({DEFAULT_HTML}).")
 @click.option(
     "--contract",
@@ -73,9 +86,11 @@ def replay(
     timeout: float | None,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
+    host: tuple[str, ...],
     allow_writes: bool | None,
     dry_run: bool,
-    as_json: bool,
+    json_to: Path | str | None,
+    exit_zero: bool,
     no_report: bool,
     contract_spec: Path | None,
     shard: str | None,
@@ -86,9 +101,41 @@ def replay(
 ) -> int:
     """Replay CAPTURES against the legacy and the candidate backend, diff, store and summarise.
 
-    Exit status: 0 every replayed exchange matched, 1 a mismatch or failed exchange, 2 usage, config or
-    capture error, 3 internal failure, 130 interrupted, 143 terminated by SIGTERM (results so far are kept).
+    Exit status: 0 every replayed exchange matched, 1 a mismatch or failed exchange (0 with --exit-zero),
+    2 usage, config or capture error, 3 a backend that answered no exchange or an internal failure, 130
+    interrupted, 143 terminated by SIGTERM (results so far are kept).
     """
+    status = _replay(**click.get_current_context().params)
+    return ExitStatus.OK if exit_zero and status == ExitStatus.DIFFERENCES else status
+
+
+def _replay(
+    *,
+    captures: tuple[Path, ...],
+    legacy: str | None,
+    candidate: str | None,
+    config_file: Path | None,
+    db: Path,
+    concurrency: int | None,
+    rate: float | None,
+    timeout: float | None,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    host: tuple[str, ...],
+    allow_writes: bool | None,
+    dry_run: bool,
+    json_to: Path | str | None,
+    no_report: bool,
+    contract_spec: Path | None,
+    shard: str | None,
+    run_name: str | None,
+    workers: int | None,
+    resume: bool,
+    resume_run: int | None,
+    **_: object,
+) -> int:
+    """The replay itself: its exit status before --exit-zero."""
+    from paritycheck import run as run_module
     from paritycheck.gate import LiveSummary
     from paritycheck.report import terminal
     from paritycheck.run import parse_shard, runner
@@ -102,6 +149,7 @@ def replay(
         timeout=timeout,
         include=include,
         exclude=exclude,
+        hosts=host,
         allow_writes=allow_writes,
     )
     out = _stdout()
@@ -113,13 +161,13 @@ def replay(
         rules = config.normalise if config.contract.normalised else None
         spec = load_contract(contract_spec, normalise=rules)
     if dry_run:
-        plan = runner.dry_run(config, list(captures), contract=spec)
-        return terminal.print_dry_run(plan, config, out=out, as_json=as_json)
+        plan = run_module.dry_run(config, list(captures), contract=spec)
+        return terminal.print_dry_run(plan, config, out=out, json_to=json_to)
     part = None if shard is None else parse_shard(shard, name=run_name)
     count = resolve_workers(workers, captures, shard)
     if count > 1:
         params = click.get_current_context().params
-        return replay_with_workers(params, count=count, as_json=as_json, no_report=no_report)
+        return replay_with_workers(params, count=count, json_to=json_to, no_report=no_report)
     live = LiveSummary()
     with terminal.Progress(err, live) as progress:
         try:
@@ -138,21 +186,22 @@ def replay(
             )
         except KeyboardInterrupt as exc:
             progress.stop()
-            terminal.print_interrupted(db, err=err)
+            terminal.print_interrupted(db, err=err, run_id=live.run_id, started=live.run_id is not None)
             return interrupt_status(exc)
         except CaptureError:
             progress.stop()
-            terminal.print_unfinished(db, err=err)  # stored as capture_error: say how far it got
+            # stored as capture_error: say how far it got (if this command started a run at all)
+            terminal.print_unfinished(db, err=err, run_id=live.run_id)
             raise
-    if as_json:
-        data = result.summary.to_json()
-        if result.contract is not None:
-            data["contract"] = result.contract.to_json()
-        click.echo(json.dumps(data, indent=2))
-    else:
+    if json_to != "-":
         terminal.print_summary(result.summary, out=out)
         if result.contract is not None:
             out.print(result.contract.to_table())
+    if json_to is not None:
+        data = result.summary.to_json()
+        if result.contract is not None:
+            data["contract"] = result.contract.to_json()
+        emit_json(json_to, data)
     if part is not None:
         err.print(f"shard {part.index}/{part.count} of run {part.name!r}: {shards_line(db, result.run_id)}")
     if not no_report:
@@ -160,5 +209,7 @@ def replay(
         err.print(f"report: {written[0]}")
     if result.summary.total - result.summary.skipped == 0:
         err.print("warning: nothing was replayed; every exchange was skipped (see the reasons above)")
+    if result.status == "unreachable":
+        return ExitStatus.FAILURE  # a backend answered nothing: no verdict, the summary says which
     contract_ok = result.contract is None or result.contract.ok
     return ExitStatus.OK if result.at_parity and contract_ok else ExitStatus.DIFFERENCES

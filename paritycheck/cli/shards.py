@@ -45,7 +45,7 @@ def worker_args(params: dict[str, Any]) -> list[str]:
     for option, name in _PASSED:
         if params.get(name) is not None:
             args += [option, str(params[name])]
-    for name in ("include", "exclude"):
+    for name in ("include", "exclude", "host"):
         for value in params.get(name) or ():
             args += [f"--{name}", value]
     if params.get("allow_writes"):
@@ -53,11 +53,11 @@ def worker_args(params: dict[str, Any]) -> list[str]:
     return args
 
 
-def replay_with_workers(params: dict[str, Any], *, count: int, as_json: bool, no_report: bool) -> int:
+def replay_with_workers(
+    params: dict[str, Any], *, count: int, json_to: Path | str | None, no_report: bool
+) -> int:
     """Run ``count`` workers into one new run, then print its summary as ``replay`` does."""
-    import json
-
-    from paritycheck.cli.base import DEFAULT_HTML, _stderr, _stdout, _write_reports
+    from paritycheck.cli.base import DEFAULT_HTML, _stderr, _stdout, _write_reports, emit_json
     from paritycheck.gate import summarise
     from paritycheck.report import terminal
     from paritycheck.run import workers
@@ -75,7 +75,7 @@ def replay_with_workers(params: dict[str, Any], *, count: int, as_json: bool, no
     for result in results:
         if result.error:
             err.print(f"worker {result.shard}/{count}: {result.error}", soft_wrap=True, markup=False)
-    with Store.open(params["db"], create=False) as store:
+    with _open_after(params["db"], results) as store:
         run_id = store.run_id_named(name)
         if run_id is None:
             worst = max(r.exit_status for r in results)
@@ -83,10 +83,10 @@ def replay_with_workers(params: dict[str, Any], *, count: int, as_json: bool, no
                 f"no worker stored a run (worst exit status {worst})", hint="see the errors above"
             )
         summary = summarise(store, run_id)
-    if as_json:
-        click.echo(json.dumps(summary.to_json(), indent=2))
-    else:
+    if json_to != "-":
         terminal.print_summary(summary, out=_stdout())
+    if json_to is not None:
+        emit_json(json_to, summary.to_json())
     if not no_report:
         written = _write_reports(params["db"], run_id, html=DEFAULT_HTML)
         err.print(f"report: {written[0]}")
@@ -96,6 +96,23 @@ def replay_with_workers(params: dict[str, Any], *, count: int, as_json: bool, no
             return status
     at_parity = summary.mismatched == 0 and summary.failed == 0
     return ExitStatus.OK if at_parity and statuses <= {0} else ExitStatus.DIFFERENCES
+
+
+def _open_after(db: Any, results: list[Any]) -> Any:
+    """The store the workers wrote; if it is gone and a worker said why (a lost PostgreSQL), that."""
+    from paritycheck.errors import StoreError, StoreUnavailable
+    from paritycheck.store import Store
+
+    try:
+        return Store.open(db, create=False)
+    except StoreError:
+        lost = [r.error for r in results if "lost the connection" in r.error]
+        if lost:
+            raise StoreUnavailable(
+                lost[0].removeprefix("error: "),
+                hint="once the server is back, `paritycheck replay --resume` (same captures) continues",
+            ) from None
+        raise
 
 
 def resolve_workers(workers: int | None, captures: tuple[Path, ...], shard: str | None) -> int:

@@ -2,11 +2,38 @@
 JSONPath subset of ignore and unordered rules (``jsonpath``), endpoint names such as ``GET /users/{id}``
 (``endpoints``), helper processes (``childproc``), the event-loop runner (``aio``), the server-sent
 events parser (``sse``), counted nouns (``text``), fewer garbage collections during a run
-(``gctune``) and secrets recognised by their look (``secrets``).
+(``gctune``), secrets recognised by their look (``secrets``), reading a TOML file (``tomlfile``),
+backend base URLs (``urls``) and dataclasses built strictly from TOML tables (``tables``).
 """
 
 from __future__ import annotations
 
-from paritycheck.common import aio, childproc, endpoints, gctune, jsonparse, jsonpath, secrets, sse, text
+from paritycheck.common import (
+    aio,
+    childproc,
+    endpoints,
+    gctune,
+    jsonparse,
+    jsonpath,
+    secrets,
+    sse,
+    tables,
+    text,
+    tomlfile,
+    urls,
+)
 
-__all__ = ["aio", "childproc", "endpoints", "gctune", "jsonparse", "jsonpath", "secrets", "sse", "text"]
+__all__ = [
+    "aio",
+    "childproc",
+    "endpoints",
+    "gctune",
+    "jsonparse",
+    "jsonpath",
+    "secrets",
+    "sse",
+    "tables",
+    "text",
+    "tomlfile",
+    "urls",
+]

@@ -3,7 +3,7 @@ random-looking strings, and the user information of a URL.
 
 Pure recognition, with no key and no marks: :mod:`paritycheck.compare.redact` replaces what this finds
 (with a keyed hash, so equal values stay equal), and the lower stages use it directly: endpoint names
-(:mod:`paritycheck.common.endpoints`) and the messages that name a backend URL.
+(:mod:`paritycheck.common.endpoints`) and the messages that name a backend URL (``common.urls``).
 
 - :data:`TOKEN` matches a JWT or JWE (``eyJ`` then two to four more base64url parts), a token with a
   published prefix (GitHub ``ghp_``/``gho_``/``github_pat_``, Slack ``xox?-``, AWS ``AKIA``, Stripe
@@ -25,7 +25,6 @@ __all__ = [
     "hide_userinfo",
     "is_token",
     "looks_random",
-    "shown_url",
     "split_authority",
     "split_userinfo",
     "token_spans",
@@ -190,22 +189,3 @@ def hide_userinfo(text: str, mark: Callable[[str], str] = lambda _: "redacted") 
     if "@" not in text:
         return text
     return _URL_WITH_USERINFO.sub(lambda m: f"{m.group(1)}{mark(m.group(2))}@", text)
-
-
-def shown_url(url: str) -> str:
-    """A configured URL as a message may quote it: user information and query values hidden.
-
-    For messages from the stages below :mod:`paritycheck.compare` (configuration, transports), which
-    cannot mark values as redaction does: a backend URL with either is refused anyway.
-    """
-    url = hide_userinfo(url)
-    base, qmark, rest = url.partition("?")
-    if not qmark:
-        return url
-    query, hash_, fragment = rest.partition("#")
-    hidden = "&".join(
-        f"{k}=redacted" if eq and v else part
-        for part in query.split("&")
-        for k, eq, v in [part.partition("=")]
-    )
-    return f"{base}?{hidden}{hash_}{'redacted' if fragment else ''}"

@@ -5,13 +5,16 @@ Differences group by **shape**, not by array index: ``$.items[0].completed_at`` 
 status difference's signature includes its status pair and a type difference's its type pair, so a
 create's ``200 → 201`` and a validation error's ``422 → 400`` on one endpoint are two groups.
 
-Each group gets a **risk grade** (docs/json-summary.md):
+Each group gets a **risk grade** (docs/json-summary.md), from the most to the least severe:
 
-- ``accepts-refused``: the candidate answered 2xx where the legacy refused with 4xx; in a port this is
-  usually a missing authorisation or validation check, so it is its own, highlighted class;
-- ``breaking``: a removed field, a type change, a status class change, a content-type change;
+- ``accepts-refused``: the candidate answered 2xx where the legacy refused with 4xx, or refused a write
+  (POST, PUT, PATCH, DELETE) with 5xx; in a port this is usually a missing authorisation or validation
+  check, so it is its own, highlighted class;
+- ``server-error``: the candidate answered 5xx where the legacy did not;
+- ``breaking``: a removed field or stream event, a type change, a status class change, a content-type
+  change;
 - ``behavioural``: a changed value, an order, a status change within its class, another header;
-- ``additive``: an added field.
+- ``additive``: an added field or stream event.
 
 :func:`described` shows one side of a difference so that ``""``, ``null`` and ``(missing)`` differ.
 """
@@ -23,11 +26,13 @@ from typing import Any
 
 from paritycheck.common.jsonpath import wildcard
 from paritycheck.compare.diff import EMPTY_BODY, json_type
+from paritycheck.models import GRADES as GRADES  # re-exported: defined with the shared data model
 from paritycheck.models import Difference
 
-ACCEPTS_REFUSED, BREAKING, BEHAVIOURAL, ADDITIVE = "accepts-refused", "breaking", "behavioural", "additive"
-#: Grades from the most to the least severe.
-GRADES = (ACCEPTS_REFUSED, BREAKING, BEHAVIOURAL, ADDITIVE)
+#: Grades from the most to the least severe (defined with the shared data model, for the configuration).
+ACCEPTS_REFUSED, SERVER_ERROR, BREAKING, BEHAVIOURAL, ADDITIVE = GRADES
+#: Methods that change something: a legacy that refused one by crashing (5xx) still refused it.
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def shape(path: str) -> str:
@@ -50,25 +55,43 @@ def _body_type(path: str, value: Any) -> str:
     return "empty" if path == "$" and value == EMPTY_BODY else json_type(value)
 
 
-def risk(kind: str, path: str, detail_text: str) -> str:
-    """The grade of a group of differences of ``kind`` at ``path`` with signature ``detail_text``."""
+def status_risk(legacy: str, candidate: str, method: str = "") -> str:
+    """The grade of a status change from ``legacy`` to ``candidate`` (as text) on a ``method`` request.
+
+    A 2xx where the legacy refused (4xx, or 5xx for a write) is the candidate accepting what the legacy
+    refused; a 5xx the legacy did not give is a server error the candidate introduces.
+    """
+    refused = legacy[:1] == "4" or (legacy[:1] == "5" and method in _WRITES)
+    if refused and candidate[:1] == "2":
+        return ACCEPTS_REFUSED
+    if candidate[:1] == "5" and legacy[:1] != "5":
+        return SERVER_ERROR
+    return BREAKING if legacy[:1] != candidate[:1] else BEHAVIOURAL
+
+
+def risk(kind: str, path: str, detail_text: str, *, method: str = "") -> str:
+    """The grade of a group of differences of ``kind`` at ``path`` with signature ``detail_text``;
+    ``method`` is the request's (an endpoint's first word), which a status change's grade depends on."""
     if kind == "status":
         legacy, _, candidate = detail_text.partition("→")
-        if legacy[:1] == "4" and candidate[:1] == "2":
-            return ACCEPTS_REFUSED
-        return BREAKING if legacy[:1] != candidate[:1] else BEHAVIOURAL
-    if kind in ("removed", "type"):
+        return status_risk(legacy, candidate, method)
+    if kind in ("removed", "type", "event-missing"):
         return BREAKING
     if kind == "header":
         return BREAKING if path == "header:content-type" else BEHAVIOURAL
-    if kind == "added":
+    if kind in ("added", "event-extra"):
         return ADDITIVE
     return BEHAVIOURAL
 
 
-def grade(d: Difference) -> str:
+def endpoint_method(endpoint: str) -> str:
+    """The method of an endpoint name such as ``DELETE /api/tasks/{id}``."""
+    return endpoint.partition(" ")[0]
+
+
+def grade(d: Difference, *, method: str = "") -> str:
     """The risk grade of one difference."""
-    return risk(d.kind, d.path, detail(d))
+    return risk(d.kind, d.path, detail(d), method=method)
 
 
 def severity(grade_name: str) -> int:

@@ -11,11 +11,12 @@ from typing import Any, Protocol
 from paritycheck.common.jsonparse import loads
 from paritycheck.config import NormaliseConfig
 from paritycheck.contract.load import Documents, mapping
-from paritycheck.contract.match import Route, Router, base_paths
+from paritycheck.contract.match import Route, Router, base_paths, server_base
 from paritycheck.contract.schema import Converter, is_binary
 from paritycheck.contract.validator import Check, compile_schema, invalid_schema_check, shorten
 
-METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+#: A path item's operations; ``query`` is OpenAPI 3.2's (3.2 also names others in additionalOperations).
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace", "query")
 _BINARY_TYPES = ("image/", "audio/", "video/", "font/")
 _BINARY_MEDIA = frozenset(
     {
@@ -309,7 +310,7 @@ def _json_media(media: str) -> bool:
 
 
 def load_spec(path: str | Path) -> Contract:
-    """Read, resolve and compile an OpenAPI 3.0/3.1 or Swagger 2.0 description."""
+    """Read, resolve and compile an OpenAPI 3.0/3.1/3.2 or Swagger 2.0 description."""
     docs = Documents(Path(path))
     root = str(docs.root)
     doc = docs.document(root)
@@ -333,9 +334,12 @@ def load_spec(path: str | Path) -> Contract:
             hint="add openapi: 3.0.3 (or 3.1.0) at the top",
         )
     version = str(raw_version)
-    if not version.startswith(("2.", "3.0", "3.1")):
+    if not version.startswith(("2.", "3.0", "3.1", "3.2")):
         raise docs.error(
-            root, ("openapi",), f"unsupported version {version!r}", hint="use OpenAPI 3.0, 3.1 or Swagger 2.0"
+            root,
+            ("openapi",),
+            f"unsupported version {version!r}",
+            hint="use OpenAPI 3.0, 3.1, 3.2 or Swagger 2.0",
         )
     docs.check_refs()
     swagger = version.startswith("2.")
@@ -354,17 +358,29 @@ def load_spec(path: str | Path) -> Contract:
         where: Where = ("paths", template)
         item, ifile = docs.deref(raw_item, root, where)
         item = mapping(item, docs, ifile, where, what="a path item")
-        for method in METHODS:
-            if method not in item:
-                continue
-            op = mapping(item[method], docs, ifile, (*where, method), what="an operation")
-            full = bases[0] + template if template != "/" else bases[0] or "/"
+        for method, op_where, raw_op in _operations(item, where):
+            op = mapping(raw_op, docs, ifile, op_where, what="an operation")
+            base = bases[0] if swagger else server_base(op.get("servers"), item.get("servers")) or bases[0]
+            if base not in bases:
+                bases.append(base)  # a path's or an operation's own server: its requests match too
+            full = base + template if template != "/" else base or "/"
             operations.append(
-                Operation(method.upper(), full, template, builder.responses(op, ifile, (*where, method)))
+                Operation(method.upper(), full, template, builder.responses(op, ifile, op_where))
             )
     return Contract(
         str(path), version=version, title=title, operations=operations, bases=bases, digest=docs.digest()
     )
+
+
+def _operations(item: Mapping[str, Any], where: Where) -> list[tuple[str, Where, Any]]:
+    """(method, where, operation) of a path item: the fixed fields, then 3.2's additionalOperations."""
+    found: list[tuple[str, Where, Any]] = [(m, (*where, m), item[m]) for m in METHODS if m in item]
+    extra = item.get("additionalOperations")
+    if isinstance(extra, dict):
+        for name, op in extra.items():
+            if isinstance(name, str) and name.strip() and name.lower() not in METHODS:
+                found.append((name.strip().lower(), (*where, "additionalOperations", name), op))
+    return found
 
 
 class _Builder:

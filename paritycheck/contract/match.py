@@ -27,6 +27,19 @@ def base_paths(servers: Any) -> list[str]:
     return out
 
 
+def server_base(*levels: Any) -> str:
+    """The base path requests use: the first server of the innermost ``servers`` list that has one.
+
+    ``levels`` are the ``servers`` of the operation, its path item and the document, innermost first
+    (OpenAPI: an inner list overrides the outer ones). ``""`` when none says.
+    """
+    for servers in levels:
+        bases = base_paths(servers)
+        if bases:
+            return bases[0]
+    return ""
+
+
 def _segment_rank(segment: str) -> tuple[int, int]:
     """Literal segments sort before partly templated ones, which sort before ``{param}``."""
     if "{" not in segment:

@@ -74,7 +74,8 @@ class Converter:
 
     def __init__(self, docs: Documents, *, version: str) -> None:
         self.docs = docs
-        self.v30 = not version.startswith("3.1")
+        # 3.1 and 3.2 schemas are JSON Schema 2020-12; 3.0 and Swagger 2.0 have their own dialect.
+        self.v30 = version.startswith(("2.", "3.0"))
         self._schemas = "#/definitions/" if version.startswith("2.") else "#/components/schemas/"
         self.defs: dict[str, Any] = {}
         self._refs_of: dict[str, set[str]] = {}

@@ -89,17 +89,35 @@ def _fallback(schema: Any, rs_problem: str) -> Check:
 
     def check(instance: Any) -> list[Failure]:
         failures = []
+        named: dict[tuple[int, tuple[Any, ...]], int] = {}  # required errors seen per (object, keyword)
         for err in validator.iter_errors(instance):
             parts = list(err.absolute_path)
             key = next((p for p in reversed(parts) if isinstance(p, str)), None)
             value = err.instance
             if err.validator == "required":
-                missing = next((p for p in err.validator_value if p not in (err.instance or {})), None)
-                parts, value = [*parts, str(missing)], None
+                # One error per missing property, in the keyword's order: name each one its own.
+                where = (id(err.instance), tuple(err.absolute_schema_path))
+                nth = named[where] = named.get(where, -1) + 1
+                parts, value = [*parts, _missing(err, nth)], None
             failures.append(Failure(jsonpath(parts), str(err.validator), err.message, value, key))
         return failures
 
     return check
+
+
+def _missing(err: Any, nth: int) -> str:
+    """The property a ``required`` error of the ``jsonschema`` library is about.
+
+    Its message is ``'beta' is a required property``; where that cannot be read, the ``nth`` property of
+    the keyword's list that the instance lacks (the library reports them in that order).
+    """
+    absent = [
+        str(p) for p in err.validator_value if not isinstance(err.instance, dict) or p not in err.instance
+    ]
+    for name in absent:
+        if str(err.message).startswith(f"{name!r} is a required property"):
+            return name
+    return absent[nth] if nth < len(absent) else (absent[-1] if absent else "?")
 
 
 def _failure(schema: Any, err: Any) -> Failure:

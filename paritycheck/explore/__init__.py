@@ -5,11 +5,11 @@ missing credentials, malformed bodies. A generated run is an ordinary run whose 
 
 from __future__ import annotations
 
+from paritycheck.explore.coverage import OperationCoverage
 from paritycheck.explore.generate import KINDS, Generated, Plan, generate, load_schema
 from paritycheck.explore.run import (
     ExploreResult,
     Finding,
-    OperationCoverage,
     Prepared,
     explore,
     prepare,

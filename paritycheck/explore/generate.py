@@ -10,8 +10,9 @@ Schemathesis does the generating; this module only chooses and labels. Per opera
 - ``no-credentials``: the first valid example of a secured operation with its credentials removed;
 - ``malformed-body``: the first valid JSON body cut in half.
 
-Valid examples of secured operations carry ``Authorization: Bearer paritycheck-explore``, which the
-replay's ``[auth]`` login replaces with each backend's own token (docs/sessions.md); the
+Requests go to the path the spec's ``servers`` give (``/api/v2`` + ``/users``), as the contract check
+matches them. Examples of secured operations carry a placeholder credential where the spec's security
+scheme puts it (explore/security.py), which the replay fills with each backend's own value; the
 ``no-credentials`` examples carry none, so they stay unauthenticated on both sides.
 """
 
@@ -22,17 +23,17 @@ import dataclasses
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from paritycheck.contract.match import server_base
 from paritycheck.errors import SpecError
+from paritycheck.explore.security import COOKIE, HEADER, QUERY, Security, security_of
 from paritycheck.models import SAFE_METHODS
 
-#: The placeholder credential that ``[auth]`` replaces per backend.
-PLACEHOLDER_TOKEN = "Bearer paritycheck-explore"
 VALID, NO_CREDENTIALS, MALFORMED_BODY = "valid", "no-credentials", "malformed-body"
 MISSING, WRONG_TYPE, OUT_OF_RANGE, OTHER = "missing-required", "wrong-type", "out-of-range", "other-invalid"
 INVALID_KINDS = (MISSING, WRONG_TYPE, OUT_OF_RANGE, OTHER)
@@ -57,7 +58,6 @@ _SCENARIO_KIND = {
 }
 #: Scenarios that probe something other than the operation itself (another method, path shapes).
 _SKIPPED_SCENARIOS = frozenset({"unspecified_http_method", "unsupported_path_pattern"})
-_CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,9 +119,38 @@ def operations(schema: Any) -> list[Any]:
     return found
 
 
+def operation_path(raw: dict[str, Any], method: str, path: str) -> str:
+    """The full path template of an operation: its ``servers`` base path (or the spec's) + ``path``.
+
+    As the contract check names operations (contract/check.py), so labels, requests and the checks agree.
+    """
+    if str(raw.get("swagger", "")).startswith("2"):
+        base_path = raw.get("basePath")
+        base = "/" + base_path.strip("/") if isinstance(base_path, str) and base_path.strip("/") else ""
+    else:
+        item = (raw.get("paths") or {}).get(path)
+        item = item if isinstance(item, dict) else {}
+        op = item.get(method.lower())
+        op = op if isinstance(op, dict) else {}
+        base = server_base(op.get("servers"), item.get("servers"), raw.get("servers"))
+    return base + path if path != "/" else base or "/"
+
+
 def label(op: Any) -> str:
     """``GET /api/v1/kpis/{kpi_id}``: the operation's method and full path template."""
-    return f"{op.method.upper()} {op.full_path}"
+    return f"{op.method.upper()} {operation_path(op.schema.raw_schema, op.method, op.path)}"
+
+
+def base_of(op: Any) -> str:
+    """What goes before the operation's formatted path on the wire (``/api/v2``)."""
+    full = operation_path(op.schema.raw_schema, op.method, op.path)
+    return full[: len(full) - len(op.path)] if full.endswith(op.path) and op.path != "/" else full.rstrip("/")
+
+
+def security(op: Any, usable: frozenset[str] | None) -> Security:
+    """The credentials of operation ``op`` (explore/security.py)."""
+    raw = op.definition.raw if isinstance(getattr(op.definition, "raw", None), dict) else {}
+    return security_of(op.schema.raw_schema, raw, usable=usable)
 
 
 def generate(
@@ -133,12 +162,16 @@ def generate(
     allow_writes: bool,
     time_limit: float | None = None,
     on_operation: Callable[[str, int, int], None] | None = None,
+    usable: frozenset[str] | None = None,
+    kinds: Mapping[str, frozenset[str]] | None = None,
 ) -> Plan:
     """Generate up to ``max_examples`` valid requests per target operation, and as many of each invalid kind.
 
     ``targets`` are operation labels to cover (None: every operation). Unsafe methods are generated only
     with ``allow_writes``. ``time_limit`` (seconds) stops generation after the operation under way.
     ``on_operation(name, done, total)`` is called after each target operation, for a progress bar.
+    ``usable`` names the security schemes a credential is configured for (None: any; explore/security.py).
+    ``kinds`` limits an operation's probes to those kinds (operations missing from it get every kind).
     """
     from schemathesis import GenerationMode
     from schemathesis.config import GenerationConfig
@@ -158,22 +191,37 @@ def generate(
             skipped[name] = "time limit reached"
             timed_out = True
         else:
-            chosen.append(name)
             cases = schema.iter_coverage_cases(
                 op,
                 generation_modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
                 generation_config=config,
             )
-            requests.extend(_for_operation(op, name, cases, seed=seed, max_examples=max_examples))
+            allowed = None if kinds is None else kinds.get(name)
+            made = _for_operation(
+                op, name, cases, seed=seed, max_examples=max_examples, usable=usable, kinds=allowed
+            )
+            if made:
+                chosen.append(name)
+                requests.extend(made)
+            else:
+                skipped[name] = "no request could be built from its description"
         if on_operation is not None:
             on_operation(name, done, len(wanted))
     return Plan(tuple(requests), tuple(chosen), skipped, timed_out)
 
 
 def _for_operation(
-    op: Any, name: str, cases: Iterator[Any], *, seed: int, max_examples: int
+    op: Any,
+    name: str,
+    cases: Iterator[Any],
+    *,
+    seed: int,
+    max_examples: int,
+    usable: frozenset[str] | None = None,
+    kinds: frozenset[str] | None = None,
 ) -> list[Generated]:
-    secured = _is_secured(op)
+    guard = security(op, usable)
+    base = base_of(op)
     valid: list[Generated] = []
     invalid: dict[str, list[Generated]] = {kind: [] for kind in INVALID_KINDS}
     unauthenticated: list[Generated] = []
@@ -183,9 +231,9 @@ def _for_operation(
         if scenario in _SKIPPED_SCENARIOS or case.method.upper() != op.method.upper():
             continue
         kind = VALID if _is_positive(case) else _SCENARIO_KIND.get(scenario or "", OTHER)
-        if kind == MISSING and _drops_credentials(case):
+        if kind == MISSING and _drops_credentials(case, guard):
             kind = NO_CREDENTIALS
-        request = case_request(name, kind, _describe(case), case, secured=secured)
+        request = case_request(name, kind, _describe(case), case, security=guard, base=base)
         if request is None or _identity(request) in seen:
             continue
         seen.add(_identity(request))
@@ -196,7 +244,9 @@ def _for_operation(
         else:
             invalid[kind].append(request)
     if len(valid) < max_examples:
-        valid.extend(_drawn(op, name, seed=seed, count=max_examples - len(valid), secured=secured, seen=seen))
+        valid.extend(
+            _drawn(op, name, seed=seed, count=max_examples - len(valid), security=guard, base=base, seen=seen)
+        )
     out = valid[:max_examples]
     for kind in INVALID_KINDS:
         out.extend(invalid[kind][:max_examples])
@@ -204,18 +254,19 @@ def _for_operation(
         first = valid[0]
         if unauthenticated:
             out.append(unauthenticated[0])
-        elif secured:
-            headers = tuple((k, v) for k, v in first.headers if k.lower() not in _CREDENTIAL_HEADERS)
-            out.append(_replace(first, NO_CREDENTIALS, "no credentials", headers=headers))
+        elif guard.secured:
+            out.append(
+                _replace(first, NO_CREDENTIALS, "no credentials", **_without_credentials(first, guard))
+            )
         json_body = next((g for g in valid if g.body and g.body[:1] in (b"{", b"[")), None)
         if json_body is not None and json_body.body is not None:
             cut = json_body.body[: max(1, len(json_body.body) // 2)]
             out.append(_replace(json_body, MALFORMED_BODY, "JSON body cut in half", body=cut))
-    return out
+    return out if kinds is None else [r for r in out if r.kind in kinds]
 
 
 def _drawn(
-    op: Any, name: str, *, seed: int, count: int, secured: bool, seen: set[tuple[Any, ...]]
+    op: Any, name: str, *, seed: int, count: int, security: Security, base: str, seen: set[tuple[Any, ...]]
 ) -> list[Generated]:
     """``count`` more valid examples from Hypothesis, reproducible under ``seed``."""
     from hypothesis import HealthCheck, Phase, given, settings
@@ -236,7 +287,7 @@ def _drawn(
     def collect(case: Any) -> None:
         if len(drawn) >= count:
             return
-        request = case_request(name, VALID, "property-based example", case, secured=secured)
+        request = case_request(name, VALID, "property-based example", case, security=security, base=base)
         if request is not None and _identity(request) not in seen:
             seen.add(_identity(request))
             drawn.append(request)
@@ -246,26 +297,67 @@ def _drawn(
     return drawn
 
 
-def case_request(name: str, kind: str, description: str, case: Any, *, secured: bool) -> Generated | None:
-    """A :class:`Generated` from a Schemathesis case; None for one that cannot go on the wire as is."""
+def case_request(
+    name: str, kind: str, description: str, case: Any, *, security: Security, base: str = ""
+) -> Generated | None:
+    """A :class:`Generated` from a Schemathesis case; None for one that cannot go on the wire as is.
+
+    ``base`` (the servers' base path) goes before the case's path. Whatever Schemathesis put where the
+    operation's credentials go is replaced by the placeholders of the chosen requirement (none for a
+    ``no-credentials`` probe).
+    """
     try:
-        headers = [(str(k), _text(v)) for k, v in (case.headers or {}).items()]
-        has_token = any(k.lower() == "authorization" for k, _ in headers)
-        if kind != NO_CREDENTIALS and (has_token or (secured and kind == VALID)):
-            # [auth] replaces this with each backend's own token (docs/sessions.md)
-            headers = [(k, v) for k, v in headers if k.lower() != "authorization"]
-            headers.append(("Authorization", PLACEHOLDER_TOKEN))
+        headers = [
+            (str(k), _text(v))
+            for k, v in (case.headers or {}).items()
+            if not security.is_credential(HEADER, str(k)) and str(k).lower() != "cookie"
+        ]
+        query_pairs = [
+            (k, _text(v)) for k, v in _pairs(case.query or {}) if not security.is_credential(QUERY, k)
+        ]
+        cookies = [
+            (k, _text(v)) for k, v in _pairs(case.cookies or {}) if not security.is_credential(COOKIE, k)
+        ]
+        if kind != NO_CREDENTIALS:
+            for scheme in security.chosen:
+                if scheme.location == HEADER:
+                    headers.append(("Authorization" if scheme.field == "authorization" else scheme.field,
+                                    scheme.value()))  # fmt: skip
+                elif scheme.location == QUERY:
+                    query_pairs.append((scheme.field, scheme.value()))
+                else:
+                    cookies.append((scheme.field, scheme.value()))
+        if cookies:
+            headers.append(("Cookie", "; ".join(f"{k}={v}" for k, v in cookies)))
         body = _body(case)
         if body is not None and not any(k.lower() == "content-type" for k, _ in headers):
             headers.append(("Content-Type", case.media_type or "application/json"))
-        query = urlencode([(k, _text(v)) for k, v in _pairs(case.query or {})], doseq=False)
-        path = case.formatted_path
+        query = urlencode(query_pairs, doseq=False)
+        path = base + case.formatted_path if case.formatted_path != "/" or not base else base
         path.encode("utf-8")
         for k, v in headers:
             (k + v).encode("latin-1")
     except (UnicodeError, TypeError, ValueError):
         return None
     return Generated(name, kind, description, case.method.upper(), path, query, tuple(headers), body)
+
+
+def _without_credentials(request: Generated, security: Security) -> dict[str, Any]:
+    """``request``'s headers and query without any credential of ``security`` (a no-credentials probe)."""
+    headers = []
+    for k, v in request.headers:
+        if security.is_credential(HEADER, k):
+            continue
+        if k.lower() == "cookie":
+            kept = [p for p in v.split("; ") if not security.is_credential(COOKIE, p.partition("=")[0])]
+            if not kept:
+                continue
+            v = "; ".join(kept)
+        headers.append((k, v))
+    pairs = [
+        p for p in request.query.split("&") if p and not security.is_credential(QUERY, p.partition("=")[0])
+    ]
+    return {"headers": tuple(headers), "query": "&".join(pairs)}
 
 
 def _body(case: Any) -> bytes | None:
@@ -316,22 +408,21 @@ def _describe(case: Any) -> str:
     return str(text)
 
 
-def _drops_credentials(case: Any) -> bool:
+def _drops_credentials(case: Any, security: Security) -> bool:
     data = getattr(getattr(case.meta, "phase", None), "data", None)
     parameter = str(getattr(data, "parameter", "") or "")
-    return parameter.lower() in _CREDENTIAL_HEADERS
+    location = str(getattr(getattr(data, "parameter_location", None), "value", "") or "")
+    if parameter.lower() in ("authorization", "cookie", "proxy-authorization"):
+        return True
+    return any(
+        security.is_credential(where, parameter)
+        for where in ((location,) if location else (HEADER, QUERY, COOKIE))
+    )
 
 
 def _is_positive(case: Any) -> bool:
     generation = getattr(case.meta, "generation", None)
     return getattr(getattr(generation, "mode", None), "value", "positive") == "positive"
-
-
-def _is_secured(op: Any) -> bool:
-    security = op.definition.raw.get("security") if hasattr(op.definition, "raw") else None
-    if security is None:
-        security = op.schema.raw_schema.get("security")
-    return bool(security) and any(bool(requirement) for requirement in security)
 
 
 def _identity(request: Generated) -> tuple[Any, ...]:

@@ -16,11 +16,19 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from paritycheck.explore.generate import Generated, case_request, label, operations
+from paritycheck.explore.generate import (
+    Generated,
+    base_of,
+    case_request,
+    label,
+    operation_path,
+    operations,
+    security,
+)
 from paritycheck.models import SAFE_METHODS
 
 STATEFUL = "stateful"
-_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace", "query")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +51,7 @@ def find_links(schema: Any) -> list[Link]:
         for method in _METHODS:
             op = (item or {}).get(method)
             if isinstance(op, dict) and op.get("operationId"):
-                by_id[op["operationId"]] = f"{method.upper()} {path}"
+                by_id[op["operationId"]] = f"{method.upper()} {operation_path(raw, method, path)}"
     found: list[Link] = []
     for path, item in (raw.get("paths") or {}).items():
         for method in _METHODS:
@@ -53,17 +61,23 @@ def find_links(schema: Any) -> list[Link]:
             for status, response in (op.get("responses") or {}).items():
                 for name, link in ((response or {}).get("links") or {}).items():
                     link = _resolve(raw, link)
-                    target = by_id.get(link.get("operationId", "")) or _by_ref(link.get("operationRef", ""))
+                    target = by_id.get(link.get("operationId", "")) or _by_ref(
+                        raw, link.get("operationRef", "")
+                    )
                     params = link.get("parameters") or {}
                     if target and isinstance(params, dict):
-                        found.append(
-                            Link(name, f"{method.upper()} {path}", str(status), target, dict(params))
-                        )
+                        source = f"{method.upper()} {operation_path(raw, method, path)}"
+                        found.append(Link(name, source, str(status), target, dict(params)))
     return found
 
 
 def stateful(
-    schema: Any, links: list[Link], valid: dict[str, Generated], *, allow_writes: bool
+    schema: Any,
+    links: list[Link],
+    valid: dict[str, Generated],
+    *,
+    allow_writes: bool,
+    usable: frozenset[str] | None = None,
 ) -> list[Generated]:
     """Source-then-target requests for each link whose source had a valid example generated."""
     from schemathesis import GenerationMode
@@ -89,7 +103,7 @@ def stateful(
         case = next(itertools.islice(cases, 1), None)
         if case is None:
             continue
-        target = _target(case, link, placeholder, source)
+        target = _target(case, link, placeholder, usable)
         if target is None:
             continue
         why = f"link {link.name}: {link.source} {link.status} then {link.target}"
@@ -115,22 +129,19 @@ def _recorded(link: Link, placeholder: str) -> tuple[int, bytes] | None:
     return status, json.dumps(body).encode()
 
 
-def _target(case: Any, link: Link, placeholder: str, source: Generated) -> Generated | None:
+def _target(case: Any, link: Link, placeholder: str, usable: frozenset[str] | None) -> Generated | None:
     for name in link.parameters:
         param = name.split(".", 1)[1] if "." in name else name
         if param in (case.path_parameters or {}):
             case.path_parameters[param] = placeholder
         elif case.query is not None:
             case.query[param] = placeholder
-    request = case_request(
-        label(case.operation), STATEFUL, f"link {link.name} from {link.source}", case, secured=True
-    )
-    if request is None:
-        return None
-    # the same session as the source: its credential placeholder, so correlation applies in order
-    headers = tuple(h for h in request.headers if h[0].lower() != "authorization")
-    auth = tuple(h for h in source.headers if h[0].lower() == "authorization")
-    return replace(request, headers=headers + auth)
+    op = case.operation
+    # It joins the source's session by the linked value it sends (docs/sessions.md), whatever its scheme.
+    return case_request(
+        label(op), STATEFUL, f"link {link.name} from {link.source}", case,
+        security=security(op, usable), base=base_of(op),
+    )  # fmt: skip
 
 
 def _resolve(raw: dict[str, Any], node: Any) -> dict[str, Any]:
@@ -142,9 +153,11 @@ def _resolve(raw: dict[str, Any], node: Any) -> dict[str, Any]:
     return node if isinstance(node, dict) else {}
 
 
-def _by_ref(ref: str) -> str | None:
+def _by_ref(raw: dict[str, Any], ref: str) -> str | None:
     # operationRef: "#/paths/~1api~1v1~1projects~1{project_id}/get"
     if not ref.startswith("#/paths/"):
         return None
     path, _, method = ref[len("#/paths/") :].rpartition("/")
-    return f"{method.upper()} {path.replace('~1', '/').replace('~0', '~')}" if method in _METHODS else None
+    if method not in _METHODS:
+        return None
+    return f"{method.upper()} {operation_path(raw, method, path.replace('~1', '/').replace('~0', '~'))}"

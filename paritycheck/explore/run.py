@@ -10,16 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from paritycheck.capture import CaptureWriter, read
+from paritycheck.capture import CaptureWriter
 from paritycheck.config import Config
-from paritycheck.contract import Contract, Operation, load_contract
+from paritycheck.contract import Contract, load_contract
 from paritycheck.errors import CaptureError
+from paritycheck.explore.coverage import (
+    OperationCoverage,
+    coverage,
+    exercised_statuses,
+    kinds_for,
+    missing_statuses,
+)
 from paritycheck.explore.generate import (
     INVALID_KINDS,
     NO_CREDENTIALS,
@@ -39,24 +49,6 @@ from paritycheck.store import Store, StoredExchange
 GENERATED_ORIGIN = "http://generated.paritycheck.invalid"
 #: A refusal on the legacy backend that the candidate answered with success.
 ACCEPTS = "candidate accepts what legacy refused"
-
-
-@dataclass(frozen=True, slots=True)
-class OperationCoverage:
-    """One documented operation: where it was exercised and the statuses each side answered."""
-
-    operation: str
-    source: str  # "capture", "generated" or "never"
-    legacy: dict[int, int] = field(default_factory=dict)
-    candidate: dict[int, int] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "operation": self.operation,
-            "source": self.source,
-            "legacy_statuses": {str(k): v for k, v in sorted(self.legacy.items())},
-            "candidate_statuses": {str(k): v for k, v in sorted(self.candidate.items())},
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +84,15 @@ class ExploreResult:
     coverage: tuple[OperationCoverage, ...]
     findings: tuple[Finding, ...]
     saved: Path | None = None
+    #: Notes for the reader (a backend URL that already holds the spec's base path).
+    warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         kinds = Counter(r.kind for r in self.plan.requests)
         return {
             "run_id": self.run.run_id,
             "status": self.run.status,
+            "warnings": list(self.warnings),
             "spec": str(self.spec),
             "seed": self.seed,
             "capture": str(self.capture),
@@ -114,47 +109,25 @@ class ExploreResult:
         }
 
 
-def exercised_statuses(contract: Contract, captures: Sequence[Path], db: Path) -> dict[str, set[int]]:
-    """Per operation, the statuses the given captures recorded and the stored runs' legacy answered."""
-    seen: dict[str, set[int]] = {}
-
-    def add(method: str, path: str, status: int | None) -> None:
-        op = contract.operation(method, path)
-        if op is not None:
-            statuses = seen.setdefault(op.key, set())
-            if status:
-                statuses.add(status)
-
-    for capture in captures:
-        for exchange in read(capture):
-            if exchange.skip is None:
-                recorded = exchange.recorded
-                add(exchange.request.method, exchange.request.path, recorded.status if recorded else None)
-    if db.exists():
-        with Store.open(db, create=False) as store:
-            for method, path, status in store.requests_sent():
-                add(method, path, status)
-    return seen
-
-
-def missing_statuses(op: Operation, seen: set[int]) -> list[str]:
-    """The documented response codes of ``op`` (``404``, ``4XX``) that no seen status stands for."""
-    missing = []
-    for code in op.responses:
-        exact = code.isdigit() and int(code) not in seen
-        ranged = len(code) == 3 and code[1:].upper() == "XX" and not any(str(s)[0] == code[0] for s in seen)
-        if exact or ranged:
-            missing.append(code)
-    return missing
-
-
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """The spec loaded, the operations already exercised, and the generated requests."""
+    """The spec loaded, what the captures and stored runs saw, and the generated requests."""
 
     contract: Contract
-    exercised: frozenset[str]
+    #: Operation -> the statuses seen before (captures, stored runs).
+    seen: dict[str, frozenset[int]]
     plan: Plan
+    #: Whether writes were generated (their own opt-in: ``--allow-writes`` or ``[explore] allow_writes``).
+    allow_writes: bool = False
+
+    @property
+    def exercised(self) -> frozenset[str]:
+        return frozenset(self.seen)
+
+
+def usable_schemes(config: Config) -> frozenset[str] | None:
+    """The security schemes a credential is configured for; None (any) with an ``[auth]`` login."""
+    return None if config.auth.path else frozenset(config.explore.credentials)
 
 
 def prepare(
@@ -168,37 +141,48 @@ def prepare(
     captures: Sequence[Path] = (),
     time_limit: float | None = None,
     on_operation: Callable[[str, int, int], None] | None = None,
+    allow_writes: bool | None = None,
 ) -> Prepared:
     """Choose the target operations and generate their requests (synchronous: CPU-bound, no I/O to backends).
 
-    Targets are the operations not yet exercised by ``captures`` or the runs in ``db``, or exercised without
-    one of their documented statuses (every operation with ``all_operations``). Writes are generated only
-    when ``config.replay.allow_writes`` is set.
+    Targets are the operations not yet exercised by ``captures`` or the runs in ``db`` (every operation
+    with ``all_operations``), and those exercised without one of their documented statuses, for which
+    only the probes that can reach those statuses are generated (:func:`kinds_for`). Writes are
+    generated only with ``allow_writes`` (None: ``[explore] allow_writes``); ``[replay] allow_writes``,
+    which lets a replay send the writes a capture recorded, does not make any.
     """
+    writes = config.explore.allow_writes if allow_writes is None else allow_writes
     contract = load_contract(spec)
     schema = load_schema(spec)
     seen = {} if all_operations else exercised_statuses(contract, captures, db)
-    # an operation is a target until every documented status (404, 4XX; not `default`) has been seen
     targets = None
+    kinds: dict[str, frozenset[str]] | None = None
     if not all_operations:
-        targets = [
-            op.key for op in contract.operations if op.key not in seen or missing_statuses(op, seen[op.key])
-        ]
+        targets, kinds = [], {}
+        for op in contract.operations:
+            if op.key not in seen:
+                targets.append(op.key)
+            elif missing := missing_statuses(op, seen[op.key]):
+                targets.append(op.key)
+                kinds[op.key] = kinds_for(missing)
+    usable = usable_schemes(config)
     plan = generate(
         schema,
         targets=targets,
         seed=seed,
         max_examples=max_examples,
-        allow_writes=config.replay.allow_writes,
+        allow_writes=writes,
         time_limit=time_limit,
         on_operation=on_operation,
+        usable=usable,
+        kinds=kinds,
     )
     # Stateful sequences where the spec has OpenAPI links (explore/links.py): create, then read it.
     firsts: dict[str, Generated] = {}
     for request in plan.requests:
         if request.kind == VALID:
             firsts.setdefault(request.operation, request)
-    linked = stateful(schema, find_links(schema), firsts, allow_writes=config.replay.allow_writes)
+    linked = stateful(schema, find_links(schema), firsts, allow_writes=writes, usable=usable)
     plan = dataclasses.replace(plan, requests=(*plan.requests, *linked))
     if not plan.requests:
         raise CaptureError(
@@ -209,7 +193,37 @@ def prepare(
             file=str(spec),
             hint="pass --all to cover every operation, or --allow-writes to generate writes",
         )
-    return Prepared(contract, frozenset(seen), plan)
+    frozen = {op: frozenset(statuses) for op, statuses in seen.items()}
+    return Prepared(contract, frozen, plan, writes)
+
+
+def capture_path(spec: Path, seed: int, requests: Sequence[Generated], *, folder: Path) -> Path:
+    """Where the generated capture goes by default: named by the spec, the seed and what it holds.
+
+    ``explore-<spec>-seed<seed>-<digest>.jsonl``: another spec, seed or option never overwrites an
+    earlier run's capture (which its run names in ``meta.explore.capture``), and the same requests
+    always land in the same file.
+    """
+    digest = hashlib.sha256()
+    for r in requests:
+        digest.update(repr((r.operation, r.kind, r.method, r.target, r.headers, r.body)).encode())
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", spec.stem).strip("-")[:40] or "spec"
+    return folder / f"explore-{stem}-seed{seed}-{digest.hexdigest()[:10]}.jsonl"
+
+
+def base_path_warnings(config: Config, contract: Contract) -> list[str]:
+    """A backend URL whose path already ends with the spec's base path would get it twice."""
+    base = contract.bases[0] if contract.bases else ""
+    out = []
+    for side in ("legacy", "candidate"):
+        url = getattr(config.backends, side).url
+        path = urlsplit(url).path.rstrip("/")
+        if base and path.endswith(base):
+            out.append(
+                f"the {side} backend URL {url} already ends with the spec's base path {base}: generated"
+                f" requests go to {path}{base}/...; give the backend's origin (as for a capture)"
+            )
+    return out
 
 
 async def explore(
@@ -227,11 +241,12 @@ async def explore(
     prepared: Prepared | None = None,
     on_outcome: Callable[[Any], None] | None = None,
     live: LiveSummary | None = None,
+    allow_writes: bool | None = None,
 ) -> ExploreResult:
     """Generate requests (see :func:`prepare`, or pass ``prepared``) and replay them as an ordinary run.
 
     ``save`` writes the generated requests whose answers differed as a HAR capture, a regression case
-    for the nightly replay.
+    for the nightly replay. ``allow_writes`` generates writes (None: ``[explore] allow_writes``).
     """
     if prepared is None:
         prepared = await asyncio.to_thread(
@@ -244,16 +259,21 @@ async def explore(
             all_operations=all_operations,
             captures=captures,
             time_limit=time_limit,
+            allow_writes=allow_writes,
         )
-    contract, exercised, plan = prepared.contract, set(prepared.exercised), prepared.plan
-    capture = out or db.parent / f"explore-seed{seed}.jsonl"
+    contract, plan = prepared.contract, prepared.plan
+    capture = out or capture_path(spec, seed, plan.requests, folder=db.parent)
     await asyncio.to_thread(write_capture, plan.requests, capture)
+    # The generated writes (if any) were opted into for generation: the replay of this capture sends them.
+    run_config = dataclasses.replace(
+        config, replay=dataclasses.replace(config.replay, allow_writes=prepared.allow_writes)
+    )
     result = await replay_captures(
-        config, [capture], db=db, contract=contract, on_outcome=on_outcome, live=live
+        run_config, [capture], db=db, contract=contract, on_outcome=on_outcome, live=live
     )
     with Store.open(db, create=False) as store:
         stored = list(store.exchanges(result.run_id))
-        coverage = _coverage(contract, exercised, plan, stored)
+        covered = coverage(contract, prepared.seen, plan, stored)
         findings = _findings(plan, stored)
         store.update_meta(
             result.run_id,
@@ -262,9 +282,10 @@ async def explore(
                     "spec": str(spec),
                     "seed": seed,
                     "max_examples": max_examples,
+                    "allow_writes": prepared.allow_writes,
                     "capture": str(capture),
                     "kinds": [r.kind for r in plan.requests],
-                    "coverage": [c.to_json() for c in coverage],
+                    "coverage": [c.to_json() for c in covered],
                     "skipped_operations": plan.skipped,
                 }
             },
@@ -273,7 +294,8 @@ async def explore(
     if save is not None and findings:
         await asyncio.to_thread(write_capture, [plan.requests[f.entry] for f in findings], save)
         saved = save
-    return ExploreResult(result, plan, seed, spec, capture, tuple(coverage), tuple(findings), saved)
+    warnings = tuple(base_path_warnings(config, contract))
+    return ExploreResult(result, plan, seed, spec, capture, tuple(covered), tuple(findings), saved, warnings)
 
 
 def write_capture(requests: Sequence[Generated], path: Path) -> None:
@@ -305,25 +327,6 @@ def _exchange(request: Generated, index: int) -> Exchange:
         request.body,
     )
     return Exchange(index=index, source="generated", request=wire, recorded=recorded)
-
-
-def _coverage(
-    contract: Contract, exercised: set[str], plan: Plan, stored: list[StoredExchange]
-) -> list[OperationCoverage]:
-    statuses: dict[str, tuple[Counter[int], Counter[int]]] = {}
-    for x in stored:
-        legacy, candidate = statuses.setdefault(x.endpoint, (Counter(), Counter()))
-        if x.legacy is not None and x.legacy.error is None:
-            legacy[x.legacy.status] += 1
-        if x.candidate is not None and x.candidate.error is None:
-            candidate[x.candidate.status] += 1
-    generated = set(plan.operations)
-    out = []
-    for op in contract.operations:
-        source = "capture" if op.key in exercised else "generated" if op.key in generated else "never"
-        legacy, candidate = statuses.get(op.key, (Counter(), Counter()))
-        out.append(OperationCoverage(op.key, source, dict(legacy), dict(candidate)))
-    return out
 
 
 def _findings(plan: Plan, stored: list[StoredExchange]) -> list[Finding]:

@@ -21,6 +21,7 @@ from paritycheck.gate.criteria import (
 from paritycheck.gate.history import GroupKey, RunHistory, baseline_before, is_baseline
 from paritycheck.gate.history import history as run_history
 from paritycheck.gate.period import Period, parse_since, runs_since
+from paritycheck.gate.stats import compare_p95, seed_for
 from paritycheck.gate.stream_latency import StreamTimes, stream_times
 from paritycheck.gate.summary import LiveSummary, RunSummary, latency_summary, parity, percentile, summarise
 
@@ -41,6 +42,7 @@ __all__ = [
     "RunSummary",
     "StreamTimes",
     "baseline_before",
+    "compare_p95",
     "evaluate",
     "evaluate_runs",
     "format_value",
@@ -53,6 +55,7 @@ __all__ = [
     "record",
     "run_history",
     "runs_since",
+    "seed_for",
     "stream_times",
     "summarise",
 ]

@@ -10,6 +10,18 @@
     owner = "alice@example.com"
     until = 2025-09-30                       # accepted through this day; expired the day after
 
+    [[accepted]]
+    finding = "type null→string"             # a finding's signature (paritycheck.findings): all of it
+    endpoint = "GET /api/v1/**"              # optional: only on these endpoints
+    reason = "the port sends empty strings; PORT-140"
+    owner = "alice@example.com"
+    until = 2025-09-30
+
+A path may be written as the wire has it (``$.data.items[*].unitPrice``, as reports print it) or as the
+normalised difference path (``$.items[*].unit_price``): an entry matches a group by its normalised path
+or by either side's wire path, and, loaded with the ``[normalise]`` rules, its path is also tried with
+the envelope's ``data`` member removed and the keys in the configured case.
+
 Loading is strict: an unknown key, a missing field, a bad pattern or date is a ConfigError naming the
 file and the entry. :func:`append` writes an entry without a TOML writer, quoting strings itself.
 """
@@ -23,19 +35,35 @@ import fnmatch
 import functools
 import os
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from paritycheck.common import jsonpath
 from paritycheck.common.endpoints import parse_pattern, pattern_matches
-from paritycheck.config import read_toml
+from paritycheck.common.tomlfile import read_toml
+from paritycheck.compare import Rules
+from paritycheck.config import NormaliseConfig
 from paritycheck.errors import ConfigError
+from paritycheck.findings import ACCEPT_REASON
 
-__all__ = ["FIELDS", "KINDS", "Acceptance", "KnownDifferences", "append", "load", "new_acceptance", "parse"]
+__all__ = [
+    "FIELDS",
+    "KINDS",
+    "Acceptance",
+    "KnownDifferences",
+    "append",
+    "finding_entry",
+    "load",
+    "new_acceptance",
+    "parse",
+]
 
 KINDS = ("status", "header", "changed", "type", "added", "removed", "order", "body")
 FIELDS = ("endpoint", "kind", "path", "reason", "owner", "until")
+#: An entry that accepts a whole finding: its signature, optionally on some endpoints only.
+FINDING_FIELDS = ("finding", "endpoint", "reason", "owner", "until")
 TABLE = "accepted"
 _HEADER = (
     "# Differences accepted for now: `paritycheck gate` shows them but does not fail on them until\n"
@@ -54,25 +82,37 @@ class Acceptance:
     owner: str
     until: dt.date
     index: int = 0
+    #: A finding's signature: the entry accepts every group of that finding (on ``endpoint`` if set).
+    finding: str = ""
+    #: More spellings of ``path`` that mean the same place (normalised: envelope removed, key case).
+    forms: tuple[str, ...] = ()
 
     def expired(self, today: dt.date) -> bool:
         """Accepted through ``until``; expired from the day after."""
         return today > self.until
 
-    def matches(self, endpoint: str, kind: str, path: str) -> bool:
-        """Whether a difference group (endpoint, kind, path) of a run is this one."""
-        return (
-            (self.kind == "*" or self.kind == kind)
-            and path_matches(self.path, path)
-            and pattern_matches(self.endpoint, endpoint)
-        )
+    def matches(
+        self, endpoint: str, kind: str, path: str, wire: Iterable[str] = (), *, finding: str = ""
+    ) -> bool:
+        """Whether a difference group (endpoint, kind, path; ``wire``: each side's wire path) of a run, of
+        finding ``finding``, is this one."""
+        if self.finding:
+            return finding == self.finding and (not self.endpoint or pattern_matches(self.endpoint, endpoint))
+        if not (self.kind == "*" or self.kind == kind) or not pattern_matches(self.endpoint, endpoint):
+            return False
+        patterns = (self.path, *self.forms)
+        return any(path_matches(p, where) for p in patterns for where in (path, *wire))
 
     @property
     def label(self) -> str:
+        if self.finding:
+            where = f" on {self.endpoint}" if self.endpoint else ""
+            return f"{TABLE}[{self.index}] (finding {self.finding}{where})"
         return f"{TABLE}[{self.index}] ({self.kind} {self.path} on {self.endpoint})"
 
     def to_json(self) -> dict[str, Any]:
         return {
+            **({"finding": self.finding} if self.finding else {}),
             "endpoint": self.endpoint,
             "kind": self.kind,
             "path": self.path,
@@ -89,11 +129,20 @@ class KnownDifferences:
     entries: tuple[Acceptance, ...] = ()
     source: str | None = None
 
-    def match(self, endpoint: str, kind: str, path: str, *, today: dt.date) -> Acceptance | None:
+    def match(
+        self,
+        endpoint: str,
+        kind: str,
+        path: str,
+        *,
+        today: dt.date,
+        wire: Iterable[str] = (),
+        finding: str = "",
+    ) -> Acceptance | None:
         """The acceptance covering this group: an unexpired one if any, else an expired one, else None."""
         expired = None
         for entry in self.entries:
-            if entry.matches(endpoint, kind, path):
+            if entry.matches(endpoint, kind, path, wire, finding=finding):
                 if not entry.expired(today):
                     return entry
                 expired = expired or entry
@@ -132,12 +181,54 @@ def path_matches(pattern: str, path: str) -> bool:
 # ---------------------------------------------------------------------------------------------- loading
 
 
+def _check_until(raw: Any, *, where: str) -> dt.date:
+    until = raw
+    if isinstance(until, str):
+        with contextlib.suppress(ValueError):  # not a date: reported just below
+            until = dt.date.fromisoformat(until)
+    if not isinstance(until, dt.date) or isinstance(until, dt.datetime):
+        raise ConfigError(
+            f"{where}: until must be a date (YYYY-MM-DD), not {raw!r}",
+            hint="e.g. until = 2025-09-30",
+        )
+    return until
+
+
+def _check_finding(raw: dict[str, Any], *, where: str) -> Acceptance:
+    """Validate an entry that accepts a whole finding by its signature."""
+    unknown = sorted(set(raw) - set(FINDING_FIELDS))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key {unknown[0]!r} in an entry with finding",
+            hint=f"a finding entry has {', '.join(FINDING_FIELDS)} (endpoint optional); kind and path are"
+            " for one group",
+        )
+    missing = [f for f in FINDING_FIELDS if f not in raw and f != "endpoint"]
+    if missing:
+        raise ConfigError(
+            f"{where}: {', '.join(missing)} missing",
+            hint="an accepted finding needs its signature, a reason, an owner and an until date",
+        )
+    for key in ("finding", "reason", "owner", *(("endpoint",) if "endpoint" in raw else ())):
+        if not isinstance(raw[key], str) or not raw[key].strip():
+            raise ConfigError(
+                f"{where}: {key} must be a non-empty string, not {raw[key]!r}", hint=f"fix {key}"
+            )
+    endpoint = raw.get("endpoint", "")
+    if endpoint:
+        parse_pattern(endpoint, what=f"{where}: endpoint")
+    until = _check_until(raw["until"], where=where)
+    return Acceptance(endpoint, "*", "*", raw["reason"], raw["owner"], until, finding=raw["finding"])
+
+
 def _check_entry(raw: Any, *, where: str) -> Acceptance:
     """Validate one ``[[accepted]]`` table; ``where`` names the file and the entry."""
     if not isinstance(raw, dict):
         raise ConfigError(
             f"{where}: must be a table", hint=f"write it as [[{TABLE}]] with {', '.join(FIELDS)}"
         )
+    if "finding" in raw:
+        return _check_finding(raw, where=where)
     unknown = sorted(set(raw) - set(FIELDS))
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r}", hint=f"known keys: {', '.join(FIELDS)}")
@@ -166,15 +257,7 @@ def _check_entry(raw: Any, *, where: str) -> Acceptance:
                 f"{where}: path {path!r} is not a valid JSONPath: {exc}",
                 hint="e.g. $.data.items[*].price, status or header:x-request-id",
             ) from None
-    until = raw["until"]
-    if isinstance(until, str):
-        with contextlib.suppress(ValueError):  # not a date: reported just below
-            until = dt.date.fromisoformat(until)
-    if not isinstance(until, dt.date) or isinstance(until, dt.datetime):
-        raise ConfigError(
-            f"{where}: until must be a date (YYYY-MM-DD), not {raw['until']!r}",
-            hint="e.g. until = 2025-09-30",
-        )
+    until = _check_until(raw["until"], where=where)
     return Acceptance(raw["endpoint"], raw["kind"], path, raw["reason"], raw["owner"], until)
 
 
@@ -197,8 +280,14 @@ def parse(data: dict[str, Any], *, source: str) -> KnownDifferences:
     return KnownDifferences(tuple(entries), source)
 
 
-def load(path: str | Path, *, missing_ok: bool = True) -> KnownDifferences:
-    """Load ``path``; a missing file is an empty list when ``missing_ok``, else a ConfigError."""
+def load(
+    path: str | Path, *, missing_ok: bool = True, normalise: NormaliseConfig | None = None
+) -> KnownDifferences:
+    """Load ``path``; a missing file is an empty list when ``missing_ok``, else a ConfigError.
+
+    With ``normalise`` (the ``[normalise]`` rules), each entry also matches its path's normalised
+    spellings (:func:`normalised_forms`).
+    """
     file = Path(path)
     if not file.exists():
         if missing_ok:
@@ -206,7 +295,37 @@ def load(path: str | Path, *, missing_ok: bool = True) -> KnownDifferences:
         raise ConfigError(
             f"known differences file {file} does not exist", hint="check gate.known_differences"
         )
-    return parse(read_toml(file), source=str(file))
+    known = parse(read_toml(file), source=str(file))
+    if normalise is None:
+        return known
+    entries = tuple(dataclasses.replace(e, forms=normalised_forms(e.path, normalise)) for e in known.entries)
+    return KnownDifferences(entries, known.source)
+
+
+def normalised_forms(path: str, normalise: NormaliseConfig) -> tuple[str, ...]:
+    """Other spellings of a JSONPath ``path`` in the normalised document: keys in ``key_case``, and,
+    with ``envelope = "auto"``, without a leading ``data`` member (``$.data.unitPrice`` ->
+    ``$.unit_price``). Patterns with ``..`` are left as they are."""
+    if not path.startswith("$"):
+        return ()
+    try:
+        steps = jsonpath.parse(path).steps
+    except ValueError:
+        return ()
+    if any(descend for descend, _ in steps):
+        return ()
+    convert = Rules(key_case=normalise.key_case, envelope="none", timestamps=False)._convert
+    parts = [convert(p) if isinstance(p, str) else p for _, p in steps]
+
+    def written(parts: list[str | int | None]) -> str:
+        # format_path writes concrete parts; a wildcard (None) is written [*]
+        return "$" + "".join("[*]" if p is None else jsonpath.format_path([p])[1:] for p in parts)
+
+    forms = [written(parts)]
+    first = steps[0][1] if steps else None
+    if normalise.envelope == "auto" and isinstance(first, str) and first.lower() == "data":
+        forms.append(written(parts[1:]))
+    return tuple(f for f in dict.fromkeys(forms) if f != path)
 
 
 # ---------------------------------------------------------------------------------------------- writing
@@ -214,19 +333,31 @@ def load(path: str | Path, *, missing_ok: bool = True) -> KnownDifferences:
 
 def new_acceptance(
     *,
-    endpoint: str,
-    kind: str,
-    path: str,
+    endpoint: str | None,
+    kind: str | None,
+    path: str | None,
     reason: str,
     owner: str,
     until: str | dt.date,
     today: dt.date | None = None,
+    finding: str | None = None,
 ) -> Acceptance:
-    """Validate the values of ``paritycheck accept``; an ``until`` already past is an error."""
-    entry = _check_entry(
-        {"endpoint": endpoint, "kind": kind, "path": path, "reason": reason, "owner": owner, "until": until},
-        where="accepted difference",
-    )
+    """Validate the values of ``paritycheck accept``; an ``until`` already past is an error.
+
+    With ``finding`` (a signature) the entry accepts that finding, on ``endpoint`` only when given;
+    without it, ``endpoint``, ``kind`` and ``path`` name one group.
+    """
+    given = {"endpoint": endpoint, "kind": kind, "path": path, "finding": finding}
+    raw: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    if finding is None:
+        missing = [f"--{k}" for k in ("endpoint", "kind", "path") if given[k] is None]
+        if missing:
+            raise ConfigError(
+                f"accepted difference: {', '.join(missing)} missing",
+                hint="name one group with --endpoint, --kind and --path, or a whole finding with --finding",
+            )
+    raw.update(reason=reason, owner=owner, until=until)
+    entry = _check_entry(raw, where="accepted difference")
     today = today or dt.date.today()
     if entry.expired(today):
         raise ConfigError(
@@ -258,10 +389,20 @@ def toml_string(value: str) -> str:
 def format_entry(entry: Acceptance) -> str:
     """One ``[[accepted]]`` table as TOML text."""
     lines = [f"[[{TABLE}]]"]
-    for key in FIELDS[:-1]:
+    keys = (
+        [k for k in FINDING_FIELDS[:-1] if k != "endpoint" or entry.endpoint]
+        if entry.finding
+        else FIELDS[:-1]
+    )
+    for key in keys:
         lines.append(f"{key} = {toml_string(getattr(entry, key))}")
     lines.append(f"until = {entry.until.isoformat()}")
     return "\n".join(lines) + "\n"
+
+
+def finding_entry(signature: str, *, until: dt.date, owner: str = "you@example.com") -> str:
+    """The paste-ready ``[[accepted]]`` entry that accepts the finding ``signature`` until ``until``."""
+    return format_entry(Acceptance("", "*", "*", ACCEPT_REASON, owner, until, finding=signature))
 
 
 def append(path: str | Path, entry: Acceptance) -> KnownDifferences:

@@ -12,6 +12,9 @@ differences are documented in ``docs/gate.md``; in short:
   candidate/legacy p95 ratio and the candidate p95, each with a bootstrap interval. A criterion fails only
   on evidence (the interval's lower bound above the threshold), passes when the upper bound is within it,
   and is *inconclusive* (passes, with a note) when the interval straddles the threshold.
+- findings (paritycheck.findings): per grade, at most ``max_findings[grade]`` findings not wholly
+  accepted; by default none where the candidate accepts what the legacy refused. ``max_breaking``
+  counts the findings graded breaking or worse.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from paritycheck.common.endpoints import pattern_matches
-from paritycheck.compare import ACCEPTS_REFUSED, BREAKING, shape
 from paritycheck.config import GateConfig
-from paritycheck.gate.accepted import KnownDifferences
+from paritycheck.findings import Findings, of_run
+from paritycheck.gate.accepted import Acceptance, KnownDifferences
+from paritycheck.gate.finding_limits import acceptances, finding_rows
 from paritycheck.gate.period import complete_runs, merge_groups
 from paritycheck.gate.stats import RESAMPLES, Estimate, compare_p95, seed_for
 from paritycheck.gate.stream_latency import stream_times
@@ -181,68 +185,50 @@ def _latency(
     ]
 
 
-def _acceptances(
-    store: Store, run_id: int, known: KnownDifferences, today: dt.date
-) -> tuple[list[AcceptedGroup], dict[str, int]]:
-    """Difference groups covered by the file, and per endpoint the mismatched exchanges fully accepted."""
-    if not known.entries:
-        return [], {}
-    shown: list[AcceptedGroup] = []
-    active: set[tuple[str, str, str]] = set()
-    for g in store.difference_groups(run_id, examples=1):
-        entry = known.match(g.endpoint, g.kind, g.path, today=today)
-        if entry is None:
-            continue
-        expired = entry.expired(today)
-        shown.append(AcceptedGroup(g.endpoint, g.kind, g.path, g.count, entry, expired))
-        if not expired:
-            active.add((g.endpoint, g.kind, g.path))
-    accepted: dict[str, int] = {}
-    for endpoint in sorted({key[0] for key in active}):
-        for x in store.exchanges(run_id, endpoint=endpoint, outcome=Status.MISMATCHED.value):
-            if x.differences and all((endpoint, d.kind, shape(d.path)) in active for d in x.differences):
-                accepted[endpoint] = accepted.get(endpoint, 0) + 1
-    return shown, accepted
-
-
-def _breaking(store: Store, run_ids: Sequence[int], shown: list[AcceptedGroup], limit: int) -> Criterion:
-    """``max_breaking``: difference groups graded breaking or accepts-refused, accepted ones excepted.
-
-    Over several runs (a period), a group found in more than one of them counts once.
-    """
-    accepted = {(g.endpoint, g.kind, g.path) for g in shown if not g.expired}
-    seen: set[tuple[str, str, str]] = set()
-    breaking = []
-    for run_id in run_ids:
-        for g in store.difference_groups(run_id, examples=1):
-            key = (g.endpoint, g.kind, g.path)
-            if g.risk in (ACCEPTS_REFUSED, BREAKING) and key not in accepted and key not in seen:
-                seen.add(key)
-                breaking.append(g)
-    refused = sum(g.risk == ACCEPTS_REFUSED for g in breaking)
-    note = ", ".join(f"{g.kind} {g.path} {g.detail}".strip() + f" ({g.endpoint})" for g in breaking[:3])
-    if refused:
-        note = f"{refused} where the candidate accepts what legacy refused; " + note
-    ok = len(breaking) <= limit
-    return Criterion(
-        "breaking differences", RUN, len(breaking), limit, None, ok, note, state=PASS if ok else FAIL, op="<="
+def unmatched(store: Store, run_id: int, entry: Acceptance) -> str | None:
+    """Why ``entry`` matches no difference group of run ``run_id``, with the groups it may have meant;
+    None when it matches one."""
+    if entry.finding:
+        found = of_run(store, run_id, examples=0)
+        if any(entry.matches(m.endpoint, m.kind, m.path, finding=m.signature) for m in found.members):
+            return None
+        titles = [f"{f.signature} ({f.title})" for f in list(found)[:5]]
+        return f"finding {entry.finding} is not among the findings of run {run_id}" + (
+            "; its findings: " + "; ".join(titles) if titles else ""
+        )
+    groups = store.difference_groups(run_id, examples=1)
+    if any(entry.matches(g.endpoint, g.kind, g.path, tuple(g.wire.values())) for g in groups):
+        return None
+    near = [g for g in groups if pattern_matches(entry.endpoint, g.endpoint)] or groups
+    shown = [f"{g.kind} {g.path} on {g.endpoint}" for g in near[:5]]
+    return f"{entry.kind} {entry.path} on {entry.endpoint} matches no difference of run {run_id}" + (
+        f"; its differences{' there' if near is not groups else ''}: " + "; ".join(shown) if shown else ""
     )
 
 
 def _expired(
-    shown: list[AcceptedGroup], known: KnownDifferences, today: dt.date
+    shown: list[AcceptedGroup], known: KnownDifferences, today: dt.date, used: set[int]
 ) -> tuple[list[Criterion], list[str]]:
-    """A failing criterion per expired entry that still matches differences; a note per unused one."""
+    """A failing criterion per expired entry that still matches differences; a note per unused one.
+
+    An entry still in force that matches nothing is noted too: its endpoint, kind or path is likely
+    misspelt (or the difference is fixed, and the entry can go).
+    """
     hits: dict[int, int] = {}
     for g in shown:
-        if g.expired:
-            hits[g.acceptance.index] = hits.get(g.acceptance.index, 0) + g.count
+        hits[g.acceptance.index] = hits.get(g.acceptance.index, 0) + g.count
     criteria, notes = [], []
     where = known.source or "known differences"
     for entry in known.entries:
-        if not entry.expired(today):
-            continue
         until = entry.until.isoformat()
+        if not entry.expired(today):
+            if entry.index not in used:
+                notes.append(
+                    f"{where}: {entry.label} matches no difference of this run: check its endpoint, kind"
+                    " and path (a wire path such as $.data.price or the normalised $.price), or remove it"
+                    " if the difference is fixed"
+                )
+            continue
         if entry.index in hits:
             note = (
                 f"{where}: {entry.label} expired on {until} (owner {entry.owner}: {entry.reason}); its "
@@ -297,7 +283,9 @@ def evaluate_runs(
     counts: dict[str, dict[str, int]] = {}
     latencies: dict[str, tuple[list[float], list[float]]] = {}
     shown_all: list[AcceptedGroup] = []
+    per_run: list[tuple[Findings, set[int]]] = []
     accepted: dict[str, int] = {}
+    used: set[int] = set()
     for run_id in run_ids:
         for endpoint, by_status in store.counts(run_id).items():
             into = counts.setdefault(endpoint, {})
@@ -307,7 +295,9 @@ def evaluate_runs(
             both = latencies.setdefault(endpoint, ([], []))
             both[0].extend(legacy_ms)
             both[1].extend(candidate_ms)
-        run_shown, run_accepted = _acceptances(store, run_id, known, today)
+        found = of_run(store, run_id, examples=0)
+        run_shown, run_accepted, active = acceptances(found, known, today, used)
+        per_run.append((found, active))
         shown_all += run_shown
         for endpoint, n in run_accepted.items():
             accepted[endpoint] = accepted.get(endpoint, 0) + n
@@ -402,9 +392,8 @@ def evaluate_runs(
             note=failed_note,
         )
     )
-    if gate.max_breaking >= 0:
-        criteria.append(_breaking(store, run_ids, shown, gate.max_breaking))
-    expired_rows, notes = _expired(shown, known, today)
+    criteria += finding_rows(per_run, gate)
+    expired_rows, notes = _expired(shown, known, today, used)
     criteria += expired_rows
     criteria += endpoint_rows
     result = GateResult(

@@ -1,6 +1,7 @@
-"""Runs over time: parity, failures and p95 ratios per run, and which differences are new or flaky.
+"""Runs over time: parity, failures and p95 ratios per run, and which findings are new, flaky or gone.
 
-A difference group is ``(endpoint, kind, path detail)``, one finding. History compares like with like:
+A finding is keyed by its signature (paritycheck.findings), stored with each run, so a root cause keeps
+its key whichever endpoints it shows on. History compares like with like:
 a run is compared only with earlier runs made under the **same effective rules** (a hash of the
 ``[normalise]``, ``[[endpoint]]``, ``[noise]`` and ``[streams]`` settings stored with each run), so a
 difference that comes and goes because the rules changed is not "flaky"; the first run under new rules
@@ -8,9 +9,9 @@ says so. And only a **baseline** counts as "before": a complete run in which bot
 (a run where one answered nothing, an interrupted or crashed run is listed but never a baseline, so its
 absent groups are never reported as "gone" next time).
 
-Within one rule set, compared with the baseline before it, a run's group is *new* when no earlier
-baseline had it, *flaky* when it has come back after being absent, and a group of the previous baseline
-that is no longer there is *gone*. Figures are the stored ones: accepted differences count here.
+Within one rule set, compared with the baseline before it, a run's finding is *new* when no earlier
+baseline had it, *flaky* when it has come back after being absent, and a finding of the previous
+baseline that is no longer there is *gone*. Figures are the stored ones: accepted differences count here.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from paritycheck.findings import signatures_of
 from paritycheck.gate.stats import p95
 from paritycheck.store import RunInfo, Store, describe_shards
 
 __all__ = ["GroupKey", "RunHistory", "baseline_before", "history", "is_baseline", "rules_hash"]
 
-GroupKey = tuple[str, str, str]
+#: A finding's signature: what history keys on.
+GroupKey = str
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,7 @@ class RunHistory:
     skipped: int
     #: Candidate/legacy p95 per endpoint with at least ``min_samples`` latency pairs.
     p95_ratios: dict[str, float]
+    #: How many findings the run has.
     groups: int
     new: tuple[GroupKey, ...]
     flaky: tuple[GroupKey, ...]
@@ -54,6 +58,8 @@ class RunHistory:
     baseline: bool = True
     #: Why it is not a baseline, or that the rules changed since the baseline before it.
     note: str = ""
+    #: (grade, title) of each signature in new, flaky and gone, as last seen.
+    titles: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def parity(self) -> float | None:
@@ -75,7 +81,14 @@ class RunHistory:
 
     def to_json(self) -> dict[str, Any]:
         def keys(groups: tuple[GroupKey, ...]) -> list[dict[str, str]]:
-            return [{"endpoint": e, "kind": k, "path": p} for e, k, p in groups]
+            return [
+                {
+                    "signature": s,
+                    "risk": self.titles.get(s, ("", ""))[0],
+                    "title": self.titles.get(s, ("", s))[1],
+                }
+                for s in groups
+            ]
 
         return {
             "run_id": self.run_id,
@@ -89,7 +102,7 @@ class RunHistory:
             "parity": _round(self.parity),
             "failed_pct": _round(self.failed_pct),
             "p95_ratios": {e: round(r, 4) for e, r in sorted(self.p95_ratios.items())},
-            "difference_groups": self.groups,
+            "findings": self.groups,
             "new": keys(self.new),
             "flaky": keys(self.flaky),
             "gone": keys(self.gone),
@@ -174,11 +187,11 @@ def history(store: Store, *, min_samples: int = 30, limit: int | None = None) ->
     last_rules: str | None = None
     first_index = 0 if limit is None else max(0, len(runs) - limit)
     out: list[RunHistory] = []
+    stored = signatures_of(store, runs)
+    titles: dict[str, tuple[str, str]] = {}
     for i, run in enumerate(runs):
-        present = {
-            (g.endpoint, g.kind, f"{g.path} {g.detail}".strip())
-            for g in store.difference_groups(run.id, examples=1)
-        }
+        present = {f.signature for f in stored[run.id]}
+        titles.update({f.signature: (f.grade, f.title) for f in stored[run.id]})
         rules = rules_hash(run.config if isinstance(run.config, dict) else {})
         state = states.setdefault(rules, _State())
         refusal = _not_a_baseline(store, run)
@@ -192,6 +205,9 @@ def history(store: Store, *, min_samples: int = 30, limit: int | None = None) ->
         compared = state.last_run is not None and not refusal
         if i >= first_index:
             gate = run.meta.get("gate") if isinstance(run.meta, dict) else None
+            new = tuple(sorted(present - state.seen)) if compared else ()
+            flaky = tuple(sorted(present & (state.reappeared | back))) if compared else ()
+            gone = tuple(sorted(state.previous - present)) if compared else ()
             out.append(
                 RunHistory(
                     run.id,
@@ -206,13 +222,14 @@ def history(store: Store, *, min_samples: int = 30, limit: int | None = None) ->
                     run.skipped,
                     _ratios(store, run.id, min_samples),
                     len(present),
-                    tuple(sorted(present - state.seen)) if compared else (),
-                    tuple(sorted(present & (state.reappeared | back))) if compared else (),
-                    tuple(sorted(state.previous - present)) if compared else (),
+                    new,
+                    flaky,
+                    gone,
                     gate.get("verdict") if isinstance(gate, dict) else None,
                     rules,
                     not refusal,
                     note,
+                    {s: titles[s] for s in (*new, *flaky, *gone) if s in titles},
                 )
             )
         if refusal:

@@ -7,6 +7,7 @@ outcomes as they arrive (:class:`LiveSummary`); both give the same result for th
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from array import array
 from collections import Counter
@@ -14,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from paritycheck.compare import detail, redact, risk, shape, wire_paths
+from paritycheck.compare import detail, endpoint_method, redact, risk, shape, wire_paths
+from paritycheck.findings import Findings, of_run
 from paritycheck.models import Difference, Outcome, Status
 from paritycheck.noise import NoisePath
 from paritycheck.store import RunInfo, Store, describe_shards, stored_value
@@ -76,11 +78,14 @@ class DiffGroup:
     detail: str = ""
     #: Each side's wire path where normalisation renamed a key (:func:`paritycheck.compare.wire_paths`).
     wire: dict[str, str] = field(default_factory=dict)
+    #: The endpoint's method, which a status change's grade depends on (a write refused by a crash).
+    method: str = ""
 
     @property
     def risk(self) -> str:
-        """The risk grade: accepts-refused, breaking, behavioural or additive (docs/json-summary.md)."""
-        return risk(self.kind, self.path, self.detail)
+        """The risk grade: accepts-refused, server-error, breaking, behavioural or additive
+        (docs/json-summary.md)."""
+        return risk(self.kind, self.path, self.detail, method=self.method)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +163,11 @@ class RunSummary:
     skip_reasons: list[tuple[str, int]] = field(default_factory=list)
     #: ``3 of 4 shards complete`` for a sharded run (replay --shard/--workers); None otherwise.
     shards: str | None = None
+    #: The run's findings, riskiest first (paritycheck.findings); None when not worked out (a summary
+    #: counted from outcomes alone, before anything was read back from the store).
+    findings: Findings | None = None
+    #: The capture hosts replayed and why, where the capture had several (``meta.hosts``); else None.
+    hosts: dict[str, Any] | None = None
 
     @property
     def parity(self) -> float | None:
@@ -166,6 +176,7 @@ class RunSummary:
 
     def to_json(self) -> dict[str, Any]:
         """The documented ``--json`` summary (docs/json-summary.md)."""
+        found = self.findings
         return {
             "run_id": self.run_id,
             "total": self.total,
@@ -180,9 +191,12 @@ class RunSummary:
             "tool_version": self.tool_version,
             "backends": dict(self.backends),
             "captures": [dict(c) for c in self.captures],
+            "headline": None if found is None else found.headline(),
+            "findings": None if found is None else [f.to_json() for f in found],
             "endpoints": [e.to_json() for e in self.endpoints],
             "sessions": self.sessions,
             "shards": self.shards,
+            "hosts": self.hosts,
             "reasons": {
                 "failed": [{"reason": r, "count": n} for r, n in self.failure_reasons],
                 "skipped": [{"reason": r, "count": n} for r, n in self.skip_reasons],
@@ -244,16 +258,28 @@ def _build(
         failure_reasons=(reasons or {}).get("failed", Counter()).most_common(),
         skip_reasons=(reasons or {}).get("skipped", Counter()).most_common(),
         shards=describe_shards(run) if run else None,
+        hosts=run.meta.get("hosts") if run else None,
     )
 
 
-def summarise(store: Store, run_id: int, *, max_differences: int | None = MAX_DIFFERENCES) -> RunSummary:
-    """Summarise stored run ``run_id`` with SQL aggregation."""
+def summarise(
+    store: Store,
+    run_id: int,
+    *,
+    max_differences: int | None = MAX_DIFFERENCES,
+    examples: int = 1,
+    latencies: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
+) -> RunSummary:
+    """Summarise stored run ``run_id`` with SQL aggregation, and cluster its findings (``examples``
+    exchange ids kept per finding group). ``latencies`` are the run's as ``store.latencies`` reads
+    them, when the caller has read them already."""
     run = store.run(run_id)
     groups: dict[str, list[DiffGroup]] = {}
     for g in store.difference_groups(run_id, examples=1):
         groups.setdefault(g.endpoint, []).append(
-            DiffGroup(g.kind, g.path, g.count, g.legacy, g.candidate, g.detail, g.wire)
+            DiffGroup(
+                g.kind, g.path, g.count, g.legacy, g.candidate, g.detail, g.wire, endpoint_method(g.endpoint)
+            )
         )
     noise: dict[str, list[NoisePath]] = {}
     for path in store.noise_paths(run_id):
@@ -263,9 +289,10 @@ def summarise(store: Store, run_id: int, *, max_differences: int | None = MAX_DI
         counter = reasons[outcome] = Counter()
         for _endpoint, reason, n in store.reasons(run_id, outcome):
             counter[reason or "(no reason recorded)"] += n
-    return _build(
-        run_id, store.counts(run_id), store.latencies(run_id), groups, run, max_differences, noise, reasons
-    )
+    if latencies is None:
+        latencies = store.latencies(run_id)
+    summary = _build(run_id, store.counts(run_id), latencies, groups, run, max_differences, noise, reasons)
+    return dataclasses.replace(summary, findings=of_run(store, run_id, examples=examples))
 
 
 class _Group:
@@ -283,6 +310,8 @@ class LiveSummary:
     """A run summary built one outcome at a time, for progress lines and the end-of-run summary."""
 
     def __init__(self) -> None:
+        #: The run being counted, once it is started in the store (None: no run started yet).
+        self.run_id: int | None = None
         self.total = self.matched = self.mismatched = self.failed = self.skipped = 0
         self._counts: dict[str, dict[str, int]] = {}
         self._latencies: dict[str, tuple[array[float], array[float]]] = {}
@@ -364,7 +393,9 @@ class LiveSummary:
         """The RunSummary of everything added so far; ``run`` fills in the run's own details."""
         groups = {
             endpoint: [
-                DiffGroup(kind, path, g.count, g.legacy, g.candidate, found, g.wire)
+                DiffGroup(
+                    kind, path, g.count, g.legacy, g.candidate, found, g.wire, endpoint_method(endpoint)
+                )
                 for (kind, path, found), g in sorted(by_path.items(), key=lambda kv: (-kv[1].count, kv[0]))
             ]
             for endpoint, by_path in self._groups.items()

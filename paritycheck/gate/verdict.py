@@ -30,6 +30,8 @@ class Criterion:
     unit: str = ""
     #: How measured compares with threshold to pass: ">=" or "<=" ("" when there is no threshold).
     op: str = ""
+    #: What failed it, for the verdict line (a finding's title), when its name alone would not say.
+    subject: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -44,6 +46,7 @@ class Criterion:
             "state": self.state,
             "passed": self.passed,
             "note": self.note,
+            **({"subject": self.subject} if self.subject else {}),
         }
 
 
@@ -154,5 +157,7 @@ def _json_number(x: float | None) -> float | None:
 
 
 def label(c: Criterion) -> str:
-    """``name (endpoint)``, or the name of a run-wide criterion."""
+    """``name (endpoint)``, the name of a run-wide criterion, or ``name: subject`` when it has one."""
+    if c.subject:
+        return f"{c.name}: {c.subject}"
     return f"{c.name} ({c.endpoint})" if c.endpoint else c.name

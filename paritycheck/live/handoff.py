@@ -56,6 +56,8 @@ class ShadowTarget(Protocol):
 
     def failed(self, exchange: Exchange, legacy: Reply) -> None: ...
 
+    def malformed(self, reason: str) -> None: ...
+
 
 def pack_exchange(exchange: Exchange, *, body: bool = True) -> Packed:
     """The live exchange as plain tuples (pickled several times faster than the dataclasses)."""
@@ -107,6 +109,7 @@ def totals_from(status: dict[str, Any]) -> Totals:
         skipped=t["skipped"],
         dropped=t["dropped"],
         reasons=dict(t["reasons"]),
+        malformed=t.get("malformed", 0),
     )
 
 
@@ -117,7 +120,7 @@ def count_lost(metrics: Metrics, n: int) -> None:
     t.dropped += n
     t.reasons[DROPPED_LOST] = t.reasons.get(DROPPED_LOST, 0) + n
     metrics.dropped.inc(n)
-    metrics.exchanges.labels(UNKNOWN_ENDPOINT, "dropped").inc(n)
+    metrics.exchanges.labels(metrics.endpoints(UNKNOWN_ENDPOINT), "dropped").inc(n)
 
 
 class ShadowHelper:
@@ -253,6 +256,11 @@ class ShadowHelper:
             self._send(("failed", pack_exchange(exchange, body=room == 0), pack_reply(legacy)))
         else:
             self._lose(exchange)
+
+    def malformed(self, reason: str) -> None:
+        """A client request refused as malformed: the helper counts it (/metrics, /status)."""
+        if self._room() < 2:
+            self._send(("malformed", reason))
 
     def _lose(self, exchange: Exchange) -> None:
         self.lost += 1

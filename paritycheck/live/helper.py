@@ -119,6 +119,8 @@ async def _main(stdin: IO[bytes], out: IO[bytes]) -> None:
                     shadow.dropped(unpack_exchange(packed), DROPPED_LOST)
                 if n > len(listed):
                     count_lost(server.metrics, n - len(listed))
+            elif kind == "malformed":
+                server.metrics.malformed(message[1])
             elif kind == "stop":
                 drain = message[1]
                 break

@@ -20,13 +20,14 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from paritycheck.capture import CaptureWriter
-from paritycheck.common.secrets import shown_url
+from paritycheck.common.urls import shown_url
 from paritycheck.config import Config
 from paritycheck.errors import ConfigError
 from paritycheck.live.handoff import ShadowHelper, ShadowTarget, totals_from
 from paritycheck.live.metrics import Metrics
 from paritycheck.live.mirror import Mirror
 from paritycheck.live.proxy import Proxy
+from paritycheck.live.refusals import RefusalLog
 from paritycheck.live.sampling import RateLimit, Sampler
 from paritycheck.live.sessions import LiveSessions, enabled
 from paritycheck.live.shadow import Shadow
@@ -36,6 +37,10 @@ from paritycheck.noise import NoiseLearner
 from paritycheck.replay import Engine, make_transport
 from paritycheck.run import check_backends, config_record, open_recording, redacted_backends
 from paritycheck.store import RunInfo, Store
+
+#: Seconds of ``--drain`` kept for closing the window (store, noise, report) once requests and shadows
+#: have had theirs (at most a quarter of ``--drain``); the window then closes ~0.7 s after, measured.
+CLOSE_RESERVE = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +101,37 @@ def check_distinct(config: Config) -> None:
             )
 
 
+class _Handlers:
+    """The listener's handlers in flight (a middleware counts them in and out), and the requests no
+    route matches (``OPTIONS *``), given to the listener to refuse with its own reason, not a 404."""
+
+    def __init__(self, listener: Any) -> None:
+        self.listener = listener
+        self.running: set[asyncio.Task[Any]] = set()
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        task = asyncio.current_task()
+        assert task is not None
+        self.running.add(task)
+        try:
+            return await (handler if request.raw_path.startswith("/") else self.listener)(request)  # type: ignore[no-any-return]
+        finally:
+            self.running.discard(task)
+
+    async def settle(self, timeout: float) -> None:  # noqa: ASYNC109 - bounded on purpose
+        """Give the handlers in flight ``timeout`` seconds, then cancel them (each counts itself as
+        dropped) and give them a moment to do so. aiohttp's own shutdown waits its timeout twice (to
+        finish, then to end cancelled) and held a stuck request for 61 s past ``--drain``."""
+        if self.running:
+            await asyncio.wait(set(self.running), timeout=timeout)
+        stuck = set(self.running)
+        for task in stuck:
+            task.cancel()
+        if stuck:
+            await asyncio.wait(stuck, timeout=1.0)
+
+
 class LiveServer:
     """One live listener: start, read its counters, stop (drain and close the window)."""
 
@@ -145,17 +181,22 @@ class LiveServer:
                 timeout=cfg.replay.timeout,
                 max_body=opts.max_body,
                 record=record,
+                client_timeout=opts.client_timeout,
             )
             await self.proxy.start()
             handler = self.proxy.handle
         else:
-            handler = Mirror(target, max_body=opts.max_body, record=record).handle
-        app = web.Application(client_max_size=0)
+            mirror = Mirror(target, max_body=opts.max_body, record=record, client_timeout=opts.client_timeout)
+            handler = mirror.handle
+        self._handlers = _Handlers(handler)
+        app = web.Application(client_max_size=0, middlewares=[self._handlers.middleware])
         app.router.add_route("*", "/{tail:.*}", handler)
         if self.proxy is not None:  # open WebSockets are closed (1001) when the listener stops
             app.on_shutdown.append(self.proxy.on_shutdown)
+        # A request aiohttp cannot parse is one line (rate-limited) and a count, not a traceback.
+        self.refusals = RefusalLog("paritycheck.live.listener", on_malformed=target.malformed)
         try:
-            self._client, self.port = await self._serve(app, self.listen)
+            self._client, self.port = await self._serve(app, self.listen, logger=self.refusals)
         except BaseException:  # --listen taken: stop what was started, then report it
             await self.stop(drain=0)
             raise
@@ -201,7 +242,9 @@ class LiveServer:
             admin = web.Application()
             admin.router.add_get("/metrics", self._metrics)
             admin.router.add_get("/status", self._status)
-            runner, self.admin_port = await self._serve(admin, self.admin_at)
+            # A malformed request to the admin port is a line too, but not one of the listener's.
+            quiet = RefusalLog("paritycheck.live.admin", on_malformed=lambda reason: None)
+            runner, self.admin_port = await self._serve(admin, self.admin_at, logger=quiet)
             self._runners.append(runner)
         self._ticker = asyncio.ensure_future(self._tick())
 
@@ -236,9 +279,17 @@ class LiveServer:
             raise
         return sessions
 
-    async def _serve(self, app: web.Application, at: tuple[str, int]) -> tuple[web.AppRunner, int]:
+    async def _serve(
+        self, app: web.Application, at: tuple[str, int], **kwargs: Any
+    ) -> tuple[web.AppRunner, int]:
         runner = web.AppRunner(
-            app, access_log=None, keepalive_timeout=self.options.client_timeout, handle_signals=False
+            app,
+            access_log=None,
+            keepalive_timeout=self.options.client_timeout,
+            handle_signals=False,
+            # The handlers were given their time before (_Handlers.settle): what is left is idle.
+            shutdown_timeout=0.1,
+            **kwargs,
         )
         await runner.setup()
         site = web.TCPSite(runner, at[0], at[1], backlog=1024)
@@ -304,18 +355,30 @@ class LiveServer:
             return [store.run(run_id) for run_id in ids]
 
     async def stop(self, *, drain: float | None = None) -> int | None:
-        """Stop accepting, drain the shadow queue (bounded), close the window; return its run id."""
+        """Stop accepting, drain the shadow queue (bounded), close the window; return its run id.
+
+        ``drain`` bounds the whole stop: requests in flight get up to ``drain`` seconds less
+        :data:`CLOSE_RESERVE` (then they are cancelled and counted as dropped), the shadow queue what
+        is left of that by then, and closing the window the reserve.
+        """
         drain = self.options.drain if drain is None else drain
+        deadline = time.monotonic() + drain - min(CLOSE_RESERVE, drain / 4)
         self.stopped = True
-        if self._client is not None:  # the client listener first: no new requests from now on
+        if self._client is not None:  # the client listener first: no new connections from now on
+            for site in list(self._client.sites):
+                await site.stop()
+            if self.proxy is not None:  # open WebSockets end now (1001), not when the drain is spent
+                await self.proxy.websockets.close_all()
+            await self._handlers.settle(max(0.0, deadline - time.monotonic()))
             await self._client.cleanup()
             self._client = None
         if self.proxy is not None:
             await self.proxy.close()
+        left = max(0.0, deadline - time.monotonic())
         if self.helper is not None:
-            await self.helper.stop(drain)
+            await self.helper.stop(left)
             return self.helper.run_id
-        return await self.stop_shadow(drain=drain)
+        return await self.stop_shadow(drain=left)
 
     async def stop_shadow(self, *, drain: float) -> int | None:
         """Drain the shadow queue (bounded), stop the admin listener, close the window; return its run id."""

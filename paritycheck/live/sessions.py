@@ -242,6 +242,7 @@ class LiveSessions:
         _halve(group.produced, self.max_values)
         for side in ("legacy", "candidate"):
             _halve(group.values[side], self.max_values)
+            _halve(group.learned_at[side], self.max_values)
             _halve(group.reverse[side], self.max_values)
 
     def status(self) -> dict[str, Any]:

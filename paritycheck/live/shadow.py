@@ -121,6 +121,10 @@ class Shadow:
             )
         )
 
+    def malformed(self, reason: str) -> None:
+        """A client request refused as malformed before it became an exchange: only counted."""
+        self.metrics.malformed(reason)
+
     async def _work(self) -> None:
         while True:
             if self.guard is not None:

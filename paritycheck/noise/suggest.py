@@ -25,7 +25,7 @@ from paritycheck import config as config_mod
 from paritycheck.common.jsonpath import format_path, parse, wildcard
 from paritycheck.compare import Comparator, close_instants, timestamp, to_snake
 from paritycheck.config import Config, EndpointRule, NormaliseConfig
-from paritycheck.models import Difference, Reply
+from paritycheck.models import Difference, Reply, Status
 from paritycheck.noise.learn import NoisePath
 from paritycheck.noise.suggest_toml import Rule
 from paritycheck.store import CLOCK, RunInfo, Store, StoredExchange, StoredReply
@@ -49,6 +49,12 @@ class Suggestions:
     compared: int
     remaining: int
     notes: list[str] = field(default_factory=list)
+    #: The run's own terms: the exchanges it reported mismatched, and how many of them the rules leave
+    #: mismatched (their differences not classed as noise still found). The headline counts these.
+    mismatched: int = 0
+    still_mismatched: int = 0
+    #: Exchanges whose differences were all classed as noise (matched in the run).
+    noise_only: int = 0
 
     def merged(self) -> Config:
         """``base`` with every suggested noise rule added (decisions are not: see :attr:`decisions`)."""
@@ -384,17 +390,19 @@ def _noise_rules(
 
 
 def _found(
-    comparator: Comparator, store: Store, x: StoredExchange, tolerance: float
+    comparator: Comparator, store: Store, x: StoredExchange, tolerance: float, *, noise: bool = True
 ) -> set[tuple[str, str]] | None:
     """The differences (kind, shape) that ``comparator`` finds on ``x`` again and the run would report:
     a difference the run settled (each backend's own correlated token or id) is not stored, so it is
     no difference here either, and neither is an instant the run read off the two clocks (stored as
-    noise, two instants within ``tolerance``): no rule is needed for those."""
+    noise, two instants within ``tolerance``): no rule is needed for those. ``noise=False``: only the
+    differences the run did not class as noise (what made it report the exchange mismatched)."""
     legacy, candidate = _reply(store, x.legacy), _reply(store, x.candidate)
     if legacy is None or candidate is None:
         return None
     kept = {(d.kind, d.path) for d in x.differences}
-    kept |= {(d.kind, d.path) for d in x.noise if close_instants(d, tolerance) is None}
+    if noise:
+        kept |= {(d.kind, d.path) for d in x.noise if close_instants(d, tolerance) is None}
     return {
         (d.kind, wildcard(d.path))
         for d in comparator.compare(x.endpoint, legacy, candidate)
@@ -436,6 +444,8 @@ def _measure(
         pending = still
     cleaned = _apply(base, noise)
     before = Comparator(cleaned.normalise, cleaned.endpoint)
+    reported = [x for x in exchanges if x.outcome is Status.MISMATCHED]
+    still_mismatched = sum(1 for x in reported if _found(before, store, x, tolerance, noise=False) != set())
     for rule in (r for r in rules if r.decision):
         config = _apply(cleaned, [rule])
         after = Comparator(config.normalise, config.endpoint)
@@ -450,7 +460,16 @@ def _measure(
             clears += bool(was) and not now
         measured.append(dataclasses.replace(rule, clears=clears, hides=tuple(hidden.most_common())))
     remaining = len(pending)
-    return Suggestions(run_id, base, measured, compared, remaining, notes)
+    return Suggestions(
+        run_id,
+        base,
+        measured,
+        compared,
+        remaining,
+        notes,
+        mismatched=len(reported),
+        still_mismatched=still_mismatched,
+    )
 
 
 __all__ = ["Rule", "Suggestions", "config_of_run", "suggest"]

@@ -58,6 +58,15 @@ class Suggestions(Protocol):
     def remaining(self) -> int: ...
 
     @property
+    def mismatched(self) -> int: ...
+
+    @property
+    def still_mismatched(self) -> int: ...
+
+    @property
+    def noise_only(self) -> int: ...
+
+    @property
     def notes(self) -> list[str]: ...
 
     def merged(self) -> Config: ...
@@ -103,8 +112,10 @@ def render(s: Suggestions) -> str:
     out = [
         f"# paritycheck suggest: rules learned from run {s.run_id}, merged with the run's configuration.",
         "# Replace the [normalise] section and the [[endpoint]] blocks of paritycheck.toml with these.",
-        f"# {s.compared} exchanges differed; with these rules {s.remaining} still would"
-        + (" (look at those: they are not conventions or noise)." if s.remaining else "."),
+        f"# The run reported {s.mismatched} mismatched exchanges; with these rules {s.still_mismatched}"
+        " still would be"
+        + (" (look at those: they are not conventions or noise)." if s.still_mismatched else "."),
+        *([f"# {s.noise_only} more differed only on paths learned as noise."] if s.noise_only else []),
         '# "clears N": exchanges that fully match once the rule is added on top of the rules measured before',
         "# it (noise first, then the others), comparing the stored bodies again.",
     ]

@@ -8,17 +8,17 @@ JSON record of its events.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from paritycheck.replay.clients import make_transport
 from paritycheck.replay.engine import Engine, schedule
 from paritycheck.replay.http1 import Http1Transport
 from paritycheck.replay.streams import STREAM_MEDIA, Limits, replay_stream
-from paritycheck.replay.transport import (
-    AiohttpTransport,
-    HttpxTransport,
-    Transport,
-    check_base_url,
-    join_url,
-)
+from paritycheck.replay.transport import Transport, check_base_url, join_url
+
+if TYPE_CHECKING:
+    from paritycheck.replay.aiohttp_client import AiohttpTransport, aiohttp_reason
+    from paritycheck.replay.httpx_client import HttpxTransport
 
 __all__ = [
     "STREAM_MEDIA",
@@ -28,9 +28,27 @@ __all__ = [
     "HttpxTransport",
     "Limits",
     "Transport",
+    "aiohttp_reason",
     "check_base_url",
     "join_url",
     "make_transport",
     "replay_stream",
     "schedule",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The library transports load on first use: importing aiohttp or httpx costs every process."""
+    if name == "AiohttpTransport":
+        from paritycheck.replay.aiohttp_client import AiohttpTransport
+
+        return AiohttpTransport
+    if name == "aiohttp_reason":
+        from paritycheck.replay.aiohttp_client import aiohttp_reason
+
+        return aiohttp_reason
+    if name == "HttpxTransport":
+        from paritycheck.replay.httpx_client import HttpxTransport
+
+        return HttpxTransport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

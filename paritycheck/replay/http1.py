@@ -5,6 +5,9 @@ client. aiohttp's client costs ~120 µs of CPU per keep-alive request on this ma
 (``bench/clients.py``); it capped the mirror sink below 2,000 pairs/s (issue 13). It does only what a
 replay needs: one request at a time per connection (no pipelining), redirects returned, no cookies, no
 proxies, gzip and deflate decoded, bodies over ``max_body`` summarised as :class:`AiohttpTransport`'s are.
+A reply's head is bounded as aiohttp's and httpx's clients bound it (:data:`MAX_HEADERS` fields,
+:data:`MAX_FIELD_BYTES` per field, :data:`MAX_HEAD_BYTES` in all, trailers alike): a backend that sends
+headers without end costs a failed reply, not the process's memory.
 
 Every failure is a :class:`Reply` with the same short reasons as the other transports. A keep-alive
 connection that the backend closed while idle is retried once on a new one, for idempotent methods only.
@@ -26,9 +29,10 @@ import httptools
 from yarl import URL
 
 from paritycheck import __version__
-from paritycheck.models import Reply, Request
+from paritycheck.models import Reply, Request, is_method
 from paritycheck.replay.transport import (
     DEFAULT_MAX_BODY,
+    NOT_A_METHOD,
     BoundedBody,
     os_error_reason,
     outgoing_headers,
@@ -47,6 +51,14 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 #: Decompressed in steps of this size, so a small compressed bomb never balloons in memory.
 INFLATE_STEP = 1 << 20
+#: Header fields of one reply at most (aiohttp's client: ``max_headers=128``).
+MAX_HEADERS = 128
+#: Bytes of one header field, name and value (aiohttp's ``max_field_size``/``max_line_size``: 8190).
+MAX_FIELD_BYTES = 8190
+#: Bytes of a reply's head, status line and interim replies included, and of its trailers (httpcore
+#: bounds h11's head at 100 KiB). httptools gathers a field's pieces before it hands the field over, so
+#: this bound, checked on the bytes fed while a head is incomplete, is what caps one endless field.
+MAX_HEAD_BYTES = 100 * 1024
 
 
 class _Failed(Exception):
@@ -57,6 +69,10 @@ class _Failed(Exception):
         self.reason = reason
         #: Nothing came back on a reused connection: the backend closed it while idle (safe to retry).
         self.stale = stale
+
+
+class _TooLarge(Exception):
+    """A reply's head passed one of the bounds above (raised in a parser callback)."""
 
 
 class _Origin:
@@ -96,6 +112,9 @@ class _Connection(asyncio.Protocol):
         self.complete_headers = False
         self.until_eof = False
         self.keep = True
+        self.trailers = 0
+        self.head_bytes = 0  # fed while the head (or the trailers) was incomplete
+        self.chunk_open = False  # a chunk's size line was read and none of its data yet: maybe trailers
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -106,6 +125,7 @@ class _Connection(asyncio.Protocol):
             self._close()  # bytes nobody asked for: this connection cannot be trusted again
             return
         self.started = True
+        in_trailers = self.chunk_open
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -113,13 +133,28 @@ class _Connection(asyncio.Protocol):
             self._finish()
         except httptools.HttpParserCallbackError as exc:  # raised by one of the callbacks below
             cause = exc.__context__
-            self._fail(
-                "invalid compressed body" if isinstance(cause, zlib.error) else f"client error: {cause!r}"
-            )
+            if isinstance(cause, _TooLarge):
+                self._fail(f"invalid HTTP response: {cause}")
+            else:
+                self._fail(
+                    "invalid compressed body" if isinstance(cause, zlib.error) else f"client error: {cause!r}"
+                )
         except httptools.HttpParserInvalidStatusError:
             self._fail("invalid HTTP response: bad status line")
         except httptools.HttpParserError as exc:
             self._fail(_parser_reason(exc))
+        else:
+            self._bound_head(len(data), trailers=in_trailers)
+
+    def _bound_head(self, size: int, *, trailers: bool) -> None:
+        """Fail the reply once its head, or its trailers, passed :data:`MAX_HEAD_BYTES`."""
+        waiting = self.waiter is not None and not self.waiter.done()
+        # Bytes fed while the head stays incomplete are all head; while the last chunk's trailers stay
+        # incomplete (the chunk still open before and after), all trailers.
+        if waiting and (not self.complete_headers or (trailers and self.chunk_open)):
+            self.head_bytes += size
+            if self.head_bytes > MAX_HEAD_BYTES:
+                self._fail(f"invalid HTTP response: headers over {MAX_HEAD_BYTES // 1024} KiB")
 
     def eof_received(self) -> bool | None:
         self._lost(None)
@@ -137,8 +172,15 @@ class _Connection(asyncio.Protocol):
             raise ConnectionError("bytes after the reply")
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if len(name) + len(value) > MAX_FIELD_BYTES:
+            raise _TooLarge(f"a header field over {MAX_FIELD_BYTES} bytes")
         if self.complete_headers:
+            self.trailers += 1
+            if self.trailers > MAX_HEADERS:
+                raise _TooLarge(f"more than {MAX_HEADERS} trailer fields")
             return  # trailer fields after a chunked body: not headers of the reply (as aiohttp)
+        if len(self.headers) >= MAX_HEADERS:
+            raise _TooLarge(f"more than {MAX_HEADERS} header fields")
         self.headers.append((name.decode("latin-1").lower(), value.decode("utf-8", "surrogateescape")))
 
     def on_headers_complete(self) -> None:
@@ -146,6 +188,7 @@ class _Connection(asyncio.Protocol):
         if status < 200 and status != 101:
             return  # an interim reply (100 Continue, 103 Early Hints): the final one follows
         self.complete_headers = True
+        self.head_bytes = 0  # from here on it counts trailer bytes
         names = {name for name, _ in self.headers}
         coding = "".join(v for k, v in self.headers if k == "transfer-encoding").lower()
         self.until_eof = (
@@ -160,7 +203,14 @@ class _Connection(asyncio.Protocol):
             self.keep = False
             self._finish()
 
+    def on_chunk_header(self) -> None:
+        self.chunk_open = True
+
+    def on_chunk_complete(self) -> None:
+        self.chunk_open = False
+
     def on_body(self, data: bytes) -> None:
+        self.chunk_open = False
         if self.inflate is None:
             self.body.add(data)
             return
@@ -373,6 +423,8 @@ class Http1Transport:
 
 def _serialise(origin: _Origin, request: Request, headers: Mapping[str, str]) -> bytes:
     """The request's head (and body) as bytes; raises ValueError for what cannot be sent."""
+    if not is_method(request.method):
+        raise ValueError(NOT_A_METHOD.removeprefix("client error: "))
     target = request.target
     if not target.startswith("/"):
         target = "/" + target

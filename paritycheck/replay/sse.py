@@ -18,8 +18,9 @@ from yarl import URL
 
 from paritycheck.common.sse import Parser
 from paritycheck.models import Reply, Request
+from paritycheck.replay.aiohttp_client import aiohttp_reason
 from paritycheck.replay.record import Limits, Record, event_data
-from paritycheck.replay.transport import _aiohttp_error, join_url, outgoing_headers
+from paritycheck.replay.transport import join_url, outgoing_headers
 
 __all__ = ["replay_sse"]
 
@@ -70,7 +71,7 @@ async def replay_sse(
     except TimeoutError:
         record.error = f"no answer within {timeout:g}s"
     except Exception as exc:  # a transport never raises
-        record.error = _aiohttp_error(exc, timeout)
+        record.error = aiohttp_reason(exc, timeout)
     return record.reply((perf_counter() - started) * 1000)
 
 

@@ -21,8 +21,6 @@ from collections.abc import Mapping
 
 from paritycheck.models import STREAM_MEDIA, Reply, Request
 from paritycheck.replay.record import Limits, Record
-from paritycheck.replay.sse import replay_sse
-from paritycheck.replay.websocket import replay_websocket
 
 __all__ = ["STREAM_MEDIA", "Limits", "Record", "replay_stream"]
 
@@ -56,6 +54,11 @@ async def _replay(
 ) -> Reply:
     stream = request.stream
     assert stream is not None
+    # The stream clients (aiohttp) load with the first stream: a capture of plain requests never pays.
     if stream.kind == "sse":
+        from paritycheck.replay.sse import replay_sse
+
         return await replay_sse(base_url, request, headers=headers, limits=limits, timeout=timeout)
+    from paritycheck.replay.websocket import replay_websocket
+
     return await replay_websocket(base_url, request, headers=headers, limits=limits, timeout=timeout)

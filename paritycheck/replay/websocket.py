@@ -4,13 +4,17 @@ Each client message is sent once the server messages that preceded it in the cap
 after the captured delay since the previous message (at least :data:`MIN_WAIT` seconds, so a capture
 timed to the millisecond does not race a slower backend) if they never do. After the last client
 message, server messages are read until the captured count (unless the capture was truncated),
-``max_events``, ``idle_seconds`` or ``max_seconds``; then the client closes with 1000.
+``max_events``, ``idle_seconds`` or ``max_seconds``. The server's close frame (code and reason) is part
+of the conversation: where the capture has the server closing, it is waited for (up to
+``idle_seconds``); otherwise one that comes within :data:`CLOSE_GRACE` of the last message is taken.
+Then the client closes with the captured client code, else 1000.
 
 SignalR (recognised from its handshake, docs/streams.md) is read record by record: frames are split on
 the 0x1E separator, the handshake answer and pings (type 6) are dropped, and counts are in records. As
-a streamed reply's chunk count is each backend's own, a SignalR conversation is read until idle (or
-``max_events``/``max_seconds``), not to the captured count. A captured ``id=`` connection token is
-replaced by each backend's own from its negotiate endpoint.
+a streamed reply's chunk count is each backend's own, a SignalR conversation is read until it is
+complete (every invocation the client sent has its completion, where the capture's conversation also
+ended with them), else until idle (or ``max_events``/``max_seconds``), not to the captured count. A
+captured ``id=`` connection token is replaced by each backend's own from its negotiate endpoint.
 """
 
 from __future__ import annotations
@@ -27,12 +31,15 @@ import aiohttp
 
 from paritycheck.common import jsonparse
 from paritycheck.models import Message, Reply, Request
+from paritycheck.replay.aiohttp_client import aiohttp_reason
 from paritycheck.replay.record import Limits, Record, event_data
-from paritycheck.replay.transport import _aiohttp_error, join_url, outgoing_headers
+from paritycheck.replay.transport import join_url, outgoing_headers
 
-__all__ = ["MIN_WAIT", "is_signalr", "replay_websocket"]
+__all__ = ["CLOSE_GRACE", "MIN_WAIT", "is_signalr", "replay_websocket"]
 
 MIN_WAIT = 0.5
+#: Seconds a close frame is waited for after the conversation, where the capture has no server close.
+CLOSE_GRACE = 0.25
 SEPARATOR = "\x1e"
 _HANDSHAKE_HEADERS = frozenset(
     {"sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-protocol"}
@@ -49,6 +56,60 @@ def is_signalr(messages: tuple[Message, ...]) -> bool:
     except ValueError:
         return False
     return isinstance(doc, dict) and doc.get("protocol") == "json"
+
+
+def _hub_records(text: str) -> list[dict[str, Any]]:
+    """Every JSON record of a SignalR frame (pings included), for following invocations."""
+    out = []
+    for part in text.split(SEPARATOR):
+        try:
+            doc = jsonparse.loads(part) if part.strip() else None
+        except ValueError:
+            continue
+        if isinstance(doc, dict):
+            out.append(doc)
+    return out
+
+
+class _Invocations:
+    """SignalR invocations the client sent that still wait for their completion (type 3)."""
+
+    def __init__(self) -> None:
+        self.pending: set[str] = set()
+
+    def sent(self, text: str) -> None:
+        for doc in _hub_records(text):
+            if doc.get("type") in (1, 4) and isinstance(doc.get("invocationId"), str):
+                self.pending.add(doc["invocationId"])
+
+    def received(self, text: str) -> bool:
+        """Note a server frame; True when it holds the hub's Close message (type 7)."""
+        closed = False
+        for doc in _hub_records(text):
+            if doc.get("type") == 3:
+                self.pending.discard(str(doc.get("invocationId")))
+            closed |= doc.get("type") == 7
+        return closed
+
+
+def ends_with_completions(messages: tuple[Message, ...]) -> bool:
+    """Whether a captured SignalR conversation ended when its invocations were complete: each one the
+    client sent got its completion, and the server sent nothing but pings after the last of them."""
+    invocations = _Invocations()
+    after = False  # a record since the last completion that is not a ping
+    any_sent = False
+    for message in messages:
+        if message.direction == "send":
+            invocations.sent(message.data)
+            any_sent |= bool(invocations.pending)
+            continue
+        for doc in _hub_records(message.data):
+            if doc.get("type") == 3:
+                invocations.pending.discard(str(doc.get("invocationId")))
+                after = False
+            elif doc.get("type") != 6 and doc != {}:
+                after = True
+    return any_sent and not invocations.pending and not after
 
 
 def signalr_records(text: str) -> list[Any]:
@@ -77,15 +138,22 @@ class _Conversation:
         self.deadline = started + limits.max_seconds
         self.signalr = record.kind == "signalr"
         self.sent_at: float | None = None
+        #: SignalR: the client's invocations still waiting; completes the conversation when the capture's did.
+        self.invocations = _Invocations()
+        self.complete_when_answered = False
+        self.all_sent = False
 
     def _count(self, message: Message) -> int:
         if message.direction != "receive":
             return 0
         return len(signalr_records(message.data)) if self.signalr else 1
 
-    async def run(self, messages: tuple[Message, ...], *, expect_total: int | None) -> None:
+    async def run(
+        self, messages: tuple[Message, ...], *, expect_total: int | None, server_closes: bool = False
+    ) -> None:
         seen = 0  # server records that preceded the next client message in the capture
         previous = 0.0
+        self.complete_when_answered = self.signalr and ends_with_completions(messages)
         for message in messages:
             if message.direction == "receive":
                 seen += self._count(message)
@@ -95,9 +163,35 @@ class _Conversation:
             previous = message.time
             if not await self._receive(until=seen, within=wait) or not await self._send(message):
                 return
+        self.all_sent = True
+        if self._complete():
+            return
         target = self.limits.max_events if expect_total is None else min(expect_total, self.limits.max_events)
         if await self._receive(until=target, within=None) and not self.record.end:
             self.record.end = "max_events" if target == self.limits.max_events else "captured count"
+            # The server's close is part of the conversation: waited for where the capture has one.
+            await self._await_close(self.limits.idle_seconds if server_closes else CLOSE_GRACE)
+
+    def _complete(self) -> bool:
+        """SignalR: every invocation answered, as the capture's conversation was when it ended."""
+        if self.complete_when_answered and self.all_sent and not self.invocations.pending:
+            self.record.end = "completed"
+            return True
+        return False
+
+    async def _await_close(self, within: float) -> None:
+        """Take a close frame that comes within ``within`` seconds; a data message ends the wait unread
+        (the server talks on where the capture stopped listening)."""
+        end = min(perf_counter() + min(within, self.limits.idle_seconds), self.deadline)
+        while (left := end - perf_counter()) > 0:
+            try:
+                msg = await asyncio.wait_for(self.ws.receive(), left)
+            except TimeoutError:
+                return
+            if msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                return
+            self._take(msg)
+            return
 
     async def _send(self, message: Message) -> bool:
         """Send one client message; False when the connection is gone (an abnormal close, 1006)."""
@@ -115,6 +209,8 @@ class _Conversation:
             self.record.end = "closed"
             return False
         self.sent_at = perf_counter()
+        if self.signalr:
+            self.invocations.sent(message.data)
         return True
 
     async def _receive(self, *, until: int, within: float | None) -> bool:
@@ -140,6 +236,8 @@ class _Conversation:
                 return False
             if not self._take(msg):
                 return False
+            if self._complete():
+                return False
         return True
 
     def _take(self, msg: aiohttp.WSMessage) -> bool:
@@ -155,6 +253,9 @@ class _Conversation:
                 record.events.append({"binary": True, "data": base64.b64encode(msg.data).decode()})
             elif self.signalr:
                 record.events.extend({"data": doc} for doc in signalr_records(msg.data))
+                if self.invocations.received(msg.data):  # the hub's Close message
+                    record.end = "closed"
+                    return False
             else:
                 record.events.append({"data": event_data(msg.data)})
             return True
@@ -245,12 +346,21 @@ async def replay_websocket(
                 return record.reply((perf_counter() - started) * 1000)
             record.status = 101
             record.headers = tuple((k.lower(), v) for k, v in ws._response.headers.items())
+            captured = stream.close
             async with ws:
-                await _Conversation(ws, record, limits, started).run(stream.messages, expect_total=expect)
+                await _Conversation(ws, record, limits, started).run(
+                    stream.messages,
+                    expect_total=expect,
+                    server_closes=captured is not None and captured.by != "client",
+                )
                 if not ws.closed:
-                    await ws.close()
+                    # As the captured client closed, else the normal 1000.
+                    own = captured if captured is not None and captured.by == "client" else None
+                    code = own.code if own is not None and own.code else 1000
+                    reason = own.reason if own is not None and own.code else ""
+                    await ws.close(code=code, message=reason.encode())
     except TimeoutError:
         record.error = f"no answer within {timeout:g}s"
     except Exception as exc:  # a transport never raises
-        record.error = _aiohttp_error(exc, timeout)
+        record.error = aiohttp_reason(exc, timeout)
     return record.reply((perf_counter() - started) * 1000)

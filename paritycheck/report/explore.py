@@ -56,6 +56,15 @@ def _statuses(counts: dict[int, int]) -> str:
     return ", ".join(f"{s}×{n}" for s, n in sorted(counts.items())) or "-"
 
 
+def source_text(source: str, missing: tuple[str, ...] | list[str], reason: str) -> str:
+    """``capture + generated for 401, 404``, ``never: unsafe method ...``: where, and why."""
+    if source == "capture+generated":
+        return "capture + generated for " + ", ".join(missing) if missing else "capture + generated"
+    if source == "never" and reason:
+        return f"never: {reason}"
+    return source
+
+
 def print_explore(result: ExploreResult, *, out: Console) -> None:
     """Coverage per operation, then the differing generated requests, refusals accepted first."""
     plan = result.plan
@@ -68,14 +77,20 @@ def print_explore(result: ExploreResult, *, out: Console) -> None:
     )
     for operation, why in plan.skipped.items():
         out.print(Text(f"  not generated: {operation}: {why}", style="dim"))
+    if result.run.status == "unreachable":
+        out.print(Text("no verdict: a backend answered none of the generated requests", style="bold yellow"))
     table = Table(title="coverage", title_justify="left")
     table.add_column("operation", overflow="fold")
-    table.add_column("exercised by")
+    table.add_column("exercised by", overflow="fold")
+    table.add_column("seen before")
     table.add_column("legacy statuses")
     table.add_column("candidate statuses")
     for c in result.coverage:
         style = "yellow" if c.source == "never" else None
-        table.add_row(c.operation, c.source, _statuses(c.legacy), _statuses(c.candidate), style=style)
+        table.add_row(
+            c.operation, source_text(c.source, c.missing, c.reason), ", ".join(map(str, c.seen)) or "-",
+            _statuses(c.legacy), _statuses(c.candidate), style=style,
+        )  # fmt: skip
     out.print(table)
     accepts = [f for f in result.findings if f.accepts_refused]
     if accepts:

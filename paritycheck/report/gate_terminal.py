@@ -134,6 +134,8 @@ def _more_passed(n: int) -> str:
 
 
 def _label(c: Criterion) -> str:
+    if c.subject:
+        return f"{c.name}: {c.subject}"
     return f"{c.name} ({c.endpoint})" if c.endpoint else c.name
 
 
@@ -194,8 +196,8 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else format_value(x, "%")
 
 
-def _groups(keys: tuple[GroupKey, ...], limit: int = 3) -> str:
-    text = "; ".join(f"{e} {k} {p}" for e, k, p in keys[:limit])
+def _groups(keys: tuple[GroupKey, ...], titles: dict[str, tuple[str, str]], limit: int = 3) -> str:
+    text = "; ".join(titles.get(s, ("", s))[1] for s in keys[:limit])
     return text + (f" (+{len(keys) - limit})" if len(keys) > limit else "")
 
 
@@ -210,7 +212,7 @@ def print_history(rows: list[RunHistory], console: Console, *, details: bool = T
         "parity",
         "failed",
         "worst p95 ratio",
-        "diffs",
+        "findings",
         "new",
     ):
         table.add_column(
@@ -242,4 +244,4 @@ def print_history(rows: list[RunHistory], console: Console, *, details: bool = T
             console.print(Text(f"run {r.run_id}: {r.note}", style="dim" if r.baseline else "yellow"))
         for label, keys in (("new", r.new), ("flaky", r.flaky), ("gone", r.gone)):
             if keys:
-                console.print(f"run {r.run_id} {label}: {_groups(keys)}", soft_wrap=True)
+                console.print(f"run {r.run_id} {label}: {_groups(keys, r.titles)}", soft_wrap=True)

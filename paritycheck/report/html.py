@@ -1,4 +1,5 @@
-"""The self-contained HTML report: verdict, endpoints, latency plots and every difference group.
+"""The self-contained HTML report: verdict and headline, findings, endpoints, latency as the gate sees
+it, and every difference group per endpoint.
 
 One file with inline CSS, JavaScript and SVG and no network requests. Every value from a capture or a
 backend passes through :func:`esc` and is only placed in element text or a quoted attribute, never in a
@@ -18,10 +19,12 @@ from paritycheck.common.text import noun, plural
 from paritycheck.compare import described
 from paritycheck.report import model as m
 from paritycheck.report.explore_section import explore_html
-from paritycheck.report.html_contract import contract_html, fig_class, gate_meta, header_figures
-from paritycheck.report.html_exchange import esc, example_html, short, wire_html
+from paritycheck.report.html_contract import contract_html, fig_class, gate_meta, header_figures, run_meta
+from paritycheck.report.html_exchange import esc, short, wire_html
 from paritycheck.report.html_exchange import ms as _ms
-from paritycheck.report.model import EndpointRow, Group, ReportModel, unfinished_text
+from paritycheck.report.html_findings import Embedded, findings_html, headline_html
+from paritycheck.report.html_latency import latency_html
+from paritycheck.report.model import Group, ReportModel, unfinished_text
 from paritycheck.report.streams import stream_html
 from paritycheck.store import Store
 
@@ -30,8 +33,6 @@ DEFAULT_BUDGET = 3_000_000
 #: Endpoint rows and difference groups listed at most (the most important first), to bound the size.
 MAX_ROWS = 2_000
 MAX_LISTED_GROUPS = 1_500
-#: Latency plots drawn (endpoints with the most exchanges first).
-MAX_PLOTS = 60
 _SLOT = re.compile(r"<!--slot:([a-z]+)-->")
 
 
@@ -68,6 +69,9 @@ def render_html(report: ReportModel, *, budget: int = DEFAULT_BUDGET) -> str:
         " base-uri 'none'; form-action 'none'"
     )
     run = report.run
+    # Example exchanges are embedded once, for the findings first (they open the report), then the rest.
+    embedded = Embedded(budget, run.backends)
+    findings = findings_html(report, embedded)
     slots = {
         "csp": csp,
         "title": esc(f"paritycheck run {run.id}: {report.verdict}"),
@@ -76,14 +80,16 @@ def render_html(report: ReportModel, *, budget: int = DEFAULT_BUDGET) -> str:
         "body": "\n".join(
             [
                 _header(report),
+                findings,
                 _endpoints(report),
                 contract_html(report.contracts),
                 explore_html(report.run.meta),
-                _plots(report),
+                latency_html(report),
                 stream_html(report.streams, esc),
-                _differences(report, budget=budget),
+                _differences(report, embedded),
                 _reasons(report),
                 _footer(report),
+                embedded.html(),
             ]
         ),
     }
@@ -127,10 +133,12 @@ def _header(r: ReportModel) -> str:
     s, run = r.summary, r.run
     cls = {"at parity": "ok", "not at parity": "bad"}.get(r.verdict, "none")
     bad_eps = sum(1 for e in r.endpoints if not e.at_parity)
+    found = len(r.findings.items)
     why = (
         unfinished_text(run.status, s.total, r.replayed)
         if not r.finished
-        else f"{bad_eps} of {plural(len(r.endpoints), 'endpoint')} not at parity"
+        else f"{plural(found, 'finding')} on {bad_eps} of {plural(len(r.endpoints), 'endpoint')}"
+        + (", the riskiest first:" if found else "")
         if r.verdict == "not at parity"
         else ("every replayed exchange matched" if r.verdict == "at parity" else "no exchange was replayed")
     )
@@ -150,36 +158,17 @@ def _header(r: ReportModel) -> str:
         f'<div class="k">{esc(k)}</div><div class="d">{d if "<span" in d else esc(d)}</div></div>'
         for k, v, d in figs
     )
-    captures = "".join(
-        f'<div><span class="mono">{esc(c.get("name", ""))}</span>'
-        f' <span class="muted mono">sha256:{esc(str(c.get("digest", ""))[:12])}</span></div>'
-        for c in run.captures
-    )
-    backends = "".join(
-        f'<div><span class="{_side_class(k)}">{esc(k)}</span> <span class="mono">{esc(v)}</span></div>'
-        for k, v in run.backends.items()
-    )
-    prev = f"run {r.previous.run_id} ({esc(r.previous.started)})" if r.previous else "none in this database"
-    meta = [
-        ("backends", backends),
-        ("capture", captures or '<span class="muted">none recorded</span>'),
-        ("time", f"{esc(run.started)} → {esc(run.ended or 'not finished')} ({esc(run.status)})"),
-        ("tool", f"paritycheck {esc(run.tool_version)}"),
-        ("previous run", prev),
-    ]
-    meta += gate_meta(r)
+    meta = run_meta(r) + gate_meta(r)
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in meta)
     return (
         f'<header><h1>paritycheck run {run.id}</h1><div class="head">'
         f'<span id="verdict" class="verdict {cls}" data-verdict="{esc(r.verdict)}">'
         f"{esc(r.verdict.upper())}</span>"
-        f'<span>{esc(why)}</span></div><div class="figures">{cards}</div>'
-        f'<table class="meta">{rows}</table></header>'
+        f'<span id="headline">{esc(why)}</span></div>{headline_html(r)}<div class="figures">{cards}</div>'
+        '<details class="runmeta"><summary>run details: backends, capture, time, tool, previous run'
+        f'{", gate" if r.gate is not None else ""}</summary><table class="meta">{rows}</table></details>'
+        "</header>"
     )
-
-
-def _side_class(name: str) -> str:
-    return {"legacy": "key-l", "candidate": "key-c"}.get(name, "")
 
 
 def _prev_delta(r: ReportModel, what: str) -> str:
@@ -230,7 +219,8 @@ def _endpoints(r: ReportModel) -> str:
         ]
         for side, other in ((e.legacy_ms, None), (e.candidate_ms, e.legacy_ms)):
             for q in ("p50", "p95", "p99"):
-                worse = other is not None and m._slower(other.get(q), side.get(q))
+                # Only where the gate's statistics show the endpoint slower (enough pairs, interval > 1).
+                worse = e.slower and other is not None and m._slower(other.get(q), side.get(q))
                 value = side.get(q)
                 cells.append(
                     f'<td class="n{" worse" if worse else ""}" data-v="{_num(value)}">{esc(_ms(value))}</td>'
@@ -257,7 +247,9 @@ def _endpoints(r: ReportModel) -> str:
         f'<div class="scroll"><table id="endpoints-table" class="sortable"><thead><tr>{thead}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>{left}"
         f'<p class="note">Latency in ms, over exchanges both backends answered. A candidate figure is'
-        f" highlighted when it is at least {m.SLOWER_RATIO:g}× and {m.SLOWER_MS:g} ms above the legacy one."
+        f" highlighted when it is at least {m.SLOWER_RATIO:g}× and {m.SLOWER_MS:g} ms above the legacy one"
+        f" and the gate would judge it slower: at least {r.min_samples} pairs and a p95 ratio interval"
+        " above 1."
         " Parity counts replayed exchanges (skipped ones excluded).</p></section>"
     )
 
@@ -266,93 +258,19 @@ def _n(value: int, *, cls: str = "") -> str:
     return f'<td class="n {cls}" data-v="{value}">{value:,}</td>'
 
 
-def _plots(r: ReportModel) -> str:
-    drawn = sorted((e for e in r.endpoints if e.samples), key=lambda e: (-e.total, e.endpoint))
-    left = len(drawn) - MAX_PLOTS
-    plots = "".join(_plot(e) for e in drawn[:MAX_PLOTS])
-    note = f'<p class="note">{left} endpoints with fewer exchanges are not plotted.</p>' if left > 0 else ""
-    return (
-        '<section id="latency"><h2>Latency</h2><p class="note">Cumulative distribution of response times'
-        ' per endpoint: <span class="key-l">legacy</span> and <span class="key-c">candidate</span>; a curve'
-        " further right is slower. The axis stops at the larger p99.</p>"
-        f'<div class="plots">{plots}</div>{note}</section>'
-    )
-
-
-def _plot(e: EndpointRow) -> str:
-    width, height, left, right, top, bottom = 330, 170, 36, 10, 8, 24
-    pw, ph = width - left - right, height - top - bottom
-    top_ms = max(e.legacy_ms.get("p99") or 0.0, e.candidate_ms.get("p99") or 0.0)
-    xmax = _nice(top_ms * 1.05) if top_ms > 0 else 1.0
-
-    def x(ms: float) -> float:
-        return left + min(ms, xmax) / xmax * pw
-
-    def y(q: float) -> float:
-        return top + (1 - q) * ph
-
-    def line(values: Sequence[float]) -> str:
-        return " ".join(f"{x(v):.1f},{y(q):.1f}" for v, q in zip(values, m.CURVE_POINTS, strict=False))
-
-    grid = "".join(
-        f'<line class="grid" x1="{left}" x2="{left + pw}" y1="{y(q):.1f}" y2="{y(q):.1f}"/>'
-        f'<text x="{left - 4}" y="{y(q) + 3:.1f}" text-anchor="end">{label}</text>'
-        for q, label in ((0.5, "p50"), (0.95, "p95"), (1.0, ""))
-    )
-    ticks = "".join(
-        f'<line class="axis" x1="{x(v):.1f}" x2="{x(v):.1f}" y1="{top + ph}" y2="{top + ph + 4}"/>'
-        f'<text x="{x(v):.1f}" y="{top + ph + 15}" text-anchor="middle">{esc(_ms(v))}</text>'
-        for v in (0.0, xmax / 2, xmax)
-    )
-    desc = (
-        f"{e.endpoint}: legacy p95 {_ms(e.legacy_ms.get('p95'))} ms,"
-        f" candidate p95 {_ms(e.candidate_ms.get('p95'))} ms"
-    )
-    svg = (
-        f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img">'
-        f"<title>{esc(desc)}</title>{grid}"
-        f'<path class="axis" d="M{left},{top} V{top + ph} H{left + pw}"/>{ticks}'
-        f'<text x="{left + pw}" y="{height - 1}" text-anchor="end">ms</text>'
-        f'<polyline class="lg" points="{line(e.legacy_curve)}"/>'
-        f'<polyline class="cd" points="{line(e.candidate_curve)}"/></svg>'
-    )
-    ratio = e.ratio
-    tag = f' <span class="bad-n">candidate {ratio:.2f}× slower at p95</span>' if e.slower and ratio else ""
-    return (
-        f'<div class="plot{" slow" if e.slower else ""}" data-ep="{esc(e.endpoint)}"'
-        f' data-bad="{int(e.slower or not e.at_parity)}">'
-        f'<div class="t mono">{esc(e.endpoint)}</div>'
-        f'<div class="muted">p95 <span class="key-l">{esc(_ms(e.legacy_ms.get("p95")))}</span> vs'
-        f' <span class="key-c">{esc(_ms(e.candidate_ms.get("p95")))}</span> ms'
-        f" · {plural(e.samples, 'pair')}{tag}</div>"
-        f"{svg}</div>"
-    )
-
-
-def _nice(value: float) -> float:
-    """A round axis maximum at or above ``value``."""
-    magnitude = 10 ** (len(str(int(value))) - 1) if value >= 1 else 1.0
-    for step in (1, 2, 2.5, 5, 10):
-        if step * magnitude >= value:
-            return float(step * magnitude)
-    return float(10 * magnitude)
-
-
-def _differences(r: ReportModel, *, budget: int) -> str:
+def _differences(r: ReportModel, embedded: Embedded) -> str:
     """Difference groups per endpoint; each example exchange is rendered once, in a ``<template>``.
 
     A group holds empty slots that the script fills from the templates when the group opens, so an
     exchange that is an example of ten groups costs its size once, not ten times.
     """
     if not r.groups:
-        return '<section id="differences"><h2>Differences</h2><p>No differences.</p></section>'
+        return '<section id="differences"><h2>Differences by endpoint</h2><p>No differences.</p></section>'
     index = {e.endpoint: i for i, e in enumerate(r.endpoints)}
     by_endpoint: dict[str, list[Group]] = {}
     for g in r.groups[:MAX_LISTED_GROUPS]:  # most frequent first
         by_endpoint.setdefault(g.endpoint, []).append(g)
     parts: list[str] = []
-    templates: dict[int, str] = {}
-    size = 0
     cut_groups = 0
     ordered = sorted(by_endpoint.items(), key=lambda kv: (-sum(g.count for g in kv[1]), kv[0]))
     for endpoint, groups in ordered:
@@ -360,16 +278,10 @@ def _differences(r: ReportModel, *, budget: int) -> str:
         total = sum(g.count for g in groups)
         items = []
         for n, g in enumerate(groups):
-            embedded = []
-            for x in g.examples:
-                if x.id not in templates and size < budget:
-                    templates[x.id] = f'<template id="x-{x.id}">{example_html(x, r.run.backends)}</template>'
-                    size += len(templates[x.id].encode())
-                if x.id in templates:
-                    embedded.append(x.id)
-            if len(embedded) < len(g.examples):
+            shown = [x.id for x in g.examples if embedded.embed(x)]
+            if len(shown) < len(g.examples):
                 cut_groups += 1
-            items.append(_group(g, f"g-{i}-{n}", embedded))
+            items.append(_group(g, f"g-{i}-{n}", shown))
         parts.append(
             f'<details class="ep" id="ep-{i}" data-ep="{esc(endpoint)}" data-bad="1">'
             f'<summary><span class="mono">{esc(endpoint)}</span> <span class="muted">· {len(groups)}'
@@ -387,13 +299,13 @@ def _differences(r: ReportModel, *, budget: int) -> str:
     if cut_groups:
         notes.append(
             f"{cut_groups} groups do not embed all their examples to keep this file under"
-            f" {budget / 1_000_000:g} MB; lower max_examples, or filter the run, to see them."
+            f" {embedded.budget / 1_000_000:g} MB; lower max_examples, or filter the run, to see them."
         )
     return (
-        '<section id="differences"><h2>Differences</h2><div class="controls">'
+        '<section id="differences"><h2>Differences by endpoint</h2><div class="controls">'
         '<button type="button" data-expand="1" data-target="details.ep">expand all</button>'
         '<button type="button" data-expand="0" data-target="#differences details">collapse all</button>'
-        f'</div><p class="note">{esc(" ".join(notes))}</p>{"".join(parts)}{"".join(templates.values())}'
+        f'</div><p class="note">{esc(" ".join(notes))}</p>{"".join(parts)}'
         "</section>"
     )
 

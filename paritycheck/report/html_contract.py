@@ -1,4 +1,5 @@
-"""The Contract section of the HTML report: per operation, each side's violations and the coverage.
+"""The Contract section of the HTML report (per operation, each side's violations and the coverage), and
+the header's rows about the run, its contract check and its gate verdict.
 
 Read from the checks stored with the run (``replay --contract`` or ``paritycheck contract``); a run
 without any gets no section at all. Every value passes through :func:`esc` into element text or a
@@ -34,6 +35,31 @@ def fig_class(r: ReportModel, key: str) -> str:
     if key == "contract" and r.contracts and r.contracts[0].candidate_only:
         return " fail"
     return ""
+
+
+def run_meta(r: ReportModel) -> list[tuple[str, str]]:
+    """The header's rows (HTML) about the run: backends, captures, time, tool and the previous run."""
+    run = r.run
+    # A live window's traffic has a name only: no file, so no digest to show.
+    captures = "".join(
+        f'<div><span class="mono">{esc(str(c.get("name", "")))}</span>'
+        + (f' <span class="muted mono">sha256:{esc(str(c["digest"])[:12])}</span>' if c.get("digest") else "")
+        + "</div>"
+        for c in run.captures
+    )
+    sides = {"legacy": "key-l", "candidate": "key-c"}
+    backends = "".join(
+        f'<div><span class="{sides.get(k, "")}">{esc(k)}</span> <span class="mono">{esc(v)}</span></div>'
+        for k, v in run.backends.items()
+    )
+    prev = f"run {r.previous.run_id} ({esc(r.previous.started)})" if r.previous else "none in this database"
+    return [
+        ("backends", backends),
+        ("capture", captures or '<span class="muted">none recorded</span>'),
+        ("time", f"{esc(run.started)} → {esc(run.ended or 'not finished')} ({esc(run.status)})"),
+        ("tool", f"paritycheck {esc(run.tool_version)}"),
+        ("previous run", prev),
+    ]
 
 
 def gate_meta(r: ReportModel) -> list[tuple[str, str]]:

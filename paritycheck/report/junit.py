@@ -1,10 +1,12 @@
 """JUnit XML for CI test reporters (GitLab, Jenkins, GitHub actions that read JUnit).
 
-One ``<testsuite>`` per run and one ``<testcase>`` per endpoint: a ``<failure>`` listing the grouped
-differences when the endpoint has mismatched exchanges, an ``<error>`` with the reasons when some
-failed, ``<skipped>`` when none was replayed. Characters XML 1.0 forbids (from binary bodies) are
-replaced, so the file always parses. A run that did not finish (interrupted, crashed, capture error)
-gets one more testcase, ``run status``, failing with how much was done.
+First a ``<testsuite>`` of the run's findings, riskiest first: one failing ``<testcase>`` per finding,
+its grade as the failure type, its title as the message, and its groups, example and ``accept`` command
+as the text. Then one ``<testsuite>`` per run and one ``<testcase>`` per endpoint: a ``<failure>``
+listing the grouped differences when the endpoint has mismatched exchanges, an ``<error>`` with the
+reasons when some failed, ``<skipped>`` when none was replayed. Characters XML 1.0 forbids (from binary
+bodies) are replaced, so the file always parses. A run that did not finish (interrupted, crashed,
+capture error) gets one more testcase, ``run status``, failing with how much was done.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from paritycheck.common.text import plural
 from paritycheck.compare import described, on_the_wire
+from paritycheck.findings import Finding
 from paritycheck.report import model as m
 from paritycheck.report.model import EndpointRow, ReportModel
 from paritycheck.store import Store
@@ -91,11 +94,39 @@ def render_junit(report: ReportModel, *, max_groups: int = MAX_GROUPS) -> str:
     ]
     properties = "".join(f"<property name={_attr(k)} value={_attr(v)}/>" for k, v in props)
     timestamp = run.started[:19] if run.started else ""
+    found = [_finding_case(n, f, run.id) for n, f in enumerate(report.findings.items, 1)]
+    f_counts = f'tests="{len(found)}" failures="{len(found)}" errors="0" skipped="0" time="0"'
+    all_counts = (
+        f'tests="{tests + len(found)}" failures="{failures + len(found)}" errors="{errors}"'
+        f' skipped="{skipped}" time="{seconds}"'
+    )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<testsuites name="paritycheck" {counts}>\n'
+        f'<testsuites name="paritycheck" {all_counts}>\n'
+        f"<testsuite name={_attr(f'paritycheck run {run.id} findings')} {f_counts}"
+        f" timestamp={_attr(timestamp)}>\n" + "".join(found) + "</testsuite>\n"
         f"<testsuite name={_attr(f'paritycheck run {run.id}')} {counts} timestamp={_attr(timestamp)}>\n"
         f"<properties>{properties}</properties>\n" + "".join(cases) + "</testsuite>\n</testsuites>\n"
+    )
+
+
+def _finding_case(n: int, f: Finding, run_id: int) -> str:
+    """One finding as a failing testcase: grade as the type, title as the message, evidence as text."""
+    lines = [f"why: {f.why}", f"example: {f.example_text()}", f"accept: {f.accept_command()}", "groups:"]
+    for g in f.members[:MAX_GROUPS]:
+        role = " (with the status change)" if g.consequence else ""
+        lines.append(
+            f"  {g.count}x {g.endpoint} {g.kind} {g.path}{role}:"
+            f" legacy {_value(described(g.kind, 'legacy', g.legacy))}"
+            f" / candidate {_value(described(g.kind, 'candidate', g.candidate))}"
+        )
+    if len(f.members) > MAX_GROUPS:
+        lines.append(f"  ... {plural(len(f.members) - MAX_GROUPS, 'more group')} (see the HTML report)")
+    return (
+        f"<testcase classname={_attr(f'paritycheck.run{run_id}.findings')}"
+        f' name={_attr(f"{n}. [{f.grade}] {f.title}")} time="0">'
+        f"<failure message={_attr(f.title)} type={_attr(f.grade)}>{_text(chr(10).join(lines))}</failure>"
+        "</testcase>\n"
     )
 
 

@@ -1,8 +1,9 @@
 """A Markdown summary for a pull request comment or a CI job summary (``$GITHUB_STEP_SUMMARY``).
 
-Verdict, headline figures, the endpoints not at parity with their top differences, and latency
-regressions; always under :data:`MAX_BYTES` so that it fits a job summary (GitHub allows 1 MiB, GitLab
-less in a comment). Values from backends are escaped so that they render as text, never as markup.
+Verdict and the top findings, headline figures, the findings (riskiest first), the endpoints not at
+parity with their top differences, and latency regressions as the gate would judge them; always under
+:data:`MAX_BYTES` so that it fits a job summary (GitHub allows 1 MiB, GitLab less in a comment).
+Values from backends are escaped so that they render as text, never as markup.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from paritycheck.common.text import noun
 from paritycheck.compare import described, severity
+from paritycheck.findings import Finding
 from paritycheck.report import model as m
 from paritycheck.report.explore_section import explore_markdown
 from paritycheck.report.model import ReportModel, unfinished_text
@@ -47,7 +49,11 @@ _RISK_MD = {"accepts-refused": "**⚠ candidate accepts what legacy refused** ",
 
 
 def _wire(g: m.Group) -> str:
-    return "".join(f" ({side} on the wire {code(p, limit=60)})" for side, p in g.wire.items())
+    return _wire_of(g.wire)
+
+
+def _wire_of(wire: dict[str, str]) -> str:
+    return "".join(f" ({side} on the wire {code(p, limit=60)})" for side, p in wire.items())
 
 
 def _values(g: m.Group) -> str:
@@ -70,6 +76,11 @@ def render_markdown(report: ReportModel, *, top: int = 3, max_bytes: int = MAX_B
     head = [f"## {icon} paritycheck run {run.id}: {report.verdict.upper()}", ""]
     if not report.finished:
         head += [f"**{md(unfinished_text(run.status, s.total, report.replayed))}**", ""]
+    if report.findings.items:
+        n = len(report.findings)
+        top3 = " ".join(f"**{i}.** {_title(f)}" for i, f in enumerate(report.findings.items[:3], 1))
+        more = f" (+{n - 3} more below)" if n > 3 else ""
+        head += [f"**{n} {noun(n, 'finding')}**, riskiest first: {top3}{more}", ""]
     prev = ""
     if report.previous is not None and report.parity is not None and report.previous.parity is not None:
         change = report.parity - report.previous.parity
@@ -118,6 +129,18 @@ def render_markdown(report: ReportModel, *, top: int = 3, max_bytes: int = MAX_B
         if e.ratio is not None
     ]
     sections: list[tuple[list[str], list[str]]] = []
+    if report.findings.items:
+        sections.append(
+            (
+                [
+                    "### Findings",
+                    "",
+                    "| # | risk | finding | exchanges | endpoints | example (legacy → candidate) |",
+                    "|--:|---|---|--:|---|---|",
+                ],
+                [_finding_row(i, f) for i, f in enumerate(report.findings.items, 1)],
+            )
+        )
     if rows:
         sections.append(
             (
@@ -145,6 +168,33 @@ def render_markdown(report: ReportModel, *, top: int = 3, max_bytes: int = MAX_B
     sections += _contracts(report)
     sections += explore_markdown(report.run.meta)
     return _fit(head, sections, max_bytes)
+
+
+def _title(f: Finding) -> str:
+    """A finding's title: its `quoted` names as code spans, the rest escaped."""
+    out = []
+    for i, part in enumerate(f.title.split("`")):
+        if i % 2:
+            out.append(code(part, limit=60))
+        elif part.strip():
+            out.append(
+                (" " if part[0] == " " else "") + md(part, limit=160) + (" " if part[-1] == " " else "")
+            )
+        else:
+            out.append(part)
+    return "".join(out)
+
+
+def _finding_row(n: int, f: Finding) -> str:
+    ex = f.example
+    where = ", ".join(code(e, limit=50) for e in f.endpoints[:2])
+    if len(f.endpoints) > 2:
+        where += f" and {len(f.endpoints) - 2} more"
+    legacy, candidate = described(ex.kind, "legacy", ex.legacy), described(ex.kind, "candidate", ex.candidate)
+    place = f"{code(ex.example_path or ex.path, limit=50)}{_wire_of(ex.wire)}"
+    example = f"{place}: {md(legacy, limit=30)} → {md(candidate, limit=30)}"
+    risk = _RISK_MD.get(f.grade, md(f.grade) + " ").strip()
+    return f"| {n} | {risk} | {_title(f)} | {f.exchanges:,} | {where} | {example} |"
 
 
 def _gate(report: ReportModel) -> list[str]:

@@ -1,8 +1,13 @@
 """The data the HTML, Markdown and JUnit writers share, built once from the store.
 
-Everything is aggregated in SQL by the store (counts, difference groups) or reduced here to bounded
-sizes (latency curves of :data:`CURVE_POINTS` quantiles, at most ``max_examples`` example exchanges
-per difference group, bodies cut at ``body_limit`` bytes), so a report of 100,000 exchanges stays small.
+Everything is aggregated in SQL by the store (counts, difference groups), clustered into findings
+(paritycheck.findings) or reduced here to bounded sizes (latency curves of :data:`CURVE_POINTS`
+quantiles, at most ``max_examples`` example exchanges per difference group, bodies cut at
+``body_limit`` bytes), so a report of 100,000 exchanges stays small.
+
+Latency is shown as the gate sees it: an endpoint is *slower* only when it has the gate's
+``min_samples`` pairs, its p95 ratio's bootstrap interval lies wholly above 1 (parity excluded), and
+the point estimate is at least :data:`SLOWER_RATIO` and :data:`SLOWER_MS` above the legacy's.
 """
 
 from __future__ import annotations
@@ -12,17 +17,30 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from paritycheck.common import jsonparse
-from paritycheck.common.endpoints import pattern_matches
-from paritycheck.compare import Rules, media_type, risk, stream_view
-from paritycheck.config import EndpointRule, NormaliseConfig
-from paritycheck.config import build as build_config
-from paritycheck.errors import ConfigError
-from paritycheck.gate import RunSummary, baseline_before, latency_summary, summarise
-from paritycheck.models import STREAM_MEDIA, Difference, Headers, header
+from paritycheck.compare import endpoint_method, risk
+from paritycheck.config import GateConfig
+from paritycheck.findings import Findings
+from paritycheck.gate import RunSummary, baseline_before, compare_p95, latency_summary, seed_for, summarise
 from paritycheck.report.model_contract import ContractSection, GateVerdict, contract_sections, gate_verdict
+from paritycheck.report.model_examples import Body, Example, Side, load_examples, make_body, rules_for
 from paritycheck.report.streams import StreamLatency, stream_latency
-from paritycheck.store import RunInfo, Store, StoredExchange, StoredReply
+from paritycheck.store import RunInfo, Store
+
+__all__ = [
+    "CURVE_POINTS",
+    "Body",
+    "EndpointRow",
+    "Example",
+    "Group",
+    "ReportModel",
+    "Side",
+    "build",
+    "curve",
+    "make_body",
+    "rules_for",
+    "unfinished_label",
+    "unfinished_text",
+]
 
 #: Quantiles (0-1) at which each latency distribution is sampled for the CDF plots.
 CURVE_POINTS = tuple(i / 64 for i in range(65))
@@ -32,52 +50,8 @@ SLOWER_MS = 5.0
 DEFAULT_MAX_EXAMPLES = 5
 DEFAULT_MAX_GROUPS = 200
 DEFAULT_BODY_LIMIT = 16_384
-
-
-@dataclass(frozen=True, slots=True)
-class Body:
-    """A body as shown: decoded text (cut at the limit), its real size, and its JSON value if any."""
-
-    text: str
-    size: int
-    cut: bool
-    binary: bool
-    content_type: str | None
-    is_json: bool = False
-    value: Any = None
-
-
-@dataclass(frozen=True, slots=True)
-class Side:
-    """One backend's answer in an example exchange."""
-
-    status: int | None
-    ms: float | None
-    headers: Headers
-    body: Body | None
-    error: str | None
-    #: The body as it was compared (normalised by the run's rules); None when not JSON.
-    normalised: Any = None
-    has_normalised: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Example:
-    """One stored exchange, with its two answers, kept as an example of a difference group."""
-
-    id: int
-    seq: int
-    source: str
-    entry: int
-    method: str
-    url: str
-    outcome: str
-    reason: str | None
-    request_headers: Headers
-    request_body: Body | None
-    legacy: Side | None
-    candidate: Side | None
-    differences: tuple[Difference, ...]
+#: The gate's defaults, for runs stored without a [gate] section.
+_GATE = GateConfig()
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +73,7 @@ class Group:
     @property
     def risk(self) -> str:
         """accepts-refused, breaking, behavioural or additive (:mod:`paritycheck.compare.grade`)."""
-        return risk(self.kind, self.path, self.detail)
+        return risk(self.kind, self.path, self.detail, method=endpoint_method(self.endpoint))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +101,10 @@ class EndpointRow:
     samples: int
     legacy_curve: tuple[float, ...] = ()
     candidate_curve: tuple[float, ...] = ()
+    #: Whether the gate would judge this endpoint's latency (at least ``min_samples`` pairs).
+    judged: bool = False
+    #: The p95 ratio's bootstrap interval, worked out when the point estimate looks slower.
+    interval: tuple[float, float] | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -135,8 +113,14 @@ class EndpointRow:
 
     @property
     def slower(self) -> bool:
-        """The candidate's p95 is clearly worse than the legacy one."""
-        return _slower(self.legacy_ms.get("p95"), self.candidate_ms.get("p95"))
+        """The candidate's p95 is worse than the legacy one as the gate would see it: enough pairs, an
+        interval that excludes parity, and a difference worth a look (:data:`SLOWER_RATIO`, ms)."""
+        return (
+            self.judged
+            and self.interval is not None
+            and self.interval[0] > 1.0
+            and _slower(self.legacy_ms.get("p95"), self.candidate_ms.get("p95"))
+        )
 
     @property
     def at_parity(self) -> bool:
@@ -160,6 +144,7 @@ class ReportModel:
 
     run: RunInfo
     summary: RunSummary
+    findings: Findings
     endpoints: tuple[EndpointRow, ...]
     groups: tuple[Group, ...]
     noise: tuple[Group, ...]
@@ -177,6 +162,10 @@ class ReportModel:
     gate: GateVerdict | None = None
     #: Stream endpoints' time to first event and round trips (report/streams.py); empty without streams.
     streams: tuple[StreamLatency, ...] = ()
+    #: The gate's ``min_samples`` for this run: endpoints with fewer pairs are not judged on latency.
+    min_samples: int = 30
+    #: The example exchanges of the findings' groups, by id (the first of each group at most).
+    finding_examples: dict[int, Example] = field(default_factory=dict)
     generated: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
     @property
@@ -232,9 +221,16 @@ def build(
     if run_id is None:
         run_id = store.latest_run_id()
     run = store.run(run_id)
-    summary = summarise(store, run_id, max_differences=None)
     latencies = store.latencies(run_id)
-    endpoints = tuple(_endpoint_row(e, latencies.get(e.endpoint, ((), ()))) for e in summary.endpoints)
+    summary = summarise(
+        store, run_id, max_differences=None, examples=max(1, max_examples), latencies=latencies
+    )
+    assert summary.findings is not None
+    min_samples, confidence = latency_limits(run.config)
+    endpoints = tuple(
+        _endpoint_row(e, latencies.get(e.endpoint, ((), ())), min_samples=min_samples, confidence=confidence)
+        for e in summary.endpoints
+    )
     all_legacy = [ms for pair in latencies.values() for ms in pair[0]]
     all_candidate = [ms for pair in latencies.values() for ms in pair[1]]
     stored_groups = store.difference_groups(run_id, examples=max(1, max_examples))
@@ -243,7 +239,10 @@ def build(
         if max_examples
         else set()
     )
-    examples = _examples(store, run_id, wanted, body_limit=body_limit, config=run.config)
+    # One example per group of the findings (their groups open onto it), for as many groups as above.
+    members = summary.findings.members[:max_groups] if max_examples else ()
+    wanted |= {m.examples[0] for m in members if m.examples}
+    examples = load_examples(store, run_id, wanted, body_limit=body_limit, config=run.config)
     groups = tuple(
         Group(
             g.endpoint,
@@ -267,6 +266,7 @@ def build(
     return ReportModel(
         run=run,
         summary=summary,
+        findings=summary.findings,
         endpoints=endpoints,
         groups=groups,
         noise=noise,
@@ -281,11 +281,36 @@ def build(
         contracts=contract_sections(store, run_id),
         gate=gate_verdict(run.meta),
         streams=stream_latency(store, run_id),
+        min_samples=min_samples,
+        finding_examples={
+            m.examples[0]: examples[m.examples[0]]
+            for m in members
+            if m.examples and m.examples[0] in examples
+        },
     )
 
 
-def _endpoint_row(e: Any, pair: tuple[Sequence[float], Sequence[float]]) -> EndpointRow:
+def latency_limits(config: dict[str, Any]) -> tuple[int, float]:
+    """The gate's ``min_samples`` and ``confidence`` as the run stored them (defaults otherwise)."""
+    gate = config.get("gate") if isinstance(config, dict) else None
+    gate = gate if isinstance(gate, dict) else {}
+    samples, confidence = gate.get("min_samples"), gate.get("confidence")
+    return (
+        samples if isinstance(samples, int) and samples >= 1 else _GATE.min_samples,
+        confidence if isinstance(confidence, float) and 0.5 <= confidence < 1 else _GATE.confidence,
+    )
+
+
+def _endpoint_row(
+    e: Any, pair: tuple[Sequence[float], Sequence[float]], *, min_samples: int, confidence: float
+) -> EndpointRow:
     legacy, candidate = pair
+    judged = min(len(legacy), len(candidate)) >= min_samples
+    interval = None
+    if judged and _slower(e.legacy_ms.get("p95"), e.candidate_ms.get("p95")):
+        # The gate's own statistics (docs/gate.md): only worth the ~20 ms where it could change the answer.
+        ratio = compare_p95(legacy, candidate, confidence=confidence, seed=seed_for(e.endpoint))[2]
+        interval = (ratio.low, ratio.high)
     return EndpointRow(
         endpoint=e.endpoint,
         total=e.total,
@@ -299,6 +324,8 @@ def _endpoint_row(e: Any, pair: tuple[Sequence[float], Sequence[float]]) -> Endp
         samples=len(legacy),
         legacy_curve=curve(legacy),
         candidate_curve=curve(candidate),
+        judged=judged,
+        interval=interval,
     )
 
 
@@ -352,127 +379,6 @@ def _reasons(store: Store, run_id: int, outcome: str) -> tuple[Reason, ...]:
     )
 
 
-def rules_for(config: dict[str, Any], endpoint: str) -> Rules | None:
-    """The normalisation rules a run applied to ``endpoint``, rebuilt from its stored configuration."""
-    try:
-        cfg = build_config(NormaliseConfig, dict(config.get("normalise") or {}), prefix="normalise")
-        extra = [
-            rule
-            for raw in config.get("endpoint") or ()
-            if pattern_matches(
-                (rule := build_config(EndpointRule, dict(raw), prefix="endpoint")).match, endpoint
-            )
-        ]
-        return Rules.from_config(cfg, extra)
-    except (ConfigError, ValueError, TypeError, AttributeError):
-        return None  # a run stored by another version: show the parsed bodies instead
-
-
-def _examples(
-    store: Store, run_id: int, wanted: set[int], *, body_limit: int, config: dict[str, Any]
-) -> dict[int, Example]:
-    """Load the exchanges ``wanted`` (by id), scanning each endpoint's mismatched exchanges in order."""
-    found: dict[int, Example] = {}
-    if not wanted:
-        return found
-    bodies: dict[str, Body] = {}
-    by_endpoint: dict[str, set[int]] = {}
-    for endpoint, xid in store.db.execute(
-        f"SELECT endpoint, id FROM exchanges WHERE id IN ({', '.join('?' * len(wanted))})", sorted(wanted)
-    ).fetchall():
-        by_endpoint.setdefault(endpoint, set()).add(xid)
-    for endpoint, ids in by_endpoint.items():
-        last = max(ids)
-        rules = rules_for(config, endpoint)
-        # Ids grow with arrival order, so the scan stops at the last example wanted.
-        for x in store.exchanges(run_id, endpoint=endpoint, outcome="mismatched"):
-            if x.id in ids:
-                found[x.id] = _example(store, x, bodies, body_limit, rules)
-            if x.id >= last:
-                break
-    return found
-
-
-def _example(
-    store: Store, x: StoredExchange, bodies: dict[str, Body], limit: int, rules: Rules | None
-) -> Example:
-    return Example(
-        id=x.id,
-        seq=x.seq,
-        source=x.source,
-        entry=x.entry,
-        method=x.method,
-        url=x.url,
-        outcome=x.outcome.value,
-        reason=x.reason,
-        request_headers=x.request_headers,
-        request_body=_body(store, x.request_body, header(x.request_headers, "content-type"), bodies, limit),
-        legacy=_side(store, x.legacy, bodies, limit, rules),
-        candidate=_side(store, x.candidate, bodies, limit, rules),
-        differences=x.differences,
-    )
-
-
-def _side(
-    store: Store, reply: StoredReply | None, bodies: dict[str, Body], limit: int, rules: Rules | None
-) -> Side | None:
-    if reply is None:
-        return None
-    ctype = header(reply.headers, "content-type")
-    body = _body(store, reply.body, ctype, bodies, limit)
-    normalised: Any = None
-    has = False
-    if body is not None and body.is_json:
-        normalised, has = body.value, True
-        if rules is not None:
-            try:
-                normalised = rules.apply(body.value)
-            except (ValueError, TypeError, RecursionError):
-                normalised = body.value
-        if media_type(ctype) == STREAM_MEDIA and isinstance(body.value, dict):
-            # A stream: its events as compared, so that $.events[i].data... paths mark the right lines.
-            normalised = stream_view(body.value, rules.apply if rules is not None else lambda v: v)
-    return Side(reply.status, reply.elapsed_ms, reply.headers, body, reply.error, normalised, has)
-
-
-def _body(
-    store: Store, digest: str | None, content_type: str | None, cache: dict[str, Body], limit: int
-) -> Body | None:
-    if digest is None:
-        return None
-    if digest in cache:
-        return cache[digest]
-    data = store.body(digest)
-    cache[digest] = body = make_body(data, content_type, limit=limit)
-    return body
-
-
-def make_body(data: bytes, content_type: str | None, *, limit: int) -> Body:
-    """Decode a body for display: JSON parsed when it is whole, text cut at ``limit`` bytes."""
-    cut = len(data) > limit
-    shown = data[:limit]
-    try:
-        text = shown.decode("utf-8")
-        binary = False
-    except UnicodeDecodeError as exc:
-        # A cut may split a character: only a bad byte before the last 3 means binary.
-        binary = not cut or exc.start < len(shown) - 3
-        text = shown.decode("utf-8", errors="replace")
-    if binary:
-        printable = sum(1 for b in shown[:512] if b in b"\t\n\r" or 32 <= b < 127)
-        binary = printable < 0.9 * min(len(shown), 512)
-    if binary:
-        return Body(text="", size=len(data), cut=cut, binary=True, content_type=content_type)
-    if not cut:
-        try:
-            value = jsonparse.loads(data)
-        except (ValueError, RecursionError):
-            pass
-        else:
-            return Body(text, len(data), False, False, content_type, True, value)
-    return Body(text, len(data), cut, False, content_type)
-
-
 def unfinished_label(status: str) -> str:
     """The headline of a run that did not finish: its status in words (``capture error``)."""
     return status.replace("_", " ")
@@ -486,6 +392,7 @@ def unfinished_text(status: str, total: int, replayed: int) -> str:
         "capture_error": "a capture could not be read to its end",
         "running": "still running, or its process was lost less than a minute ago",
         "failed": "stopped by an internal error",
+        "unreachable": "a backend answered no exchange: is it running?",
     }.get(status, "did not finish")
     done = f"{total:,} entries done, {replayed:,} replayed"
     return f"run {unfinished_label(status)} ({why}): {done}; not judged"

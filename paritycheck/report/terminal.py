@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ from paritycheck.models import Outcome
 
 if TYPE_CHECKING:
     from paritycheck.config import Config
+    from paritycheck.findings import Finding, Findings
     from paritycheck.gate import LiveSummary, RunSummary
     from paritycheck.run import Planned
 
@@ -137,8 +138,46 @@ def fold_endpoint(name: str, width: int) -> str:
     return "\n".join(lines)
 
 
+#: Findings printed at most; the rest are counted (the HTML report lists them all).
+TOP_FINDINGS = 10
+
+
+def print_findings(findings: Findings, *, out: Console, top: int = TOP_FINDINGS) -> None:
+    """The findings, riskiest first: grade, title, exchanges, endpoints and an example, one block each."""
+    if not findings.items:
+        return
+    out.print(Text(f"Findings ({len(findings)}, riskiest first)", style="bold"))
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column("n", justify="right", no_wrap=True)
+    table.add_column("grade", no_wrap=True)
+    table.add_column("finding", overflow="fold")
+    for n, f in enumerate(findings.items[:top], 1):
+        names = f.endpoints
+        where = ", ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
+        line = Text(f.title, style="bold")
+        line.append(f"\n{plural(f.exchanges, 'exchange')} · {where} · e.g. {_example(f)}", style="dim")
+        table.add_row(f"{n}.", Text(f.grade, style=_RISK_STYLE.get(f.grade, "")), line)
+    out.print(table)
+    if len(findings) > top:
+        out.print(
+            Text(f"  … {plural(len(findings) - top, 'more finding')} (paritycheck report)", style="dim")
+        )
+
+
+def _example(f: Finding) -> str:
+    m = f.example
+    legacy = _short(described(m.kind, "legacy", m.legacy))
+    candidate = _short(described(m.kind, "candidate", m.candidate))
+    wire = f" ({on_the_wire(m.wire)})" if m.wire else ""
+    return f"{m.example_path or m.path}{wire}: {legacy} → {candidate}"
+
+
 def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
-    """Per-endpoint parity and latency table, the top differences, then totals and a verdict."""
+    """The findings, the per-endpoint parity and latency table, then totals and a verdict naming the
+    top findings. A summary without findings (counted from outcomes alone) lists each endpoint's top
+    differences instead."""
+    if summary.findings is not None:
+        print_findings(summary.findings, out=out)
     table = Table(title=f"paritycheck run {summary.run_id}", title_justify="left", show_lines=False)
     longest = max((len(ep.endpoint) for ep in summary.endpoints), default=8)
     # What the figures' columns (about 96 characters with borders) leave of the width, never under 20.
@@ -167,7 +206,7 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
         )
     out.print(table)
 
-    for ep in summary.endpoints:
+    for ep in summary.endpoints if summary.findings is None else ():
         if not ep.differences:
             continue
         out.print(Text(fold_endpoint(ep.endpoint, out.width), style="bold"))
@@ -240,6 +279,8 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
     out.print(totals)
     if summary.skip_reasons:
         out.print(Text("  skipped: " + ", ".join(f"{n}× {r}" for r, n in summary.skip_reasons), style="dim"))
+    if summary.hosts:
+        out.print(Text(hosts_line(summary.hosts), style="dim"))
     sessions = summary.sessions
     if sessions:
         writes = sessions.get("writes") or {}
@@ -268,28 +309,62 @@ def print_summary(summary: RunSummary, *, out: Console, top: int = 5) -> None:
         if replayed
         else Text("NOTHING REPLAYED", style="bold yellow")
     )
-    out.print(verdict)
+    if summary.findings is not None and summary.findings.items:
+        verdict.append(f": {summary.findings.headline()}", style="bold")
+    out.print(verdict, soft_wrap=True)
+
+
+def hosts_line(hosts: dict[str, Any]) -> str:
+    """``hosts: replayed api.x (why); 95 other hosts skipped: cdn.y (40 entries), ...``."""
+    line = f"  hosts: replayed {', '.join(hosts.get('replayed') or ['*'])} ({hosts.get('why', '')})"
+    others = hosts.get("other_hosts") or []
+    if others:
+        named = ", ".join(f"{o['host']} ({o['entries']})" for o in others[:5])
+        more = int(hosts.get("others", len(others))) - min(5, len(others))
+        line += f"; {plural(int(hosts.get('others', len(others))), 'other host')} skipped: {named}"
+        line += f", … {more} more" if more > 0 else ""
+        line += f" (entries in the first {hosts.get('sampled', '?')}); --host or [replay] hosts to choose"
+    return line
 
 
 def _all_failed(summary: RunSummary, side: str) -> str | None:
-    """The transport error, when every replayed exchange failed on ``side`` for the same reason."""
+    """The commonest transport error, when every replayed exchange failed on ``side`` (any mix of reasons)."""
     replayed = summary.matched + summary.mismatched + summary.failed
-    if not replayed or summary.failed != replayed or len(summary.failure_reasons) != 1:
+    if not replayed or summary.failed != replayed:
         return None
-    ((reason, _count),) = summary.failure_reasons
-    for part in reason.split("; "):
-        if part.startswith(f"{side}: "):
-            return part.removeprefix(f"{side}: ")
-    return None
+    reasons: Counter[str] = Counter()
+    for reason, count in summary.failure_reasons:
+        for part in reason.split("; "):
+            if part.startswith(f"{side}: "):
+                reasons[part.removeprefix(f"{side}: ")] += count
+    if sum(reasons.values()) != replayed:
+        return None
+    return reasons.most_common(1)[0][0]
 
 
-def print_dry_run(plan: Iterable[Planned], config: Config, *, out: Console, as_json: bool = False) -> int:
+def print_dry_run(
+    plan: Iterable[Planned], config: Config, *, out: Console, json_to: Path | str | None = None
+) -> int:
     """List what would be sent where; nothing is sent. Streams: memory does not grow with the capture.
 
-    Targets are redacted exactly as the store redacts URLs (``?api_key=redacted-1a2b3c4d``). With ``as_json``,
-    one JSON document on stdout: the requests that would be sent, the skips with reasons, the counts.
+    Targets are redacted exactly as the store redacts URLs (``?api_key=redacted-1a2b3c4d``). With
+    ``json_to``, one JSON document on stdout (``-``) or in that file: the requests that would be sent,
+    the skips with reasons, the counts.
     """
-    write = sys.stdout.write
+    if json_to is not None and json_to != "-":
+        path = Path(json_to)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as fh:
+            status = _dry_run(plan, config, out=out, write=fh.write, as_json=True)
+        print(f"wrote {path}", file=sys.stderr)
+        return status
+    sys.stdout.flush()
+    return _dry_run(plan, config, out=out, write=sys.stdout.write, as_json=json_to is not None)
+
+
+def _dry_run(
+    plan: Iterable[Planned], config: Config, *, out: Console, write: Callable[[str], object], as_json: bool
+) -> int:
     sent = 0
     skipped: Counter[str] = Counter()
     with redact.unkeyed():  # as runs.backends keeps them
@@ -337,29 +412,39 @@ def print_dry_run(plan: Iterable[Planned], config: Config, *, out: Console, as_j
     return ExitStatus.OK
 
 
-def print_interrupted(db: Path | str, *, err: Console) -> None:
-    """After Ctrl-C: say what was kept."""
+def print_interrupted(
+    db: Path | str, *, err: Console, run_id: int | None = None, started: bool = True
+) -> None:
+    """After Ctrl-C: say what was kept, of run ``run_id`` (default: the latest); ``started``: if any."""
     from paritycheck.store import Store, display_location
 
     shown = display_location(db)
-
+    if not started:
+        err.print("interrupted before the run started: nothing was stored")
+        return
     try:
         with Store.open(db, create=False) as store:
-            run_id = store.latest_run_id()
+            run_id = store.latest_run_id() if run_id is None else run_id
             kept = store.run(run_id)
         err.print(f"interrupted: run {run_id} kept {getattr(kept, 'total', '?')} exchanges in {shown}")
     except Exception:  # the interrupt message must not itself fail
         err.print(f"interrupted: results so far are in {shown}")
 
 
-def print_unfinished(db: Path, *, err: Console) -> None:
-    """After a run that did not finish (a capture error): its status and how much it did."""
+def print_unfinished(db: Path, *, err: Console, run_id: int | None) -> None:
+    """After a run that did not finish (a capture error): its status and how much it did.
+
+    Nothing when ``run_id`` is None: the error came before this command started a run (a capture
+    that does not exist), and the latest stored run is another command's.
+    """
     from paritycheck.report.model import unfinished_text
     from paritycheck.store import Store
 
+    if run_id is None:
+        return
     try:
         with Store.open(db, create=False) as store:
-            run = store.run(store.latest_run_id())
+            run = store.run(run_id)
         replayed = run.matched + run.mismatched + run.failed
         err.print(f"{unfinished_text(run.status, run.total, replayed)}; kept in {db}", soft_wrap=True)
     except Exception:  # the message must not hide the error that ended the run
@@ -370,6 +455,7 @@ __all__ = [
     "Progress",
     "fold_endpoint",
     "print_dry_run",
+    "print_findings",
     "print_interrupted",
     "print_summary",
     "print_unfinished",

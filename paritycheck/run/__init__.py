@@ -4,17 +4,10 @@ with its consumers (store writer, live summary, progress), plus the dry run.
 
 from __future__ import annotations
 
-from paritycheck.run.recorded import config_record, redacted_backends
+from paritycheck.run.prepare import Planned, dry_run, endpoint_matcher
+from paritycheck.run.record import check_backends, config_record, redacted_backends
 from paritycheck.run.recording import open_recording
-from paritycheck.run.runner import (
-    Planned,
-    RunResult,
-    check_backends,
-    dry_run,
-    endpoint_matcher,
-    failed_outcome,
-    replay_captures,
-)
+from paritycheck.run.runner import RunResult, failed_outcome, replay_captures
 from paritycheck.run.shards import Shard, parse_shard
 
 __all__ = [

@@ -16,26 +16,26 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-from paritycheck import capture
-from paritycheck.capture import Selector, learn_templates, read_fast
-from paritycheck.common.endpoints import EndpointMatcher
+from paritycheck.capture import HostChoice, Selector, learn_templates, read_fast
+from paritycheck.capture.hosts import deciding
 from paritycheck.common.gctune import with_fewer_collections
 from paritycheck.compare import Comparator, RunClock, redact
 from paritycheck.config import Config
-from paritycheck.errors import CaptureError, ConfigError
+from paritycheck.errors import CaptureError, StoreUnavailable
+from paritycheck.findings import of_run
 from paritycheck.gate import LiveSummary, RunSummary, summarise
 from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner, classify_merged
 from paritycheck.replay import Engine, Transport, make_transport, schedule
-from paritycheck.run.recorded import config_record, redacted_backends
+from paritycheck.run.prepare import describe_captures, endpoint_matcher, host_chooser, hosts_record
+from paritycheck.run.record import check_backends, config_record, redacted_backends
 from paritycheck.run.shards import Shard, Splitter, fingerprint
 from paritycheck.run.stream_limits import stream_limits
 from paritycheck.store import Heartbeat, Store
 
 if TYPE_CHECKING:
-    from paritycheck.contract import Contract, ContractReport
+    from paritycheck.contract import Contract, ContractReport, ReplayCheck
     from paritycheck.session import Group, SessionReplay
 
 OutcomeCallback = Callable[[Outcome], None]
@@ -80,27 +80,6 @@ def failed_outcome(exchange: Exchange, endpoint: str, legacy: Reply, candidate: 
     )
 
 
-def check_backends(config: Config) -> None:
-    """Both backends must be configured with an http(s) base URL."""
-    for side in ("legacy", "candidate"):
-        url = getattr(config.backends, side).url
-        if not url:
-            raise ConfigError(
-                f"no {side} backend configured",
-                hint=f'pass --{side} URL or set [backends] {side} = "http://..." in paritycheck.toml',
-            )
-        try:
-            parts = urlsplit(url)
-            usable = parts.scheme in ("http", "https") and bool(parts.hostname)
-        except ValueError:
-            usable = False
-        if not usable:
-            raise ConfigError(
-                f"{side} backend {redact.url(url)!r} is not an http(s) URL with a host",
-                hint=f"use a base URL such as http://127.0.0.1:8000 for --{side}",
-            )
-
-
 def _exchanges(paths: Sequence[Path], errors: list[CaptureError]) -> Iterator[Exchange]:
     """Chain the captures; a capture error ends the stream but keeps what was read before it."""
     for path in paths:
@@ -111,31 +90,27 @@ def _exchanges(paths: Sequence[Path], errors: list[CaptureError]) -> Iterator[Ex
             return
 
 
-def endpoint_matcher(config: Config, contract: Contract | None = None) -> EndpointMatcher:
-    """Endpoint names: ``[[endpoint]]`` patterns first, then the spec's templates, then automatic ones."""
-    spec = contract.endpoint_patterns() if contract is not None else []
-    return EndpointMatcher([*(rule.match for rule in config.endpoint), *spec])
-
-
 class _Pipeline:
-    """The per-exchange work and the consumers of its outcomes."""
+    """The per-exchange work and the consumers of its outcomes.
+
+    Built from the configuration before the store is opened (whatever the configuration can refuse is
+    refused here, with no run row left behind), then :meth:`attach`-ed to the run it stores into.
+    """
+
+    store: Store
+    run_id: int
 
     def __init__(
         self,
         config: Config,
         engine: Engine,
-        store: Store,
-        run_id: int,
         on_outcome: OutcomeCallback | None,
         contract: Contract | None = None,
         live: LiveSummary | None = None,
     ) -> None:
         self.matcher = endpoint_matcher(config, contract)
-        self.contract_check = None
-        if contract is not None:
-            from paritycheck.contract import ReplayCheck
-
-            self.contract_check = ReplayCheck(contract, store, run_id)
+        self.contract = contract
+        self.contract_check: ReplayCheck | None = None
         self.selector = Selector(
             include=config.replay.include,
             exclude=config.replay.exclude,
@@ -145,22 +120,44 @@ class _Pipeline:
         self.noise = NoiseLearner(config.noise, allow_writes=config.replay.allow_writes)
         self.clock = RunClock(config.normalise.timestamps_tolerance)
         self.engine = engine
-        self.store = store
-        self.run_id = run_id
         self.live = live if live is not None else LiveSummary()
         self.on_outcome = on_outcome
+        #: Exchanges replayed, and those each backend gave no answer to (a transport error).
+        self.replayed = 0
+        self.unanswered: Counter[str] = Counter()
         self.shard: Shard | None = None
         #: Every capture entry's endpoint, when this process replays only part of them (a shard, a resume).
         self.capture_counts: Counter[str] | None = None
         # Session-aware replay (docs/sessions.md): ordering, per-backend tokens and generated values.
         self.sessions: SessionReplay | None = None
         resets = config.backends.legacy.reset or config.backends.candidate.reset
-        if config.sessions.key != "none" or config.auth.path or config.correlate or resets:
+        if (
+            config.sessions.key != "none"
+            or config.auth.path
+            or config.correlate
+            or resets
+            or config.explore.credentials
+        ):
             from paritycheck.session import SessionReplay
 
             self.sessions = SessionReplay(config, engine)
 
+    def attach(self, store: Store, run_id: int) -> None:
+        """Store outcomes into run ``run_id`` (and, with a contract, its check) from now on."""
+        self.store, self.run_id = store, run_id
+        self.live.run_id = run_id  # the CLI names the run it stopped, or none when none was started
+        if self.contract is not None:
+            from paritycheck.contract import ReplayCheck
+
+            self.contract_check = ReplayCheck(self.contract, store, run_id)
+
     def consume(self, outcome: Outcome) -> None:
+        if outcome.status is not Status.SKIPPED:
+            self.replayed += 1
+            if outcome.status is Status.FAILED:
+                for side, reply in (("legacy", outcome.legacy), ("candidate", outcome.candidate)):
+                    if reply is not None and reply.error is not None:
+                        self.unanswered[side] += 1
         self.store.add(self.run_id, outcome)
         if self.contract_check is not None:
             self.contract_check.add(outcome)  # validates both replies before redaction; stores violations
@@ -221,6 +218,12 @@ class _Pipeline:
         if legacy.error is None and again.error is None:
             self.noise.add_sample(endpoint, self.comparator.compare(endpoint, legacy, again))
         return dataclasses.replace(outcome, legacy_again=again)
+
+    def unreachable(self) -> list[str]:
+        """The backends that answered none of the replayed exchanges."""
+        if not self.replayed:
+            return []
+        return [side for side in ("legacy", "candidate") if self.unanswered[side] == self.replayed]
 
     def learn(self, outcome: Outcome) -> Outcome:
         """Count every compared exchange's differences as raw evidence for noise classification."""
@@ -325,6 +328,21 @@ async def replay_captures(
     backends = redacted_backends(config)
     from paritycheck import __version__
 
+    # Everything the configuration can refuse (backend URLs, endpoint patterns, session rules) is built
+    # before the store is opened: a refused configuration leaves no run behind.
+    own_transport = transport is None
+    transport = transport or make_transport(
+        config.replay.client, concurrency=config.replay.concurrency, max_body=config.replay.max_body
+    )
+    engine = Engine(
+        legacy=config.backends.legacy,
+        candidate=config.backends.candidate,
+        transport=transport,
+        timeout=config.replay.timeout,
+        legacy_secondary=config.backends.legacy_secondary,
+        stream_limits=stream_limits(config, endpoint_matcher(config, contract)),
+    )
+    pipeline = _Pipeline(config, engine, on_outcome, contract, live)
     store = Store.open(db)
     # This run's key for the hashes shown in place of secrets: --workers hand theirs down, so equal
     # secrets get equal marks in every worker's part of the run.
@@ -362,19 +380,7 @@ async def replay_captures(
             raise
     # A later command can tell a killed run by its heartbeat (store/liveness.py).
     heartbeat = Heartbeat(db, run_id).start()
-    own_transport = transport is None
-    transport = transport or make_transport(
-        config.replay.client, concurrency=config.replay.concurrency, max_body=config.replay.max_body
-    )
-    engine = Engine(
-        legacy=config.backends.legacy,
-        candidate=config.backends.candidate,
-        transport=transport,
-        timeout=config.replay.timeout,
-        legacy_secondary=config.backends.legacy_secondary,
-        stream_limits=stream_limits(config, endpoint_matcher(config, contract)),
-    )
-    pipeline = _Pipeline(config, engine, store, run_id, on_outcome, contract, live)
+    pipeline.attach(store, run_id)
     pipeline.shard = shard
     contract_report = None
     noise_paths = 0
@@ -386,6 +392,13 @@ async def replay_captures(
         if sessions is not None:
             await sessions.prepare()  # reset commands, then [auth] logins
         exchanges = _exchanges(list(captures), errors)
+
+        # The hosts to replay, from the first entries as read (before shard and resume filters: the same
+        # choice in every shard); several hosts, or chosen ones, are recorded (capture/hosts.py).
+        def keep_hosts(hosts: HostChoice) -> None:
+            store.update_meta(run_id, {"hosts": hosts_record(hosts)})
+
+        exchanges = deciding(exchanges, host_chooser(config, pipeline.selector, record=keep_hosts))
         if shard is not None or done:
             exchanges = pipeline.counted(exchanges)
         if shard is not None:
@@ -410,32 +423,45 @@ async def replay_captures(
         # Noise is classed with all the evidence in: raw rates are only known once the run is over.
         noise_paths = pipeline.classify_noise()
         status = "capture_error" if errors else "complete"
+        if status == "complete" and pipeline.unreachable():
+            status = "unreachable"  # a backend answered nothing: no verdict (docs/run-status.md)
     except (KeyboardInterrupt, asyncio.CancelledError):
         status = "interrupted"
         raise
+    except StoreUnavailable:  # nothing more can be written: the run stays "running", later "crashed"
+        status = "lost"
+        raise
+    except store.outages as exc:  # the database went away outside a flush (a read, a rename)
+        status = "lost"
+        raise store.lost(exc) from None
     finally:
         try:
             if own_transport:
                 await transport.aclose()
         finally:
-            if pipeline.contract_check is not None:
-                contract_report = pipeline.contract_check.finish()
-            if sessions is not None:
-                store.update_meta(run_id, {"sessions": sessions.meta()})
-            heartbeat.stop()
-            if shard is None:
-                store.finish_run(run_id, status=status)
+            if status == "lost":
+                heartbeat.stop()
+                store.abandon()
             else:
-                store.finish_shard(run_id, shard=shard.index, status=status)
-            run_info = store.run(run_id)
-            store.close()
+                if pipeline.contract_check is not None:
+                    contract_report = pipeline.contract_check.finish()
+                try:
+                    _finish(store, run_id, status=status, shard=shard, meta=sessions, heartbeat=heartbeat)
+                    run_info = store.run(run_id)
+                except (StoreUnavailable, *store.outages) as exc:  # type: ignore[misc]  # gone at the end
+                    heartbeat.stop()
+                    store.abandon()
+                    raise exc if isinstance(exc, StoreUnavailable) else store.lost(exc) from None
+                store.close()
     if errors:
         raise errors[0]
-    if noise_paths or renamed or resume:  # reclassified, renamed, or partly stored earlier: read the store
-        with Store.open(db, create=False) as reread:
+    with Store.open(db, create=False) as reread:
+        if noise_paths or renamed or resume:  # reclassified, renamed, or partly stored: read it all back
             summary = summarise(reread, run_id)
-    else:
-        summary = pipeline.live.summary(run=run_info)
+        else:  # the counts as they came, and the findings, which only the store can cluster
+            summary = dataclasses.replace(
+                pipeline.live.summary(run=run_info), findings=of_run(reread, run_id)
+            )
     return RunResult(
         run_id=run_id,
         summary=summary,
@@ -445,41 +471,23 @@ async def replay_captures(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Planned:
-    """One line of a dry run: what would be sent, or why not."""
-
-    exchange: Exchange
-    endpoint: str
-    skip: str | None
-
-
-def dry_run(
-    config: Config, captures: Sequence[Path], *, contract: Contract | None = None
-) -> Iterator[Planned]:
-    """Read and filter the captures and say what would be sent, sending nothing."""
-    matcher = endpoint_matcher(config, contract)
-    selector = Selector(
-        include=config.replay.include, exclude=config.replay.exclude, allow_writes=config.replay.allow_writes
-    )
-    for path in captures:
-        for exchange in read_fast(path):
-            request = exchange.request
-            yield Planned(
-                exchange, matcher.endpoint(request.method, request.path), selector.skip_reason(exchange)
-            )
-
-
-def describe_captures(captures: Sequence[Path]) -> list[dict[str, str]]:
-    """Name and SHA-256 of each capture, as recorded with a run; a missing file is a capture error."""
-    for path in captures:
-        if Path(path).is_dir():
-            raise CaptureError(
-                "is a directory, not a capture file", file=str(path), hint="name a .har or .jsonl file"
-            )
-        if not Path(path).is_file():
-            raise CaptureError("no such file", file=str(path), hint="check the capture path")
-    return [{"name": str(p), "digest": capture.digest(p)} for p in captures]
+def _finish(
+    store: Store,
+    run_id: int,
+    *,
+    status: str,
+    shard: Shard | None,
+    meta: SessionReplay | None,
+    heartbeat: Heartbeat,
+) -> None:
+    """Record the run's (or its shard's) end, with the sessions' meta."""
+    if meta is not None:
+        store.update_meta(run_id, {"sessions": meta.meta()})
+    heartbeat.stop()
+    if shard is None:
+        store.finish_run(run_id, status=status)
+    else:
+        store.finish_shard(run_id, shard=shard.index, status=status)
 
 
 def _now() -> str:

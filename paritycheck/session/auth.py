@@ -13,7 +13,7 @@ import json
 
 from paritycheck.common.jsonpath import JsonPath, parse
 from paritycheck.compare import Rules
-from paritycheck.config import AuthConfig, NormaliseConfig, expand_env
+from paritycheck.config import AuthConfig, NormaliseConfig, expand_env, expand_env_json
 from paritycheck.errors import BackendError, ConfigError
 from paritycheck.models import Request, header
 from paritycheck.replay import Engine
@@ -63,9 +63,7 @@ class Login:
         if isinstance(c.body, str):
             body = expand_env(c.body, where=f"{where}.body", source=self.source).encode() if c.body else None
         else:
-            data = {
-                k: expand_env(v, where=f"{where}.body.{k}", source=self.source) for k, v in c.body.items()
-            }
+            data = expand_env_json(c.body, where=f"{where}.body", source=self.source)
             body = json.dumps(data, separators=(",", ":")).encode() if data else None
         if body is not None:
             headers.setdefault("content-type", "application/json")

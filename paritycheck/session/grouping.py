@@ -40,12 +40,21 @@ class Group:
     ordered: bool = False
     #: Captured value -> the exchange index that produced it, and what it is.
     produced: dict[str, tuple[int, Produced]] = field(default_factory=dict)
-    #: side -> (resource or "*", captured value) -> that backend's own value (the first one learned).
+    #: side -> (resource or "*", captured value) -> that backend's own value (learned from the earliest
+    #: exchange in capture order, so that concurrency never changes which one later requests get).
     values: dict[str, dict[tuple[str, str], object]] = field(
         default_factory=lambda: {"legacy": {}, "candidate": {}}
     )
-    #: side -> backend value (as text) -> captured value, for recognising correlated differences.
-    reverse: dict[str, dict[str, str]] = field(default_factory=lambda: {"legacy": {}, "candidate": {}})
+    #: side -> key of ``values`` -> the capture index of the exchange it was learned from.
+    learned_at: dict[str, dict[tuple[str, str], int]] = field(
+        default_factory=lambda: {"legacy": {}, "candidate": {}}
+    )
+    #: side -> backend value (as text) -> every captured value it answered, for recognising correlated
+    #: differences. Several when a backend answered one value for two captured ones (two tokens signed
+    #: within one second): a str for one, a frozenset once there are more.
+    reverse: dict[str, dict[str, str | frozenset[str]]] = field(
+        default_factory=lambda: {"legacy": {}, "candidate": {}}
+    )
     #: Exchanges of this session started before it became ordered, still running.
     pending: dict[int, asyncio.Event] = field(default_factory=dict)
     #: Events of exchanges that produced values, by exchange index (set when they finish).
@@ -58,6 +67,33 @@ class Group:
                 del self.produced[key]
         for p in produced:
             self.produced.setdefault(p.value, (index, p))
+
+    def learn(self, side: str, key: tuple[str, str], value: object, *, index: int) -> bool:
+        """Note ``side``'s ``value`` for the captured ``key``, learned from exchange ``index``.
+
+        Returns whether ``key`` was new. The earliest exchange's value wins (``index`` 0: the first one).
+        """
+        values, at = self.values[side], self.learned_at[side]
+        if key not in values:
+            values[key] = value
+            at[key] = index
+            return True
+        if index < at.get(key, -1):  # an earlier exchange, learned later (it ran concurrently)
+            values[key] = value
+            at[key] = index
+        return False
+
+    def answered(self, side: str, value: str, captured: str) -> None:
+        """Note that ``side`` answered ``value`` where the capture had ``captured``."""
+        reverse = self.reverse[side]
+        known = reverse.get(value)
+        if known is None:
+            reverse[value] = captured
+        elif isinstance(known, str):
+            if known != captured:
+                reverse[value] = frozenset((known, captured))
+        elif captured not in known:
+            reverse[value] = known | {captured}
 
 
 class Grouper:

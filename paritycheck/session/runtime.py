@@ -23,6 +23,7 @@ from paritycheck.models import Difference, Exchange, Reply, Request
 from paritycheck.replay import Engine
 from paritycheck.session import correlate as cor
 from paritycheck.session.auth import Login
+from paritycheck.session.credentials import Credentials
 from paritycheck.session.grouping import Group, Grouper
 from paritycheck.session.reset import ResetResult, check, run_resets
 
@@ -30,7 +31,7 @@ __all__ = ["SessionReplay"]
 
 Item = tuple[Exchange, str]
 SIDES = ("legacy", "candidate")
-_WORD = re.compile(r"[\w\-~]+")
+_WORD_OR_NOT = re.compile(r"[\w\-~]+|[^\w\-~]+")
 _MAX_INDEX = 1_000_000  # markers and linking values remembered; past this the oldest half is forgotten
 
 
@@ -77,6 +78,7 @@ class SessionReplay:
             if config.auth.path
             else None
         )
+        self.credentials = Credentials(config.explore.credentials, source=source)
         self.norm = Rules(key_case="snake", envelope=config.normalise.envelope, timestamps=False)
         self._by_marker: dict[Hashable, Group] = {}
         self._by_value: dict[str, Group] = {}
@@ -198,6 +200,7 @@ class SessionReplay:
             if (
                 again is None
                 and self.login is None
+                and not self.credentials.configured
                 and (group is None or not (group.values["legacy"] or group.values["candidate"]))
             ):
                 # Nothing to substitute on either side: the engine's own pair is cheaper than two asks.
@@ -230,16 +233,13 @@ class SessionReplay:
         new: set[str] = set()
         for side, reply in replies.items():
             doc = cor.normalised(self.norm, reply.body)
-            values, reverse = group.values[side], group.reverse[side]
             for learned in cor.learn(plan.produced, reply, doc):
-                # The first value learned wins: a later object with the same captured id (a comment 1
-                # after a project 1) must not redirect requests about the first.
-                key = (learned.resource, learned.captured)
-                if key not in values:
+                # The earliest exchange's value wins: a later object with the same captured id (a comment
+                # 1 after a project 1) must not redirect requests about the first.
+                if group.learn(side, (learned.resource, learned.captured), learned.value, index=plan.seq):
                     new.add(f"{learned.kind}\0{learned.resource}\0{learned.captured}")
-                    values[key] = learned.value
-                values.setdefault(("*", learned.captured), learned.value)
-                reverse.setdefault(str(learned.value), learned.captured)
+                group.learn(side, ("*", learned.captured), learned.value, index=plan.seq)
+                group.answered(side, str(learned.value), learned.captured)
         for item in new:
             self.learned[item.partition("\0")[0]] += 1
 
@@ -250,22 +250,29 @@ class SessionReplay:
         side = side or values
         if group is not None and group.values[values]:
             request = cor.rewrite(request, self._replacer(group, values, count=side == values))
-        used: str | None = None
-        if self.login is not None:
-            request, used = self.login.apply(values, request)
+        sent, used = self._authorise(values, request)
         write = not request.is_safe
         self.writes[side] = self.writes.get(side, 0) + write
-        reply = await self.engine.ask(side, request)
+        reply = await self.engine.ask(side, sent)
         if (
             reply.status == 401
             and used is not None
             and self.login is not None
-            and await self.login.refresh(side, used)
+            and await self.login.refresh(values, used)
         ):
-            request, _ = self.login.apply(side, request)
+            sent, _ = self._authorise(values, request)
             self.writes[side] += write
-            reply = await self.engine.ask(side, request)
+            reply = await self.engine.ask(side, sent)
         return reply
+
+    def _authorise(self, side: str, request: Request) -> tuple[Request, str | None]:
+        """``request`` with ``side``'s credentials (placeholders, else the login's token); the token used."""
+        if Credentials.holds(request):
+            token = self.login.tokens.get(side) if self.login is not None else None
+            return self.credentials.fill(side, request, token=token)
+        if self.login is not None:
+            return self.login.apply(side, request)
+        return request, None
 
     def _replacer(self, group: Group, side: str, *, count: bool = True) -> cor.Replace:
         mapping = group.values[side]
@@ -308,12 +315,11 @@ class SessionReplay:
             return None
         if d.kind == "header" and d.path not in ("header:location", "header:content-location"):
             return None
-        a, hit_a = _undo(group.reverse["legacy"], d.legacy)
-        b, hit_b = _undo(group.reverse["candidate"], d.candidate)
-        if a is None or a != b or not (hit_a or hit_b):
+        captured = _agree(
+            _undo(group.reverse["legacy"], d.legacy), _undo(group.reverse["candidate"], d.candidate)
+        )
+        if captured is None:
             return None
-        captured = hit_a or hit_b
-        assert captured is not None
         produced = group.produced.get(captured)
         name = cor.path_name(d.path)
         if d.kind != "header" and not (
@@ -361,37 +367,57 @@ class SessionReplay:
         return await self._send(side, request, group)
 
 
-def _undo(reverse: dict[str, str], value: Any) -> tuple[Any, str | None]:
-    """``value`` with a backend's generated values put back to the captured ones; the first one undone."""
+#: A value as its parts: text kept as it is, or the captured values a backend's own value stands for.
+Undone = tuple[str | frozenset[str], ...]
+
+
+def _alternatives(found: str | frozenset[str]) -> frozenset[str]:
+    return frozenset((found,)) if isinstance(found, str) else found
+
+
+def _undo(reverse: dict[str, str | frozenset[str]], value: Any) -> Undone | None:
+    """``value`` with each backend-generated part replaced by the captured values it answered.
+
+    A whole value, the segments of a path or URL, or the words of a message ("Project 1001 was not
+    found.", "Bearer <token>"). None for what is no scalar.
+    """
     text = cor.scalar_text(value)
     if text is None:
-        return value, None
-    captured = reverse.get(text)
-    if captured is not None:
-        return captured, captured
-    first: str | None = None
+        return None
+    whole = reverse.get(text)
+    if whole is not None:
+        return (_alternatives(whole),)
     if "/" in text:
         parts = cor.location_parts(text)
-        for i, part in enumerate(parts):
-            undone = reverse.get(part)
-            if undone is not None:
-                parts[i] = undone
-                first = first or undone
-        return "/".join(parts), first
-    if len(text) > 2000:
-        return value, None
-    hits: list[str] = []
+    elif len(text) > 2000:
+        return (text,)
+    else:
+        parts = _WORD_OR_NOT.findall(text)
+    return tuple(_alternatives(reverse[p]) if p in reverse else p for p in parts)
 
-    def back(match: re.Match[str]) -> str:
-        found = reverse.get(match.group())
-        if found is None:
-            return match.group()
-        hits.append(found)
-        return found
 
-    # Words of a message ("Project 1001 was not found.", "Bearer <token>").
-    text = _WORD.sub(back, text)
-    return (text, hits[0]) if hits else (value, None)
+def _agree(legacy: Undone | None, candidate: Undone | None) -> str | None:
+    """The first captured value that both sides' values stand for, when they agree part by part.
+
+    None when they disagree, or when nothing was generated by either backend. Where a backend answered
+    one value for several captured ones (tokens signed within one second), any one in common will do.
+    """
+    if legacy is None or candidate is None or len(legacy) != len(candidate):
+        return None
+    first: str | None = None
+    for a, b in zip(legacy, candidate, strict=True):
+        if isinstance(a, str) and isinstance(b, str):
+            if a != b:
+                return None
+            continue
+        common = (frozenset((a,)) if isinstance(a, str) else a) & (
+            frozenset((b,)) if isinstance(b, str) else b
+        )
+        if not common:
+            return None
+        if first is None:
+            first = min(common)
+    return first
 
 
 async def _all(sends: list[Coroutine[Any, Any, Reply]]) -> list[Reply]:

@@ -7,8 +7,9 @@ through a thin adapter (postgres.py) that runs the same SQL.
 
 from __future__ import annotations
 
+from paritycheck.store.dsn import display_location, is_dsn
+from paritycheck.store.findings import DifferenceRow, StoredFinding
 from paritycheck.store.liveness import HEARTBEAT_SECONDS, STALE_SECONDS, Heartbeat, reap_stale
-from paritycheck.store.postgres import display_location, is_dsn
 from paritycheck.store.records import (
     CLOCK,
     ELSEWHERE,
@@ -40,11 +41,13 @@ __all__ = [
     "VOLATILE",
     "ContractCheck",
     "DifferenceGroup",
+    "DifferenceRow",
     "Heartbeat",
     "NoisePath",
     "RunInfo",
     "Store",
     "StoredExchange",
+    "StoredFinding",
     "StoredReply",
     "StoredViolation",
     "describe_shards",

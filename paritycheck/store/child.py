@@ -13,7 +13,9 @@ import sys
 
 from paritycheck.common.childproc import read_frame, serve_stdio, write_frame
 from paritycheck.compare import redact
-from paritycheck.store.childwriter import DSN_ENV, REDACT_KEY_ENV, unpack
+from paritycheck.errors import StoreError
+from paritycheck.store.childwriter import DSN_ENV, REDACT_KEY_ENV, describe, unpack
+from paritycheck.store.dsn import OUTAGE_HINT
 from paritycheck.store.sqlite import Store
 
 
@@ -27,7 +29,13 @@ def main(argv: list[str]) -> None:
     stdin, stdout = serve_stdio()
     path, batch = argv
     error: BaseException | None = None
-    store = Store.open(os.environ[DSN_ENV] if path == DSN_ENV else path, create=False, batch=int(batch))
+    try:
+        store = Store.open(os.environ[DSN_ENV] if path == DSN_ENV else path, create=False, batch=int(batch))
+    except StoreError as exc:  # the parent opened it a moment ago: the database went away since
+        write_frame(
+            stdout, ("failed", f"lost the connection to the database: {exc}", OUTAGE_HINT, "StoreUnavailable")
+        )
+        return
     try:
         while True:
             try:
@@ -44,15 +52,16 @@ def main(argv: list[str]) -> None:
                             store.flush()
                     except Exception as exc:
                         error = exc
+                        # Told at once, not at the next sync (the run's end): the parent stops replaying.
+                        write_frame(stdout, ("failed", *describe(error)))
             elif kind == "sync":
                 if error is None:
                     try:
                         store.flush()
                     except Exception as exc:
                         error = exc
-                reply = ("ok",) if error is None else ("error", str(error), getattr(error, "hint", None))
+                write_frame(stdout, ("ok",) if error is None else ("error", *describe(error)))
                 error = None
-                write_frame(stdout, reply)
     finally:
         # An error here was already reported at a sync, or there is no parent left to tell.
         with contextlib.suppress(Exception):

@@ -9,19 +9,22 @@ them in batches through a pipe. The pipe blocks when the child falls behind, so 
 
 The child runs in its own session, so Ctrl-C reaches only the parent, which decides what an interrupt
 means and then asks the child to flush. Each :meth:`ChildWriter.sync` is a barrier: it returns once
-the child has written everything sent before it, or raises the child's error as a StoreError. If the
-parent dies, the child sees the pipe close, writes what it received and exits.
+the child has written everything sent before it, or raises the child's error as a StoreError. A write
+that fails in the child is also told at once, and raised at the parent's next batch, so a lost database
+stops the run within a batch rather than at its end. If the parent dies, the child sees the pipe close,
+writes what it received and exits.
 """
 
 from __future__ import annotations
 
+import select
 import time
 from pathlib import Path
 from typing import Any
 
 from paritycheck.common.childproc import PIPE_BYTES, Child
 from paritycheck.compare import redact
-from paritycheck.errors import StoreError
+from paritycheck.errors import StoreError, StoreUnavailable
 from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
 from paritycheck.store.records import FLUSH_SECONDS
 
@@ -102,6 +105,8 @@ class ChildWriter:
         self.batch = batch
         self.pending: list[tuple[int, int, Packed]] = []
         self._first_at = 0.0
+        #: The child's write error, once told: every later send or sync raises it again.
+        self.failed: StoreError | None = None
 
     def add(self, run_id: int, seq: int, outcome: Outcome) -> None:
         if not self.pending:
@@ -114,10 +119,29 @@ class ChildWriter:
             self.pending = []
 
     def _send(self, message: tuple[Any, ...]) -> None:
+        if self.failed is not None:
+            raise self.failed
         try:
             self.child.send(message)
         except OSError:
+            if _readable(self.child):  # it said why before it went
+                self._receive()
             raise StoreError(_stopped(self.child), hint=_STOPPED_HINT) from None
+        if message[0] == "batch" and _readable(self.child):  # the child told of a failed write
+            self._receive()
+
+    def _receive(self) -> tuple[Any, ...]:
+        """The child's next message; its error (told at once, or at a sync) is raised, and kept."""
+        try:
+            reply: tuple[Any, ...] = self.child.receive()
+        except (EOFError, OSError):
+            raise StoreError(_stopped(self.child), hint=_STOPPED_HINT) from None
+        if reply[0] in ("failed", "error"):
+            message, hint, kind = reply[1:]
+            cls = StoreUnavailable if kind == "StoreUnavailable" else StoreError
+            self.failed = cls(message, hint=hint or _STOPPED_HINT)
+            raise self.failed
+        return reply
 
     def sync(self) -> None:
         """Return once everything sent so far is written; raise the child's error if it had one."""
@@ -125,12 +149,7 @@ class ChildWriter:
             self._send(("batch", self.pending))
             self.pending = []
         self._send(("sync",))
-        try:
-            reply = self.child.receive()
-        except (EOFError, OSError):
-            raise StoreError(_stopped(self.child), hint=_STOPPED_HINT) from None
-        if reply[0] == "error":
-            raise StoreError(reply[1], hint=reply[2] or _STOPPED_HINT)
+        self._receive()
 
     def close(self) -> None:
         """Flush, then let the child finish and reap it."""
@@ -138,6 +157,19 @@ class ChildWriter:
             self.sync()
         finally:
             self.child.close()
+
+
+def describe(error: BaseException) -> tuple[str, str | None, str]:
+    """What the child tells of a write error: message, hint and class (a lost database is told apart)."""
+    return str(error), getattr(error, "hint", None), type(error).__name__
+
+
+def _readable(child: Child) -> bool:
+    """Whether the child has written something the parent has not read (without waiting)."""
+    try:
+        return bool(select.select([child.stdout], [], [], 0)[0])
+    except (OSError, ValueError):
+        return False
 
 
 def _stopped(child: Child) -> str:

@@ -18,12 +18,13 @@ import socket
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from paritycheck.models import Status
-from paritycheck.store.postgres import is_dsn
+from paritycheck.store.dsn import is_dsn
+
+if TYPE_CHECKING:
+    import psycopg
 
 __all__ = ["HEARTBEAT_SECONDS", "STALE_SECONDS", "Heartbeat", "reap_stale"]
 
@@ -82,6 +83,8 @@ class Heartbeat:
             conn.close()
 
     def _beat_postgres(self, dsn: str) -> None:
+        import psycopg  # only a PostgreSQL run pays for the driver
+
         conn: psycopg.Connection[Any] | None = None
         try:
             while not self._stop.wait(self.interval):

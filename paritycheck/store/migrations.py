@@ -208,9 +208,39 @@ def _v9(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v10(db: sqlite_utils.Database) -> None:
+    """Findings of a run (issue 21): one row per root cause with its stable signature, so that history,
+    ``first seen`` and accepted differences key on it without clustering every earlier run again.
+    ``findings_runs`` says a run's findings were worked out (a run may have none) and by which version
+    of the clustering; both are dropped when the run's differences change (noise, renames, resume)."""
+    _script(
+        db,
+        """
+        CREATE TABLE findings_runs (
+            run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+            version INTEGER NOT NULL,
+            computed TEXT NOT NULL
+        );
+        CREATE TABLE findings (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            signature TEXT NOT NULL,
+            grade TEXT NOT NULL,
+            title TEXT NOT NULL,
+            exchanges INTEGER NOT NULL,
+            differences INTEGER NOT NULL,
+            UNIQUE (run_id, signature)
+        );
+        CREATE INDEX findings_signature ON findings (signature, run_id);
+        """,
+    )
+
+
 #: Ordered schema migrations; migration i brings the schema to version i + 1 (PRAGMA user_version).
 #: Append new ones at the end; never edit, remove or reorder a released one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10,
+]  # fmt: skip
 
 
 def _script(db: sqlite_utils.Database, sql: str) -> None:

@@ -23,11 +23,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
 from paritycheck.errors import StoreError
+from paritycheck.store.dsn import first_line as _first_line
+from paritycheck.store.dsn import redact_dsn
 
 #: Advisory lock keys (arbitrary constants): one for opening/migrating, one for write transactions.
 _OPEN_LOCK = 0x70617269_0001
@@ -56,29 +57,6 @@ _SETUP = [
     LANGUAGE sql IMMUTABLE AS $$ SELECT paritycheck_merge_patch(target::jsonb, patch::jsonb)::text $$
     """,
 ]
-
-
-def is_dsn(location: object) -> bool:
-    """Whether ``location`` (a --db value) names a PostgreSQL database rather than a SQLite file."""
-    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
-
-
-def redact_dsn(dsn: str) -> str:
-    """The DSN with its password (in the userinfo or a ``password=`` parameter) replaced by ``***``."""
-    parts = urlsplit(dsn)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, host = netloc.rpartition("@")
-        if ":" in userinfo:
-            userinfo = userinfo.split(":", 1)[0] + ":***"
-        netloc = f"{userinfo}@{host}"
-    query = re.sub(r"(?i)(password=)[^&]*", r"\1***", parts.query)
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
-def display_location(location: object) -> str:
-    """A --db value as it may be printed: a path as is, a DSN without its password."""
-    return redact_dsn(str(location)) if is_dsn(location) else str(location)
 
 
 # ------------------------------------------------------------------------------------- translation
@@ -245,8 +223,6 @@ def release_open_lock(db: PgDatabase) -> None:
     db.conn.raw.execute("SELECT pg_advisory_unlock(%s)", (_OPEN_LOCK,))
 
 
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else "unknown error"
-
-
 ERRORS = (psycopg.Error,)
+#: The server went away (stopped, restarted, unreachable): the connection is spent, no retry helps now.
+OUTAGES = (psycopg.OperationalError, psycopg.InterfaceError)

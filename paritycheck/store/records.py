@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from paritycheck.common.jsonpath import wildcard
-from paritycheck.compare import bounded, redact, risk, wire_paths
+from paritycheck.compare import bounded, endpoint_method, redact, risk, wire_paths
 from paritycheck.models import Difference, Headers, Status
 
 # ---------------------------------------------------------------------------------------------- records
@@ -144,7 +144,7 @@ class DifferenceGroup:
     @property
     def risk(self) -> str:
         """The risk grade (:func:`paritycheck.compare.risk`)."""
-        return risk(self.kind, self.path, self.detail)
+        return risk(self.kind, self.path, self.detail, method=endpoint_method(self.endpoint))
 
 
 # ---------------------------------------------------------------------------------------------- encoding

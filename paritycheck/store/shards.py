@@ -135,6 +135,8 @@ class Shards:
                 final = (
                     COMPLETE
                     if all(s == COMPLETE for s in states)
+                    else "unreachable"  # a backend answered none of some shard's exchanges: no verdict
+                    if all(s in (COMPLETE, "unreachable") for s in states)
                     else ("failed" if "failed" in states else "interrupted")
                 )
                 counts = self._outcome_counts(run_id)

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from paritycheck.errors import StoreError
+from paritycheck.errors import StoreError, StoreUnavailable
 from paritycheck.models import Headers
-from paritycheck.store import postgres
+from paritycheck.store.dsn import is_dsn, outage, redact_dsn
+from paritycheck.store.findings import FindingRows
 from paritycheck.store.liveness import reap_stale
 from paritycheck.store.migrations import migrate
 from paritycheck.store.queries import NO_DB_HINT, Queries
@@ -38,7 +39,7 @@ BATCH = 500
 # ---------------------------------------------------------------------------------------------- store
 
 
-class Store(Writer, Queries, Shards):
+class Store(Writer, Queries, Shards, FindingRows):
     """A results database. Writing is single-threaded: one writer per database at a time."""
 
     def __init__(
@@ -49,7 +50,9 @@ class Store(Writer, Queries, Shards):
         self.batch = batch
         self.dsn = dsn  # the PostgreSQL DSN, password included (for the writer child); None for SQLite
         self._conn: sqlite3.Connection = db.conn
-        self._errors: tuple[type[Exception], ...] = (sqlite3.Error,) if dsn is None else postgres.ERRORS
+        self._errors: tuple[type[Exception], ...] = (sqlite3.Error,) if dsn is None else _pg_errors()
+        #: Errors that mean the database went away (PostgreSQL only): reported as such, not as a disk error.
+        self.outages: tuple[type[Exception], ...] = () if dsn is None else _pg_outages()
         self._rows: list[tuple[Any, ...]] = []
         self._first_at = 0.0
         self._diffs: list[tuple[Any, ...]] = []  # first item: index of its exchange in _rows
@@ -66,7 +69,7 @@ class Store(Writer, Queries, Shards):
     @classmethod
     def open(cls, path: str | Path, *, create: bool = True, batch: int = BATCH) -> Store:
         """Open (and create or migrate) the database at ``path``: a SQLite file or a PostgreSQL DSN."""
-        if postgres.is_dsn(path):
+        if is_dsn(path):
             return cls._open_postgres(str(path), batch=batch)
         path = Path(path)
         if path.is_dir():
@@ -108,8 +111,10 @@ class Store(Writer, Queries, Shards):
     @classmethod
     def _open_postgres(cls, dsn: str, *, batch: int) -> Store:
         """Connect, migrate (one process at a time) and wrap the connection in the SQLite dialect."""
+        from paritycheck.store import postgres  # psycopg loads only for a PostgreSQL store
+
         pg = postgres.connect(dsn)
-        shown = postgres.redact_dsn(dsn)
+        shown = redact_dsn(dsn)
         try:
             migrate(pg, shown)  # type: ignore[arg-type]  # PgDatabase speaks sqlite_utils' subset
             postgres.release_open_lock(pg)
@@ -138,6 +143,21 @@ class Store(Writer, Queries, Shards):
             finally:
                 self._conn.close()
 
+    def lost(self, exc: BaseException) -> StoreUnavailable:
+        """The error that names the outage behind ``exc`` (one of :attr:`outages`)."""
+        return outage(str(self.path), exc)
+
+    def abandon(self) -> None:
+        """Close without writing what is buffered: the database went away (a PostgreSQL outage)."""
+        self._rows, self._diffs, self._bodies = [], [], {}
+        try:
+            if self._child is not None:
+                child, self._child = self._child, None
+                child.child.close(timeout=5.0)
+        finally:
+            with contextlib.suppress(*self._errors):
+                self._conn.close()
+
     def __enter__(self) -> Store:
         return self
 
@@ -162,3 +182,15 @@ def _prepare(conn: sqlite3.Connection, db: sqlite_utils.Database, path: Path) ->
             if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 7:
                 raise
             time.sleep(0.05 * 2**attempt)
+
+
+def _pg_errors() -> tuple[type[Exception], ...]:
+    from paritycheck.store.postgres import ERRORS
+
+    return ERRORS
+
+
+def _pg_outages() -> tuple[type[Exception], ...]:
+    from paritycheck.store.postgres import OUTAGES
+
+    return OUTAGES

@@ -19,13 +19,14 @@ import sqlite_utils
 from paritycheck.compare import detail, redact, shape
 from paritycheck.errors import StoreError
 from paritycheck.models import Difference, Headers, Outcome, Reply, Status, header
+from paritycheck.store.dsn import outage
 from paritycheck.store.migrations import EXCHANGE_COLUMNS
 from paritycheck.store.records import FLUSH_SECONDS, NoisePath, RunInfo, dumps, shown_value
 
 if TYPE_CHECKING:
     from paritycheck.store.childwriter import ChildWriter
 
-FINISHED = ("complete", "interrupted", "failed", "capture_error", "crashed")
+FINISHED = ("complete", "interrupted", "failed", "capture_error", "crashed", "unreachable")
 RUNNING = "running"
 #: zlib level for bodies: on ~1 KB JSON, level 1 takes ~7 us against ~10 us for 6, for 2% more bytes
 #: (bench/store.py prints the levels side by side).
@@ -48,6 +49,7 @@ class Writer:
     batch: int
     _conn: sqlite3.Connection
     _errors: tuple[type[Exception], ...]
+    outages: tuple[type[Exception], ...]
     _rows: list[tuple[Any, ...]]
     _first_at: float  # when the oldest buffered outcome arrived (time.monotonic)
     _diffs: list[tuple[Any, ...]]
@@ -64,6 +66,10 @@ class Writer:
         def _outcome_counts(self, run_id: int) -> dict[str, int]: ...
 
         def run(self, run_id: int) -> RunInfo: ...
+
+    if TYPE_CHECKING:  # provided by paritycheck.store.findings.FindingRows
+
+        def _forget_findings(self, run_id: int) -> None: ...
 
     # -- runs
 
@@ -120,6 +126,7 @@ class Writer:
                 " failed = NULL, skipped = NULL, pid = ?, host = ?, heartbeat = ? WHERE id = ?",
                 (RUNNING, os.getpid(), socket.gethostname(), _now(), run_id),
             )
+            self._forget_findings(run_id)
         self._seq.pop(run_id, None)
 
     def forget_exchanges(self, run_id: int, entries: Sequence[tuple[str, int]]) -> int:
@@ -138,6 +145,7 @@ class Writer:
             self._conn.execute(f"DELETE FROM contract_violations WHERE exchange_id IN ({ids})", (run_id,))
             gone = self._conn.execute(f"DELETE FROM exchanges WHERE id IN ({ids})", (run_id,)).rowcount
             self._conn.execute("DELETE FROM forget")
+            self._forget_findings(run_id)
         return int(gone)
 
     def update_meta(self, run_id: int, values: dict[str, Any]) -> None:
@@ -289,6 +297,8 @@ class Writer:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+        except self.outages as exc:
+            raise outage(str(self.path), exc) from None
         except self._errors as exc:
             raise StoreError(
                 f"cannot write to {self.path}: {exc}",
@@ -319,6 +329,7 @@ class Writer:
             self._conn.executemany(
                 "UPDATE differences SET endpoint = ? WHERE run_id = ? AND endpoint = ?", rows
             )
+            self._forget_findings(run_id)
 
     def apply_noise(self, run_id: int, paths: Sequence[NoisePath], *, replace: bool = True) -> int:
         """Class the run's differences on noise ``paths`` as noise, in one transaction.
@@ -345,6 +356,7 @@ class Writer:
                 if rules and any(r.covers(Difference(kind, path)) for r in rules):
                     flagged.append((diff_id,))
         self._conn.executemany("UPDATE differences SET noise = 1, learned = 1 WHERE id = ?", flagged)
+        self._forget_findings(run_id)
         turned = self._conn.execute(
             "UPDATE exchanges SET outcome = ? WHERE run_id = ? AND outcome = ?"
             " AND EXISTS (SELECT 1 FROM differences d WHERE d.exchange_id = exchanges.id AND d.noise = 1)"

@@ -96,6 +96,10 @@ def test_pending_requests_are_bounded(tmp_path: Path, monkeypatch: pytest.Monkey
             ],
             r"record 2 \(id a2\) has no HTTP request line",
         ),
+        (  # a method that is not a token never passes for one: the request line does not parse
+            [gorutil.record(1, "a1", 1, gorutil.request("GET /ADMIN/SECRET?X=", "/api/v1/public"))],
+            r"record 1 \(id a1\) has no HTTP request line",
+        ),
         ([gorutil.record(2, "a1", 1, b"HTTP/1.1 OK\r\n\r\n")], r"record 1 \(id a1\) has no HTTP status line"),
         (
             [gorutil.record(1, "a1", 1, gorutil.request("POST", "/", body=b"0123456789")[:-4])],

@@ -259,6 +259,8 @@ def test_entry_without_response(tmp_path: Path) -> None:
         ({"url": "chrome-extension://abcdef/script.js"}, "not http"),
         ({"url": "data:image/png;base64,AAAA", "method": ""}, "not http"),  # as Safari writes it
         ({"method": ""}, "no request method"),
+        ({"method": "GET /ADMIN/SECRET?X="}, "request method is not an HTTP token"),
+        ({"method": "GET\r\nX-Injected: 1"}, "request method is not an HTTP token"),
     ],
 )
 def test_unreplayable_entries_are_yielded_with_a_skip(

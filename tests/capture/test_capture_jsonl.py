@@ -76,12 +76,15 @@ def test_skips_like_har(tmp_path: Path) -> None:
         {"method": "GET", "url": "https://x.test/ws", "headers": {"Upgrade": "websocket"}},
         {"method": "GET", "url": "data:text/plain,hi"},
         {"method": "GET", "url": "https://x.test/ok"},
+        {"method": "GET /ADMIN/SECRET?X=", "url": "https://x.test/api/v1/public"},
     ]
     exchanges = list(capture.read(_write(tmp_path / "c.jsonl", lines)))
-    assert [e.skip for e in exchanges] == [None, None, "not http", None]
+    not_a_token = "request method is not an HTTP token"
+    assert [e.skip for e in exchanges] == [None, None, "not http", None, not_a_token]
     assert [e.request.stream.kind if e.request.stream else None for e in exchanges] == [
         "websocket",
         "websocket",
+        None,
         None,
         None,
     ]

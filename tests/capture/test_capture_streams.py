@@ -151,3 +151,36 @@ def test_sse_parser_follows_whatwg() -> None:
     bad = Parser()
     bad.feed("nonsense\nretry: soon\ndata: z\n\n")
     assert bad.malformed == 2
+
+
+def test_a_close_frame_is_the_streams_close_not_a_message(tmp_path: Path) -> None:
+    from paritycheck.capture import CaptureWriter, read
+    from paritycheck.models import Close
+
+    entry = {
+        "startedDateTime": "2026-01-01T00:00:00.000Z", "time": 1,
+        "request": {"method": "GET", "url": "wss://x.test/ws", "httpVersion": "HTTP/1.1", "headers": [],
+                    "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0},
+        "response": {"status": 101, "statusText": "", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [],
+                     "content": {"size": 0, "mimeType": ""}, "redirectURL": "", "headersSize": -1,
+                     "bodySize": 0},
+        "cache": {}, "timings": {"send": 0, "wait": 0, "receive": 0},
+        "_webSocketMessages": [
+            {"type": "send", "time": 1.0, "opcode": 1, "data": "hi"},
+            {"type": "receive", "time": 1.1, "opcode": 9, "data": ""},
+            {"type": "receive", "time": 1.2, "opcode": 1, "data": "> hi"},
+            {"type": "receive", "time": 1.3, "opcode": 8, "data": "4001 session expired"},
+        ],
+    }  # fmt: skip
+    har = tmp_path / "ws.har"
+    har.write_text(json.dumps({"log": {"version": "1.2", "entries": [entry]}}))
+    (exchange,) = read(har)
+    stream = exchange.request.stream
+    assert stream is not None and [m.data for m in stream.messages] == ["hi", "> hi"]
+    assert stream.close == Close(4001, "session expired", "server") and not stream.truncated
+    # Written back, HAR and JSON lines alike, the close comes back as it was.
+    for name in ("again.har", "again.jsonl"):
+        with CaptureWriter(tmp_path / name, redact=None) as writer:
+            writer.write(exchange)
+        (back,) = read(tmp_path / name)
+        assert back.request.stream is not None and back.request.stream.close == stream.close, name

@@ -116,3 +116,25 @@ def test_lenient_with_specs_that_bend_the_standard(tmp_path: Path) -> None:
         "              schema: {type: string, enum: [2020-01-01]}\n"
     )
     assert load_spec(dated).operation("GET", "/d") is not None
+
+
+def test_openapi_3_2_is_read_with_its_query_method_and_additional_operations() -> None:
+    import json as _json
+
+    from paritycheck.models import Reply
+
+    contract = load_spec(Path(__file__).resolve().parents[1] / "data/openapi/features/api32.yaml")
+    assert contract.version == "3.2.0"
+    assert {op.key for op in contract.operations} == {
+        "QUERY /lib/books", "COPY /lib/books", "GET /lib/books/{id}", "GET /lib/feed"
+    }  # fmt: skip
+
+    def reply(body: object) -> Reply:
+        return Reply(200, (("content-type", "application/json"),), _json.dumps(body).encode())
+
+    book = {"id": 1, "title": None, "kind": "book"}
+    assert contract.validate("GET", "/lib/books/1", reply(book)) == []  # 2020-12: a type array, null
+    wrong = contract.validate("GET", "/lib/books/1", reply({**book, "kind": "film"})) or []
+    assert [v.keyword for v in wrong] == ["const"]
+    assert contract.validate("QUERY", "/lib/books", reply({"items": [book]})) == []
+    assert [v.path for v in contract.validate("QUERY", "/lib/books", reply({})) or []] == ["$.items"]

@@ -84,3 +84,24 @@ def test_any_segment_fills_a_parameter(segment: str) -> None:
     expected = "new" if segment == "new" else "item"
     assert router.find("GET", f"/v1/items/{segment}") == expected
     assert router.find("GET", f"/items/{segment}") == expected
+
+
+def test_a_path_or_operation_servers_list_overrides_the_documents(tmp_path: Path) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\n"
+        "servers: [{url: 'https://api.example/{v}', variables: {v: {default: v2}}}]\n"
+        "paths:\n"
+        "  /users: {get: {responses: {'200': {description: ok}}}}\n"
+        "  /files:\n"
+        "    servers: [{url: 'https://files.example/storage'}]\n"
+        "    get: {responses: {'200': {description: ok}}}\n"
+        "    put: {servers: [{url: /upload}], responses: {'200': {description: ok}}}\n"
+    )
+    contract = load_spec(spec)
+    assert {op.key for op in contract.operations} == {
+        "GET /v2/users", "GET /storage/files", "PUT /upload/files"
+    }  # fmt: skip
+    assert key(contract, "GET", "/storage/files") == "GET /storage/files"
+    assert key(contract, "PUT", "/upload/files") == "PUT /upload/files"
+    assert key(contract, "GET", "/v2/users") == "GET /v2/users"

@@ -67,6 +67,13 @@ def test_a_pattern_jsonschema_rs_cannot_compile_falls_back_to_jsonschema() -> No
         {"type": "object", "required": ["a"], "properties": {}, "pattern": "^.{0,9}$"}
     )({})
     assert missing.path == "$.a" and missing.keyword == "required"
+    # Every missing property is named, its own, not the first one three times ("3× $.alpha").
+    three = compile_schema(
+        {"type": "object", "required": ["alpha", "beta", "gamma", "delta"], "pattern": "^.{0,9}$",
+         "properties": {"item": {"type": "object", "required": ["x", "y"]}}}
+    )({"beta": 1, "item": {}})  # fmt: skip
+    assert sorted(f.path for f in three) == ["$.alpha", "$.delta", "$.gamma", "$.item.x", "$.item.y"]
+    assert {f.keyword for f in three} == {"required"} and all(f.value is None for f in three)
 
 
 def test_one_invalid_schema_makes_only_its_operations_unusable(tmp_path: Path) -> None:

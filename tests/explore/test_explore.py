@@ -95,7 +95,7 @@ def test_every_kind_of_probe_is_generated_and_labelled(schema: object) -> None:
     )
     # valid examples of secured operations carry the placeholder that [auth] replaces per backend
     secured = next(r for r in plan.requests if r.kind == "valid" and r.operation == "GET /api/v1/kpis")
-    assert ("Authorization", "Bearer paritycheck-explore") in secured.headers
+    assert ("Authorization", "Bearer paritycheck-explore.bearerAuth") in secured.headers
 
 
 def test_writes_are_generated_only_when_allowed(schema: object) -> None:
@@ -221,7 +221,9 @@ async def test_the_reports_show_the_coverage_of_a_generated_run(tmp_path: Path, 
     assert '<section id="explore">' in page and "seed 2" in page
     assert "GET /api/v1/kpis/{kpi_id}" in page and "never" in page  # writes were not generated
     text = markdown.read_text()
-    assert "### Generated requests" in text and "| `POST /api/v1/projects` | never |" in text
+    assert "### Generated requests" in text
+    never = "never: unsafe method (pass --allow-writes to generate writes)"
+    assert f"| `POST /api/v1/projects` | {never} |" in text
 
 
 @pytest.fixture
@@ -288,9 +290,11 @@ async def test_openapi_links_become_sequences_with_each_backends_own_id(
 ) -> None:
     # The demo spec links createProject (201) to getProject and listComments by the new id. The legacy
     # and the port number projects differently, so only correlation makes the follow-up read succeed.
-    config = config_for(samples, allow_writes=True)
+    config = config_for(samples)
     db = tmp_path / "r.db"
-    result = await explore(config, SPEC, db=db, seed=4, max_examples=1, all_operations=True)
+    result = await explore(
+        config, SPEC, db=db, seed=4, max_examples=1, all_operations=True, allow_writes=True
+    )
     linked = [i for i, r in enumerate(result.plan.requests) if r.kind == "stateful"]
     targets = {
         result.plan.requests[i].operation: i for i in linked if result.plan.requests[i].method == "GET"

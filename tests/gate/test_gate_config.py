@@ -24,7 +24,16 @@ def test_defaults() -> None:
         0,
         "known-differences.toml",
     )
-    assert gate.endpoint == ()
+    assert gate.endpoint == () and gate.max_findings == {} and gate.max_breaking == -1
+
+
+def test_max_findings_per_grade(tmp_path: Path) -> None:
+    config = load(
+        tmp_path, "[gate]\nmax_findings = { server-error = 0, breaking = 3, accepts-refused = -1 }\n"
+    )
+    assert config.gate.max_findings == {"server-error": 0, "breaking": 3, "accepts-refused": -1}
+    table = load(tmp_path, "[gate.max_findings]\nbehavioural = 10\n")
+    assert table.gate.max_findings == {"behavioural": 10}
 
 
 def test_gate_section_with_endpoint_rules(tmp_path: Path) -> None:
@@ -72,6 +81,11 @@ min_samples = 10
             r"gate.endpoint\[0\].max_p95_ratio must be",
         ),
         ('[[gate.endpoint]]\nmatch = "GET /a"\nignore = []\n', r"unknown key 'gate.endpoint\[0\].ignore'"),
+        ("[gate]\nmax_findings = { breakng = 0 }\n", r"gate.max_findings has no 'breakng'.*"),
+        ("[gate]\nmax_findings = { breaking = -2 }\n", r"gate.max_findings.breaking must be at least -1"),
+        ('[gate]\nmax_findings = { breaking = "none" }\n', r"gate.max_findings.breaking must be integer"),
+        ("[gate]\nmax_findings = 0\n", r"gate.max_findings must be table"),
+        ("[gate]\nmax_breaking = -3\n", r"gate.max_breaking must be at least -1"),
     ],
 )
 def test_bad_gate_config_names_file_and_key(tmp_path: Path, text: str, message: str) -> None:

@@ -1,4 +1,4 @@
-"""Run history: figures per run, new / flaky / gone differences, recorded gate verdicts."""
+"""Run history: figures per run, new / flaky / gone findings (by signature), recorded gate verdicts."""
 
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ def run_with(store, *diffs: Difference) -> int:  # type: ignore[no-untyped-def]
     return add_run(store, outcomes)
 
 
-def key(d: Difference) -> tuple[str, str, str]:
-    return ("GET /x", d.kind, d.path)
+def key(d: Difference) -> str:
+    """The signature of the finding the difference is (paritycheck.findings): kind and field."""
+    return f"{d.kind} *.{d.path.removeprefix('$.')}"
 
 
 def test_new_flaky_and_gone(tmp_path: Path) -> None:
@@ -40,6 +41,19 @@ def test_new_flaky_and_gone(tmp_path: Path) -> None:
     assert [r.flaky for r in rows] == [(), (), (key(C),), (key(C),)]
     assert [r.gone for r in rows] == [(), (key(C),), (key(B),), ()]
     assert rows[0].groups == 2 and rows[0].parity == 10 / 12 * 100
+    new = rows[1].to_json()["new"]
+    assert new == [
+        {"signature": "added *.b", "risk": "additive", "title": "`b`: absent on legacy, present on candidate"}
+    ]
+
+
+def test_a_finding_keeps_its_key_across_endpoints(tmp_path: Path) -> None:
+    """History keys on findings: the same root cause moving to another endpoint is not new."""
+    with open_store(tmp_path) as store:
+        add_run(store, [*counts("GET /x", matched=5), outcome("GET /x", Status.MISMATCHED, diffs=(B,))])
+        add_run(store, [*counts("GET /y", matched=5), outcome("GET /y", Status.MISMATCHED, diffs=(B,))])
+        rows = history(store)
+    assert rows[1].new == () and rows[1].gone == () and rows[1].groups == 1
 
 
 def test_limit_shortens_the_list_but_not_the_memory(tmp_path: Path) -> None:

@@ -152,8 +152,9 @@ def test_cli_gate_since(tmp_path: Path) -> None:
     assert "no finished run" in future.output  # type: ignore[attr-defined]
 
 
-def test_breaking_differences_of_every_window_count_once_each(tmp_path: Path) -> None:
-    """max_breaking over a period: a breaking group in any window counts, and once however often seen."""
+def test_breaking_findings_of_every_window_count_once_each(tmp_path: Path) -> None:
+    """max_breaking over a period: a breaking finding in any window counts, and once however often seen;
+    so does the refusal the candidate accepts, on its own criterion."""
     from tests.store.storehelpers import outcome
 
     refused = Difference("status", "status", 403, 200)
@@ -163,8 +164,10 @@ def test_breaking_differences_of_every_window_count_once_each(tmp_path: Path) ->
         for n, diff in enumerate([refused, refused, Difference("removed", "$.id", 7, None)]):
             ids.append(add_run(store, [outcome(n, status=Status.MISMATCHED, differences=(diff,))]))
         two = evaluate_runs(store, ids[:2], gate, period="since x")
-        (row,) = [c for c in two.criteria if c.name == "breaking differences"]
+        (row,) = [c for c in two.criteria if c.name == "breaking findings"]
         assert row.measured == 1 and row.state == PASS
+        (refusals,) = [c for c in two.criteria if c.name == "candidate accepts what legacy refused"]
+        assert refusals.measured == 1 and refusals.state == FAIL
         three = evaluate_runs(store, ids, gate, period="since x")
-        (row,) = [c for c in three.criteria if c.name == "breaking differences"]
+        (row,) = [c for c in three.criteria if c.name == "breaking findings"]
         assert row.measured == 2 and row.state == FAIL

@@ -48,3 +48,51 @@ def test_same_backend_twice_exits_2(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "same backend" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("mode", ["proxy", "mirror"])
+async def test_sigterm_with_stuck_requests_exits_within_drain(tmp_path: Path, mode: str) -> None:
+    """Issue 23: one slow request held SIGTERM for ~61 s past --drain 10 (aiohttp's own shutdown
+    timeout), and a client that sent half a chunked body held it too. --drain bounds the whole stop."""
+    import time
+
+    from aiohttp import web
+
+    from tests.servers import serve
+
+    async def slow(request: web.Request) -> web.Response:
+        await request.read()
+        if request.path == "/slow":
+            await asyncio.sleep(60)
+        return web.json_response({"ok": True})
+
+    drain = 2.0
+    with serve(slow) as legacy, serve(slow) as candidate:
+        proc, port = await listener_process(
+            mode, legacy, candidate, "--drain", str(drain), db=tmp_path / "s.db", cwd=tmp_path
+        )
+        assert proc.stderr is not None
+        async with httpx.AsyncClient(timeout=30) as client:
+            stuck = asyncio.ensure_future(client.get(f"http://127.0.0.1:{port}/slow"))
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(
+                b"POST /upload HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nhalf\r\n"
+            )
+            await writer.drain()
+            await asyncio.sleep(0.5)  # both requests are in their handlers
+            signalled = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            rest = (await asyncio.wait_for(proc.stderr.read(), 30)).decode()
+            status = await proc.wait()
+            took = time.monotonic() - signalled
+            stuck.cancel()
+            await asyncio.gather(stuck, return_exceptions=True)
+            writer.close()
+    assert status == 0, rest
+    print(f"{mode}: exited {took:.2f} s after SIGTERM (--drain {drain})")
+    assert took < drain + 1, f"stopped {took:.1f} s after SIGTERM with --drain {drain}"
+    with Store.open(tmp_path / "s.db", create=False) as store:
+        run = store.run(store.latest_run_id())
+        reasons = [o.reason for o in store.exchanges(run.id)]
+    assert run.status == "complete"
+    assert "dropped: shut down before it was shadowed" in reasons  # accounted for, not lost

@@ -1,4 +1,5 @@
-"""Integration: Debian's nginx serves the legacy sample and mirrors each request to ``paritycheck mirror``."""
+"""Integration: Debian's nginx serves the legacy sample and mirrors each request to ``paritycheck mirror``,
+with the server block that deploy/nginx-mirror.yaml ships."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import yaml
 
 from paritycheck.samples import running
 from paritycheck.samples.record import Session, play
@@ -20,7 +22,10 @@ NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").i
 
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx)")
 
-CONF = """
+ROOT = Path(__file__).resolve().parents[2]
+
+#: The http block around deploy/nginx-mirror.yaml's server block (what nginx's own nginx.conf has).
+HTTP = """
 daemon off;
 worker_processes 1;
 pid {dir}/nginx.pid;
@@ -33,21 +38,23 @@ http {{
     fastcgi_temp_path {dir}/fastcgi;
     uwsgi_temp_path {dir}/uwsgi;
     scgi_temp_path {dir}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            mirror /mirror;
-            mirror_request_body on;
-            proxy_pass {legacy};
-        }}
-        location = /mirror {{
-            internal;
-            proxy_pass {mirror}$request_uri;
-            proxy_set_header Host $host;
-        }}
-    }}
+{server}
 }}
 """
+
+
+def nginx_conf(directory: Path, *, port: int, legacy: str, mirror: str) -> str:
+    """The shipped snippet with this test's addresses in place of the cluster's service names."""
+    snippet = yaml.safe_load((ROOT / "deploy" / "nginx-mirror.yaml").read_text(encoding="utf-8"))
+    server = snippet["data"]["paritycheck-mirror.conf"]
+    for old, new in (
+        ("server api-legacy:8080;", f"server {urlsplit(legacy).netloc};"),
+        ("server paritycheck-mirror:8081;", f"server {urlsplit(mirror).netloc};"),
+        ("listen 8080;", f"listen 127.0.0.1:{port};"),
+    ):
+        assert old in server, f"deploy/nginx-mirror.yaml no longer has {old!r}"
+        server = server.replace(old, new)
+    return HTTP.format(dir=directory, server=server)
 
 
 def free_port() -> int:
@@ -64,11 +71,8 @@ async def test_nginx_mirror_feeds_the_sink_and_every_copy_is_accounted(tmp_path:
             port = free_port()
             conf = tmp_path / "nginx.conf"
             conf.write_text(
-                CONF.format(
-                    dir=tmp_path,
-                    port=port,
-                    legacy=samples.legacy_url,
-                    mirror=f"http://127.0.0.1:{server.port}",
+                nginx_conf(
+                    tmp_path, port=port, legacy=samples.legacy_url, mirror=f"http://127.0.0.1:{server.port}"
                 ),
                 encoding="utf-8",
             )

@@ -18,7 +18,7 @@ from paritycheck.config import Backend, Config, NormaliseConfig
 from paritycheck.models import Exchange, Outcome, Reply, Request, Status
 from paritycheck.noise import NoisePath
 from paritycheck.noise.suggest import config_of_run, suggest
-from paritycheck.run import runner
+from paritycheck.run import config_record, runner
 from paritycheck.store import Store
 
 JSON = (("content-type", "application/json"),)
@@ -32,7 +32,7 @@ def reply(body: Any) -> Reply:
 def store_run(store: Store, config: Config, pairs: list[tuple[str, Any, Any, Any]]) -> int:
     """Store one exchange per (endpoint, legacy body, candidate body, legacy re-ask body or None)."""
     comparator = Comparator(config.normalise, config.endpoint)
-    run_id = store.start_run(tool_version="t", config=runner.config_record(config), backends={}, captures=[])
+    run_id = store.start_run(tool_version="t", config=config_record(config), backends={}, captures=[])
     for i, (endpoint, legacy, candidate, again) in enumerate(pairs):
         a, b = reply(legacy), reply(candidate)
         diffs = comparator.compare(endpoint, a, b)

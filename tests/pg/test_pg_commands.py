@@ -58,12 +58,13 @@ def _md_rows(markdown: str) -> list[list[str]]:
 
 def _timeless(value: Any) -> Any:
     """A JSON document without latency figures (two runs never take the same time) and without the
-    example values of difference groups (the first to arrive, which varies from run to run)."""
+    example values of difference groups and findings (the first to arrive, which varies from run to
+    run)."""
     if isinstance(value, dict):
         return {
             k: _timeless(v)
             for k, v in value.items()
-            if k not in ("legacy", "candidate")
+            if k not in ("legacy", "candidate", "exchange_id")
             and not any(word in k for word in ("p95", "p50", "latency", "_ms", "started", "ended"))
         }
     if isinstance(value, list):

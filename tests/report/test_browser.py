@@ -14,9 +14,14 @@ from typing import Any
 
 import pytest
 
+from paritycheck import samples
+from paritycheck.config import load
 from paritycheck.report import write_html
+from paritycheck.run import replay_captures
 from paritycheck.store import Store
 from tests.report.reportdata import add_contract_check, demo_outcomes, write_run
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.browser
 
@@ -67,8 +72,8 @@ def contract_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 class Page:
     """A loaded report page with everything it logged and requested."""
 
-    def __init__(self, browser: Any, path: Path) -> None:
-        self.page = browser.new_page()
+    def __init__(self, browser: Any, path: Path, *, viewport: dict[str, int] | None = None) -> None:
+        self.page = browser.new_page(viewport=viewport) if viewport else browser.new_page()
         self.console: list[str] = []
         self.errors: list[str] = []
         self.requests: list[str] = []
@@ -103,7 +108,7 @@ def test_injected_script_does_not_run(page: Page) -> None:
     assert page.page.evaluate("typeof window.__pwned") == "undefined"
     assert page.page.evaluate("document.scripts.length") == 1
     page.page.locator('details.ep[data-ep="GET /search"] > summary').click()
-    group = page.page.locator('details.grp[data-path="$.name"]')
+    group = page.page.locator('#differences details.grp[data-path="$.name"]')
     group.locator("> summary").click()
     group.locator(".example").first.wait_for(state="visible")
     assert "<script>window.__pwned = 1</script>" in group.inner_text()
@@ -144,7 +149,7 @@ def test_filtering(page: Page) -> None:
 
 def test_difference_group_expands_to_both_responses(page: Page) -> None:
     page.page.locator("#endpoints-table a", has_text="GET /orders/{id}").click()
-    group = page.page.locator('details.grp[data-path="$.price"]')
+    group = page.page.locator('#differences details.grp[data-path="$.price"]')
     assert not group.locator(".example").first.is_visible()
     group.locator("> summary").click()
     example = group.locator(".example").first
@@ -177,6 +182,74 @@ def test_contract_section(browser: Any, contract_report: Path) -> None:
         details.locator("table").wait_for(state="visible")
         assert "<script>window.__pwned = 1</script>" in details.inner_text()
         assert page.evaluate("typeof window.__pwned") == "undefined"
+        assert loaded.errors == []
+    finally:
+        page.close()
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled demo replayed as ``make demo`` does (its writes allowed), and its HTML report."""
+    import asyncio
+    import concurrent.futures
+    import dataclasses
+
+    folder = tmp_path_factory.mktemp("browser-demo")
+    config = load(ROOT / "paritycheck.toml")
+
+    async def replay() -> None:
+        async with samples.running(summary_delay=0) as s:
+            backends = dataclasses.replace(
+                config.backends,
+                legacy=dataclasses.replace(config.backends.legacy, url=s.legacy_url),
+                candidate=dataclasses.replace(config.backends.candidate, url=s.candidate_url),
+            )
+            replay = dataclasses.replace(config.replay, allow_writes=True)
+            await replay_captures(
+                dataclasses.replace(config, backends=backends, replay=replay),
+                [ROOT / "captures" / "auth.har"],
+                db=folder / "r.db",
+            )
+
+    # In a thread of its own: Playwright's sync API runs an event loop in this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(lambda: asyncio.run(replay())).result()
+    with Store.open(folder / "r.db", create=False) as store:
+        return write_html(store, None, folder / "index.html")
+
+
+def test_the_first_findings_are_visible_without_scrolling(browser: Any, demo_report: Path) -> None:
+    """Issue 21: the report opens with the findings; at 1400x900 the first ones show before any scroll,
+    the forgotten authorisation check first, and each opens onto its groups and an example."""
+    loaded = Page(browser, demo_report, viewport={"width": 1400, "height": 900})
+    page = loaded.page
+    try:
+        assert loaded.errors == [] and loaded.requests == [demo_report.as_uri()]
+        assert page.evaluate("window.scrollY") == 0
+        for n in (1, 2, 3):
+            summary = page.locator(f"#f-{n} > summary")
+            box = summary.bounding_box()
+            assert summary.is_visible() and box is not None and box["y"] + box["height"] <= 900, (n, box)
+        first = page.locator("#f-1")
+        assert first.get_attribute("data-grade") == "accepts-refused"
+        assert "DELETE /api/v1/tasks/{id} 401 → 204" in first.locator("> summary").inner_text()
+        # the headline names the top three, above the figures
+        assert page.locator(".headline li").count() == 3
+        headline = page.locator(".headline").bounding_box()
+        figures = page.locator(".figures").bounding_box()
+        assert headline is not None and figures is not None and headline["y"] < figures["y"]
+        # findings come before the endpoints and the latency
+        order = page.evaluate(
+            "['findings', 'endpoints', 'latency'].map(id => document.getElementById(id).offsetTop)"
+        )
+        assert order == sorted(order)
+        first.locator("> summary").click()
+        group = first.locator("details.grp").first
+        group.locator("> summary").click()
+        example = group.locator(".example").first
+        example.wait_for(state="visible")
+        assert "HTTP 401" in example.inner_text() or "401" in example.inner_text()
+        assert "paritycheck accept --finding" in first.inner_text()
         assert loaded.errors == []
     finally:
         page.close()

@@ -151,3 +151,19 @@ def test_gate_figure_only_when_recorded(demo_store: Store) -> None:
     assert "p95 ratio (GET &lt;x&gt;)" in page and "GET <x>" not in page
     demo_store.update_meta(run_id, {"gate": {"verdict": "pass", "failed": []}})
     assert re.search(r'<div class="fig pass" data-fig="gate"><div class="v">PASS<', _render(demo_store))
+
+
+def test_a_capture_shows_its_digest_and_a_live_window_its_name_only(tmp_path: Path) -> None:
+    from tests.report.reportdata import demo_outcomes, write_run
+
+    with Store.open(tmp_path / "r.db") as store:
+        replayed = write_run(store, list(demo_outcomes(4)))
+        window = store.start_run(
+            tool_version="0.1.0", config={}, backends={"legacy": "http://l", "candidate": "http://c"},
+            captures=[{"name": "proxy window from 2026-01-01T10:00:00+00:00"}],
+        )  # fmt: skip
+        store.finish_run(window, status="complete")
+        page = html.render_html(model.build(store, replayed))
+        live = html.render_html(model.build(store, window))
+    assert 'captures/demo.har</span> <span class="muted mono">sha256:abababababab</span>' in page
+    assert "proxy window from 2026-01-01T10:00:00+00:00" in live and "sha256:" not in live

@@ -21,6 +21,20 @@ def test_summary_lists_what_is_not_at_parity(demo_store: Store) -> None:
     assert "`GET /reports/summary`" in latency
 
 
+def test_findings_come_first_and_the_top_three_are_named(demo_store: Store) -> None:
+    report = model.build(demo_store)
+    text = markdown.render_markdown(report)
+    assert text.index("### Findings") < text.index("### Endpoints not at parity")
+    head = text.split("### Findings")[0]
+    n = len(report.findings)
+    assert f"**{n} findings**" in head and "**1.**" in head and "**3.**" in head
+    rows = [
+        line for line in text.split("### Findings")[1].split("###")[0].splitlines() if line.startswith("| ")
+    ]
+    assert len(rows) == n + 1  # the heading row and one per finding
+    assert "`price`: a number on legacy, a string on candidate" in text
+
+
 def test_values_render_as_text(demo_store: Store) -> None:
     text = markdown.render_markdown(model.build(demo_store))
     assert "<script>" not in text

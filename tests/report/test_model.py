@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from paritycheck.models import Status
 from paritycheck.report import model
 from paritycheck.store import Store
+from tests.report.reportdata import demo_outcomes
 
 
 def test_verdict_counts_and_previous_run(demo_store: Store) -> None:
@@ -44,6 +46,22 @@ def test_slower_endpoint_and_curves(demo_store: Store) -> None:
         for c in (e.legacy_curve, e.candidate_curve):
             assert list(c) == sorted(c)
             assert len(c) in (0, len(model.CURVE_POINTS))
+
+
+def test_only_what_the_gate_would_judge_is_slower(demo_store: Store) -> None:
+    """Ten times slower on 40 pairs is slower, with an interval above 1; on 8 pairs it is not judged
+    (issue 21: "1.49x slower" painted red on 8 pairs, where the gate says "not judged")."""
+    from tests.report.reportdata import outcome, write_run
+
+    few = [outcome(i, "GET /few", Status.MATCHED, legacy_ms=10, candidate_ms=100 + i) for i in range(8)]
+    run_id = write_run(demo_store, [*few, *list(demo_outcomes())])
+    report = model.build(demo_store, run_id)
+    rows = {e.endpoint: e for e in report.endpoints}
+    judged, small = rows["GET /reports/summary"], rows["GET /few"]
+    assert judged.judged and judged.interval is not None and judged.interval[0] > 1 and judged.slower
+    assert small.ratio is not None and small.ratio > 9 and not small.judged and not small.slower
+    assert rows["GET /orders/{id}"].judged and rows["GET /orders/{id}"].interval is None  # not worth it
+    assert report.min_samples == 30
 
 
 def test_failed_and_skipped_reasons(demo_store: Store) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from paritycheck import capture, samples
+from paritycheck import capture, findings, samples
 from paritycheck.config import GateConfig, load
 from paritycheck.gate import evaluate
 from paritycheck.report import html, model
@@ -66,6 +66,12 @@ def test_the_demo_streams_show_only_the_seeded_differences(streams_db: tuple[Pat
             ("removed", "$.events[0].data.arguments[0].user"),
         ],
     }
+    # Two seeded root causes, two findings: the event count follows the missing event, and the removed
+    # and added keys with the same value in the same exchange are one rename.
+    with Store.open(db, create=False) as store:
+        found = {f.signature: f for f in findings.of_run(store, run_id)}
+    assert set(found) == {"event-missing *.events[*]", "renamed user→username"}
+    assert [m.path for m in found["event-missing *.events[*]"].consequences] == ["$.count"]
 
 
 def test_the_html_report_shows_both_event_sequences_with_the_differing_events_marked(

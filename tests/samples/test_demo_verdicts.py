@@ -93,6 +93,42 @@ def test_every_seeded_real_difference_is_reported_with_its_grade(
     assert invite["legacy"] == "" and invite["candidate"].startswith("[redacted: ")
 
 
+#: Seeded root cause (docs/demo.md) -> the signature of its finding, for those the capture exercises.
+SEEDED_FINDINGS = {
+    4: "removed null",  # description, ownerEmail, completedAt, team, lastLoginAt: null against left out
+    5: "order *.tags",
+    6: "changed *.weight_total",
+    8: "changed *.progress_percent",
+    9: "status 404→400",  # with the two error bodies as its detail
+    10: "type number→string",
+    12: "changed *.comment_count",
+    23: "changed *.invite_token empty→value",
+    24: "status 200→201",
+    25: "status 422→400",  # with the renamed error envelope as its detail
+    26: "status 401→204",
+    27: "removed *.items[*]",
+}
+
+
+def test_one_finding_per_seeded_root_cause_refusal_first(demo: tuple[dict[str, Any], Path, int]) -> None:
+    """Issue 21's acceptance: one finding per seeded root cause, the refusal first, the headline naming
+    the top three."""
+    summary = demo[0]
+    found = summary["findings"]
+    assert sorted(f["signature"] for f in found) == sorted(SEEDED_FINDINGS.values())
+    first = found[0]
+    assert first["signature"] == SEEDED_FINDINGS[26] and first["risk"] == ACCEPTS_REFUSED
+    assert first["endpoints"] == ["DELETE /api/v1/tasks/{id}"]
+    # the body of the refused delete comes with the status change: no finding of its own
+    assert any(g["consequence"] and g["path"] == "$" for g in first["groups"])
+    (validation,) = [f for f in found if f["signature"] == SEEDED_FINDINGS[25]]
+    title = [g for g in validation["groups"] if g["path"] == "$.error.title"]
+    assert title and title[0]["consequence"] and title[0]["wire"] == {"candidate": "$.errors.title"}
+    headline = summary["headline"]
+    assert headline.startswith(f"{len(SEEDED_FINDINGS)} findings: 1. {first['title']} 2. {found[1]['title']}")
+    assert f"3. {found[2]['title']}" in headline
+
+
 def test_no_instant_token_or_template_difference(demo: tuple[dict[str, Any], Path, int]) -> None:
     summary = demo[0]
     found = groups(summary)

@@ -132,3 +132,34 @@ def test_a_token_longer_than_the_display_bound_is_still_correlated() -> None:
     assert [d.path for d in differences] == ["$.user.token"]
     settled = SessionReplay(Config(), engine=None).settle(group, differences)  # type: ignore[arg-type]
     assert settled == ()
+
+
+def test_one_backend_value_for_two_captured_ones_is_still_that_backends_own() -> None:
+    # Two logins within one second: the legacy signed the same token twice, the candidate two tokens.
+    from paritycheck.compare.diff import diff
+    from paritycheck.config import Config
+    from paritycheck.session import Group, SessionReplay
+
+    group = Group(0, "s")
+    for captured, legacy, candidate in (("T1", "L", "C1"), ("T2", "L", "C2")):
+        group.answered("legacy", legacy, captured)
+        group.answered("candidate", candidate, captured)
+    settle = SessionReplay(Config(), engine=None).settle  # type: ignore[arg-type]
+    for legacy, candidate in (("L", "C1"), ("L", "C2"), ("Bearer L", "Bearer C2"), ("/t/L", "/t/C1")):
+        differences = tuple(diff({"token": legacy}, {"token": candidate}))
+        assert settle(group, differences) == (), (legacy, candidate)
+    # Values that stand for different captured ones, or a word that is not generated, still differ.
+    group.answered("candidate", "C3", "T3")
+    for legacy, candidate in (("L", "C3"), ("Bearer L", "Basic C1"), ("L", "unknown")):
+        differences = tuple(diff({"token": legacy}, {"token": candidate}))
+        assert settle(group, differences) == differences, (legacy, candidate)
+
+
+def test_the_earliest_exchange_in_capture_order_gives_the_value_whatever_order_they_finish() -> None:
+    from paritycheck.session import Group
+
+    group = Group(0, "s")
+    assert group.learn("legacy", ("project", "7"), 1007, index=5) is True
+    assert group.learn("legacy", ("project", "7"), 2007, index=3) is False  # earlier, finished later
+    assert group.learn("legacy", ("project", "7"), 3007, index=9) is False
+    assert group.values["legacy"][("project", "7")] == 2007

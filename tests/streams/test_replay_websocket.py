@@ -126,3 +126,73 @@ async def test_signalr_negotiates_per_backend_and_drops_handshake_and_pings() ->
         None,
     ], record
     assert all(e["data"] != {"type": 6} for e in record["events"])
+
+
+def closing_app(*, code: int | None, reason: str = "", delay: float = 0.0, after: int = 2) -> Any:
+    """``/ws``: greets, echoes; after ``after`` messages waits ``delay`` and closes (None: stays open)."""
+    import asyncio
+
+    from aiohttp import WSMsgType, web
+
+    async def ws(request: web.Request) -> web.StreamResponse:
+        sock = web.WebSocketResponse(protocols=("chat.v1",))
+        await sock.prepare(request)
+        await sock.send_str(json.dumps({"hello": "chat.v1"}))
+        echoed = 0
+        async for msg in sock:
+            if msg.type == WSMsgType.TEXT:
+                await sock.send_str("> " + msg.data)
+                echoed += 1
+                if echoed == after and code is not None:
+                    await asyncio.sleep(delay)
+                    await sock.close(code=code, message=reason.encode())
+        return sock
+
+    app = web.Application()
+    app.router.add_get("/ws", ws)
+    return app
+
+
+async def test_the_servers_close_right_after_its_last_message_is_part_of_the_conversation() -> None:
+    # A Chrome capture has no close frames: the count is reached, and the close that follows is read.
+    from paritycheck.compare import Comparator
+    from paritycheck.config import NormaliseConfig
+
+    with (
+        serve(closing_app(code=4001, reason="session expired")) as legacy,
+        serve(closing_app(code=1000)) as cand,
+    ):
+        (a, first), (b, second) = await _replay(legacy, _conversation()), await _replay(cand, _conversation())
+    assert first["close"] == {"code": 4001, "reason": "session expired"}
+    assert second["close"] == {"code": 1000, "reason": ""}
+    found = {(d.path, d.legacy, d.candidate) for d in Comparator(NormaliseConfig()).compare("WS /ws", a, b)}
+    assert found == {("$.close.code", 4001, 1000), ("$.close.reason", "session expired", "")}
+    # A server that keeps the connection open costs only the short grace, not idle_seconds.
+    with serve(closing_app(code=None)) as url:
+        reply, record = await _replay(url, _conversation(), Limits(idle_seconds=5, max_seconds=10))
+    assert record["close"] is None and record["end"] == "captured count" and reply.error is None
+
+
+async def test_a_captured_server_close_is_waited_for_and_compared() -> None:
+    from paritycheck.models import Close
+
+    captured = _conversation()
+    assert captured.stream is not None
+    stream = Stream("websocket", captured.stream.messages, close=Close(4001, "bye", "server"))
+    request = Request(captured.method, captured.url, captured.path, captured.query, captured.headers,
+                      stream=stream)  # fmt: skip
+    # Closing 0.4 s after the last message: past the grace, within idle_seconds: the capture says wait.
+    with (
+        serve(closing_app(code=4001, reason="bye", delay=0.4)) as slow,
+        serve(closing_app(code=None)) as open_,
+    ):
+        _, closed = await _replay(slow, request, Limits(idle_seconds=1.5, max_seconds=5))
+        _, never = await _replay(open_, request, Limits(idle_seconds=0.3, max_seconds=5))
+    assert closed["close"] == {"code": 4001, "reason": "bye"} and never["close"] is None
+
+
+async def test_signalr_ends_when_its_invocations_are_complete_not_after_idle() -> None:
+    with serve(hub_app()) as url:
+        _, record = await _replay(url, _signalr(), Limits(idle_seconds=3, max_seconds=10))
+    # "completed", not "idle": the conversation had ended, so no idle_seconds (3 s) was waited.
+    assert record["end"] == "completed" and record["events"][-1]["data"]["type"] == 3

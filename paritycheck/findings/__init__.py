@@ -1,0 +1,42 @@
+"""Findings: a run's differences clustered into root causes, riskiest first (issue 21).
+
+A **finding** is the groups of differences, across exchanges and endpoints, that one change in the
+candidate explains: clustered by a signature that abstracts the endpoint (signature.py), with the body
+differences of a changed status folded into the status finding (cluster.py), titled in words
+(words.py), stored with the run and dated by the run it was first seen in (persist.py). The gate and
+every report read them; this stage reads only the store.
+"""
+
+from __future__ import annotations
+
+from paritycheck.findings.cluster import assemble, cluster, folds
+from paritycheck.findings.model import (
+    ACCEPT_DAYS,
+    ACCEPT_REASON,
+    Finding,
+    Findings,
+    Member,
+    grade_label,
+    rank_key,
+)
+from paritycheck.findings.persist import VERSION, of_run, signatures_of
+from paritycheck.findings.signature import ERROR_BODY, field_of, signature
+
+__all__ = [
+    "ACCEPT_DAYS",
+    "ACCEPT_REASON",
+    "ERROR_BODY",
+    "VERSION",
+    "Finding",
+    "Findings",
+    "Member",
+    "assemble",
+    "cluster",
+    "field_of",
+    "folds",
+    "grade_label",
+    "of_run",
+    "rank_key",
+    "signature",
+    "signatures_of",
+]
