@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from paritycheck.compare import redact
 from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
 from paritycheck.store import Store
-from paritycheck.store import sqlite as store_mod
+from paritycheck.store import writer as store_mod
 
 HEADERS = (
     ("content-type", "application/json"),
@@ -99,10 +99,12 @@ def main() -> None:
     args = parser.parse_args()
     store_mod.LEVEL = args.level
     if args.no_redact:
-        redact.headers = lambda h: h
-        redact.url = lambda u: u
-        redact.body = lambda data, content_type: data
-        redact.json_value = lambda v: v
+        redact.request_secrets = lambda request: ()
+        redact.headers = lambda h, found=(): h
+        redact.url = lambda u, found=(): u
+        redact.body = lambda data, content_type, found=(): data
+        redact.json_value = lambda v, found=(), scan=True: v
+        redact.text = lambda s, found=(): s
     compression()
     measure(args.n, distinct=True)
     measure(args.n, distinct=False)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paritycheck.common.endpoints import EndpointMatcher, pattern_matches, template
+from paritycheck.common.endpoints import EndpointMatcher, pattern_matches, split_target, template
 from paritycheck.errors import ConfigError
 
 
@@ -23,6 +23,12 @@ from paritycheck.errors import ConfigError
         "507f1f77bcf86cd799439011",
         "eyJhbGciOiJIUzI1NiJ9abc123",
         "AbCdEfGh1234567890_-xyz",
+        # Secrets (issue 23): a JWT has dots, and none may ever name an endpoint.
+        "eyJhbGciOiJIUzI1NiJ9.eyJzaGFyZSI6IjQyIn0.Ab9Cd8Ef7Gh6Ij5Kl4Mn3Op2Qr1St0Uv",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzaGFyZSI6IjQyIn0.",
+        "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+        "ya29.a0AfH6SMBxabcdefghijklmnopqrstuvwxyz",
+        "eyJhbGciOiJIUzI1NiJ9%2EeyJzaGFyZSI6IjQyIn0%2EAb9Cd8Ef7Gh6Ij5Kl4Mn3Op2Qr1St0Uv",
     ],
 )
 def test_identifiers_become_id(segment: str) -> None:
@@ -49,6 +55,34 @@ def test_words_stay(segment: str) -> None:
 
 def test_query_is_not_part_of_the_template() -> None:
     assert template("/api/users/7?page=2") == "/api/users/{id}"
+
+
+@pytest.mark.parametrize(
+    ("target", "endpoint"),
+    [
+        ("http://alice@host/api/users/7", "GET /api/users/{id}"),
+        ("https://alice:pw@host:8443/a/b?x=1", "GET /a/b"),
+        ("http://alice@host/", "GET /"),
+        ("http://alice@host", "GET /"),
+    ],
+)
+def test_an_absolute_form_target_is_named_by_its_path(target: str, endpoint: str) -> None:
+    # A client may send a proxy "GET http://user@host/x": neither the user nor the host names anything.
+    assert EndpointMatcher().endpoint("GET", target) == endpoint
+
+
+@pytest.mark.parametrize(
+    ("stored", "parts"),
+    [
+        ("http://[redacted]@host/a?b=1#c", ("/a", "b=1")),  # what stores before issue 23 kept
+        ("http://redacted-1a2b3c4d@host:8080", ("/", "")),
+        ("/only/a/path?q", ("/only/a/path", "q")),
+        ("", ("/", "")),
+        ("http://[::1/x", ("/x", "")),  # an unclosed IPv6 literal: urlsplit raises
+    ],
+)
+def test_split_target_never_raises(stored: str, parts: tuple[str, str]) -> None:
+    assert split_target(stored) == parts
 
 
 _segment = st.one_of(

@@ -20,9 +20,10 @@ if TYPE_CHECKING:
     from paritycheck.run.plan import ReplayPlan
     from paritycheck.run.workers import WorkersRun
 
-#: replay's options a worker passes on as they are: (option, parameter name).
+#: replay's options a worker passes on as they are: (option, parameter name). ``--db`` goes by the
+#: environment instead (run/workers.py): a DSN's password must not show in ``ps``.
 _PASSED = (
-    ("--legacy", "legacy"), ("--candidate", "candidate"), ("--config", "config_file"), ("--db", "db"),
+    ("--legacy", "legacy"), ("--candidate", "candidate"), ("--config", "config_file"),
     ("--concurrency", "concurrency"), ("--rate", "rate"), ("--timeout", "timeout"),
     ("--contract", "contract_spec"),
 )  # fmt: skip

@@ -2,8 +2,8 @@
 JSONPath subset of ignore and unordered rules (``jsonpath``), endpoint names such as ``GET /users/{id}``
 (``endpoints``), helper processes (``childproc``), the event-loop runner (``aio``), the server-sent
 events parser (``sse``), counted nouns (``text``), fewer garbage collections during a run
-(``gctune``), reading a TOML file (``tomlfile``), backend base URLs (``urls``) and dataclasses built
-strictly from TOML tables (``tables``).
+(``gctune``), secrets recognised by their look (``secrets``), reading a TOML file (``tomlfile``),
+backend base URLs (``urls``) and dataclasses built strictly from TOML tables (``tables``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from paritycheck.common import (
     gctune,
     jsonparse,
     jsonpath,
+    secrets,
     sse,
     tables,
     text,
@@ -29,6 +30,7 @@ __all__ = [
     "gctune",
     "jsonparse",
     "jsonpath",
+    "secrets",
     "sse",
     "tables",
     "text",

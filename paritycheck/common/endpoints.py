@@ -14,10 +14,12 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
+from urllib.parse import unquote
 
+from paritycheck.common import secrets
 from paritycheck.errors import ConfigError
 
-__all__ = ["METHODS", "EndpointMatcher", "parse_pattern", "pattern_matches", "template"]
+__all__ = ["METHODS", "EndpointMatcher", "parse_pattern", "pattern_matches", "split_target", "template"]
 
 #: Words accepted as the METHOD of a pattern (besides ``*``): HTTP, PATCH, QUERY and WebDAV methods.
 METHODS = frozenset(
@@ -51,6 +53,7 @@ _LONG_HEX = re.compile(r"(?=[a-fA-F]*[0-9])[0-9a-fA-F]{12,}")
 _TOKEN = re.compile(r"(?=[^0-9]*[0-9])(?=[^A-Za-z]*[A-Za-z])[A-Za-z0-9_\-]{20,}={0,2}")
 
 ID = "{id}"
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/]*")
 
 
 def _is_id(segment: str) -> bool:
@@ -61,11 +64,15 @@ def _is_id(segment: str) -> bool:
         or _UUID.fullmatch(segment)
         or _LONG_HEX.fullmatch(segment)
         or _TOKEN.fullmatch(segment)
+        # A JWT (dots) or any other secret in the path must never become part of an endpoint's name,
+        # which reports, the gate, JUnit and /metrics labels all show.
+        or secrets.has_token(segment)
+        or ("%" in segment and secrets.has_token(unquote(segment)))
     )
 
 
 def template(path: str) -> str:
-    """Replace identifier-like segments (numbers, UUIDs, long hex, opaque tokens) with ``{id}``.
+    """Replace identifier-like segments (numbers, UUIDs, long hex, opaque tokens, secrets) with ``{id}``.
 
     Any query string or fragment is dropped; every other segment, including an empty one from a
     trailing slash, is kept, so the number of segments never changes.
@@ -74,9 +81,24 @@ def template(path: str) -> str:
     return "/".join(ID if _is_id(seg) else seg for seg in path.split("/"))
 
 
+def split_target(url: str) -> tuple[str, str]:
+    """``(path, query)`` of a URL or a request target; never raises, whatever a store or capture holds
+    (``urlsplit`` refuses ``http://[redacted]@host/``, which older stores kept)."""
+    rest = secrets.split_authority(url)[1].partition("#")[0]
+    path, _, query = rest.partition("?")
+    return path or "/", query
+
+
 def normalise_path(path: str) -> str:
-    """The path an endpoint is named after: no query, no fragment, no trailing slash, never empty."""
-    path = path.partition("?")[0].partition("#")[0].rstrip("/")
+    """The path an endpoint is named after: no query, no fragment, no trailing slash, never empty.
+
+    An absolute-form target (``http://user@host/x``, sent to a proxy) is named by its path: its scheme,
+    user information and host are not part of any endpoint.
+    """
+    path = path.partition("?")[0].partition("#")[0]
+    if "//" in path and not path.startswith("/"):
+        path = _ABSOLUTE.sub("", path, count=1)
+    path = path.rstrip("/")
     return path if path.startswith("/") else "/" + path
 
 

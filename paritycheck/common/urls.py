@@ -33,9 +33,22 @@ def backend_url_problem(url: str) -> str | None:
 
 
 def shown_url(url: str) -> str:
-    """``url`` fit for a message: its credentials (``user:password@``) left out."""
+    """``url`` fit for a message: its credentials (``user:password@``) and query values left out.
+
+    A backend URL with either is refused, and the message that says so must not print them: a query
+    can hold a key as well as user information can (``?api_key=...``).
+    """
     scheme, sep, rest = url.partition("://")
     netloc, slash, tail = rest.partition("/")
-    if not sep or "@" not in netloc:
+    if sep and "@" in netloc:
+        url = f"{scheme}://(credentials not shown)@{netloc.rpartition('@')[2]}{slash}{tail}"
+    base, qmark, query = url.partition("?")
+    if not qmark:
         return url
-    return f"{scheme}://(credentials not shown)@{netloc.rpartition('@')[2]}{slash}{tail}"
+    query, hash_, fragment = query.partition("#")
+    shown = "&".join(
+        f"{name}=(not shown)" if value else part
+        for part in query.split("&")
+        for name, _, value in [part.partition("=")]
+    )
+    return f"{base}?{shown}{hash_}{'(not shown)' if fragment else ''}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,12 +14,28 @@ from rich.table import Table
 from rich.text import Text
 
 from paritycheck.common.text import plural
-from paritycheck.compare import REDACTED
+from paritycheck.compare import redact
 from paritycheck.contract.check import Contract, Operation, Response, Violation, validate_reply
+from paritycheck.models import Request
 
 SIDES = ("legacy", "candidate", "recorded")
 #: Distinct violations kept per operation and side; the counts still include every one.
 MAX_KEPT = 50
+
+
+def _shows_mark(value: Any) -> bool:
+    """A stored value that redaction replaced (or marked inside): its failure says nothing."""
+    return isinstance(value, str) and redact.holds_mark(value)
+
+
+def _without_secrets(violations: list[Violation], found: redact.Found) -> list[Violation]:
+    """Violations whose values and messages no longer show the request's secret values."""
+    if not found:
+        return violations
+    return [
+        dataclasses.replace(v, value=redact.json_value(v.value, found), message=redact.text(v.message, found))
+        for v in violations
+    ]
 
 
 @dataclass(slots=True)
@@ -50,12 +67,14 @@ class ContractReport:
         candidate: Response | None = None,
         recorded: Response | None = None,
         redacted: bool = False,
+        request: Request | None = None,
     ) -> dict[str, list[Violation]] | None:
         """Validate the replies to one request and return each side's violations.
 
         A request no operation documents counts as undocumented (returns None). ``redacted``: the
-        bodies were redacted before (stored replies), so a failure whose value is the redaction
-        marker says nothing about the backend and is dropped.
+        bodies were redacted before (stored replies), so a failure whose value is, or holds, a
+        redaction mark says nothing about the backend and is dropped. ``request``: the replies are
+        raw, and the values of violations are searched for that request's secrets (an echoed cookie).
         """
         op = self.contract.operation(method, path)
         if op is None:
@@ -73,7 +92,9 @@ class ContractReport:
             self._exercise(op, reply.status)
             violations = validate_reply(op, reply)
             if redacted:
-                violations = [v for v in violations if v.value != REDACTED]
+                violations = [v for v in violations if not _shows_mark(v.value)]
+            elif request is not None and violations:
+                violations = _without_secrets(violations, redact.request_secrets(request))
             found[side] = violations
             broken[side] = bool(violations)
             stats.counts[side] += len(violations)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from paritycheck.common.endpoints import split_target
 from paritycheck.config import NormaliseConfig, build
 from paritycheck.contract.check import Contract, Violation, load_spec
 from paritycheck.contract.normalised import normalised_contract
@@ -86,7 +86,7 @@ class ReplayCheck:
             return  # skipped: nothing was sent
         request = outcome.exchange.request
         found = self.report.add(
-            request.method, request.path, legacy=outcome.legacy, candidate=outcome.candidate
+            request.method, request.path, legacy=outcome.legacy, candidate=outcome.candidate, request=request
         )
         if found:
             op = self.report.contract.operation(request.method, request.path)
@@ -128,7 +128,7 @@ def check_run(contract: Contract, store: Store, run_id: int, *, save: bool = Tru
         legacy, candidate = reply(ex.legacy), reply(ex.candidate)
         if legacy is None and candidate is None:
             continue
-        path = urlsplit(ex.url).path or "/"
+        path = split_target(ex.url)[0]
         found = report.add(ex.method, path, legacy=legacy, candidate=candidate, redacted=True)
         if found and recorder is not None:
             op = contract.operation(ex.method, path)

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from paritycheck.compare import detail, endpoint_method, risk, shape, wire_paths
+from paritycheck.compare import detail, endpoint_method, redact, risk, shape, wire_paths
 from paritycheck.findings import Findings, of_run
 from paritycheck.models import Difference, Outcome, Status
 from paritycheck.noise import NoisePath
@@ -309,11 +309,11 @@ def summarise(
 class _Group:
     __slots__ = ("candidate", "count", "legacy", "wire")
 
-    def __init__(self, d: Difference) -> None:
+    def __init__(self, d: Difference, found: redact.Found) -> None:
         self.count = 0
         # Kept exactly as the store would show it: redacted and through JSON.
-        self.legacy = stored_value(d.path, d.legacy)
-        self.candidate = stored_value(d.path, d.candidate)
+        self.legacy = stored_value(d.path, d.legacy, found)
+        self.candidate = stored_value(d.path, d.candidate, found)
         self.wire = wire_paths(d.kind, shape(d.path), d.legacy_path, d.candidate_path)
 
 
@@ -331,6 +331,7 @@ class LiveSummary:
             Status.FAILED.value: Counter(),
             Status.SKIPPED.value: Counter(),
         }
+        self._shown_reasons: dict[str, str] = {}
 
     def add(self, outcome: Outcome) -> None:
         """Count one outcome."""
@@ -342,10 +343,10 @@ class LiveSummary:
             self.mismatched += 1
         elif status is Status.FAILED:
             self.failed += 1
-            self._reasons[status.value][outcome.reason or "(no reason recorded)"] += 1
+            self._reasons[status.value][self._reason(outcome.reason)] += 1
         else:
             self.skipped += 1
-            self._reasons[status.value][outcome.reason or "(no reason recorded)"] += 1
+            self._reasons[status.value][self._reason(outcome.reason)] += 1
         counts = self._counts.get(endpoint)
         if counts is None:
             counts = self._counts[endpoint] = {}
@@ -359,12 +360,26 @@ class LiveSummary:
             pair[1].append(candidate.elapsed_ms)
         if outcome.differences:
             groups = self._groups.setdefault(endpoint, {})
+            found: redact.Found | None = None
             for d in outcome.differences:
                 key = (d.kind, shape(d.path), detail(d))
                 group = groups.get(key)
                 if group is None:
-                    group = groups[key] = _Group(d)
+                    if found is None:  # only for a group's first example: its values are shown
+                        found = redact.request_secrets(outcome.exchange.request)
+                    group = groups[key] = _Group(d, found)
                 group.count += 1
+
+    def _reason(self, reason: str | None) -> str:
+        """A failure or skip reason as the store keeps it: redacted (it may quote a URL)."""
+        if not reason:
+            return "(no reason recorded)"
+        shown = self._shown_reasons.get(reason)
+        if shown is None:
+            if len(self._shown_reasons) >= 4096:
+                self._shown_reasons.clear()
+            shown = self._shown_reasons[reason] = redact.text(reason)
+        return shown
 
     @property
     def parity(self) -> float | None:

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 LENGTH = struct.Struct("!I")
 #: The helper's redaction key comes from the parent, so both mark secrets alike.
-REDACT_KEY_ENV = "PARITYCHECK_REDACT_KEY"
+REDACT_KEY_ENV = redact.KEY_ENV
 #: Requests the listener could not even announce (the helper far behind or gone) kept for the window.
 LOST_LISTED = 100_000
 UNKNOWN_ENDPOINT = "(not handed off)"

@@ -15,6 +15,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from paritycheck.compare import redact
 from paritycheck.models import Outcome, Status
 
 #: Reasons that mark a skipped outcome as dropped (not a selection decision but lost capacity).
@@ -32,12 +33,21 @@ MAX_REASONS = 50
 OTHER = "other"
 
 
-def label(value: str) -> str:
-    """What ``value`` (an endpoint template, a reason) shows as in a /metrics label.
+_SHOWN: dict[str, str] = {}
 
-    The one place where request data becomes a label, so that a redaction of label values goes here.
+
+def label(value: str) -> str:
+    """What ``value`` (an endpoint template, a reason) shows as in a /metrics label or /status.
+
+    The one place where request data becomes a label, so it is redacted here: a reason can quote a
+    request's URL (a user name in an absolute-form target, issue 23). Remembered: values repeat.
     """
-    return value
+    shown = _SHOWN.get(value)
+    if shown is None:
+        if len(_SHOWN) >= 4096:
+            _SHOWN.clear()
+        shown = _SHOWN[value] = redact.text(value)
+    return shown
 
 
 class BoundedLabels:
@@ -143,7 +153,7 @@ class Metrics:
         elif status is Status.FAILED:
             t.failed += 1
         else:
-            reason = outcome.reason or ""
+            reason = label(outcome.reason or "")
             t.reasons[reason] = t.reasons.get(reason, 0) + 1
             if reason in DROPPED:
                 t.dropped += 1

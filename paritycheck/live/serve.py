@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from paritycheck.capture import CaptureWriter
+from paritycheck.common.urls import shown_url
 from paritycheck.config import Config
 from paritycheck.errors import ConfigError
 from paritycheck.live import rollout_admin
@@ -35,7 +36,7 @@ from paritycheck.live.window import Windows
 from paritycheck.live.yielding import LagGuard
 from paritycheck.noise import NoiseLearner
 from paritycheck.replay import Engine, make_transport
-from paritycheck.run import check_backends, config_record, open_recording
+from paritycheck.run import check_backends, config_record, open_recording, redacted_backends
 from paritycheck.store import RunInfo, Store
 
 #: Seconds of ``--drain`` kept for closing the window (store, noise, report) once requests and shadows
@@ -96,7 +97,7 @@ def check_distinct(config: Config) -> None:
             b.path.rstrip("/"),
         ):
             raise ConfigError(
-                f"legacy and candidate are the same backend ({legacy})",
+                f"legacy and candidate are the same backend ({shown_url(legacy)})",
                 hint="point [backends] candidate (or --candidate) at the new service",
             )
 
@@ -207,7 +208,7 @@ class LiveServer:
     async def start_shadow(self) -> None:
         """Open the store, start the shadow workers, ``--record`` and the admin listener (no client path)."""
         cfg, opts = self.config, self.options
-        backends = {"legacy": cfg.backends.legacy.url, "candidate": cfg.backends.candidate.url}
+        backends = redacted_backends(cfg)
         self.sessions = await self._sessions()
         self.windows = Windows(
             opts.db,

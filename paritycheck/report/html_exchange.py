@@ -10,8 +10,8 @@ import html
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
+from paritycheck.common.endpoints import split_target
 from paritycheck.common.jsonpath import format_path
 from paritycheck.compare import described
 from paritycheck.models import Difference, Headers
@@ -60,8 +60,8 @@ def called_urls(url: str, backends: Mapping[str, str]) -> list[tuple[str, str]]:
 
     This mirrors ``replay.transport.join_url`` (the report layer may not import the replay stage).
     """
-    parts = urlsplit(url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    path, query = split_target(url)
+    target = path + (f"?{query}" if query else "")
     if not target.startswith("/"):
         target = "/" + target
     return [(side, base.rstrip("/") + target) for side, base in backends.items() if base]
@@ -106,8 +106,8 @@ def _heading(x: Example, backends: Mapping[str, str] | None) -> str:
         f'<div class="mono called">called on {esc(side)}: {esc(x.method)} {esc(u)}</div>'
         for side, u in called
     )
-    parts = urlsplit(x.url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    path, query = split_target(x.url)
+    target = path + (f"?{query}" if query else "")
     return f'<h4 class="mono">{esc(x.method)} {esc(target)}</h4>{lines}' + (
         f'<div class="muted">recorded as {esc(x.method)} {esc(x.url)}</div>'
     )

@@ -347,9 +347,9 @@ def print_dry_run(
 ) -> int:
     """List what would be sent where; nothing is sent. Streams: memory does not grow with the capture.
 
-    Targets are redacted exactly as the store redacts URLs (``?api_key=[redacted]``). With ``json_to``,
-    one JSON document on stdout (``-``) or in that file: the requests that would be sent, the skips with
-    reasons, the counts.
+    Targets are redacted exactly as the store redacts URLs (``?api_key=redacted-1a2b3c4d``). With
+    ``json_to``, one JSON document on stdout (``-``) or in that file: the requests that would be sent,
+    the skips with reasons, the counts.
     """
     if json_to is not None and json_to != "-":
         path = Path(json_to)
@@ -367,28 +367,30 @@ def _dry_run(
 ) -> int:
     sent = 0
     skipped: Counter[str] = Counter()
-    legacy = config.backends.legacy.url or None
-    candidate = config.backends.candidate.url or None
+    with redact.unkeyed():  # as runs.backends keeps them
+        legacy = redact.url(config.backends.legacy.url) or None
+        candidate = redact.url(config.backends.candidate.url) or None
     if as_json:
         write('{"requests": [')
     first = True
     for item in plan:
         request = item.exchange.request
-        target = redact.url(request.target)
+        target = redact.url(request.target, redact.request_secrets(request))
+        skip = redact.text(item.skip) if item.skip is not None else None
         if as_json:
             line = {"method": request.method, "target": target, "endpoint": item.endpoint}
-            if item.skip is not None:
-                line["skipped"] = item.skip
+            if skip is not None:
+                line["skipped"] = skip
             write(("" if first else ",") + "\n  " + json.dumps(line, ensure_ascii=False))
             first = False
-        elif item.skip is None:
+        elif skip is None:
             write(f"{request.method} {target}  [{item.endpoint}]\n")
         else:
-            write(f"skip {request.method} {target}  ({item.skip})\n")
-        if item.skip is None:
+            write(f"skip {request.method} {target}  ({skip})\n")
+        if skip is None:
             sent += 1
         else:
-            skipped[item.skip] += 1
+            skipped[skip] += 1
     total_skipped = sum(skipped.values())
     if as_json:
         tail = {

@@ -5,7 +5,7 @@ with its consumers (store writer, live summary, progress), plus the dry run.
 from __future__ import annotations
 
 from paritycheck.run.prepare import Planned, dry_run, endpoint_matcher
-from paritycheck.run.record import check_backends, config_record
+from paritycheck.run.record import check_backends, config_record, redacted_backends
 from paritycheck.run.recording import open_recording
 from paritycheck.run.runner import RunResult, failed_outcome, replay_captures
 from paritycheck.run.shards import Shard, parse_shard
@@ -21,5 +21,6 @@ __all__ = [
     "failed_outcome",
     "open_recording",
     "parse_shard",
+    "redacted_backends",
     "replay_captures",
 ]

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from paritycheck.session import SessionReplay
     from paritycheck.store import Heartbeat, Store
 
-__all__ = ["check_backends", "config_record", "finish"]
+__all__ = ["check_backends", "config_record", "finish", "redacted_backends"]
 
 
 def check_backends(config: Config) -> None:
@@ -39,20 +39,41 @@ def check_backends(config: Config) -> None:
 def config_record(config: Config) -> dict[str, Any]:
     """The effective configuration as stored with a run, with every secret it may hold redacted.
 
-    Backend and ``[auth]`` header values, the ``[auth]`` login body's secret-looking members (a password
-    written in the file) and every ``[explore]`` credential.
+    Backend URLs (user information), backend and ``[auth]`` header values, backend reset commands, the
+    ``[auth]`` login body's secret-looking members (a password written in the file) and every
+    ``[explore]`` credential. Marks carry no hash here (``[redacted]``): shards of one run compare these
+    records (run/shards.py), and each shard's process has its own redaction key.
     """
     data = dataclasses.asdict(config)
-    for side in ("legacy", "candidate"):
-        headers = tuple(data["backends"][side]["headers"].items())
-        data["backends"][side]["headers"] = dict(redact.headers(tuple((k.lower(), v) for k, v in headers)))
-    auth = data["auth"]
-    auth["headers"] = dict(redact.headers(tuple((k.lower(), v) for k, v in auth["headers"].items())))
-    # REDACTED rather than a keyed mark: shards of one run compare these records (run/shards.py).
+    with redact.unkeyed():
+        backends = data["backends"]
+        for side in ("legacy", "candidate"):
+            backend = backends[side]
+            backend["url"] = redact.url(backend["url"])
+            backend["headers"] = _headers(backend["headers"])
+            if backend.get("reset"):
+                backend["reset"] = redact.text(backend["reset"])
+        if backends.get("legacy_secondary"):
+            backends["legacy_secondary"] = redact.url(backends["legacy_secondary"])
+        auth = data["auth"]
+        auth["headers"] = _headers(auth["headers"])
     body = auth["body"]
     auth["body"] = _secret_members(body) if isinstance(body, dict) else (redact.REDACTED if body else body)
     data["explore"]["credentials"] = dict.fromkeys(data["explore"]["credentials"], redact.REDACTED)
     return data
+
+
+def _headers(headers: dict[str, str]) -> dict[str, str]:
+    return dict(redact.headers(tuple((k.lower(), v) for k, v in headers.items())))
+
+
+def redacted_backends(config: Config) -> dict[str, str]:
+    """The backends' URLs as a run stores them: redacted, with plain marks as in :func:`config_record`."""
+    backends = {"legacy": config.backends.legacy.url, "candidate": config.backends.candidate.url}
+    if config.backends.legacy_secondary:
+        backends["legacy_secondary"] = config.backends.legacy_secondary
+    with redact.unkeyed():
+        return {side: redact.url(url) for side, url in backends.items()}
 
 
 def _secret_members(value: Any) -> Any:

@@ -29,7 +29,7 @@ from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner, classify_merged
 from paritycheck.replay import Engine, Transport, make_transport, schedule
 from paritycheck.run.prepare import describe_captures, endpoint_matcher, host_chooser, hosts_record
-from paritycheck.run.record import check_backends, config_record, finish
+from paritycheck.run.record import check_backends, config_record, finish, redacted_backends
 from paritycheck.run.shards import Shard, Split, Splitter, fingerprint, rename_done
 from paritycheck.run.stream_limits import stream_limits
 from paritycheck.store import Heartbeat, Store
@@ -329,9 +329,7 @@ async def replay_captures(
     check_backends(config)
     # Digesting a capture of hundreds of MB takes a while: keep the event loop free meanwhile.
     captures_info = await asyncio.to_thread(describe_captures, captures)
-    backends = {"legacy": config.backends.legacy.url, "candidate": config.backends.candidate.url}
-    if config.backends.legacy_secondary:
-        backends["legacy_secondary"] = config.backends.legacy_secondary
+    backends = redacted_backends(config)
     from paritycheck import __version__
 
     # Everything the configuration can refuse (backend URLs, endpoint patterns, session rules) is built
@@ -350,7 +348,9 @@ async def replay_captures(
     )
     pipeline = _Pipeline(config, engine, on_outcome, contract, live)
     store = Store.open(db)
-    redact.new_key()  # this run's key for the hashes shown in place of secrets
+    # This run's key for the hashes shown in place of secrets: --workers hand theirs down, so equal
+    # secrets get equal marks in every worker's part of the run.
+    redact.new_key(redact.inherited_key())
     if await asyncio.to_thread(lambda: sum(Path(p).stat().st_size for p in captures)) >= OFFLOAD_MIN_BYTES:
         store.write_in_child()
     done: set[tuple[str, int]] | frozenset[tuple[str, int]] = set()

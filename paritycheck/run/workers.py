@@ -31,12 +31,15 @@ from types import FrameType
 from typing import BinaryIO
 
 from paritycheck.common.childproc import die_with_parent
+from paritycheck.compare import redact
 from paritycheck.config import Config
 from paritycheck.run.plan import ReplayPlan
 from paritycheck.run.resume import prepare_resume
 from paritycheck.run.shards import Split
 from paritycheck.store import Store
 
+#: The environment variable that ``--db`` also reads (cli/base.py).
+DB_ENV = "PARITYCHECK_DB"
 #: Set by the command in its workers' environment: the pid they must die with.
 WORKER_ENV = "PARITYCHECK_WORKER_OF"
 _RELAYED = (signal.SIGINT, signal.SIGTERM)
@@ -127,21 +130,37 @@ def replay_in_workers(
         with Store.open(db) as store:
             run = store.run(plan.resume_run)
             prepare_resume(store, config, captures, describe_captures(captures), run)
-    return run_workers(args, shards=plan.workers, count=plan.count, name=plan.name, split=plan.split)
+    return run_workers(args, shards=plan.workers, count=plan.count, name=plan.name, split=plan.split, db=db)
 
 
 def run_workers(
-    args: list[str], *, shards: Sequence[int], count: int, name: str, split: Split | None = None
+    args: list[str],
+    *,
+    shards: Sequence[int],
+    count: int,
+    name: str,
+    db: Path | str,
+    split: Split | None = None,
 ) -> WorkersRun:
     """Run ``paritycheck replay ARGS --shard I/N --run-name NAME`` for each I of ``shards`` at once and
-    wait for all; SIGINT and SIGTERM are passed on to them (module docstring)."""
+    wait for all; SIGINT and SIGTERM are passed on to them (module docstring).
+
+    The database goes by the environment (``PARITYCHECK_DB``), never on a command line that ``ps``
+    shows to every user of the machine: a PostgreSQL DSN holds a password. So does this run's
+    redaction key, so that equal secrets get equal marks in every worker.
+    """
     relay = _Relay()
     with tempfile.TemporaryDirectory(prefix="paritycheck-workers-") as tmp, relay.installed():
         extra: list[str] = []
         if split is not None:
             split.save(Path(tmp) / "split")
             extra = ["--split", str(Path(tmp) / "split")]
-        env = {**os.environ, WORKER_ENV: str(os.getpid())}
+        env = {
+            **os.environ,
+            WORKER_ENV: str(os.getpid()),
+            DB_ENV: str(db),
+            redact.KEY_ENV: redact.current_key().hex(),
+        }
         started: list[tuple[int, subprocess.Popen[bytes], BinaryIO]] = []
         for index in shards:
             if relay.signum is not None:

@@ -31,7 +31,7 @@ from paritycheck.store.records import FLUSH_SECONDS
 #: The environment variable that hands a PostgreSQL DSN to the writer child.
 DSN_ENV = "PARITYCHECK_STORE_DSN"
 #: The environment variable that hands the parent's redaction key to the writer child.
-REDACT_KEY_ENV = "PARITYCHECK_REDACT_KEY"
+REDACT_KEY_ENV = redact.KEY_ENV
 _STOPPED_HINT = "run again; if it repeats, run with --traceback and report it"
 
 Packed = tuple[Any, ...]

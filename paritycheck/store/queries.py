@@ -8,10 +8,11 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import orjson
 
+from paritycheck.common.endpoints import split_target
+from paritycheck.compare import redact
 from paritycheck.errors import StoreError
 from paritycheck.models import Difference, Status
 from paritycheck.store.migrations import EXCHANGE_COLUMNS
@@ -120,7 +121,7 @@ class Queries:
             " WHERE outcome != 'skipped' AND legacy_status IS NOT NULL AND legacy_error IS NULL"
         )
         for method, url, status in rows:
-            yield method, urlsplit(url).path or "/", status
+            yield method, split_target(url)[0], status
 
     def body(self, digest: str) -> bytes:
         """The redacted body stored under ``digest``."""
@@ -314,8 +315,14 @@ class Queries:
             totals = [sum(counts.values()), *(counts.get(s.value, 0) for s in Status)]
         total, matched, mismatched, failed, skipped = totals
         loads = orjson.loads
+        # Redacted again as read: runs stored before backend URLs were redacted kept their credentials.
+        with redact.unkeyed():
+            shown = {
+                side: redact.url(url) if isinstance(url, str) else url
+                for side, url in loads(backends).items()
+            }
         return RunInfo(
-            run_id, started, ended, status, version, loads(config), loads(backends), loads(captures),
+            run_id, started, ended, status, version, loads(config), shown, loads(captures),
             total, matched, mismatched, failed, skipped, loads(meta), name,
         )  # fmt: skip
 

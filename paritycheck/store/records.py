@@ -171,30 +171,35 @@ def decode_headers(text: str | None) -> Headers:
 _LAST_NAME = re.compile(r"""(?:\.([^.\[\]'"]+)|\['((?:[^'\\]|\\.)*)'\])$""")
 
 
-def redact_value(path: str, value: Any) -> Any:
-    """Redact one difference value, using the header name or the last key of its JSONPath."""
+def redact_value(path: str, value: Any, found: redact.Found = ()) -> Any:
+    """Redact one difference value, using the header name or the last key of its JSONPath, and the
+    request's secret values ``found`` (:func:`paritycheck.compare.redact.request_secrets`)."""
     if value is None:
         return None
+    if isinstance(value, str):  # compare cut a long text to a window: its edges may split a secret
+        value = redact.cut_edges(value, found)
     if path.startswith("header:"):
-        return redact.header_value(path[7:], value) if isinstance(value, str) else value
+        return redact.header_value(path[7:], value, found) if isinstance(value, str) else value
     if not path.startswith("$"):
-        return redact.body(value.encode(), None).decode(errors="replace") if isinstance(value, str) else value
+        if isinstance(value, str):
+            return redact.body(value.encode("utf-8", "surrogatepass"), None, found).decode(errors="replace")
+        return value
     match = _LAST_NAME.search(path)
     name = (match.group(1) or match.group(2)) if match else None
     if name is None:
-        return redact.json_value(value)
+        return redact.json_value(value, found)
     # Wrapped under its own key so that key-based redaction (password, token, ...) sees it.
-    return redact.json_value({name: value})[name]
+    return next(iter(redact.json_value({name: value}, found).values()))
 
 
-def shown_value(path: str, value: Any) -> Any:
+def shown_value(path: str, value: Any, found: redact.Found = ()) -> Any:
     """A difference value as it may be stored or shown: redacted, then bounded."""
-    return bounded(redact_value(path, value))
+    return bounded(redact_value(path, value, found))
 
 
-def stored_value(path: str, value: Any) -> Any:
+def stored_value(path: str, value: Any, found: redact.Found = ()) -> Any:
     """A difference value exactly as the store keeps and returns it: redacted, bounded, through JSON."""
-    return loads(dumps(shown_value(path, value)))
+    return loads(dumps(shown_value(path, value, found)))
 
 
 def stored_reply(

@@ -62,8 +62,8 @@ class Store(Writer, Queries, Shards, FindingRows, RolloutSteps):
         self._seq: dict[int, int] = {}
         self._stride: dict[int, int] = {}  # run id -> shard count: a shard numbers every n-th seq
         self._child: ChildWriter | None = None
-        self._redacted: dict[tuple[bytes, str | None], str] = {}
-        self._header_texts: dict[Headers, str] = {}
+        self._redacted: dict[tuple[bytes, str | None, tuple[str, ...]], str] = {}
+        self._header_texts: dict[tuple[Headers, tuple[str, ...]], str] = {}
 
     # -- opening
 

@@ -58,8 +58,8 @@ class Writer:
     _seq: dict[int, int]
     _stride: dict[int, int]
     _child: ChildWriter | None
-    _redacted: dict[tuple[bytes, str | None], str]
-    _header_texts: dict[Headers, str]
+    _redacted: dict[tuple[bytes, str | None, redact.Found], str]
+    _header_texts: dict[tuple[Headers, redact.Found], str]
 
     if TYPE_CHECKING:  # provided by paritycheck.store.queries.Queries
 
@@ -198,6 +198,8 @@ class Writer:
         index = len(self._rows)
         if not index:
             self._first_at = time.monotonic()
+        # The request's own secrets, searched for wherever they reappear (its answers above all).
+        found = redact.request_secrets(request)
         self._rows.append(
             (
                 run_id,
@@ -205,15 +207,15 @@ class Writer:
                 exchange.source,
                 exchange.index,
                 request.method,
-                redact.url(request.url),
+                redact.url(request.url, found),
                 outcome.endpoint,
-                self._headers_json(request.headers),
-                self._body(request.body, header(request.headers, "content-type")),
-                *self._reply(outcome.legacy, with_headers=True),
-                *self._reply(outcome.candidate, with_headers=True),
-                *self._reply(outcome.legacy_again, with_headers=False),
+                self._headers_json(request.headers, found),
+                self._body(request.body, header(request.headers, "content-type"), found),
+                *self._reply(outcome.legacy, found, with_headers=True),
+                *self._reply(outcome.candidate, found, with_headers=True),
+                *self._reply(outcome.legacy_again, found, with_headers=False),
                 outcome.status.value,
-                outcome.reason,
+                redact.text(outcome.reason, found) if outcome.reason else outcome.reason,
             )
         )
         for noise, diffs in ((0, outcome.differences), (1, outcome.noise)):
@@ -225,8 +227,8 @@ class Writer:
                         outcome.endpoint,
                         d.kind,
                         d.path,
-                        dumps(shown_value(d.path, d.legacy)),
-                        dumps(shown_value(d.path, d.candidate)),
+                        dumps(shown_value(d.path, d.legacy, found)),
+                        dumps(shown_value(d.path, d.candidate, found)),
                         noise,
                         shape(d.path),
                         detail(d),
@@ -237,41 +239,43 @@ class Writer:
         if len(self._rows) >= self.batch or time.monotonic() - self._first_at >= FLUSH_SECONDS:
             self.flush()
 
-    def _reply(self, reply: Reply | None, *, with_headers: bool) -> tuple[Any, ...]:
+    def _reply(self, reply: Reply | None, found: redact.Found, *, with_headers: bool) -> tuple[Any, ...]:
         if reply is None:
             return (None, None, None, None, None) if with_headers else (None, None, None, None)
-        body = self._body(reply.body, header(reply.headers, "content-type"))
+        body = self._body(reply.body, header(reply.headers, "content-type"), found)
+        error = redact.text(reply.error, found) if reply.error else reply.error
         if with_headers:
-            return reply.status, reply.elapsed_ms, self._headers_json(reply.headers), body, reply.error
-        return reply.status, reply.elapsed_ms, body, reply.error
+            return reply.status, reply.elapsed_ms, self._headers_json(reply.headers, found), body, error
+        return reply.status, reply.elapsed_ms, body, error
 
-    def _headers_json(self, headers: Headers) -> str:
+    def _headers_json(self, headers: Headers, found: redact.Found) -> str:
         """Redacted headers as JSON, remembered: captures repeat the same header sets many times."""
-        text = self._header_texts.get(headers)
+        key = (headers, found)
+        text = self._header_texts.get(key)
         if text is None:
-            text = dumps(redact.headers(headers))
+            text = dumps(redact.headers(headers, found))
             if len(self._header_texts) >= _REDACT_CACHE_MAX:
                 self._header_texts.clear()
-            self._header_texts[headers] = text
+            self._header_texts[key] = text
         return text
 
-    def _body(self, data: bytes | None, content_type: str | None) -> str | None:
+    def _body(self, data: bytes | None, content_type: str | None, found: redact.Found) -> str | None:
         """Redact, digest and (once per digest) compress a body; empty bodies are stored as NULL."""
         if not data:
             return None
         small = len(data) <= _REDACT_CACHE_BODY
         if small:
-            digest = self._redacted.get((data, content_type))
+            digest = self._redacted.get((data, content_type, found))
             if digest is not None:
                 return digest
-        clean = redact.body(data, content_type)
+        clean = redact.body(data, content_type, found)
         digest = hashlib.sha256(clean).hexdigest()
         if digest not in self._seen and digest not in self._bodies:
             self._bodies[digest] = (zlib.compress(clean, LEVEL), len(clean))
         if small:
             if len(self._redacted) >= _REDACT_CACHE_MAX:
                 self._redacted.clear()
-            self._redacted[(data, content_type)] = digest
+            self._redacted[(data, content_type, found)] = digest
         return digest
 
     def flush(self) -> None:

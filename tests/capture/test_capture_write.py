@@ -166,7 +166,7 @@ def test_open_recording_redacts_by_default(tmp_path: Path, fmt: str) -> None:
     assert secret not in raw
     (back,) = capture.read(path)
     name, _, rest = back.request.query.partition("=")
-    assert name == "api_key" and rest.startswith("[redacted") and rest.endswith("&page=1")
+    assert name == "api_key" and rest.startswith("redacted-") and rest.endswith("&page=1")
     assert back.request.path == "/login"
     answer = json.loads(back.recorded.body or b"")  # type: ignore[union-attr]
     assert answer["user"] == 7 and answer["accessToken"].startswith("[redacted")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -256,14 +257,17 @@ async def test_record_writes_a_redacted_capture_that_replay_reads(tmp_path: Path
         run_id = await server.stop()
     exchanges = list(read(out))
     assert [e.request.path for e in exchanges] == ["/items/0", "/items/1", "/items/2"]
-    # The query is kept (a recorded capture replays the same requests), its secrets redacted.
-    assert [e.request.query for e in exchanges] == [f"page={i}&sort=-id&api_key=[redacted]" for i in range(3)]
+    # The query is kept (a recorded capture replays the same requests), its secrets redacted: one key,
+    # one mark, the same in the capture and in the store (the run's redaction key).
+    mark = exchanges[0].request.query.rpartition("=")[2]
+    assert re.fullmatch(r"redacted-[0-9a-f]{8}", mark)
+    assert [e.request.query for e in exchanges] == [f"page={i}&sort=-id&api_key={mark}" for i in range(3)]
     assert all(e.recorded is not None and e.recorded.status == 201 for e in exchanges)
     text = out.read_text(encoding="utf-8")
     assert "s3cret" not in text and "k3y" not in text
     with Store.open(tmp_path / "s.db", create=False) as store:  # stored URLs keep their query too
         urls = sorted(e.url for e in store.exchanges(run_id))
-    assert urls == [f"/items/{i}?page={i}&sort=-id&api_key=[redacted]" for i in range(3)]
+    assert urls == [f"/items/{i}?page={i}&sort=-id&api_key={mark}" for i in range(3)]
 
 
 async def test_a_malformed_request_gets_400_and_reaches_no_backend(tmp_path: Path) -> None:
