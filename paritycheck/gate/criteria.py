@@ -26,6 +26,7 @@ from paritycheck.common.endpoints import pattern_matches
 from paritycheck.compare import ACCEPTS_REFUSED, BREAKING, shape
 from paritycheck.config import GateConfig
 from paritycheck.gate.accepted import KnownDifferences
+from paritycheck.gate.history import alike_before
 from paritycheck.gate.period import complete_runs, merge_groups
 from paritycheck.gate.stats import RESAMPLES, Estimate, compare_p95, seed_for
 from paritycheck.gate.stream_latency import stream_times
@@ -442,12 +443,11 @@ def _streak(
     streak = 0
     if result.passed:
         streak = 1
-        prev = store.previous_run_id(result.run_id)
-        while prev is not None and streak < need:
+        # like with like: the runs before of the same captures and rules (gate/lineage.py)
+        for prev in alike_before(store, result.run_id)[: need - 1]:
             if not evaluate(store, prev, plain, known=known, today=today, resamples=resamples).passed:
                 break
             streak += 1
-            prev = store.previous_run_id(prev)
     ok = streak >= need
     note = f"this run and the {need - 1} before it must pass" if need > 1 else "this run must pass"
     if not ok:

@@ -77,7 +77,12 @@ class Windows:
     def _open(self) -> int:
         started = dt.datetime.now(dt.UTC)
         self.run_id = self.store.start_run(
-            captures=[{"name": f"{self.source} window from {started.isoformat(timespec='seconds')}"}],
+            captures=[
+                {
+                    "name": f"{self.source} window from {started.isoformat(timespec='seconds')}",
+                    "live": self.source,
+                }
+            ],
             started=started.isoformat(timespec="milliseconds"),
             **self._run_args,
         )

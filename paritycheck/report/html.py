@@ -159,7 +159,7 @@ def _header(r: ReportModel) -> str:
         f'<div><span class="{_side_class(k)}">{esc(k)}</span> <span class="mono">{esc(v)}</span></div>'
         for k, v in run.backends.items()
     )
-    prev = f"run {r.previous.run_id} ({esc(r.previous.started)})" if r.previous else "none in this database"
+    prev = f"run {r.previous.run_id} ({esc(r.previous.started)})" if r.previous else esc(r.previous_note)
     meta = [
         ("backends", backends),
         ("capture", captures or '<span class="muted">none recorded</span>'),
