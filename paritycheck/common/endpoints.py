@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from paritycheck.errors import ConfigError
 
@@ -129,11 +129,19 @@ def pattern_matches(pattern: str, endpoint: str) -> bool:
 
 
 class EndpointMatcher:
-    """Names the endpoint of each request: the first configured pattern that matches, else a template."""
+    """Names the endpoint of each request: the first configured pattern that matches, else the spec's
+    operation (``resolve``), else a template."""
 
-    def __init__(self, patterns: Iterable[str] = (), *, cache_size: int = 65536) -> None:
+    def __init__(
+        self,
+        patterns: Iterable[str] = (),
+        *,
+        resolve: Callable[[str, str], str | None] | None = None,
+        cache_size: int = 65536,
+    ) -> None:
         # Compiled up front so that a bad pattern fails when the run starts, not mid-way.
         self._patterns = [compile_pattern(p) for p in patterns]
+        self._resolve = resolve
         self._cached = functools.lru_cache(maxsize=cache_size)(self._endpoint)
         #: Names given by a configured pattern (or the spec's): learned templates never change them.
         self.fixed: set[str] = set()
@@ -150,4 +158,7 @@ class EndpointMatcher:
                 name = f"{method} {p_path}"
                 self.fixed.add(name)
                 return name
+        if self._resolve is not None and (resolved := self._resolve(method, path)) is not None:
+            self.fixed.add(resolved)
+            return resolved
         return f"{method} {template(path)}"

@@ -116,9 +116,9 @@ def _exchanges(paths: Sequence[Path], errors: list[CaptureError]) -> Iterator[Ex
 
 
 def endpoint_matcher(config: Config, contract: Contract | None = None) -> EndpointMatcher:
-    """Endpoint names: ``[[endpoint]]`` patterns first, then the spec's templates, then automatic ones."""
-    spec = contract.endpoint_patterns() if contract is not None else []
-    return EndpointMatcher([*(rule.match for rule in config.endpoint), *spec])
+    """Endpoint names: ``[[endpoint]]`` patterns first, then the spec's operations, then automatic ones."""
+    resolve = contract.endpoint_name if contract is not None else None
+    return EndpointMatcher((rule.match for rule in config.endpoint), resolve=resolve)
 
 
 class _Pipeline:
