@@ -13,11 +13,19 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from paritycheck.errors import ConfigError
 
-__all__ = ["METHODS", "EndpointMatcher", "parse_pattern", "pattern_matches", "template"]
+__all__ = [
+    "METHODS",
+    "EndpointMatcher",
+    "canonical_names",
+    "endpoint_shape",
+    "parse_pattern",
+    "pattern_matches",
+    "template",
+]
 
 #: Words accepted as the METHOD of a pattern (besides ``*``): HTTP, PATCH, QUERY and WebDAV methods.
 METHODS = frozenset(
@@ -51,6 +59,9 @@ _LONG_HEX = re.compile(r"(?=[a-fA-F]*[0-9])[0-9a-fA-F]{12,}")
 _TOKEN = re.compile(r"(?=[^0-9]*[0-9])(?=[^A-Za-z]*[A-Za-z])[A-Za-z0-9_\-]{20,}={0,2}")
 
 ID = "{id}"
+#: The automatic parameter names: an identifier's (``{id}``) and a learned slug's (``{param}``).
+GENERIC = (ID, "{param}")
+_PLACEHOLDER = re.compile(r"\{[^/{}]*\}")
 
 
 def _is_id(segment: str) -> bool:
@@ -72,6 +83,33 @@ def template(path: str) -> str:
     """
     path = path.partition("?")[0].partition("#")[0]
     return "/".join(ID if _is_id(seg) else seg for seg in path.split("/"))
+
+
+def endpoint_shape(name: str) -> str:
+    """An endpoint name with every parameter unnamed: ``GET /kpis/{kpi_id}`` and ``GET /kpis/{id}`` are
+    ``GET /kpis/{}``, one endpoint under two spellings."""
+    return _PLACEHOLDER.sub("{}", name)
+
+
+def _generic_count(name: str) -> tuple[int, int]:
+    return name.count("{param}"), name.count(ID)
+
+
+def canonical_names(names: Iterable[str], *, known: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``{name: the name of its shape}`` for every template in ``names`` whose shape has another spelling.
+
+    A shape is named by ``known`` (shape -> name, what the store remembers) when it has it, else by its
+    most specific spelling: a spec's named parameters (``{kpi_id}``) over ``{id}`` over ``{param}``.
+    """
+    by_shape: dict[str, set[str]] = {}
+    for name in names:
+        if "{" in name:
+            by_shape.setdefault(endpoint_shape(name), set()).add(name)
+    out: dict[str, str] = {}
+    for shape, spellings in by_shape.items():
+        chosen = (known or {}).get(shape) or min(spellings, key=lambda n: (_generic_count(n), n))
+        out.update({name: chosen for name in spellings if name != chosen})
+    return out
 
 
 def normalise_path(path: str) -> str:

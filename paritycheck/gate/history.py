@@ -215,9 +215,10 @@ def history(store: Store, *, min_samples: int = 30, limit: int | None = None) ->
     last: Lineage | None = None
     first_index = 0 if limit is None else max(0, len(runs) - limit)
     out: list[RunHistory] = []
+    alias = store.known_endpoints().spelling()  # one endpoint, one name, whenever a run named it
     for i, run in enumerate(runs):
         present = {
-            (g.endpoint, g.kind, f"{g.path} {g.detail}".strip())
+            (alias(g.endpoint), g.kind, f"{g.path} {g.detail}".strip())
             for g in store.difference_groups(run.id, examples=1)
         }
         line = lineage(run)

@@ -4,6 +4,7 @@ with its consumers (store writer, live summary, progress), plus the dry run.
 
 from __future__ import annotations
 
+from paritycheck.run.naming import name_endpoints
 from paritycheck.run.recording import open_recording
 from paritycheck.run.runner import (
     Planned,
@@ -26,6 +27,7 @@ __all__ = [
     "dry_run",
     "endpoint_matcher",
     "failed_outcome",
+    "name_endpoints",
     "open_recording",
     "parse_shard",
     "replay_captures",

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from paritycheck import capture
-from paritycheck.capture import Selector, learn_templates, read_fast
+from paritycheck.capture import Selector, read_fast
 from paritycheck.common.endpoints import EndpointMatcher
 from paritycheck.common.gctune import with_fewer_collections
 from paritycheck.compare import Comparator, RunClock, redact
@@ -29,6 +29,7 @@ from paritycheck.gate import LiveSummary, RunSummary, summarise
 from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner, classify_merged
 from paritycheck.replay import Engine, Transport, make_transport, schedule
+from paritycheck.run.naming import name_endpoints
 from paritycheck.run.shards import Shard, Splitter, fingerprint
 from paritycheck.run.stream_limits import stream_limits
 from paritycheck.store import Heartbeat, Store
@@ -135,6 +136,8 @@ class _Pipeline:
         live: LiveSummary | None = None,
     ) -> None:
         self.matcher = endpoint_matcher(config, contract)
+        #: Every path of the spec, remembered by the store for later runs' names.
+        self.spec = contract.endpoint_patterns() if contract is not None else []
         self.contract_check = None
         if contract is not None:
             from paritycheck.contract import ReplayCheck
@@ -233,11 +236,10 @@ class _Pipeline:
         return outcome
 
     def learn_templates(self) -> bool:
-        """After the replay: name slug and username positions ``{param}`` (capture/templates.py)."""
+        """After the replay: name endpoints as learned and as the store remembers them (run/naming.py)."""
         counts = self.capture_counts if self.capture_counts is not None else self.live.endpoint_counts()
-        names = learn_templates(counts, fixed=frozenset(self.matcher.fixed))
+        names = name_endpoints(self.store, self.run_id, counts, fixed=self.matcher.fixed, spec=self.spec)
         if names:
-            self.store.rename_endpoints(self.run_id, names)
             self.noise.rename(names)
         return bool(names)
 

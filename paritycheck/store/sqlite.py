@@ -25,6 +25,7 @@ from paritycheck.models import Headers
 from paritycheck.store import postgres
 from paritycheck.store.liveness import reap_stale
 from paritycheck.store.migrations import migrate
+from paritycheck.store.names import EndpointNames
 from paritycheck.store.queries import NO_DB_HINT, Queries
 from paritycheck.store.shards import Shards
 from paritycheck.store.writer import Writer
@@ -38,7 +39,7 @@ BATCH = 500
 # ---------------------------------------------------------------------------------------------- store
 
 
-class Store(Writer, Queries, Shards):
+class Store(Writer, Queries, Shards, EndpointNames):
     """A results database. Writing is single-threaded: one writer per database at a time."""
 
     def __init__(
