@@ -7,7 +7,9 @@ cold figures. Scenarios: (a) identical bytes on both sides, (a2) equal only afte
 (a C#-style envelope with camelCase keys and 7-digit timestamps against a bare snake_case payload with
 +00:00 offsets), (b) like a2 but one field differs, (c) like a2 but the candidate's 5-element
 ``history`` list lost its first element, so the arrays are aligned (difflib over canonical forms, issue 12
-point 5) before any element is blamed. Targets: >= 2,500/s when all match, >= 1,000/s
+point 5) before any element is blamed, (d) like a2 but the candidate's ``tags`` come back in reverse
+order with each colour in upper case: objects with no named identity key, matched by a learned one
+(``label``), which costs both alignments (issue 21.8). Targets: >= 2,500/s when all match, >= 1,000/s
 when every pair differs.
 """
 
@@ -59,7 +61,7 @@ def legacy_doc(i: int) -> dict[str, Any]:
     }
 
 
-def candidate_doc(i: int, *, changed: bool, dropped: bool = False) -> dict[str, Any]:
+def candidate_doc(i: int, *, changed: bool, dropped: bool = False, reordered: bool = False) -> dict[str, Any]:
     history = [{"period_start": f"2024-0{m}-01T00:00:00+00:00", "amount": 100 * m} for m in range(1, 6)]
     return {
         "kpi_id": i,
@@ -72,7 +74,10 @@ def candidate_doc(i: int, *, changed: bool, dropped: bool = False) -> dict[str, 
         "unit": "EUR",
         "description": "Sum of invoiced revenue for the calendar month, net of credit notes and refunds.",
         "is_active": True,
-        "tags": [{"tag_id": t, "label": f"tag-{t}", "color_hex": "#a0b0c0"} for t in range(4)],
+        "tags": [
+            {"tag_id": t, "label": f"tag-{t}", "color_hex": "#A0B0C0" if reordered else "#a0b0c0"}
+            for t in (range(3, -1, -1) if reordered else range(4))
+        ],
         "history": history[1:] if dropped else history,
         "links": {
             "self": f"/api/v1/kpis/{i}",
@@ -90,7 +95,12 @@ def pairs(kind: str, n: int) -> list[tuple[Reply, Reply]]:
         if kind == "identical":
             candidate = legacy
         else:
-            candidate = orjson.dumps(candidate_doc(i, changed=kind == "differing", dropped=kind == "dropped"))
+            flags = {
+                "changed": kind == "differing",
+                "dropped": kind == "dropped",
+                "reordered": kind == "reordered",
+            }
+            candidate = orjson.dumps(candidate_doc(i, **flags))
         out.append((Reply(200, JSON, legacy), Reply(200, JSON, candidate)))
     return out
 
@@ -121,6 +131,7 @@ def main() -> None:
         ("equal", "(a2) equal after normalisation"),
         ("differing", "(b)  one field differs"),
         ("dropped", "(c)  a list lost its first element"),
+        ("reordered", "(d)  objects reordered and changed"),
     ):
         rate, size, found = run(kind, args.pairs, args.runs)
         print(f"{label:34} {rate:>10,.0f} comparisons/s  (legacy body {size} B, {found} pairs differ)")

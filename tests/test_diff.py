@@ -176,3 +176,74 @@ def test_arrays_of_unequal_length_are_aligned_before_blaming_elements() -> None:
     assert all(kind == "changed" and path.endswith(".title") for kind, path in found[1:])
     # scalars: difflib over the values
     assert kinds([1, 2, 3, 4], [1, 3, 4]) == [("removed", "$[1]")]
+
+
+# --- lists of objects that come back in another order ---------------------------------------------------
+
+
+def test_reordered_objects_with_an_identity_are_one_order_not_changed_values() -> None:
+    # issue 21: a comment list newest first, each embedded author also differing (null bio against "")
+    comments = [
+        {"id": i, "body": f"comment {i}", "author": {"username": f"u{i}", "bio": None}} for i in (1, 2, 3)
+    ]
+    newest_first = [{**c, "author": {**c["author"], "bio": ""}} for c in reversed(comments)]
+    found = diff({"comments": comments}, {"comments": newest_first})
+    assert found[0] == Difference("order", "$.comments", [1, 2, 3], [3, 2, 1])
+    assert [(d.kind, d.path) for d in found[1:]] == [
+        ("type", f"$.comments[{i}].author.bio") for i in range(3)
+    ]
+
+
+def test_reordered_objects_keep_removed_and_added_elements_apart() -> None:
+    legacy = [{"slug": s, "n": 1} for s in ("a", "b", "c")]
+    candidate = [{"slug": "c", "n": 1}, {"slug": "a", "n": 2}]
+    assert kinds(legacy, candidate) == [("order", "$"), ("changed", "$[0].n"), ("removed", "$[1]")]
+
+
+def test_a_learned_identity_is_used_only_where_it_explains_more() -> None:
+    # `username` is no named identity key, but unique on both sides: one order and one change
+    legacy = [{"username": u, "bio": u.upper(), "seen": 1} for u in ("ann", "bob", "cy")]
+    candidate = [{**legacy[2], "seen": 2}, legacy[0], legacy[1]]
+    assert kinds(legacy, candidate) == [("order", "$"), ("changed", "$[2].seen")]
+    # two values swapped between two objects: positions explain it with fewer differences than an order
+    assert kinds([{"v": 1, "w": "x"}, {"v": 2, "w": "y"}], [{"v": 2, "w": "x"}, {"v": 1, "w": "y"}]) == [
+        ("changed", "$[0].v"),
+        ("changed", "$[1].v"),
+    ]
+
+
+def test_identities_that_do_not_name_the_same_elements_compare_by_position() -> None:
+    # each backend numbered its own rows: [5, 6] against [9, 8] is no reorder of the same objects
+    assert kinds([{"id": 5, "t": "a"}, {"id": 6, "t": "b"}], [{"id": 9, "t": "a"}, {"id": 8, "t": "b"}]) == [
+        ("changed", "$[0].id"),
+        ("changed", "$[1].id"),
+    ]
+
+
+@st.composite
+def reordered_records(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any]], set[int]]:
+    """Records with unique ids; the same records in another order, some with a field changed."""
+    key = draw(st.sampled_from(["id", "slug"]))
+    ids = draw(st.lists(st.integers(0, 50), min_size=2, max_size=8, unique=True))
+    legacy = [
+        {key: i if key == "id" else f"s-{i}", "body": f"b{i}", "author": {"name": f"u{i}"}} for i in ids
+    ]
+    order = draw(st.permutations(range(len(legacy))).filter(lambda p: list(p) != sorted(p)))
+    changed = set(draw(st.lists(st.sampled_from(range(len(legacy))), max_size=3)))
+    candidate = [
+        {**legacy[i], "author": {"name": legacy[i]["author"]["name"] + "!"}} if i in changed else legacy[i]
+        for i in order
+    ]
+    return legacy, candidate, changed
+
+
+@given(reordered_records())
+def test_a_reordered_list_is_one_order_and_only_the_real_changes(
+    case: tuple[list[dict[str, Any]], list[dict[str, Any]], set[int]],
+) -> None:
+    legacy, candidate, changed = case
+    found = kinds({"items": legacy}, {"items": candidate})
+    assert found == [
+        ("order", "$.items"),
+        *(("changed", f"$.items[{i}].author.name") for i in sorted(changed)),
+    ]

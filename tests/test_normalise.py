@@ -174,6 +174,14 @@ def test_unordered_arrays_are_sorted_canonically() -> None:
     assert normalise({"tags": list(reversed(tags))}, rules)["tags"] == out["tags"]
 
 
+def test_unordered_objects_sort_by_their_identity_so_changed_ones_still_line_up() -> None:
+    rules = Rules.from_config(NormaliseConfig(unordered=("$.comments",)))
+    legacy = [{"id": 2, "author": {"bio": None}}, {"id": 1, "author": {"bio": "z"}}]
+    candidate = [{"id": 1, "author": {"bio": "z"}}, {"id": 2, "author": {"bio": ""}}]
+    ids = [[c["id"] for c in normalise({"comments": doc}, rules)["comments"]] for doc in (legacy, candidate)]
+    assert ids == [[1, 2], [1, 2]]  # by canonical JSON, "" sorts before "z" and the pairs would cross
+
+
 def test_data_paths_apply_with_and_without_the_envelope() -> None:
     rules = Rules.from_config(NormaliseConfig(), [EndpointRule(match="GET /x", unordered=("$.data",))])
     wrapped = normalise({"success": True, "data": ["b", "a"], "error": None}, rules)

@@ -64,7 +64,7 @@ from paritycheck.capture.jsonl import parse_line
 from paritycheck.capture.prefetch import read_fast, read_in_child
 from paritycheck.capture.reader import detect, digest, read
 from paritycheck.capture.select import Selector
-from paritycheck.capture.templates import PARAM, learn_templates
+from paritycheck.capture.templates import PARAM, KnownNames, kept_literals, learn_templates
 from paritycheck.capture.write import CaptureWriter, Redactor, writer_format
 
 __all__ = [
@@ -72,12 +72,14 @@ __all__ = [
     "PARAM",
     "CaptureWriter",
     "HostChoice",
+    "KnownNames",
     "Redactor",
     "Selector",
     "choose_hosts",
     "detect",
     "digest",
     "host_of",
+    "kept_literals",
     "learn_templates",
     "parse_line",
     "read",

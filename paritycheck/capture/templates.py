@@ -12,13 +12,25 @@ them. So ``/api/v1/kpis``, ``/api/v1/goals`` and ``/api/v1/projects`` stay three
 that carries a large share of the requests there (:data:`LITERAL_SHARE`, at least :data:`MIN_LITERAL`)
 is a literal that repeats (``/api/articles/feed`` next to article slugs) and stays as it is. Names that
 came from ``[[endpoint]]`` patterns or the OpenAPI spec are never changed.
+
+Names are stable across runs and never stand beside their own instances (issue 21.7). The templates a
+store remembers (:class:`KnownNames`: learned by earlier runs, the spec's paths, ``[[endpoint]]``
+patterns) and this run's own (``{id}`` included) take in the literal names they cover, so
+``/api/articles/{id}`` no longer stands next to ``/api/articles/short-lived-552303``: a value at a
+parameter's position is taken in when it is slug-like, or when most values there are and it is no
+repeated literal (the same tests as above), and never when the store remembers it as a literal kept
+beside that template. Then the spellings of one endpoint (``{id}``, ``{param}``, the spec's
+``{kpi_id}``) become one: the store's, else the most specific.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from paritycheck.common.endpoints import canonical_names, endpoint_shape
 
 _SLUG_MARK = re.compile(r"[0-9\-_.@~]")
 
@@ -37,21 +49,137 @@ LITERAL_SHARE = 0.25
 MIN_LITERAL = 3
 
 
-def learn_templates(counts: Mapping[str, int], *, fixed: frozenset[str] = frozenset()) -> dict[str, str]:
+@dataclass(frozen=True, slots=True)
+class KnownNames:
+    """Endpoint names a store remembers: the name each template's shape goes by, and literals kept beside
+    a template (``GET /api/articles/feed`` beside ``GET /api/articles/{param}``)."""
+
+    templates: tuple[str, ...] = ()
+    literals: frozenset[str] = frozenset()
+
+    def spelling(self) -> Callable[[str], str]:
+        """Gives an endpoint name its remembered spelling (``GET /kpis/{id}`` -> ``GET /kpis/{kpi_id}``),
+        for reading runs named before a spec or a learned template came along."""
+        shapes = {endpoint_shape(name): name for name in self.templates}
+        return lambda name: shapes.get(endpoint_shape(name), name) if "{" in name else name
+
+
+def learn_templates(
+    counts: Mapping[str, int], *, fixed: frozenset[str] = frozenset(), known: KnownNames | None = None
+) -> dict[str, str]:
     """A renaming ``{old endpoint: new endpoint}`` for the automatic names in ``counts`` (name -> requests).
 
     Names in ``fixed`` (from configured patterns or the spec) are left alone. Positions are clustered
-    from left to right, so ``/users/{param}/posts/{param}`` can come out of two passes.
+    from left to right, so ``/users/{param}/posts/{param}`` can come out of two passes. ``known``
+    templates (and ``fixed`` ones) take in the literals they cover and name their shape.
     """
+    known = known or KnownNames()
     current = {name: name for name in counts if name not in fixed}
     for _ in range(8):  # a few passes: each can only add parameters, and paths are short
-        renamed = _one_pass(
-            {new: sum(counts[o] for o, n in current.items() if n == new) for new in set(current.values())}
-        )
+        renamed = _one_pass(_totals(counts, current))
         if not renamed:
             break
         current = {old: renamed.get(new, new) for old, new in current.items()}
+    templates = {
+        *known.templates,
+        *(f for f in fixed if "{" in f),
+        *(n for n in current.values() if "{" in n),
+    }
+    folded = fold_literals(_totals(counts, current), templates, literals=known.literals)
+    current = {old: folded.get(new, new) for old, new in current.items()}
+    shapes = {endpoint_shape(name): name for name in known.templates}
+    spelled = canonical_names({*current.values(), *fixed}, known=shapes)
+    current = {old: spelled.get(new, new) for old, new in current.items()}
     return {old: new for old, new in current.items() if old != new}
+
+
+def _totals(counts: Mapping[str, int], current: Mapping[str, str]) -> dict[str, int]:
+    """Requests per current name (several old names may have become one)."""
+    totals: dict[str, int] = defaultdict(int)
+    for old, new in current.items():
+        totals[new] += counts[old]
+    return dict(totals)
+
+
+def _covers(template: list[str], segments: list[str]) -> list[str] | None:
+    """The name's values at the template's parameters, or None when the template does not cover it (or
+    it has no value there: another spelling of the same template, not one of its instances)."""
+    values = []
+    for part, segment in zip(template, segments, strict=True):
+        if "{" not in part:
+            if part != segment:
+                return None
+        elif not segment.startswith("{"):
+            if not _segment_regex(part).fullmatch(segment):
+                return None
+            values.append(segment)
+    return values or None
+
+
+def _segment_regex(part: str) -> re.Pattern[str]:
+    """A template segment (``{id}``, ``{name}.json``) as a regular expression for one segment."""
+    pieces = re.split(r"(\{[^/{}]*\})", part)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in pieces if p))
+
+
+def _by_shape(templates: Iterable[str]) -> dict[tuple[str, int], list[tuple[str, list[str]]]]:
+    """Templates by (method, number of segments), those with the fewest parameters first."""
+    out: dict[tuple[str, int], list[tuple[str, list[str]]]] = defaultdict(list)
+    for name in sorted(set(templates), key=lambda t: (t.count("{"), t)):
+        method, _, path = name.partition(" ")
+        out[(method, path.count("/"))].append((name, path.split("/")))
+    return out
+
+
+def _covering(names: Iterable[str], templates: Iterable[str]) -> dict[str, list[tuple[str, list[str]]]]:
+    """``{template: [(name, its values at the parameters)]}`` for the names a template covers."""
+    index = _by_shape(templates)
+    covered: dict[str, list[tuple[str, list[str]]]] = defaultdict(list)
+    for name in names:
+        method, _, path = name.partition(" ")
+        segments = path.split("/")
+        for template, parts in index.get((method, len(segments) - 1), ()):
+            values = _covers(parts, segments)
+            if values is not None:
+                covered[template].append((name, values))
+                break
+    return covered
+
+
+def kept_literals(names: Iterable[str], templates: Iterable[str]) -> set[str]:
+    """The literal names that a template covers but that stay literal (``GET /api/articles/feed``)."""
+    covered = _covering((n for n in names if "{" not in n), templates)
+    return {name for members in covered.values() for name, _ in members}
+
+
+def fold_literals(
+    counts: Mapping[str, int], templates: Iterable[str], *, literals: frozenset[str] = frozenset()
+) -> dict[str, str]:
+    """``{literal name: template}`` for the names in ``counts`` that a template covers and that are data.
+
+    A name is covered when it agrees with the template everywhere but at its parameters; it is taken in
+    when each value there is slug-like, or most values there are and it is no repeated literal, and it is
+    not one of ``literals``. With several covering templates, the one with the fewest parameters wins.
+    """
+    templates = set(templates)
+    candidates = (n for n in counts if n not in literals)
+    out: dict[str, str] = {}
+    for template, members in _covering(candidates, templates).items():
+        total = counts.get(template, 0) + sum(counts[name] for name, _ in members)
+        plain = {v for _, values in members for v in values if not _slug_like(v)}
+        slugs = {v for _, values in members for v in values if _slug_like(v)}
+        data = len(plain) + len(slugs) >= MANY_VALUES or len(slugs) * 2 >= len(plain) + len(slugs)
+        repeated = max(MIN_LITERAL, LITERAL_SHARE * total)  # a plain word this common is a literal
+        for name, values in members:
+            if all(_slug_like(v) or (data and counts[name] < repeated) for v in values):
+                out[name] = template
+    for name, template in out.items():  # a template taken in by a wider one: its names go there too
+        seen = {name}
+        while template in out and template not in seen:
+            seen.add(template)
+            template = out[template]
+        out[name] = template
+    return out
 
 
 def _one_pass(counts: Mapping[str, int]) -> dict[str, str]:

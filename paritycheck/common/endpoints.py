@@ -13,13 +13,22 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import unquote
 
 from paritycheck.common import secrets
 from paritycheck.errors import ConfigError
 
-__all__ = ["METHODS", "EndpointMatcher", "parse_pattern", "pattern_matches", "split_target", "template"]
+__all__ = [
+    "METHODS",
+    "EndpointMatcher",
+    "canonical_names",
+    "endpoint_shape",
+    "parse_pattern",
+    "pattern_matches",
+    "split_target",
+    "template",
+]
 
 #: Words accepted as the METHOD of a pattern (besides ``*``): HTTP, PATCH, QUERY and WebDAV methods.
 METHODS = frozenset(
@@ -54,6 +63,9 @@ _TOKEN = re.compile(r"(?=[^0-9]*[0-9])(?=[^A-Za-z]*[A-Za-z])[A-Za-z0-9_\-]{20,}=
 
 ID = "{id}"
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/]*")
+#: The automatic parameter names: an identifier's (``{id}``) and a learned slug's (``{param}``).
+GENERIC = (ID, "{param}")
+_PLACEHOLDER = re.compile(r"\{[^/{}]*\}")
 
 
 def _is_id(segment: str) -> bool:
@@ -87,6 +99,33 @@ def split_target(url: str) -> tuple[str, str]:
     rest = secrets.split_authority(url)[1].partition("#")[0]
     path, _, query = rest.partition("?")
     return path or "/", query
+
+
+def endpoint_shape(name: str) -> str:
+    """An endpoint name with every parameter unnamed: ``GET /kpis/{kpi_id}`` and ``GET /kpis/{id}`` are
+    ``GET /kpis/{}``, one endpoint under two spellings."""
+    return _PLACEHOLDER.sub("{}", name)
+
+
+def _generic_count(name: str) -> tuple[int, int]:
+    return name.count("{param}"), name.count(ID)
+
+
+def canonical_names(names: Iterable[str], *, known: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``{name: the name of its shape}`` for every template in ``names`` whose shape has another spelling.
+
+    A shape is named by ``known`` (shape -> name, what the store remembers) when it has it, else by its
+    most specific spelling: a spec's named parameters (``{kpi_id}``) over ``{id}`` over ``{param}``.
+    """
+    by_shape: dict[str, set[str]] = {}
+    for name in names:
+        if "{" in name:
+            by_shape.setdefault(endpoint_shape(name), set()).add(name)
+    out: dict[str, str] = {}
+    for shape, spellings in by_shape.items():
+        chosen = (known or {}).get(shape) or min(spellings, key=lambda n: (_generic_count(n), n))
+        out.update({name: chosen for name in spellings if name != chosen})
+    return out
 
 
 def normalise_path(path: str) -> str:
@@ -151,11 +190,19 @@ def pattern_matches(pattern: str, endpoint: str) -> bool:
 
 
 class EndpointMatcher:
-    """Names the endpoint of each request: the first configured pattern that matches, else a template."""
+    """Names the endpoint of each request: the first configured pattern that matches, else the spec's
+    operation (``resolve``), else a template."""
 
-    def __init__(self, patterns: Iterable[str] = (), *, cache_size: int = 65536) -> None:
+    def __init__(
+        self,
+        patterns: Iterable[str] = (),
+        *,
+        resolve: Callable[[str, str], str | None] | None = None,
+        cache_size: int = 65536,
+    ) -> None:
         # Compiled up front so that a bad pattern fails when the run starts, not mid-way.
         self._patterns = [compile_pattern(p) for p in patterns]
+        self._resolve = resolve
         self._cached = functools.lru_cache(maxsize=cache_size)(self._endpoint)
         #: Names given by a configured pattern (or the spec's): learned templates never change them.
         self.fixed: set[str] = set()
@@ -172,4 +219,7 @@ class EndpointMatcher:
                 name = f"{method} {p_path}"
                 self.fixed.add(name)
                 return name
+        if self._resolve is not None and (resolved := self._resolve(method, path)) is not None:
+            self.fixed.add(resolved)
+            return resolved
         return f"{method} {template(path)}"

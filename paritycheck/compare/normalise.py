@@ -29,7 +29,9 @@ rules and applied with :func:`normalise`. The steps, in order:
 5. **Numbers**: an integral float within ±2**53 becomes an int (``1.0`` equals ``1``). Booleans are
    never numbers.
 6. **Paths**: ``ignore`` paths are removed (an ignored array element becomes null instead, so the others
-   keep their indexes) and ``unordered`` arrays are sorted by their elements' canonical JSON. An
+   keep their indexes) and ``unordered`` arrays are sorted: objects by their identity key (the first of
+   ``id``, ``uuid``, ``key``, ``slug``, ``name``, ``code`` that every element has), so that objects that
+   also differ elsewhere still line up, and other elements by their canonical JSON. An
    unordered array has no positions, so inside it ``[*]`` selects elements and ``[n]`` selects none.
    Paths name the *normalised* document: key names after the key case (names written in a path are
    converted by the same rule, so ``$.meta.requestId`` works under ``snake`` too) and, with
@@ -50,6 +52,7 @@ from typing import Any
 
 from paritycheck.common.jsonparse import dumps_canonical
 from paritycheck.common.jsonpath import JsonPath, PathSet, States, parse
+from paritycheck.compare.diff import IDENTITY_KEYS
 from paritycheck.config import EndpointRule, NormaliseConfig
 
 KEY_CASES = ("snake", "camel", "none")
@@ -265,7 +268,7 @@ class Rules:
                 # An unordered array has no positions: only [*] selects its elements, never [n].
                 sub = advance(states, -1)
                 items = [None if sub and self._flags_of(sub)[0] else self._value(item, sub) for item in value]
-                items.sort(key=dumps_canonical)
+                items.sort(key=_sort_key(items))
                 return items
             items = []
             for i, item in enumerate(value):
@@ -323,3 +326,12 @@ def _convert_path(path: JsonPath, convert: Callable[[str], str]) -> JsonPath:
 def normalise(value: Any, rules: Rules) -> Any:
     """Return ``value`` normalised by ``rules`` (the input is not modified)."""
     return rules.apply(value)
+
+
+def _sort_key(items: list[Any]) -> Callable[[Any], Any]:
+    """How an unordered array sorts: objects by identity key, then canonical JSON; else canonical JSON."""
+    if items and all(type(x) is dict for x in items):
+        for key in IDENTITY_KEYS:
+            if all(key in x for x in items):
+                return lambda x: (dumps_canonical(x[key]), dumps_canonical(x))
+    return dumps_canonical

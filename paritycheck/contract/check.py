@@ -173,6 +173,19 @@ class Contract:
         op: Operation | None = self._router.find(method, path)
         return op
 
+    def endpoint_name(self, method: str, path: str) -> str | None:
+        """The endpoint a request is named by: its operation (``GET /api/v1/kpis/{kpi_id}``, base path
+        included), or, for a method the path does not document, that method on the path's template; None
+        when no documented path matches."""
+        op = self.operation(method, path)
+        if op is not None:
+            return op.key
+        route = self._router.route(path)
+        if route is None:
+            return None
+        documented: Operation = next(iter(route.methods.values()))
+        return f"{method.upper()} {documented.template}"
+
     def endpoint_patterns(self) -> list[str]:
         """Every operation as ``METHOD /template``, most specific template first, for endpoint grouping.
 

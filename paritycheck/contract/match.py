@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -90,6 +90,20 @@ class Router:
         return found
 
     def _find(self, method: str, path: str) -> Any:
+        for route in self._matching(path):
+            op = route.methods.get(method)
+            if op is None and method == "HEAD":
+                op = route.methods.get("GET")  # HEAD is GET without the body
+            if op is not None:
+                return op
+        return None
+
+    def route(self, path: str) -> Route | None:
+        """The most specific template matching ``path`` whatever the method, or None."""
+        return next(self._matching(path), None)
+
+    def _matching(self, path: str) -> Iterator[Route]:
+        """The routes matching ``path`` (with each base path taken off, then as it is), best first."""
         path = path.split("?", 1)[0]
         if len(path) > 1:
             path = path.rstrip("/") or "/"
@@ -98,9 +112,4 @@ class Router:
         for candidate in candidates:
             for route in self.routes:
                 if route.regex.fullmatch(candidate):
-                    op = route.methods.get(method)
-                    if op is None and method == "HEAD":
-                        op = route.methods.get("GET")  # HEAD is GET without the body
-                    if op is not None:
-                        return op
-        return None
+                    yield route

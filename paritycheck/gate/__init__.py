@@ -1,5 +1,6 @@
 """Gate: the maths over a stored run (summary, percentiles, bootstrap intervals), accepted differences,
-run history, and the rollout gate's criteria and verdict, for one run or the runs of a period.
+run history (like with like: runs of the same traffic and rules, gate/lineage.py), and the rollout
+gate's criteria and verdict, for one run or the runs of a period.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from paritycheck.gate.criteria import (
     format_value,
     record,
 )
-from paritycheck.gate.history import GroupKey, RunHistory, baseline_before, is_baseline
+from paritycheck.gate.history import GroupKey, RunHistory, baseline_before, comparable_before, is_baseline
 from paritycheck.gate.history import history as run_history
+from paritycheck.gate.lineage import Lineage, lineage
 from paritycheck.gate.period import Period, parse_since, runs_since
 from paritycheck.gate.stats import compare_p95, seed_for
 from paritycheck.gate.stream_latency import StreamTimes, stream_times
@@ -36,18 +38,21 @@ __all__ = [
     "GateResult",
     "GroupKey",
     "KnownDifferences",
+    "Lineage",
     "LiveSummary",
     "Period",
     "RunHistory",
     "RunSummary",
     "StreamTimes",
     "baseline_before",
+    "comparable_before",
     "compare_p95",
     "evaluate",
     "evaluate_runs",
     "format_value",
     "is_baseline",
     "latency_summary",
+    "lineage",
     "parity",
     "parse_since",
     "path_matches",

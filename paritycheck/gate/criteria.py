@@ -30,6 +30,7 @@ from paritycheck.config import GateConfig
 from paritycheck.findings import Findings, of_run
 from paritycheck.gate.accepted import Acceptance, KnownDifferences
 from paritycheck.gate.finding_limits import acceptances, finding_rows
+from paritycheck.gate.history import alike_before
 from paritycheck.gate.period import complete_runs, included_run, merge_groups
 from paritycheck.gate.stats import RESAMPLES, Estimate, compare_p95, seed_for
 from paritycheck.gate.stream_latency import stream_times
@@ -286,21 +287,23 @@ def evaluate_runs(
     per_run: list[tuple[Findings, set[int]]] = []
     accepted: dict[str, int] = {}
     used: set[int] = set()
+    # runs of a period named an endpoint before the store knew its spec's name: one name each
+    alias = store.known_endpoints().spelling() if period is not None else str
     for run_id in run_ids:
         for endpoint, by_status in store.counts(run_id).items():
-            into = counts.setdefault(endpoint, {})
+            into = counts.setdefault(alias(endpoint), {})
             for status, n in by_status.items():
                 into[status] = into.get(status, 0) + n
         for endpoint, (legacy_ms, candidate_ms) in store.latencies(run_id).items():
-            both = latencies.setdefault(endpoint, ([], []))
+            both = latencies.setdefault(alias(endpoint), ([], []))
             both[0].extend(legacy_ms)
             both[1].extend(candidate_ms)
         found = of_run(store, run_id, examples=0)
         run_shown, run_accepted, active = acceptances(found, known, today, used)
         per_run.append((found, active))
-        shown_all += run_shown
+        shown_all += [dataclasses.replace(g, endpoint=alias(g.endpoint)) for g in run_shown]
         for endpoint, n in run_accepted.items():
-            accepted[endpoint] = accepted.get(endpoint, 0) + n
+            accepted[alias(endpoint)] = accepted.get(alias(endpoint), 0) + n
     shown = merge_groups(shown_all)
     criteria = [complete_runs(runs, period)]
     endpoint_rows: list[Criterion] = []
@@ -432,12 +435,11 @@ def _streak(
     streak = 0
     if result.passed:
         streak = 1
-        prev = store.previous_run_id(result.run_id)
-        while prev is not None and streak < need:
+        # like with like: the runs before of the same captures and rules (gate/lineage.py)
+        for prev in alike_before(store, result.run_id)[: need - 1]:
             if not evaluate(store, prev, plain, known=known, today=today, resamples=resamples).passed:
                 break
             streak += 1
-            prev = store.previous_run_id(prev)
     ok = streak >= need
     note = f"this run and the {need - 1} before it must pass" if need > 1 else "this run must pass"
     if not ok:

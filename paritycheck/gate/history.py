@@ -1,31 +1,43 @@
 """Runs over time: parity, failures and p95 ratios per run, and which findings are new, flaky or gone.
 
 A finding is keyed by its signature (paritycheck.findings), stored with each run, so a root cause keeps
-its key whichever endpoints it shows on. History compares like with like:
-a run is compared only with earlier runs made under the **same effective rules** (a hash of the
-``[normalise]``, ``[[endpoint]]``, ``[noise]`` and ``[streams]`` settings stored with each run), so a
-difference that comes and goes because the rules changed is not "flaky"; the first run under new rules
-says so. And only a **baseline** counts as "before": a complete run in which both backends answered
-(a run where one answered nothing, an interrupted or crashed run is listed but never a baseline, so its
-absent groups are never reported as "gone" next time).
+its key whichever endpoints it shows on. History compares like with like: a run is compared only with
+earlier runs of the **same traffic** (the captures' digests, in any order, and the ``[replay]``
+selection; a live window, the windows of the same mode) made under the **same effective rules** (a hash
+of the ``[normalise]``, ``[[endpoint]]``, ``[noise]`` and ``[streams]`` settings stored with each run),
+so a finding that comes and goes because the captures or the rules changed is not "flaky"; the first run
+of other captures or rules says so. The report's change "vs run N" is taken the same way, and says when
+no comparable run exists. And only a **baseline** counts as "before": a complete run in which both
+backends answered (a run where one answered nothing, an interrupted or crashed run is listed but never
+a baseline, so its absent findings are never reported as "gone" next time).
 
-Within one rule set, compared with the baseline before it, a run's finding is *new* when no earlier
-baseline had it, *flaky* when it has come back after being absent, and a finding of the previous
-baseline that is no longer there is *gone*. Figures are the stored ones: accepted differences count here.
+Within one lineage (traffic and rules), compared with the baseline before it, a run's finding is *new*
+when no earlier baseline had it, *flaky* when it has come back after being absent, and a finding of the
+previous baseline that is no longer there is *gone*. Figures are the stored ones: accepted differences
+count here.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from paritycheck.findings import signatures_of
+from paritycheck.gate.lineage import Lineage, lineage, rules_hash
+from paritycheck.gate.period import id_ranges
 from paritycheck.gate.stats import p95
 from paritycheck.store import RunInfo, Store, describe_shards
 
-__all__ = ["GroupKey", "RunHistory", "baseline_before", "history", "is_baseline", "rules_hash"]
+__all__ = [
+    "GroupKey",
+    "RunHistory",
+    "alike_before",
+    "baseline_before",
+    "comparable_before",
+    "history",
+    "is_baseline",
+    "rules_hash",
+]
 
 #: A finding's signature: what history keys on.
 GroupKey = str
@@ -54,6 +66,8 @@ class RunHistory:
     gate: str | None = None
     #: Short hash of the effective rules the run was compared with.
     rules: str = ""
+    #: Short hash of the traffic it replayed (captures and selection; a live window: its mode).
+    traffic: str = ""
     #: Whether later runs compare with this one: complete, and both backends answered.
     baseline: bool = True
     #: Why it is not a baseline, or that the rules changed since the baseline before it.
@@ -108,6 +122,7 @@ class RunHistory:
             "gone": keys(self.gone),
             "gate": self.gate,
             "rules": self.rules,
+            "captures": self.traffic,
             "baseline": self.baseline,
             "note": self.note,
         }
@@ -126,16 +141,6 @@ def _ratios(store: Store, run_id: int, min_samples: int) -> dict[str, float]:
     return out
 
 
-#: The configuration sections that decide what counts as a difference.
-RULE_SECTIONS = ("normalise", "endpoint", "noise", "streams")
-
-
-def rules_hash(config: dict[str, Any]) -> str:
-    """A short hash of the effective comparison rules stored with a run."""
-    rules = {name: config.get(name) for name in RULE_SECTIONS}
-    return hashlib.sha256(json.dumps(rules, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-
 def is_baseline(store: Store, run: RunInfo) -> bool:
     """Whether later runs may be compared with ``run``: it is ``complete`` and both backends answered.
 
@@ -145,12 +150,47 @@ def is_baseline(store: Store, run: RunInfo) -> bool:
     return not _not_a_baseline(store, run)
 
 
+def alike_before(store: Store, run_id: int) -> list[int]:
+    """The runs before ``run_id`` of the same traffic and rules, whatever their status, newest first."""
+    runs = store.runs()
+    this = next((r for r in runs if r.id == run_id), None)
+    if this is None:
+        return []
+    key = lineage(this)
+    return [r.id for r in reversed(runs) if r.id < run_id and lineage(r) == key]
+
+
 def baseline_before(store: Store, run_id: int) -> int | None:
-    """The newest baseline run before ``run_id`` (for the report's previous-run delta), if any."""
-    for run in reversed(store.runs()):
-        if run.id < run_id and is_baseline(store, run):
-            return run.id
-    return None
+    """The newest comparable baseline before ``run_id`` (see :func:`comparable_before`), if any."""
+    return comparable_before(store, run_id)[0]
+
+
+def comparable_before(store: Store, run_id: int) -> tuple[int | None, str]:
+    """The newest baseline before ``run_id`` of the same traffic and rules, or None and why there is none.
+
+    This is the run the reports' "vs run N" compares with: a run of other captures, or of the same ones
+    under other rules, would show a change that says nothing about the candidate.
+    """
+    runs = store.runs()
+    this = next((r for r in runs if r.id == run_id), None)
+    earlier = [r for r in runs if r.id < run_id]
+    if this is None or not earlier:
+        return None, "none in this database"
+    key = lineage(this)
+    same = [r for r in earlier if lineage(r) == key]
+    for run in reversed(same):
+        if is_baseline(store, run):
+            return run.id, ""
+    if same:
+        return None, (
+            "no comparable run: the earlier runs of the same captures and rules"
+            f" (run {id_ranges([r.id for r in same])}) did not finish, or a backend answered nothing"
+        )
+    traffic = sum(lineage(r).traffic != key.traffic for r in earlier)
+    reasons = [f"{traffic} replayed other captures" if traffic else "", ""]
+    if traffic < len(earlier):
+        reasons[1] = f"{len(earlier) - traffic} compared them under other rules"
+    return None, f"no comparable run: of {len(earlier)} earlier, " + " and ".join(r for r in reasons if r)
 
 
 def _not_a_baseline(store: Store, run: RunInfo) -> str:
@@ -169,7 +209,7 @@ def _not_a_baseline(store: Store, run: RunInfo) -> str:
 
 @dataclass
 class _State:
-    """History of one rule set: what earlier baselines had."""
+    """History of one lineage (traffic and rules): what its earlier baselines had."""
 
     seen: set[GroupKey] = field(default_factory=set)  # in any earlier baseline
     reappeared: set[GroupKey] = field(default_factory=set)  # came back at least once after being absent
@@ -183,8 +223,8 @@ def history(store: Store, *, min_samples: int = 30, limit: int | None = None) ->
     New and flaky are always worked out over the whole history, so ``limit`` only shortens the list.
     """
     runs = store.runs()
-    states: dict[str, _State] = {}
-    last_rules: str | None = None
+    states: dict[Lineage, _State] = {}
+    last: Lineage | None = None
     first_index = 0 if limit is None else max(0, len(runs) - limit)
     out: list[RunHistory] = []
     stored = signatures_of(store, runs)
@@ -192,15 +232,10 @@ def history(store: Store, *, min_samples: int = 30, limit: int | None = None) ->
     for i, run in enumerate(runs):
         present = {f.signature for f in stored[run.id]}
         titles.update({f.signature: (f.grade, f.title) for f in stored[run.id]})
-        rules = rules_hash(run.config if isinstance(run.config, dict) else {})
-        state = states.setdefault(rules, _State())
+        line = lineage(run)
+        state = states.setdefault(line, _State())
         refusal = _not_a_baseline(store, run)
-        note = refusal
-        if not note and last_rules is not None and rules != last_rules:
-            earlier = f" (like run {state.last_run})" if state.last_run is not None else ""
-            note = (
-                f"rules changed since the run before{earlier}: compared with runs under the same rules only"
-            )
+        note = refusal or _changed(line, last, state)
         back = {key for key in present - state.previous if key in state.seen}
         compared = state.last_run is not None and not refusal
         if i >= first_index:
@@ -226,7 +261,8 @@ def history(store: Store, *, min_samples: int = 30, limit: int | None = None) ->
                     flaky,
                     gone,
                     gate.get("verdict") if isinstance(gate, dict) else None,
-                    rules,
+                    line.rules,
+                    line.traffic,
                     not refusal,
                     note,
                     {s: titles[s] for s in (*new, *flaky, *gone) if s in titles},
@@ -238,5 +274,15 @@ def history(store: Store, *, min_samples: int = 30, limit: int | None = None) ->
         state.seen |= present
         state.previous = present
         state.last_run = run.id
-        last_rules = rules
+        last = line
     return out
+
+
+def _changed(key: Lineage, last: Lineage | None, state: _State) -> str:
+    """What changed since the baseline before, when its captures or rules were others ("" if none)."""
+    if last is None or key == last:
+        return ""
+    what = "captures" if key.traffic != last.traffic else "rules"
+    earlier = f" (like run {state.last_run})" if state.last_run is not None else ""
+    same = "compared with runs of the same captures and rules only"
+    return f"{what} changed since the run before{earlier}: {same}"

@@ -3,9 +3,9 @@
 A window closes after ``seconds`` or ``exchanges`` (whichever comes first), as a ``complete`` run that
 report, gate and history read like any replay; the HTML report (if asked for) is rewritten at each close.
 An open window keeps a heartbeat as a replay does (store/liveness.py), so that a command reading the
-store meanwhile sees it ``running``, not ``crashed``. At its close, as after a replay, slug and username
-positions of its endpoints are named ``{param}`` (capture/templates.py), learned from the window's own
-traffic, before its noise is classed.
+store meanwhile sees it ``running``, not ``crashed``. At its close, as after a replay, its endpoints
+are named as learned from its own traffic and as the store remembers earlier runs' and windows' names
+(run/naming.py), before its noise is classed.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from paritycheck.capture import learn_templates
 from paritycheck.gate import LiveSummary
 from paritycheck.models import Outcome
 from paritycheck.noise import NoiseLearner
 from paritycheck.report import write_html
+from paritycheck.run import name_endpoints
 from paritycheck.store import HEARTBEAT_SECONDS, Heartbeat, Store
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,12 @@ class Windows:
     def _open(self) -> int:
         started = dt.datetime.now(dt.UTC)
         self.run_id = self.store.start_run(
-            captures=[{"name": f"{self.source} window from {started.isoformat(timespec='seconds')}"}],
+            captures=[
+                {
+                    "name": f"{self.source} window from {started.isoformat(timespec='seconds')}",
+                    "live": self.source,
+                }
+            ],
             started=started.isoformat(timespec="milliseconds"),
             **self._run_args,
         )
@@ -108,11 +113,9 @@ class Windows:
         if self._heartbeat is not None:
             self._heartbeat.stop()
             self._heartbeat = None
-        names = learn_templates(summary.endpoint_counts(), fixed=self._fixed())
-        if names:
-            self.store.rename_endpoints(run_id, names)
-            if self.noise is not None:
-                self.noise.rename(names)
+        names = name_endpoints(self.store, run_id, summary.endpoint_counts(), fixed=self._fixed())
+        if names and self.noise is not None:
+            self.noise.rename(names)
         if self.noise is not None:
             self.store.flush()
             paths = self.noise.classify()

@@ -52,7 +52,8 @@ def run_meta(r: ReportModel) -> list[tuple[str, str]]:
         f'<div><span class="{sides.get(k, "")}">{esc(k)}</span> <span class="mono">{esc(v)}</span></div>'
         for k, v in run.backends.items()
     )
-    prev = f"run {r.previous.run_id} ({esc(r.previous.started)})" if r.previous else "none in this database"
+    # only a comparable run (same captures and rules) is previous; else why there is none
+    prev = f"run {r.previous.run_id} ({esc(r.previous.started)})" if r.previous else esc(r.previous_note)
     return [
         ("backends", backends),
         ("capture", captures or '<span class="muted">none recorded</span>'),

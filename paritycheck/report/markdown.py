@@ -86,6 +86,8 @@ def render_markdown(report: ReportModel, *, top: int = 3, max_bytes: int = MAX_B
         change = report.parity - report.previous.parity
         arrow = "▲" if change > 0 else ("▼" if change < 0 else "=")
         prev = f" ({arrow} {abs(change):.1f} pts vs run {report.previous.run_id})"
+    elif report.previous is None and report.previous_note.startswith("no comparable run"):
+        prev = " (no comparable earlier run)"
     head += [
         f"**{s.total:,}** {noun(s.total, 'exchange')} · parity **{_pct(report.parity)}**{prev}"
         f" · **{s.mismatched:,}** mismatched · **{s.failed:,}** failed · {s.skipped:,} skipped"

@@ -20,7 +20,14 @@ from typing import Any
 from paritycheck.compare import endpoint_method, risk
 from paritycheck.config import GateConfig
 from paritycheck.findings import Findings
-from paritycheck.gate import RunSummary, baseline_before, compare_p95, latency_summary, seed_for, summarise
+from paritycheck.gate import (
+    RunSummary,
+    comparable_before,
+    compare_p95,
+    latency_summary,
+    seed_for,
+    summarise,
+)
 from paritycheck.report.model_contract import ContractSection, GateVerdict, contract_sections, gate_verdict
 from paritycheck.report.model_examples import Body, Example, Side, load_examples, make_body, rules_for
 from paritycheck.report.streams import StreamLatency, stream_latency
@@ -130,7 +137,7 @@ class EndpointRow:
 
 @dataclass(frozen=True, slots=True)
 class Previous:
-    """The run before this one in the same database, for the up/down figures."""
+    """The comparable run before this one (same captures and rules, a baseline), for the up/down figures."""
 
     run_id: int
     started: str
@@ -169,6 +176,8 @@ class ReportModel:
     finding_examples: dict[int, Example] = field(default_factory=dict)
     #: The rollout recorded in the store (steps, windows, verdicts), drawn as a timeline; None without one.
     rollout: Timeline | None = None
+    #: Why there is no ``previous`` run to compare with ("none in this database", "no comparable run: ...").
+    previous_note: str = ""
     generated: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
     @property
@@ -266,6 +275,7 @@ def build(
         Group(g.endpoint, g.kind, g.path, g.count, g.legacy, g.candidate, (), g.detail)
         for g in store.difference_groups(run_id, noise=True, examples=1)
     )
+    previous, previous_note = _previous(store, run_id)
     return ReportModel(
         run=run,
         summary=summary,
@@ -275,7 +285,8 @@ def build(
         noise=noise,
         failures=_reasons(store, run_id, "failed"),
         skips=_reasons(store, run_id, "skipped"),
-        previous=_previous(store, run_id),
+        previous=previous,
+        previous_note=previous_note,
         legacy_ms=latency_summary(all_legacy),
         candidate_ms=latency_summary(all_candidate),
         max_examples=max_examples,
@@ -358,10 +369,11 @@ def _slower(legacy: float | None, candidate: float | None) -> bool:
     )
 
 
-def _previous(store: Store, run_id: int) -> Previous | None:
-    prev_id = baseline_before(store, run_id)  # an unfinished run, or one a backend never answered, is no base
+def _previous(store: Store, run_id: int) -> tuple[Previous | None, str]:
+    """The newest baseline of the same captures and rules before ``run_id``, or None and why not."""
+    prev_id, why = comparable_before(store, run_id)
     if prev_id is None:
-        return None
+        return None, why
     prev = store.run(prev_id)
     latencies = store.latencies(prev_id)
     legacy = latency_summary([ms for pair in latencies.values() for ms in pair[0]])
@@ -373,7 +385,7 @@ def _previous(store: Store, run_id: int) -> Previous | None:
         parity=prev.matched / replayed * 100.0 if replayed else None,
         candidate_p95=candidate["p95"],
         legacy_p95=legacy["p95"],
-    )
+    ), ""
 
 
 def _reasons(store: Store, run_id: int, outcome: str) -> tuple[Reason, ...]:

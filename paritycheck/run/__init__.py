@@ -4,6 +4,7 @@ with its consumers (store writer, live summary, progress), plus the dry run.
 
 from __future__ import annotations
 
+from paritycheck.run.naming import name_endpoints
 from paritycheck.run.prepare import Planned, dry_run, endpoint_matcher
 from paritycheck.run.record import check_backends, config_record, redacted_backends
 from paritycheck.run.recording import open_recording
@@ -19,6 +20,7 @@ __all__ = [
     "dry_run",
     "endpoint_matcher",
     "failed_outcome",
+    "name_endpoints",
     "open_recording",
     "parse_shard",
     "redacted_backends",

@@ -23,9 +23,9 @@ __all__ = ["Planned", "describe_captures", "dry_run", "endpoint_matcher", "host_
 
 
 def endpoint_matcher(config: Config, contract: Contract | None = None) -> EndpointMatcher:
-    """Endpoint names: ``[[endpoint]]`` patterns first, then the spec's templates, then automatic ones."""
-    spec = contract.endpoint_patterns() if contract is not None else []
-    return EndpointMatcher([*(rule.match for rule in config.endpoint), *spec])
+    """Endpoint names: ``[[endpoint]]`` patterns first, then the spec's operations, then automatic ones."""
+    resolve = contract.endpoint_name if contract is not None else None
+    return EndpointMatcher((rule.match for rule in config.endpoint), resolve=resolve)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from paritycheck.capture import HostChoice, Selector, learn_templates, read_fast
+from paritycheck.capture import HostChoice, Selector, read_fast
 from paritycheck.capture.hosts import deciding
 from paritycheck.common.gctune import with_fewer_collections
 from paritycheck.compare import Comparator, RunClock, redact
@@ -28,6 +28,7 @@ from paritycheck.gate import LiveSummary, RunSummary, summarise
 from paritycheck.models import Exchange, Outcome, Reply, Status
 from paritycheck.noise import NoiseLearner, classify_merged
 from paritycheck.replay import Engine, Transport, make_transport, schedule
+from paritycheck.run.naming import name_endpoints
 from paritycheck.run.prepare import describe_captures, endpoint_matcher, host_chooser, hosts_record
 from paritycheck.run.record import check_backends, config_record, finish, redacted_backends
 from paritycheck.run.shards import Shard, Split, Splitter, fingerprint, rename_done
@@ -111,6 +112,8 @@ class _Pipeline:
         self.matcher = endpoint_matcher(config, contract)
         self.contract = contract
         self.contract_check: ReplayCheck | None = None
+        #: Every path of the spec, remembered by the store for later runs' names.
+        self.spec = contract.endpoint_patterns() if contract is not None else []
         self.selector = Selector(
             include=config.replay.include,
             exclude=config.replay.exclude,
@@ -232,11 +235,10 @@ class _Pipeline:
         return outcome
 
     def learn_templates(self) -> bool:
-        """After the replay: name slug and username positions ``{param}`` (capture/templates.py)."""
+        """After the replay: name endpoints as learned and as the store remembers them (run/naming.py)."""
         counts = self.capture_counts if self.capture_counts is not None else self.live.endpoint_counts()
-        names = learn_templates(counts, fixed=frozenset(self.matcher.fixed))
+        names = name_endpoints(self.store, self.run_id, counts, fixed=self.matcher.fixed, spec=self.spec)
         if names:
-            self.store.rename_endpoints(self.run_id, names)
             self.noise.rename(names)
         return bool(names)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from paritycheck.common.endpoints import endpoint_shape
 from paritycheck.errors import StoreError
 
 
@@ -263,10 +264,37 @@ def _v11(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v12(db: sqlite_utils.Database) -> None:
+    """Endpoint names the store remembers (issue 21.7), so later runs and live windows name endpoints as
+    earlier ones did: templates (a run's, learned or automatic; a spec's path or an ``[[endpoint]]``
+    pattern: ``source`` "spec") and literals kept beside a template. ``shape`` is the name with its
+    parameters unnamed (``GET /kpis/{}``). The templates of the runs already stored are remembered."""
+    _script(
+        db,
+        """
+        CREATE TABLE endpoint_names (
+            name TEXT PRIMARY KEY,
+            shape TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            source TEXT NOT NULL,
+            run_id INTEGER NOT NULL
+        );
+        CREATE INDEX endpoint_names_shape ON endpoint_names (shape);
+        """,
+    )
+    rows = db.conn.execute(
+        "SELECT endpoint, MIN(run_id) FROM exchanges WHERE endpoint LIKE '%{%' GROUP BY endpoint"
+    ).fetchall()
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO endpoint_names (name, shape, kind, source, run_id) VALUES (?, ?, ?, ?, ?)",
+        [(name, endpoint_shape(name), "template", "learned", run_id) for name, run_id in rows],
+    )
+
+
 #: Ordered schema migrations; migration i brings the schema to version i + 1 (PRAGMA user_version).
 #: Append new ones at the end; never edit, remove or reorder a released one.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11,
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12,
 ]  # fmt: skip
 
 

@@ -26,6 +26,7 @@ from paritycheck.store.dsn import is_dsn, outage, redact_dsn
 from paritycheck.store.findings import FindingRows
 from paritycheck.store.liveness import reap_stale
 from paritycheck.store.migrations import migrate
+from paritycheck.store.names import EndpointNames
 from paritycheck.store.queries import NO_DB_HINT, Queries
 from paritycheck.store.rollout import RolloutSteps
 from paritycheck.store.shards import Shards
@@ -40,7 +41,7 @@ BATCH = 500
 # ---------------------------------------------------------------------------------------------- store
 
 
-class Store(Writer, Queries, Shards, FindingRows, RolloutSteps):
+class Store(Writer, Queries, Shards, FindingRows, RolloutSteps, EndpointNames):
     """A results database. Writing is single-threaded: one writer per database at a time."""
 
     def __init__(

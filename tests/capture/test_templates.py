@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from paritycheck.capture import learn_templates
+from hypothesis import given
+from hypothesis import strategies as st
+
+from paritycheck.capture import KnownNames, kept_literals, learn_templates
 from paritycheck.config import parse
 from paritycheck.run import replay_captures
 from tests.harutil import gets, write_har
@@ -47,3 +50,75 @@ async def test_a_replay_names_slug_endpoints_from_the_capture(tmp_path: Path) ->
         result = await replay_captures(config, [capture], db=tmp_path / "r.db")
     endpoints = {e.endpoint: e.total for e in result.summary.endpoints}
     assert endpoints == {"GET /api/profiles/{param}": 6, "GET /api/tags": 1}
+
+
+# --- names stable across runs, never beside their own instances (issue 21.7) ---------------------------
+
+
+def test_a_template_takes_in_its_own_literal_instances() -> None:
+    """One report showed /api/articles/{id} beside /api/articles/short-lived-552303: two slugs are too
+    few to learn a parameter, but the template is there already."""
+    counts = {
+        "GET /api/articles/{id}": 4,
+        "GET /api/articles/short-lived-552303": 1,
+        "GET /api/articles/how-to-train-your-dragon": 2,
+        "GET /api/articles/feed": 5,  # a plain word repeated: a literal
+        "GET /api/users/{id}": 3,
+        "GET /api/users/me": 1,  # a lone plain word: a resource's name, not data
+    }
+    assert learn_templates(counts) == {
+        "GET /api/articles/short-lived-552303": "GET /api/articles/{id}",
+        "GET /api/articles/how-to-train-your-dragon": "GET /api/articles/{id}",
+    }
+
+
+def test_templates_the_store_remembers_name_a_later_run() -> None:
+    known = KnownNames(
+        ("GET /api/profiles/{param}", "GET /api/v1/kpis/{kpi_id}", "GET /api/articles/{slug}"),
+        frozenset({"GET /api/articles/feed"}),
+    )
+    counts = {
+        "GET /api/profiles/alice552303": 1,  # one profile: nothing to learn from this run alone
+        "GET /api/v1/kpis/{id}": 3,  # the spec named it in an earlier run
+        "GET /api/articles/feed": 1,  # kept as a literal by an earlier run, however rare here
+        "GET /api/articles/a-1": 1,
+    }
+    assert learn_templates(counts, known=known) == {
+        "GET /api/profiles/alice552303": "GET /api/profiles/{param}",
+        "GET /api/v1/kpis/{id}": "GET /api/v1/kpis/{kpi_id}",
+        "GET /api/articles/a-1": "GET /api/articles/{slug}",
+    }
+    assert kept_literals(["GET /api/articles/feed", "GET /x"], known.templates) == {"GET /api/articles/feed"}
+
+
+def test_one_endpoint_has_one_spelling() -> None:
+    # numeric ids ({id}) and slugs ({param}) at one position are one endpoint; the spec's name wins
+    assert learn_templates({"GET /x/{id}": 2, **{f"GET /x/s-{i}": 1 for i in range(4)}}) == {
+        f"GET /x/s-{i}": "GET /x/{id}" for i in range(4)
+    }
+    assert learn_templates({"GET /x/{id}": 2}, fixed=frozenset({"GET /x/{x_id}"})) == {
+        "GET /x/{id}": "GET /x/{x_id}"
+    }
+    assert KnownNames(("GET /kpis/{kpi_id}",)).spelling()("GET /kpis/{id}") == "GET /kpis/{kpi_id}"
+
+
+segment = st.sampled_from(["a-1", "b_2", "Carol", "dave3", "feed", "me", "x.y", "{id}", "42"])
+
+
+@given(
+    st.dictionaries(
+        st.tuples(st.sampled_from(["/api/articles", "/api/users/{id}/posts"]), segment), st.integers(1, 6)
+    )
+)
+def test_no_template_stands_beside_a_slug_it_covers(raw: dict[tuple[str, str], int]) -> None:
+    counts: dict[str, int] = {}
+    for (prefix, value), n in raw.items():
+        name = f"GET {prefix}/{'{id}' if value == '42' else value}"
+        counts[name] = counts.get(name, 0) + n
+    names = learn_templates(counts)
+    final = {names.get(n, n) for n in counts}
+    templates = {n for n in final if "{" in n.rsplit("/", 1)[1]}
+    for literal in final - templates:
+        value = literal.rsplit("/", 1)[1]
+        covered = any(t.rsplit("/", 1)[0] == literal.rsplit("/", 1)[0] for t in templates)
+        assert not (covered and any(c in value for c in "-_.0123456789")), (counts, names)

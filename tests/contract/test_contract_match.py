@@ -55,6 +55,23 @@ def test_endpoint_patterns_use_spec_templates(api30: Contract) -> None:
     assert all(p.split(" ", 1)[1].startswith("/api/v1/") for p in patterns)
 
 
+def test_a_request_is_named_by_its_operation(api30: Contract) -> None:
+    """How replay --contract and explore name endpoints (issue 22): by the operation the check matches,
+    whatever the values (explore's AAA, 0.5, null) and with or without the base path; a method the path
+    does not document, by that method on the path's template; no documented path: None."""
+    from paritycheck.config import Config
+    from paritycheck.run import endpoint_matcher
+
+    matcher = endpoint_matcher(Config(), api30)
+    requests = [("GET", "/api/v1/users/AAA"), ("GET", "/api/v1/users/0.5"), ("GET", "/users/null")]
+    assert {matcher.endpoint(m, p) for m, p in requests} == {"GET /api/v1/users/{id}"}
+    assert matcher.endpoint("POST", "/api/v1/users/42") == "POST /api/v1/users/{id}"
+    assert matcher.endpoint("GET", "/api/v1/users/me") == "GET /api/v1/users/me"
+    assert matcher.endpoint("GET", "/elsewhere/42") == "GET /elsewhere/{id}"
+    assert matcher.fixed == {"GET /api/v1/users/{id}", "POST /api/v1/users/{id}", "GET /api/v1/users/me"}
+    assert api30.endpoint_name("GET", "/nowhere") is None
+
+
 def test_base_paths() -> None:
     servers = [
         {"url": "https://x.example/api/{v}/", "variables": {"v": {"default": "v3"}}},

@@ -54,13 +54,14 @@ def add_run(
     *,
     status: str = "complete",
     config: dict[str, Any] | None = None,
+    captures: list[dict[str, str]] | None = None,
 ) -> int:
     """Store one run of ``outcomes``; ``status`` "running" leaves it unfinished."""
     run_id = store.start_run(
         tool_version="test",
         config=config or {},
         backends={"legacy": "http://legacy", "candidate": "http://candidate"},
-        captures=[],
+        captures=captures or [],
     )
     for o in outcomes:
         store.add(run_id, o)

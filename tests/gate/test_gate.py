@@ -300,6 +300,15 @@ def test_min_consecutive_passes(store: Store) -> None:
     failing = add_run(store, bad())
     row = find(evaluate(store, failing, GateConfig(min_consecutive_passes=1)), "consecutive passes")
     assert row.measured == 0 and not row.passed
+    # like with like: a passing run of another capture neither counts nor breaks the streak
+    other = add_run(store, good(), captures=[{"name": "other.har", "digest": "ff" * 32}])
+    assert (
+        find(evaluate(store, other, GateConfig(min_consecutive_passes=2)), "consecutive passes").measured == 1
+    )
+    last = add_run(store, good())
+    assert (
+        find(evaluate(store, last, GateConfig(min_consecutive_passes=3)), "consecutive passes").measured == 1
+    )
 
 
 # --- output

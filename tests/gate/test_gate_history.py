@@ -130,3 +130,55 @@ def test_failed_runs_are_no_baseline(tmp_path: Path) -> None:
     assert [r.flaky for r in rows] == [(), (), (), ()]
     assert [r.new for r in rows] == [(), (), (), ()]
     assert rows[1].to_json()["baseline"] is False
+
+
+def capture(name: str) -> list[dict[str, str]]:
+    return [{"name": f"{name}.har", "digest": name * 16}]
+
+
+def test_runs_of_other_captures_are_not_compared(tmp_path: Path) -> None:
+    """Like with like (issue 21.6): a run of another capture is neither the "before" of history nor the
+    report's previous run, and the report says that no comparable run exists."""
+    with open_store(tmp_path) as store:
+        nightly = [*counts("GET /x", matched=10), outcome("GET /x", Status.MISMATCHED, diffs=(A,))]
+        add_run(store, [*nightly, outcome("GET /x", Status.MISMATCHED, diffs=(C,))], captures=capture("a"))
+        add_run(store, counts("GET /x", matched=3), captures=capture("b"))  # another capture: no C there
+        add_run(store, nightly, captures=capture("a"))
+        add_run(store, nightly, captures=capture("a")[::-1], config={"replay": {"include": ["GET /x"]}})
+        rows = history(store)
+        from paritycheck.gate import baseline_before, comparable_before
+
+        assert baseline_before(store, 2) is None and baseline_before(store, 3) == 1
+        first, why = comparable_before(store, 2)
+        assert first is None and why == "no comparable run: of 1 earlier, 1 replayed other captures"
+        assert comparable_before(store, 1) == (None, "none in this database")
+        assert comparable_before(store, 4)[0] is None  # the same capture, but only part of it replayed
+    assert rows[1].gone == () and "captures changed since the run before" in rows[1].note
+    assert rows[2].gone == (key(C),) and "like run 1" in rows[2].note
+    assert rows[0].traffic == rows[2].traffic != rows[1].traffic != rows[3].traffic
+    assert rows[2].to_json()["captures"] == rows[0].traffic
+
+
+def test_captures_compare_as_a_set_and_windows_by_their_listener(tmp_path: Path) -> None:
+    two = [{"name": "a.har", "digest": "a" * 16}, {"name": "b.har", "digest": "b" * 16}]
+    proxy, mirror = "live proxy 127.0.0.1:8080", "live mirror 127.0.0.1:9090"
+    windows = (
+        [{"name": f"{proxy} window from 2026-01-01T00:00:00+00:00"}],  # an older window: read from its name
+        [{"name": f"{proxy} window from 2026-01-01T00:01:00+00:00", "live": proxy}],
+        [{"name": f"{mirror} window from 2026-01-01T00:02:00+00:00", "live": mirror}],
+    )
+    with open_store(tmp_path) as store:
+        for captures in (two, two[::-1], *windows):
+            add_run(store, counts("GET /x", matched=2), captures=captures)
+        from paritycheck.gate import baseline_before
+
+        assert [baseline_before(store, i) for i in (2, 4, 5)] == [1, 3, None]
+
+
+def test_a_setting_added_by_a_later_version_keeps_old_runs_comparable(tmp_path: Path) -> None:
+    from paritycheck.gate.lineage import rules_hash
+
+    older = {"normalise": {"key_case": "snake"}}  # stored before the other settings existed
+    newer = {"normalise": {"key_case": "snake", "null_equals_missing": False}}  # the default, stored
+    assert rules_hash(older) == rules_hash(newer) != rules_hash({"normalise": {"key_case": "camel"}})
+    assert rules_hash({}) == rules_hash({"normalise": {}, "endpoint": []})

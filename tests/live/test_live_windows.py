@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from paritycheck.live.window import Windows
-from paritycheck.models import Exchange, Outcome, Request, Status
+from paritycheck.models import Exchange, Outcome, Reply, Request, Status
 from paritycheck.store import STALE_SECONDS, Store
 from tests.live.livehelpers import backend, config, live
 from tests.live.test_live_mirror import echo
@@ -78,3 +78,28 @@ async def test_the_helper_beats_for_its_open_window(tmp_path: Path) -> None:
         assert await asyncio.to_thread(_status, db, 1) == "running"
         run_id = await server.stop()
     assert run_id == 1 and _status(db, 1) == "complete"
+
+
+def _at(i: int, path: str) -> Outcome:
+    from paritycheck.common.endpoints import template
+
+    exchange = Exchange(index=i, source="live", request=Request("GET", f"http://live{path}", path, ""))
+    replies = {"legacy": Reply(200, elapsed_ms=1.0), "candidate": Reply(200, elapsed_ms=1.0)}
+    return Outcome(exchange=exchange, endpoint=f"GET {template(path)}", status=Status.MATCHED, **replies)
+
+
+def test_windows_name_endpoints_as_the_windows_before_and_compare_with_them(tmp_path: Path) -> None:
+    """A window with one article names it as an earlier window learned (issue 21.7), and its report's
+    "vs run N" is the window before, the same listener's (issue 21.6)."""
+    from paritycheck.gate import comparable_before
+
+    db = tmp_path / "w.db"
+    windows = Windows(db, source="live proxy 127.0.0.1:8080", config={}, backends={}, exchanges=5)
+    for i in range(5):  # the first window closes at 5 exchanges: five slugs, a parameter
+        windows.add(_at(i, f"/api/articles/post-{i}"))
+    windows.add(_at(5, "/api/articles/how-to-train-your-dragon"))
+    second = windows.close()
+    with Store.open(db, create=False) as store:
+        endpoints = {x.endpoint for x in store.exchanges(second)}
+        assert endpoints == {"GET /api/articles/{param}"}
+        assert comparable_before(store, second) == (windows.closed[0], "")

@@ -31,6 +31,9 @@ def _fill(store: Store) -> int:
     check = store.start_contract_check(run, spec="api.yaml", digest="d", title="API", mode="validate")
     store.add_contract_violations(check, run, [(3, "candidate", "GET /x", 200, "$.a", "type", "bad", 1)])
     store.finish_contract_check(check, {"ok": False})
+    store.remember_endpoints(
+        run, ["GET /items/{id}", "GET /x/feed"], spec={"GET /x/{x_id}"}, literals=["GET /x/feed"]
+    )
     return run
 
 
@@ -52,6 +55,7 @@ def _answers(store: Store, run: int) -> dict[str, Any]:
             dataclasses.replace(g, exchange_ids=()) for g in store.difference_groups(run, noise=True)
         ],
         "checks": checks,
+        "names": store.known_endpoints(),
         "violations": [dataclasses.replace(v, exchange_id=0) for v in store.contract_violations(1)],
         "body": store.body(exchanges[0].legacy.body)
         if exchanges[0].legacy and exchanges[0].legacy.body

@@ -116,12 +116,18 @@ def demo_outcomes(n: int = 40) -> Iterator[Outcome]:
     )
 
 
-def write_run(store: Store, outcomes: Iterator[Outcome] | list[Outcome], *, status: str = "complete") -> int:
+def write_run(
+    store: Store,
+    outcomes: Iterator[Outcome] | list[Outcome],
+    *,
+    status: str = "complete",
+    digest: str = "ab" * 32,
+) -> int:
     run_id = store.start_run(
         tool_version="0.1.0",
         config={"normalise": {"key_case": "snake"}},
         backends={"legacy": "http://127.0.0.1:5000", "candidate": "http://127.0.0.1:8000"},
-        captures=[{"name": "captures/demo.har", "digest": "ab" * 32}],
+        captures=[{"name": "captures/demo.har", "digest": digest}],
     )
     for o in outcomes:
         store.add(run_id, o)

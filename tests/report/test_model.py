@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from paritycheck.models import Status
-from paritycheck.report import model
+from paritycheck.report import model, render_html, render_markdown
 from paritycheck.store import Store
-from tests.report.reportdata import demo_outcomes
+from tests.report.reportdata import demo_outcomes, outcome, write_run
 
 
 def test_verdict_counts_and_previous_run(demo_store: Store) -> None:
@@ -18,6 +18,20 @@ def test_verdict_counts_and_previous_run(demo_store: Store) -> None:
     assert report.previous.run_id == report.run.id - 1
     assert report.previous.parity == 100.0
     assert report.parity is not None and report.parity < report.previous.parity
+
+
+def test_no_comparable_previous_run_is_said(demo_store: Store) -> None:
+    """Like with like (issue 21.6): a run of another capture has no "vs run N", and says why."""
+    assert model.build(demo_store, demo_store.latest_run_id() - 1).previous_note == "none in this database"
+    other = write_run(demo_store, demo_outcomes(), digest="cd" * 32)
+    report = model.build(demo_store, other)
+    assert report.previous is None
+    assert report.previous_note == "no comparable run: of 2 earlier, 2 replayed other captures"
+    assert "vs run" not in render_html(report) and report.previous_note in render_html(report)
+    assert "(no comparable earlier run)" in render_markdown(report)
+    again = write_run(demo_store, [outcome(i, "GET /users/{id}", Status.MATCHED) for i in range(5)])
+    previous = model.build(demo_store, again).previous
+    assert previous is not None and previous.run_id == other - 1  # the last run of the demo capture
 
 
 def test_examples_are_bounded_and_belong_to_their_group(demo_store: Store) -> None:
