@@ -5,6 +5,10 @@ PY     := $(VENV)/bin/python
 # Test processes: the suite is bound by CPU and by subprocess start-ups, with waits between (see docs).
 TEST_WORKERS ?= auto
 STAMP  := $(VENV)/.installed
+# Python must cache bytecode here: the suite starts some 400 Python processes, and with
+# PYTHONDONTWRITEBYTECODE set (as in some shells and images) each one compiles the package and pytest
+# rewrites every test module again (make test took twice as long).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: demo demo-live test lint typecheck check bench clean browser fuzz image test-image crd-models
 
