@@ -31,11 +31,12 @@ demo-live: $(STAMP)
 test: $(STAMP) browser crd-models
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --durations=15
 
-# The capture readers' property tests and the diff's deepdiff oracle with many random examples (the
-# suite runs 60 and 80, derandomised).
+# The capture readers' property tests, the diff's deepdiff oracle and the diff's and normaliser's
+# properties with many random examples (the suite runs 60 to 100, derandomised).
 FUZZ_EXAMPLES ?= 5000
 fuzz: $(STAMP)
-	PARITYCHECK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:randomly tests/capture/test_capture_fuzz.py tests/test_diff_oracle.py
+	PARITYCHECK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:randomly tests/capture/test_capture_fuzz.py tests/test_diff_oracle.py \
+		tests/test_diff.py tests/test_normalise.py
 
 # Headless Chromium for the HTML report's browser tests (Debian's package; needs root or sudo).
 browser:
