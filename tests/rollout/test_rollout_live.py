@@ -33,7 +33,12 @@ from paritycheck.live import LiveServer
 from tests.live.livehelpers import backend, live
 
 WINDOW = 100
+# The gate's p95 limit (500 ms by default, the steps' fallback) is raised: on this 2-core machine under
+# a full suite a window's p95 reached 0.87 s, and absolute latency is only step 2's subject here.
 PLAN = """
+[gate]
+max_p95_ms = 5000
+
 [[rollout.step]]
 share = 10
 min_exchanges = 200
@@ -229,7 +234,7 @@ async def _failing_mid_step_rolls_back_within_one_window(
     flagged = {**FLAGGER, "checksum": "a-new-revision"}
     r = await client.post(f"http://127.0.0.1:{server.admin_port}/flagger/confirm-rollout", json=flagged)
     assert r.status_code == 200 and _steps(server)[-1] == {"step": 1, **_source(flagged)}
-    decisions = []
+    decisions, headlines = [], []
     for i in range(5):
         if i == 2:  # mid-step, half way into the third window
             await mirror(server, WINDOW // 2, "h")
@@ -238,11 +243,12 @@ async def _failing_mid_step_rolls_back_within_one_window(
         # Argo's web metric: successCondition result.decision != "rollback" in the background analysis.
         now = await verdict(server, client)
         decisions.append(now["decision"])
+        headlines.append(now["headline"])
         if now["decision"] == "rollback":
             break
-    assert decisions[:2] == ["hold", "advance"], decisions  # 200 exchanges make step 1
+    assert decisions[:2] == ["hold", "advance"], headlines  # 200 exchanges make step 1
     # The window the failures began in, or at the latest the next one: within one window.
-    assert decisions[-1] == "rollback" and len(decisions) <= 4, decisions
+    assert decisions[-1] == "rollback" and len(decisions) <= 4, headlines
     fired = now["fired"][0]
     assert fired["trigger"] == "max_error_rate" and fired["where"].startswith("run ")
     assert 2.5 <= fired["measured"] <= 4.0 and fired["bound"] > 1.0
