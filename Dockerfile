@@ -15,8 +15,7 @@ RUN apt-get update \
 COPY pyproject.toml README.md /src/
 COPY paritycheck /src/paritycheck
 # pip runs from a throwaway venv and installs into one without pip: the image gets neither pip nor
-# setuptools nor a cache (sqlite-utils 4 lists pip for its own `sqlite-utils install`, which paritycheck
-# never runs: it is removed again). Every dependency is a binary wheel (--only-binary), so no compiler
+# setuptools nor a cache (should a dependency list pip, as sqlite-utils 4 did, it is removed again). Every dependency is a binary wheel (--only-binary), so no compiler
 # is needed; the wheels' shared libraries lose their debug sections (binutils' strip, this stage only).
 # Behind a TLS-inspecting proxy, pass its CA bundle as the build secret `ca` (deploy/build-image.sh
 # does): it is mounted for this step only and never stored in a layer.

@@ -15,9 +15,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-
 from paritycheck.store.records import loads
+from paritycheck.store.sqlitedb import SqliteDatabase
 
 #: One difference as the clustering reads it: id, exchange id, endpoint, kind, shape, detail, and the
 #: value class of each side (``null``, ``empty`` for "" [] {}, else "").
@@ -42,7 +41,7 @@ class StoredFinding:
 class FindingRows:
     """Findings methods of :class:`paritycheck.store.Store`."""
 
-    db: sqlite_utils.Database
+    db: SqliteDatabase
     dsn: str | None
     _conn: sqlite3.Connection
     _errors: tuple[type[Exception], ...]

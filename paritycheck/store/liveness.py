@@ -176,7 +176,7 @@ def _reaped(meta: str | None) -> tuple[str, dict[str, Any] | None]:
 def reap_stale(conn: Any) -> list[int]:
     """Mark every ``running`` run whose process is gone as ``crashed``, with its stored totals.
 
-    ``conn`` is a ``sqlite3.Connection`` or the store's database (``sqlite_utils.Database``, or the
+    ``conn`` is a ``sqlite3.Connection`` or the store's database (``SqliteDatabase``, or the
     PostgreSQL adapter that speaks its dialect). Returns the ids marked. The run's end time is its last
     heartbeat: the last moment it was known alive. A sharded run gets the status its shards make once
     the dead ones are called crashed (``crashed``, unless one of them failed).

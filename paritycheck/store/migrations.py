@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import sqlite_utils
-
 from paritycheck.common.endpoints import endpoint_shape
 from paritycheck.errors import StoreError
+from paritycheck.store.sqlitedb import SqliteDatabase
 
 
-def _v1(db: sqlite_utils.Database) -> None:
+def _v1(db: SqliteDatabase) -> None:
     """Runs, exchanges, their differences, and bodies stored once per digest."""
     _script(
         db,
@@ -77,7 +76,7 @@ def _v1(db: sqlite_utils.Database) -> None:
     )
 
 
-def _v2(db: sqlite_utils.Database) -> None:
+def _v2(db: SqliteDatabase) -> None:
     """Contract checks of a run (spec name, digest, mode, report summary) and their violations."""
     _script(
         db,
@@ -113,7 +112,7 @@ def _v2(db: sqlite_utils.Database) -> None:
     )
 
 
-def _v3(db: sqlite_utils.Database) -> None:
+def _v3(db: SqliteDatabase) -> None:
     """Noise paths learned in a run: per (endpoint, wildcard path) the A/A and raw evidence."""
     _script(
         db,
@@ -135,14 +134,14 @@ def _v3(db: sqlite_utils.Database) -> None:
     )
 
 
-def _v4(db: sqlite_utils.Database) -> None:
+def _v4(db: SqliteDatabase) -> None:
     """Drop the (run_id, outcome, seq) index: it cost ~8 us of the ~55 us of writing each outcome
     (measured on 20,000 distinct 1 KB outcomes), and the few reads by outcome (report reasons, a
     filtered exchange listing) scan one run through the (run_id, seq) unique index quickly enough."""
     _script(db, "DROP INDEX IF EXISTS exchanges_run_outcome;")
 
 
-def _v5(db: sqlite_utils.Database) -> None:
+def _v5(db: SqliteDatabase) -> None:
     """Group differences by finding (issue 12): ``shape`` is the path with array indexes as ``[*]``,
     ``detail`` the status or type pair that makes two differences of one shape the same finding. Rows
     written before have neither: their path and an empty detail stand in (see the queries)."""
@@ -156,7 +155,7 @@ def _v5(db: sqlite_utils.Database) -> None:
     )
 
 
-def _v6(db: sqlite_utils.Database) -> None:
+def _v6(db: SqliteDatabase) -> None:
     """Run names: the shards of one run (``replay --shard I/N --run-name NAME``) find it by name."""
     _script(
         db,
@@ -167,7 +166,7 @@ def _v6(db: sqlite_utils.Database) -> None:
     )
 
 
-def _v7(db: sqlite_utils.Database) -> None:
+def _v7(db: SqliteDatabase) -> None:
     """Each difference's wire paths, where normalisation renamed a key (issue 12.7); NULL: as ``path``."""
     _script(
         db,
@@ -176,7 +175,7 @@ def _v7(db: sqlite_utils.Database) -> None:
     )
 
 
-def _v8(db: sqlite_utils.Database) -> None:
+def _v8(db: SqliteDatabase) -> None:
     """Who runs a run: pid and host of its process and a heartbeat it refreshes, so that a run whose
     process was killed (SIGKILL, OOM, power loss) can be told apart from one still going."""
     _script(
@@ -189,7 +188,7 @@ def _v8(db: sqlite_utils.Database) -> None:
     )
 
 
-def _v9(db: sqlite_utils.Database) -> None:
+def _v9(db: SqliteDatabase) -> None:
     """Noise evidence per shard (issue 15): each shard of a sharded run stores what its A/A re-asks and
     comparisons showed, so that the run is classified once, on the evidence of every shard. ``learned``
     marks the differences flagged by that classification (not those classed as noise when compared),
@@ -209,7 +208,7 @@ def _v9(db: sqlite_utils.Database) -> None:
     )
 
 
-def _v10(db: sqlite_utils.Database) -> None:
+def _v10(db: SqliteDatabase) -> None:
     """Findings of a run (issue 21): one row per root cause with its stable signature, so that history,
     ``first seen`` and accepted differences key on it without clustering every earlier run again.
     ``findings_runs`` says a run's findings were worked out (a run may have none) and by which version
@@ -237,7 +236,7 @@ def _v10(db: sqlite_utils.Database) -> None:
     )
 
 
-def _v11(db: sqlite_utils.Database) -> None:
+def _v11(db: SqliteDatabase) -> None:
     """Rollout steps (issue 24): when each step of a traffic shift began, with the criteria it was
     judged by, and the verdicts ``rollout status`` gave on it (the report draws them as a timeline)."""
     _script(
@@ -264,7 +263,7 @@ def _v11(db: sqlite_utils.Database) -> None:
     )
 
 
-def _v12(db: sqlite_utils.Database) -> None:
+def _v12(db: SqliteDatabase) -> None:
     """Endpoint names the store remembers (issue 21.7), so later runs and live windows name endpoints as
     earlier ones did: templates (a run's, learned or automatic; a spec's path or an ``[[endpoint]]``
     pattern: ``source`` "spec") and literals kept beside a template. ``shape`` is the name with its
@@ -293,19 +292,19 @@ def _v12(db: sqlite_utils.Database) -> None:
 
 #: Ordered schema migrations; migration i brings the schema to version i + 1 (PRAGMA user_version).
 #: Append new ones at the end; never edit, remove or reorder a released one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [
     _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12,
 ]  # fmt: skip
 
 
-def _script(db: sqlite_utils.Database, sql: str) -> None:
+def _script(db: SqliteDatabase, sql: str) -> None:
     """Run DDL statements inside the migration's transaction (executescript would commit first)."""
     for statement in sql.split(";"):
         if statement.strip():
             db.conn.execute(statement)
 
 
-def migrate(db: sqlite_utils.Database, path: Path | str) -> None:
+def migrate(db: SqliteDatabase, path: Path | str) -> None:
     """Bring the database to the newest schema, one transaction per migration."""
     conn = db.conn
     (version,) = conn.execute("PRAGMA user_version").fetchone()

@@ -165,7 +165,7 @@ class PgConnection:
 
 
 class PgDatabase:
-    """What the store asks of ``sqlite_utils.Database``: conn, execute, atomic and table_names."""
+    """What the store asks of a database (sqlitedb.SqliteDatabase): conn, execute, atomic and table_names."""
 
     def __init__(self, conn: PgConnection) -> None:
         self.conn = conn

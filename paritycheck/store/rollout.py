@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-
 from paritycheck.store.records import dumps, loads
+from paritycheck.store.sqlitedb import SqliteDatabase
 
 __all__ = ["RolloutCheck", "RolloutSteps", "SideErrors", "StepRecord"]
 
@@ -78,7 +77,7 @@ def _step(row: tuple[Any, ...]) -> StepRecord:
 class RolloutSteps:
     """Rollout methods of :class:`paritycheck.store.Store`."""
 
-    db: sqlite_utils.Database
+    db: SqliteDatabase
     _conn: sqlite3.Connection
 
     if TYPE_CHECKING:  # provided by paritycheck.store.writer.Writer

@@ -18,8 +18,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-
 from paritycheck.errors import StoreError, StoreUnavailable
 from paritycheck.models import Headers
 from paritycheck.store.dsn import is_dsn, outage, redact_dsn
@@ -30,6 +28,7 @@ from paritycheck.store.names import EndpointNames
 from paritycheck.store.queries import NO_DB_HINT, Queries
 from paritycheck.store.rollout import RolloutSteps
 from paritycheck.store.shards import Shards
+from paritycheck.store.sqlitedb import SqliteDatabase
 from paritycheck.store.writer import Writer
 
 if TYPE_CHECKING:
@@ -45,7 +44,7 @@ class Store(Writer, Queries, Shards, FindingRows, RolloutSteps, EndpointNames):
     """A results database. Writing is single-threaded: one writer per database at a time."""
 
     def __init__(
-        self, db: sqlite_utils.Database, path: Path | str, *, batch: int = BATCH, dsn: str | None = None
+        self, db: SqliteDatabase, path: Path | str, *, batch: int = BATCH, dsn: str | None = None
     ) -> None:
         self.db = db
         self.path = path  # the file, or the PostgreSQL DSN with its password redacted (for messages)
@@ -94,7 +93,7 @@ class Store(Writer, Queries, Shards, FindingRows, RolloutSteps, EndpointNames):
                 f"cannot open {path}: {exc}", hint="pass a readable, writable --db path"
             ) from None
         try:
-            db = sqlite_utils.Database(conn, execute_plugins=False)
+            db = SqliteDatabase(conn)
             conn.execute("PRAGMA busy_timeout = 5000")
             _prepare(conn, db, path)
             with contextlib.suppress(sqlite3.OperationalError):  # busy: the next command reaps them
@@ -118,7 +117,7 @@ class Store(Writer, Queries, Shards, FindingRows, RolloutSteps, EndpointNames):
         pg = postgres.connect(dsn)
         shown = redact_dsn(dsn)
         try:
-            migrate(pg, shown)  # type: ignore[arg-type]  # PgDatabase speaks sqlite_utils' subset
+            migrate(pg, shown)  # type: ignore[arg-type]  # PgDatabase speaks SqliteDatabase's four operations
             postgres.release_open_lock(pg)
             with contextlib.suppress(*postgres.ERRORS):  # the next command reaps them
                 reap_stale(pg)  # a killed run (of this host, or silent for a minute) reads "crashed"
@@ -169,7 +168,7 @@ class Store(Writer, Queries, Shards, FindingRows, RolloutSteps, EndpointNames):
         self.close()
 
 
-def _prepare(conn: sqlite3.Connection, db: sqlite_utils.Database, path: Path) -> None:
+def _prepare(conn: sqlite3.Connection, db: SqliteDatabase, path: Path) -> None:
     """WAL mode and the schema. Processes opening a new file at once (workers, shards) can meet SQLite's
     immediate "database is locked" while one of them switches the journal mode, which the busy timeout
     does not wait out: retry that a few times, with a growing pause."""

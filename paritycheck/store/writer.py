@@ -14,14 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-
 from paritycheck.compare import detail, redact, shape
 from paritycheck.errors import StoreError
 from paritycheck.models import Difference, Headers, Outcome, Reply, Status, header
 from paritycheck.store.dsn import outage
 from paritycheck.store.migrations import EXCHANGE_COLUMNS
 from paritycheck.store.records import FLUSH_SECONDS, NoisePath, RunInfo, dumps, shown_value
+from paritycheck.store.sqlitedb import SqliteDatabase
 
 if TYPE_CHECKING:
     from paritycheck.store.childwriter import ChildWriter
@@ -43,7 +42,7 @@ def _now() -> str:
 class Writer:
     """Writing methods of :class:`paritycheck.store.Store`; one writer per database at a time."""
 
-    db: sqlite_utils.Database
+    db: SqliteDatabase
     path: Path | str
     dsn: str | None
     batch: int
