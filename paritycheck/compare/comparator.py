@@ -29,7 +29,7 @@ from paritycheck.compare.diff import EMPTY_BODY, bounded, diff
 from paritycheck.compare.normalise import Rules
 from paritycheck.compare.normdiff import normalised_diff
 from paritycheck.compare.streams import compare_streams
-from paritycheck.compare.wirepath import wire_path
+from paritycheck.compare.wirepath import wire_paths_in
 from paritycheck.config import EndpointRule, NormaliseConfig
 from paritycheck.models import STREAM_MEDIA, Difference, Headers, Reply
 
@@ -310,9 +310,11 @@ def _on_the_wire(rules: Rules, found: list[Difference], raw_a: Any, raw_b: Any) 
     ``raw_a`` and ``raw_b`` are the parsed bodies, before normalising."""
     if rules.envelope != "auto" and rules.key_case == "none":
         return found
+    paths = [d.path for d in found]
     out = []
-    for d in found:
-        wire_a, wire_b = wire_path(rules, raw_a, d.path), wire_path(rules, raw_b, d.path)
+    for d, wire_a, wire_b in zip(
+        found, wire_paths_in(rules, raw_a, paths), wire_paths_in(rules, raw_b, paths), strict=True
+    ):
         if wire_a != d.path or wire_b != d.path:
             d = dataclasses.replace(
                 d,
