@@ -5,6 +5,10 @@ PY     := $(VENV)/bin/python
 # Test processes: the suite is bound by CPU and by subprocess start-ups, with waits between (see docs).
 TEST_WORKERS ?= auto
 STAMP  := $(VENV)/.installed
+# Python must cache bytecode here: the suite starts some 400 Python processes, and with
+# PYTHONDONTWRITEBYTECODE set (as in some shells and images) each one compiles the package and pytest
+# rewrites every test module again (make test took twice as long).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: demo demo-live test lint typecheck check bench clean browser fuzz image test-image crd-models
 
@@ -27,11 +31,12 @@ demo-live: $(STAMP)
 test: $(STAMP) browser crd-models
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --durations=15
 
-# The capture readers' property tests and the diff's deepdiff oracle with many random examples (the
-# suite runs 60 and 80, derandomised).
+# The capture readers' property tests, the diff's deepdiff oracle and the diff's and normaliser's
+# properties with many random examples (the suite runs 60 to 100, derandomised).
 FUZZ_EXAMPLES ?= 5000
 fuzz: $(STAMP)
-	PARITYCHECK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:randomly tests/capture/test_capture_fuzz.py tests/test_diff_oracle.py
+	PARITYCHECK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:randomly tests/capture/test_capture_fuzz.py tests/test_diff_oracle.py \
+		tests/test_diff.py tests/test_normalise.py
 
 # Headless Chromium for the HTML report's browser tests (Debian's package; needs root or sudo).
 browser:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pytest
@@ -12,6 +13,9 @@ from hypothesis import strategies as st
 from paritycheck.compare.diff import LIMIT, bounded, diff, json_type
 from paritycheck.models import Difference
 from paritycheck.store import stored_value
+
+#: 100 random documents per property here; ``make fuzz`` sets PARITYCHECK_FUZZ_EXAMPLES for many more.
+PROPERTY_EXAMPLES = int(os.environ.get("PARITYCHECK_FUZZ_EXAMPLES", "100"))
 
 
 def kinds(a: Any, b: Any, **kwargs: Any) -> list[tuple[str, str]]:
@@ -153,7 +157,7 @@ def test_a_value_never_differs_from_itself(doc: Any) -> None:
     assert diff(doc, json.loads(json.dumps(doc))) == []
 
 
-@settings(max_examples=300)
+@settings(max_examples=PROPERTY_EXAMPLES)
 @given(documents, documents)
 def test_no_differences_exactly_when_json_equal(a: Any, b: Any) -> None:
     found = diff(a, b)

@@ -33,8 +33,9 @@ def test_no_module_is_over_500_lines() -> None:
 
 
 def test_a_sqlite_replay_loads_no_client_library_nor_the_postgresql_driver() -> None:
-    """Every process of a default run (the CLI, its workers, the store and capture children) pays for
-    what it imports at each start: aiohttp, httpx and psycopg load only where they are used."""
+    """Every process of a default run (the CLI, its workers, the store and capture children, a live
+    listener's shadow helper) pays for what it imports at each start: aiohttp, httpx and psycopg load
+    only where they are used (the helper imports aiohttp when it serves --admin)."""
     import subprocess
     import sys
 
@@ -43,6 +44,7 @@ def test_a_sqlite_replay_loads_no_client_library_nor_the_postgresql_driver() -> 
         "paritycheck.run",
         "paritycheck.store.child",
         "paritycheck.capture.child",
+        "paritycheck.live.helper",
     ]
     heavy = "{'aiohttp', 'httpx', 'psycopg'}"
     probe = f"import sys; import {', '.join(modules)}; print(sorted({heavy} & set(sys.modules)))"

@@ -1,11 +1,13 @@
 """Runs that end badly say so: SIGINT, SIGTERM, SIGKILL on a real process, and a HAR cut in half.
 
 Each test runs ``python -m paritycheck replay`` as a real subprocess against real loopback servers,
-then reads the database and the reports the way a user would afterwards.
+then reads the database and the reports the way a user would afterwards (``report`` and ``gate`` in
+the test process, through click's runner).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -16,7 +18,9 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from paritycheck.cli import cli
 from paritycheck.errors import ExitStatus
 from paritycheck.run import runner
 from paritycheck.store import Store
@@ -44,28 +48,11 @@ def _wait_for(server: JsonServer, n: int) -> None:
 def _reports(tmp_path: Path) -> tuple[str, str, dict[str, object]]:
     """Markdown, JUnit and JSON of the latest run, written by ``paritycheck report``."""
     md, junit, js = tmp_path / "r.md", tmp_path / "r.xml", tmp_path / "r.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "paritycheck",
-            "report",
-            "--db",
-            str(tmp_path / "r.db"),
-            "--html",
-            str(tmp_path / "r.html"),
-            "--markdown",
-            str(md),
-            "--junit",
-            str(junit),
-            "--json",
-            str(js),
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr.decode()
+    args = ["report", "--db", str(tmp_path / "r.db"), "--html", str(tmp_path / "r.html")]
+    args += ["--markdown", str(md), "--junit", str(junit), "--json", str(js)]
+    with contextlib.chdir(tmp_path):  # in this process: the replay's was the one under test
+        done = CliRunner().invoke(cli, args)
+    assert done.exit_code == 0, done.output
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "AT PARITY" not in html.upper().replace("NOT AT PARITY", "")
     return md.read_text(encoding="utf-8"), junit.read_text(encoding="utf-8"), json.loads(js.read_text())
@@ -150,13 +137,9 @@ def test_a_killed_run_is_crashed_and_its_helpers_free_the_database(tmp_path: Pat
         assert run.total == len(list(store.exchanges(run.id))) > 0
     md, junit, summary = _reports(tmp_path)
     assert "CRASHED" in md and 'type="crashed"' in junit and summary["status"] == "crashed"
-    gate = subprocess.run(
-        [sys.executable, "-m", "paritycheck", "gate", "--db", str(tmp_path / "r.db")],
-        cwd=tmp_path,
-        capture_output=True,
-        check=False,
-    )
-    assert gate.returncode == ExitStatus.DIFFERENCES, gate.stdout.decode() + gate.stderr.decode()
+    with contextlib.chdir(tmp_path):
+        gate = CliRunner().invoke(cli, ["gate", "--db", str(tmp_path / "r.db")])
+    assert gate.exit_code == ExitStatus.DIFFERENCES, gate.output
 
 
 def test_a_har_cut_in_half_is_a_capture_error_not_parity(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any
 
 import pytest
@@ -14,6 +15,9 @@ from paritycheck.compare.normalise import Rules, normalise, timestamp, to_camel,
 from paritycheck.config import EndpointRule, NormaliseConfig
 
 DEFAULT = Rules.from_config(NormaliseConfig())
+
+#: 100 random documents per property here; ``make fuzz`` sets PARITYCHECK_FUZZ_EXAMPLES for many more.
+PROPERTY_EXAMPLES = int(os.environ.get("PARITYCHECK_FUZZ_EXAMPLES", "100"))
 
 
 @pytest.mark.parametrize(
@@ -288,7 +292,7 @@ def _shuffled(doc: Any, rnd: Any) -> Any:
     return doc
 
 
-@settings(max_examples=300)
+@settings(max_examples=PROPERTY_EXAMPLES)
 @given(documents, rule_sets)
 def test_normalising_twice_equals_normalising_once(doc: Any, cfg: NormaliseConfig) -> None:
     rules = Rules.from_config(cfg)
@@ -296,7 +300,7 @@ def test_normalising_twice_equals_normalising_once(doc: Any, cfg: NormaliseConfi
     assert dumps_canonical(normalise(once, rules)) == dumps_canonical(once)
 
 
-@settings(max_examples=300)
+@settings(max_examples=PROPERTY_EXAMPLES)
 @given(documents, rule_sets, st.randoms())
 def test_key_order_never_matters(doc: Any, cfg: NormaliseConfig, rnd: Any) -> None:
     rules = Rules.from_config(cfg)

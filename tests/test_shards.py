@@ -20,7 +20,7 @@ from paritycheck.store import Store, describe_shards
 
 
 def _shard(har: Path, db: Path, urls: tuple[str, str], spec: str, *extra: str) -> int:
-    result = sc.run(sc.replay_args(har, db, *urls, "--shard", spec, "--run-name", "n", *extra), har.parent)
+    result = sc.invoke(sc.replay_args(har, db, *urls, "--shard", spec, "--run-name", "n", *extra))
     assert result.returncode in (0, 1), result.stderr
     return result.returncode
 
@@ -88,7 +88,7 @@ def test_missing_shards_fail_the_gate_and_are_named(tmp_path: Path) -> None:
         )
         assert report.exit_code == 0 and "3 of 4 shards complete" in report.output
         # A period leaves the waiting run out, and says so, rather than failing on it.
-        assert sc.run(sc.replay_args(har, db, *urls), tmp_path).returncode == 1
+        assert sc.invoke(sc.replay_args(har, db, *urls)).returncode == 1
         since = runner.invoke(cli, ["gate", "--db", str(db), "--since", "1h", "--json"])
         verdict = json.loads(since.output)
         assert [r["id"] for r in verdict["included"]] == [3] and "1 waiting for shards" in verdict["period"]
@@ -114,7 +114,7 @@ def test_refusals_are_one_line(tmp_path: Path) -> None:
         }
         for (spec, *extra), message in cases.items():
             args = sc.replay_args(har, db, *urls, "--shard", spec, "--run-name", "n", *extra)
-            result = sc.run(args, tmp_path)
+            result = sc.invoke(args)
             assert result.returncode == 2 and message in result.stderr, result.stderr
             assert "Traceback" not in result.stderr
 
@@ -222,7 +222,7 @@ def test_shards_learn_endpoint_templates_from_the_whole_capture(tmp_path: Path) 
         ],
     )
     with sc.backends() as urls:
-        sc.run(sc.replay_args(har, tmp_path / "one.db", *urls), tmp_path)
+        sc.invoke(sc.replay_args(har, tmp_path / "one.db", *urls))
         for i in range(1, 5):
             _shard(har, tmp_path / "four.db", urls, f"{i}/4")
 

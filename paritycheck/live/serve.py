@@ -14,21 +14,15 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from aiohttp import web
 
 from paritycheck.capture import CaptureWriter
 from paritycheck.common.urls import shown_url
 from paritycheck.config import Config
 from paritycheck.errors import ConfigError
-from paritycheck.live import rollout_admin
 from paritycheck.live.handoff import ShadowHelper, ShadowTarget, totals_from
 from paritycheck.live.metrics import Metrics
-from paritycheck.live.mirror import Mirror
-from paritycheck.live.proxy import Proxy
-from paritycheck.live.refusals import RefusalLog
 from paritycheck.live.sampling import RateLimit, Sampler
 from paritycheck.live.sessions import LiveSessions, enabled
 from paritycheck.live.shadow import Shadow
@@ -38,6 +32,14 @@ from paritycheck.noise import NoiseLearner
 from paritycheck.replay import Engine, make_transport
 from paritycheck.run import check_backends, config_record, open_recording, redacted_backends
 from paritycheck.store import RunInfo, Store
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from paritycheck.live.proxy import Proxy
+
+# aiohttp (web, its client and its TLS context: ~0.2 s) is imported where a listener or an admin port
+# starts: a live helper without --admin only shadows, and starts without it.
 
 #: Seconds of ``--drain`` kept for closing the window (store, noise, report) once requests and shadows
 #: have had theirs (at most a quarter of ``--drain``); the window then closes ~0.7 s after, measured.
@@ -110,7 +112,6 @@ class _Handlers:
         self.listener = listener
         self.running: set[asyncio.Task[Any]] = set()
 
-    @web.middleware
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         task = asyncio.current_task()
         assert task is not None
@@ -119,6 +120,8 @@ class _Handlers:
             return await (handler if request.raw_path.startswith("/") else self.listener)(request)  # type: ignore[no-any-return]
         finally:
             self.running.discard(task)
+
+    middleware.__middleware_version__ = 1  # type: ignore[attr-defined]  # what @web.middleware sets
 
     async def settle(self, timeout: float) -> None:  # noqa: ASYNC109 - bounded on purpose
         """Give the handlers in flight ``timeout`` seconds, then cancel them (each counts itself as
@@ -163,6 +166,12 @@ class LiveServer:
 
     async def start(self) -> None:
         """Start the shadow side (a helper process unless ``shadow_in_child`` is off), then the listener."""
+        from aiohttp import web
+
+        from paritycheck.live.mirror import Mirror
+        from paritycheck.live.proxy import Proxy
+        from paritycheck.live.refusals import RefusalLog
+
         cfg, opts = self.config, self.options
         target: ShadowTarget
         if opts.shadow_in_child:
@@ -240,10 +249,17 @@ class LiveServer:
         if opts.record is not None:
             self.recording = open_recording(opts.record, redact=not opts.record_raw, flush_every=100)
         if self.admin_at is not None:
+            from aiohttp import web
+
+            from paritycheck.live.refusals import RefusalLog
+
             admin = web.Application()
             admin.router.add_get("/metrics", self._metrics)
             admin.router.add_get("/status", self._status)
-            # /rollout/verdict and Flagger's webhooks, judged again whenever a window closes
+            # /rollout/verdict and Flagger's webhooks, judged again whenever a window closes (imported here:
+            # the rollout judge and the gate cost a helper without --admin ~0.1 s at each start)
+            from paritycheck.live import rollout_admin
+
             rollout_admin.register(admin, cfg, opts.db, state=lambda: len(self.closed))
             # A malformed request to the admin port is a line too, but not one of the listener's.
             quiet = RefusalLog("paritycheck.live.admin", on_malformed=lambda reason: None)
@@ -285,6 +301,8 @@ class LiveServer:
     async def _serve(
         self, app: web.Application, at: tuple[str, int], **kwargs: Any
     ) -> tuple[web.AppRunner, int]:
+        from aiohttp import web
+
         runner = web.AppRunner(
             app,
             access_log=None,
@@ -336,10 +354,14 @@ class LiveServer:
         }
 
     async def _metrics(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         body = self.metrics.render()
         return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
     async def _status(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         return web.json_response(self.status(), dumps=lambda v: json.dumps(v, indent=2))
 
     @property

@@ -19,7 +19,6 @@ from typing import Any
 from paritycheck.gate import LiveSummary
 from paritycheck.models import Outcome
 from paritycheck.noise import NoiseLearner
-from paritycheck.report import write_html
 from paritycheck.run import name_endpoints
 from paritycheck.store import HEARTBEAT_SECONDS, Heartbeat, Store
 
@@ -125,6 +124,8 @@ class Windows:
         self.store.finish_run(run_id, status=status)
         self.closed.append(run_id)
         if self.html is not None:
+            from paritycheck.report import write_html  # only with --html: ~60 ms at each start
+
             try:
                 write_html(self.store, run_id, self.html)
             except OSError as exc:  # a report that cannot be written must not stop the listener

@@ -90,7 +90,9 @@ async def test_sigterm_with_stuck_requests_exits_within_drain(tmp_path: Path, mo
             writer.close()
     assert status == 0, rest
     print(f"{mode}: exited {took:.2f} s after SIGTERM (--drain {drain})")
-    assert took < drain + 1, f"stopped {took:.1f} s after SIGTERM with --drain {drain}"
+    # The stuck requests would hold it for minutes. The slack beyond --drain is for the process's own
+    # exit: drain + 1.16 s on this 2-core machine at a load of 7.
+    assert took < drain + 2, f"stopped {took:.1f} s after SIGTERM with --drain {drain}"
     with Store.open(tmp_path / "s.db", create=False) as store:
         run = store.run(store.latest_run_id())
         reasons = [o.reason for o in store.exchanges(run.id)]

@@ -48,7 +48,7 @@ def _stored(dsn: str, name: str) -> int:
 def test_a_killed_shard_is_resumed_by_running_it_again(tmp_path: Path, pg_dsn: str) -> None:
     har = sc.capture(tmp_path / "c.har")
     with slow_backends(0.05) as (legacy, candidate):
-        single = sc.run(sc.replay_args(har, tmp_path / "one.db", legacy, candidate), tmp_path)
+        single = sc.invoke(sc.replay_args(har, tmp_path / "one.db", legacy, candidate))
         assert single.returncode == 1, single.stderr
 
         def shard(i: int, *extra: str) -> list[str]:

@@ -20,7 +20,7 @@ def test_four_shard_processes_into_postgres_equal_one_sqlite_run(
     har = sc.noisy_capture(tmp_path / "c.har") if noisy else sc.capture(tmp_path / "c.har")
     entries = sc.ENTRIES + (36 if noisy else 0)
     with sc.backends() as (legacy, candidate):
-        single = sc.run(sc.replay_args(har, tmp_path / "one.db", legacy, candidate), tmp_path)
+        single = sc.invoke(sc.replay_args(har, tmp_path / "one.db", legacy, candidate))
         assert single.returncode == 1, single.stderr
         # All four at once: their flushes and the run's creation overlap in time.
         procs = [
@@ -51,12 +51,10 @@ def test_a_shard_with_another_capture_is_refused(tmp_path: Path, pg_dsn: str) ->
     har = sc.capture(tmp_path / "c.har")
     other = sc.capture(tmp_path / "d.har", entries=sc.ENTRIES - 1)
     with sc.backends() as (legacy, candidate):
-        first = sc.run(
-            sc.replay_args(har, pg_dsn, legacy, candidate, "--shard", "1/2", "--run-name", "n"), tmp_path
-        )
+        first = sc.invoke(sc.replay_args(har, pg_dsn, legacy, candidate, "--shard", "1/2", "--run-name", "n"))
         assert first.returncode == 1, first.stderr
-        refused = sc.run(
-            sc.replay_args(other, pg_dsn, legacy, candidate, "--shard", "2/2", "--run-name", "n"), tmp_path
+        refused = sc.invoke(
+            sc.replay_args(other, pg_dsn, legacy, candidate, "--shard", "2/2", "--run-name", "n")
         )
     assert refused.returncode == 2
     assert "shard 2/2 of run 'n' refused: its capture (sha256) differ" in refused.stderr

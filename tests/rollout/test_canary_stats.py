@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -10,7 +11,12 @@ from hypothesis import strategies as st
 
 from paritycheck.rollout.stats import fisher_exact, holm, mann_whitney
 
-scipy_stats = pytest.importorskip("scipy.stats")
+
+@pytest.fixture(scope="module")
+def scipy_stats() -> Any:
+    """SciPy, the oracle, imported by the worker that runs these tests only (~0.8 s at collection)."""
+    return pytest.importorskip("scipy.stats")
+
 
 # Latencies as a router logs them: milliseconds with few decimals, so ties happen.
 latencies = st.lists(
@@ -20,7 +26,7 @@ latencies = st.lists(
 
 @settings(max_examples=60)
 @given(latencies, latencies)
-def test_mann_whitney_is_scipys_asymptotic_test(x: list[float], y: list[float]) -> None:
+def test_mann_whitney_is_scipys_asymptotic_test(scipy_stats: Any, x: list[float], y: list[float]) -> None:
     ours = mann_whitney(x, y)
     theirs = scipy_stats.mannwhitneyu(x, y, alternative="two-sided", method="asymptotic", use_continuity=True)
     assert ours.u == pytest.approx(theirs.statistic)
@@ -36,7 +42,9 @@ counts = st.integers(min_value=1, max_value=400).flatmap(lambda n: st.tuples(st.
 
 @settings(max_examples=60)
 @given(counts, counts)
-def test_fisher_exact_is_scipys_two_sided_test(a: tuple[int, int], b: tuple[int, int]) -> None:
+def test_fisher_exact_is_scipys_two_sided_test(
+    scipy_stats: Any, a: tuple[int, int], b: tuple[int, int]
+) -> None:
     (k1, n1), (k2, n2) = a, b
     theirs = scipy_stats.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]], alternative="two-sided").pvalue
     assert fisher_exact(k1, n1, k2, n2) == pytest.approx(theirs, rel=1e-6, abs=1e-12)
