@@ -4,6 +4,7 @@ finds, differences in the same order, whatever the rules (issue 25)."""
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any
 
 from hypothesis import given, settings
@@ -12,6 +13,9 @@ from hypothesis import strategies as st
 from paritycheck.compare.diff import diff
 from paritycheck.compare.normalise import Rules
 from paritycheck.compare.normdiff import normalised_diff
+
+#: 100 random pairs per property here; ``make fuzz`` sets PARITYCHECK_FUZZ_EXAMPLES for many more.
+PROPERTY_EXAMPLES = int(os.environ.get("PARITYCHECK_FUZZ_EXAMPLES", "100"))
 
 _TS = "2024-05-01T12:00:00Z"
 _KEYS = st.sampled_from(
@@ -99,7 +103,7 @@ def _pairs(draw: st.DrawFn) -> tuple[Any, Any]:
     return a, b
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=PROPERTY_EXAMPLES, deadline=None)
 @given(_RULES, _pairs())
 def test_lazy_walk_equals_normalising_whole_then_diffing(rules: Rules, pair: tuple[Any, Any]) -> None:
     a, b = pair
