@@ -32,11 +32,12 @@ test: $(STAMP) browser crd-models
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --durations=15
 
 # The capture readers' property tests, the diff's deepdiff oracle and the diff's and normaliser's
-# properties with many random examples (the suite runs 60 to 100, derandomised).
+# properties, and the lazy normalised walk against the whole one, with many random examples (the suite
+# runs 60 to 100, derandomised).
 FUZZ_EXAMPLES ?= 5000
 fuzz: $(STAMP)
 	PARITYCHECK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:randomly tests/capture/test_capture_fuzz.py tests/test_diff_oracle.py \
-		tests/test_diff.py tests/test_normalise.py
+		tests/test_diff.py tests/test_normalise.py tests/test_normdiff.py
 
 # Headless Chromium for the HTML report's browser tests (Debian's package; needs root or sudo).
 browser:

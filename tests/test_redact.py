@@ -8,10 +8,10 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from paritycheck.compare import redact
+from paritycheck.compare import redact, redact_names
 from tests.redactcase import AWS, GITHUB, JWT, RANDOM, fixed_key, m, u
 
 __all__ = ["fixed_key"]  # applies the tests' redaction key to every test here
@@ -305,3 +305,17 @@ def test_secret_never_survives_in_text(known: list[str], noise: str) -> None:
     message = f"{noise} backend said {known[0]} / {quote(known[-1], safe='')}{noise}"
     out = redact.text(message, known)
     assert not any(secret in out for secret in known)
+
+
+_FLAT_FRAGMENTS = re.compile(
+    rb"pass|secret|token|apikey|privatekey|session|auth|card|cvv|cvc|csrf|xsrf|pwd|pin|otp|ssn|sig"
+    rb"|cookie|key|code|xamz|credential|jwt"
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="pastwdinecrosgkyuhvfxmzlj0_- ", max_size=40))
+def test_the_grouped_secret_fragments_find_what_the_flat_list_finds(text: str) -> None:
+    data = text.encode()
+    found = redact_names._SECRET_FRAGMENTS.search(data)
+    assert (found is None) == (_FLAT_FRAGMENTS.search(data) is None)

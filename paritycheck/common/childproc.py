@@ -31,7 +31,7 @@ _PARENT_ENV = "PARITYCHECK_PARENT_PID"
 WATCHDOG_SECONDS = 0.2
 _PR_SET_PDEATHSIG = 1
 #: The folder holding the ``paritycheck`` package, so the child imports this very copy of it.
-_ROOT = str(Path(__file__).resolve().parent.parent)
+_ROOT = str(Path(__file__).resolve().parents[2])
 #: Pipe capacity a child may ask for (Linux's default limit for unprivileged processes). With the
 #: default 64 KiB a frame of a few hundred KiB passes in many hops, each waiting for the other process
 #: to be scheduled, while the event loop sits blocked in the write (docs/benchmarks.md).

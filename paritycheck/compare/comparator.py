@@ -4,8 +4,9 @@ The body is compared structurally when it is JSON: when either side's content ty
 both bodies parse as JSON whatever their type. If only one side is JSON and a content type claimed JSON,
 that is one ``type`` difference at ``$``. Other bodies are compared as text (exactly; ``kind="body"``),
 or by SHA-256 digest when either is binary (not UTF-8, or an image/audio/video/octet-stream/pdf/zip/font
-type). Equal raw bytes are equal without parsing, and normalised bodies are cached by their raw bytes
-because the same legacy body repeats across exchanges (and in legacy-vs-legacy noise checks).
+type). Equal raw bytes are equal without parsing; two JSON bodies are normalised only where they differ
+(compare/normdiff.py), and the differences of a pair of bodies are cached by their raw bytes, because
+the same answers repeat across exchanges.
 
 Headers: ``content-type`` compares the media type only, case-insensitively (no charset or boundary);
 ``location`` compares without scheme and host, because each backend answers with its own origin;
@@ -18,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,8 +27,9 @@ from paritycheck.common.endpoints import pattern_matches
 from paritycheck.common.jsonparse import dumps_canonical, loads
 from paritycheck.compare.diff import EMPTY_BODY, bounded, diff
 from paritycheck.compare.normalise import Rules
+from paritycheck.compare.normdiff import normalised_diff
 from paritycheck.compare.streams import compare_streams
-from paritycheck.compare.wirepath import wire_path
+from paritycheck.compare.wirepath import wire_paths_in
 from paritycheck.config import EndpointRule, NormaliseConfig
 from paritycheck.models import STREAM_MEDIA, Difference, Headers, Reply
 
@@ -50,8 +53,9 @@ _BINARY_TYPES = frozenset(
 )
 _ORIGIN = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
 _CONTEXT = 60
-# Bodies above this size are not cached: the cache is for the small JSON answers that repeat.
-_CACHEABLE = 256 * 1024
+# Pairs with a body above this size are not cached: the cache is for the small JSON answers that repeat
+# (and holds both bodies: at most cache_size x 2 x this many bytes).
+_CACHEABLE = 16 * 1024
 _NOT_JSON: Any = object()
 
 
@@ -124,22 +128,22 @@ def _text_pair(a: str, b: str) -> tuple[str, str]:
 
 
 class _LRU:
-    """A small least-recently-used map (dict order is the recency order)."""
+    """A small least-recently-used map."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.data: dict[Any, Any] = {}
+        self.data: OrderedDict[Any, Any] = OrderedDict()
 
     def get(self, key: Any) -> Any:
-        value = self.data.pop(key, None)
+        value = self.data.get(key)
         if value is not None:
-            self.data[key] = value
+            self.data.move_to_end(key)
         return value
 
     def put(self, key: Any, value: Any) -> None:
         self.data[key] = value
         if len(self.data) > self.size:
-            del self.data[next(iter(self.data))]
+            self.data.popitem(last=False)
 
 
 class Comparator:
@@ -158,7 +162,8 @@ class Comparator:
         self.headers = tuple(dict.fromkeys(name.lower() for name in config.compare_headers))
         self._rules_by_endpoint: dict[str, tuple[int, Rules]] = {}
         self._rules_by_set: dict[tuple[int, ...], tuple[int, Rules]] = {}
-        self._bodies = _LRU(cache_size)
+        #: Body differences by (rules, media types, both bodies): the same pair of answers repeats.
+        self._pairs = _LRU(cache_size)
         #: SignalR chunk invocations compare joined (``[streams] coalesce``).
         self.coalesce = coalesce
 
@@ -204,24 +209,6 @@ class Comparator:
             return ()
         return tuple(self._body(endpoint, legacy, other))
 
-    def _parsed(self, key: int, rules: Rules, data: bytes, *, sniff: bool) -> Any:
-        """The normalised JSON body and its canonical bytes, or ``_NOT_JSON``; cached by raw bytes."""
-        if not data or (sniff and data.lstrip()[:1] not in b'{["-0123456789tfn'):
-            return _NOT_JSON
-        cacheable = len(data) <= _CACHEABLE
-        if cacheable:
-            hit = self._bodies.get((key, data))
-            if hit is not None:
-                return hit
-        try:
-            value = rules.apply(loads(data))
-            result: Any = (value, dumps_canonical(value))
-        except (ValueError, RecursionError):
-            result = _NOT_JSON
-        if cacheable:
-            self._bodies.put((key, data), result)
-        return result
-
     def _body(self, endpoint: str, legacy: Reply, candidate: Reply) -> list[Difference]:
         key, rules = self._rules(endpoint)
         type_a, type_b = (
@@ -230,18 +217,47 @@ class Comparator:
         )
         if type_a == type_b == STREAM_MEDIA:
             return self._streams(endpoint, rules, legacy, candidate)
+        cache_key = None
+        if len(legacy.body) <= _CACHEABLE and len(candidate.body) <= _CACHEABLE:
+            cache_key = (key, type_a, type_b, legacy.body, candidate.body)
+            hit: list[Difference] | None = self._pairs.get(cache_key)
+            if hit is not None:
+                return hit
+        found = self._json_body(rules, legacy, candidate, type_a, type_b)
+        if found is None:
+            found = self._other_body(legacy, candidate, type_a, type_b)
+        if cache_key is not None:
+            self._pairs.put(cache_key, found)
+        return found
+
+    def _json_body(
+        self, rules: Rules, legacy: Reply, candidate: Reply, type_a: str, type_b: str
+    ) -> list[Difference] | None:
+        """The differences of two JSON bodies, or of a JSON body and another when a content type
+        claimed JSON (one ``type`` difference); None when neither is JSON."""
         declared_a, declared_b = _is_json_type(type_a), _is_json_type(type_b)
-        a = self._parsed(key, rules, legacy.body, sniff=not declared_a)
-        b = self._parsed(key, rules, candidate.body, sniff=not declared_b)
+        a, b = _parsed(legacy.body, sniff=not declared_a), _parsed(candidate.body, sniff=not declared_b)
         if a is not _NOT_JSON and b is not _NOT_JSON:
-            if a[1] == b[1]:
+            try:
+                found = normalised_diff(rules, a, b)
+                return _on_the_wire(rules, found, a, b) if found else found
+            except RecursionError:
+                pass  # too deeply nested to walk: normalised whole below, where a side that fails is not JSON
+        norm_a, norm_b = _normalised(rules, a), _normalised(rules, b)
+        if norm_a is not _NOT_JSON and norm_b is not _NOT_JSON:
+            if norm_a[1] == norm_b[1]:
                 return []
-            found = diff(a[0], b[0], float_tolerance=rules.float_tolerance)
-            return _on_the_wire(rules, found, legacy.body, candidate.body) if found else found
-        if (a is not _NOT_JSON or b is not _NOT_JSON) and (declared_a or declared_b):
-            left = bounded(a[0]) if a is not _NOT_JSON else self._shown(legacy.body, type_a)
-            right = bounded(b[0]) if b is not _NOT_JSON else self._shown(candidate.body, type_b)
+            found = diff(norm_a[0], norm_b[0], float_tolerance=rules.float_tolerance)
+            return _on_the_wire(rules, found, a, b) if found else found
+        if (norm_a is not _NOT_JSON or norm_b is not _NOT_JSON) and (declared_a or declared_b):
+            left = bounded(norm_a[0]) if norm_a is not _NOT_JSON else self._shown(legacy.body, type_a)
+            right = bounded(norm_b[0]) if norm_b is not _NOT_JSON else self._shown(candidate.body, type_b)
             return [Difference("type", "$", left, right)]
+        return None
+
+    @staticmethod
+    def _other_body(legacy: Reply, candidate: Reply, type_a: str, type_b: str) -> list[Difference]:
+        """Bodies that are not JSON: compared as text, or by digest when either is binary."""
         text_a, text_b = _text(legacy.body, type_a), _text(candidate.body, type_b)
         if text_a is None or text_b is None:
             return [Difference("body", "$", digest(legacy.body), digest(candidate.body))]
@@ -268,14 +284,37 @@ class Comparator:
         return digest(data) if text is None else bounded(text)
 
 
-def _on_the_wire(rules: Rules, found: list[Difference], legacy: bytes, candidate: bytes) -> list[Difference]:
-    """``found`` with each side's wire path where normalisation renamed a key (only differing pairs pay)."""
+def _parsed(data: bytes, *, sniff: bool) -> Any:
+    """The parsed JSON body, or ``_NOT_JSON``; ``sniff``: only when it starts as JSON can."""
+    if not data or (sniff and data.lstrip()[:1] not in b'{["-0123456789tfn'):
+        return _NOT_JSON
+    try:
+        return loads(data)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+
+
+def _normalised(rules: Rules, doc: Any) -> Any:
+    """The normalised document and its canonical bytes, or ``_NOT_JSON`` (also when too deep to normalise)."""
+    if doc is _NOT_JSON:
+        return _NOT_JSON
+    try:
+        value = rules.apply(doc)
+        return value, dumps_canonical(value)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+
+
+def _on_the_wire(rules: Rules, found: list[Difference], raw_a: Any, raw_b: Any) -> list[Difference]:
+    """``found`` with each side's wire path where normalisation renamed a key (only differing pairs pay);
+    ``raw_a`` and ``raw_b`` are the parsed bodies, before normalising."""
     if rules.envelope != "auto" and rules.key_case == "none":
         return found
-    raw_a, raw_b = loads(legacy), loads(candidate)
+    paths = [d.path for d in found]
     out = []
-    for d in found:
-        wire_a, wire_b = wire_path(rules, raw_a, d.path), wire_path(rules, raw_b, d.path)
+    for d, wire_a, wire_b in zip(
+        found, wire_paths_in(rules, raw_a, paths), wire_paths_in(rules, raw_b, paths), strict=True
+    ):
         if wire_a != d.path or wire_b != d.path:
             d = dataclasses.replace(
                 d,

@@ -274,3 +274,9 @@ def _walk_aligned(
             out.append(Difference("removed", format_path((*parts, i)), a[i], None))
         for j in range(j1 + paired, j2):
             out.append(Difference("added", format_path((*parts, j)), None, b[j]))
+
+
+def walk(a: Any, b: Any, parts: tuple[Part, ...], out: list[Difference], tolerance: float) -> None:
+    """Append to ``out`` the differences between two normalised values found at ``parts``: the walk
+    :func:`diff` starts at the root, for a caller that reached ``parts`` itself (compare/normdiff.py)."""
+    _walk(a, b, parts, out, tolerance)

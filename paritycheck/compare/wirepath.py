@@ -11,12 +11,13 @@ Where a side lacks the member, the rest of the path is kept as normalised. Array
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from paritycheck.common.jsonpath import Part, format_path, parse
 from paritycheck.compare.normalise import Rules, unwrap
 
-__all__ = ["wire_path"]
+__all__ = ["wire_path", "wire_paths_in"]
 
 
 def _compact(key: str) -> str:
@@ -50,20 +51,42 @@ def _payload(doc: Any) -> tuple[Any, list[Part], str | None]:
 
 def wire_path(rules: Rules, raw: Any, path: str) -> str:
     """``path`` (into the normalised document) as it is written in ``raw``, the parsed answer."""
+    return wire_paths_in(rules, raw, [path])[0]
+
+
+def wire_paths_in(rules: Rules, raw: Any, paths: list[str]) -> list[str]:
+    """:func:`wire_path` of each of ``paths`` in one document (its envelope is looked at once)."""
+    payload: tuple[Any, list[Part], str | None] | None = None
+    out = []
+    for path in paths:
+        parts = _parts(path)
+        if parts is None:
+            out.append(path)
+            continue
+        if payload is None:
+            payload = _payload(raw) if rules.envelope == "auto" else (raw, [], None)
+        out.append(_walk(rules, payload, list(parts)))
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _parts(path: str) -> tuple[Part, ...] | None:
+    """The steps of a difference's path (the same paths recur in every exchange); None: not a JSONPath."""
     if not path.startswith("$"):
-        return path
+        return None
     try:
-        parts: list[Part] = [s for _, s in parse(path).steps if s is not None]
+        return tuple(s for _, s in parse(path).steps if s is not None)
     except ValueError:
-        return path
-    out: list[Part] = []
-    node = raw
-    if rules.envelope == "auto":
-        node, out, error_key = _payload(raw)
-        if error_key is not None and parts[:1] == ["error"]:
-            out.append(error_key)
-            node = node[error_key]
-            parts = parts[1:]
+        return None
+
+
+def _walk(rules: Rules, payload: tuple[Any, list[Part], str | None], parts: list[Part]) -> str:
+    node, prefix, error_key = payload
+    out: list[Part] = list(prefix)
+    if error_key is not None and parts[:1] == ["error"]:
+        out.append(error_key)
+        node = node[error_key]
+        parts = parts[1:]
     convert = rules._convert  # same package: the one key-case rule normalisation used
     for part in parts:
         if isinstance(part, int):

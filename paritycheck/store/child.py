@@ -14,7 +14,7 @@ import sys
 from paritycheck.common.childproc import read_frame, serve_stdio, write_frame
 from paritycheck.compare import redact
 from paritycheck.errors import StoreError
-from paritycheck.store.childwriter import DSN_ENV, REDACT_KEY_ENV, describe, unpack
+from paritycheck.store.childwriter import DSN_ENV, REDACT_KEY_ENV, describe
 from paritycheck.store.dsn import OUTAGE_HINT, display_location, outage
 from paritycheck.store.sqlite import Store
 
@@ -48,7 +48,7 @@ def main(argv: list[str]) -> None:
                 if error is None:
                     try:
                         for run_id, seq, packed in message[1]:
-                            store.add(run_id, unpack(packed), seq=seq)
+                            store.add_packed(run_id, seq, packed)
                         if len(message[1]) < store.batch:  # sent on the clock (a slow run): write it now
                             store.flush()
                     except Exception as exc:

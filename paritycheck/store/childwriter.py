@@ -25,7 +25,7 @@ from typing import Any
 from paritycheck.common.childproc import PIPE_BYTES, Child
 from paritycheck.compare import redact
 from paritycheck.errors import StoreError, StoreUnavailable
-from paritycheck.models import Difference, Exchange, Outcome, Reply, Request, Status
+from paritycheck.store.packed import Packed
 from paritycheck.store.records import FLUSH_SECONDS
 
 #: The environment variable that hands a PostgreSQL DSN to the writer child.
@@ -34,60 +34,9 @@ DSN_ENV = "PARITYCHECK_STORE_DSN"
 REDACT_KEY_ENV = redact.KEY_ENV
 _STOPPED_HINT = "run again; if it repeats, run with --traceback and report it"
 
-Packed = tuple[Any, ...]
-
-
-def _pack_reply(reply: Reply | None) -> Packed | None:
-    if reply is None:
-        return None
-    return (reply.status, reply.headers, reply.body, reply.elapsed_ms, reply.error)
-
-
-def _unpack_reply(packed: Packed | None) -> Reply | None:
-    return None if packed is None else Reply(*packed)
-
-
-def pack(outcome: Outcome) -> Packed:
-    """The fields of ``outcome`` the store writes, as plain tuples (cheap to pickle)."""
-    exchange, request = outcome.exchange, outcome.exchange.request
-    return (
-        exchange.index,
-        exchange.source,
-        (request.method, request.url, request.path, request.query, request.headers, request.body),
-        outcome.endpoint,
-        outcome.status.value,
-        outcome.reason,
-        _pack_reply(outcome.legacy),
-        _pack_reply(outcome.candidate),
-        _pack_reply(outcome.legacy_again),
-        tuple(
-            (d.kind, d.path, d.legacy, d.candidate, d.legacy_path, d.candidate_path)
-            for d in outcome.differences
-        ),
-        tuple(
-            (d.kind, d.path, d.legacy, d.candidate, d.legacy_path, d.candidate_path) for d in outcome.noise
-        ),
-    )
-
-
-def unpack(packed: Packed) -> Outcome:
-    """The outcome :func:`pack` was given, as far as the store reads it (no recorded response)."""
-    index, source, request, endpoint, status, reason, legacy, candidate, again, diffs, noise = packed
-    return Outcome(
-        exchange=Exchange(index=index, source=source, request=Request(*request)),
-        endpoint=endpoint,
-        status=Status(status),
-        legacy=_unpack_reply(legacy),
-        candidate=_unpack_reply(candidate),
-        legacy_again=_unpack_reply(again),
-        differences=tuple(Difference(*d) for d in diffs),
-        noise=tuple(Difference(*d) for d in noise),
-        reason=reason,
-    )
-
 
 class ChildWriter:
-    """The parent's side: packs outcomes, sends them in batches, and waits at each sync."""
+    """The parent's side: sends packed outcomes in batches, and waits at each sync."""
 
     def __init__(self, path: Path | str, *, batch: int) -> None:
         # The run's redaction key goes by the environment, so the child marks secrets as the parent does.
@@ -108,10 +57,11 @@ class ChildWriter:
         #: The child's write error, once told: every later send or sync raises it again.
         self.failed: StoreError | None = None
 
-    def add(self, run_id: int, seq: int, outcome: Outcome) -> None:
+    def add(self, run_id: int, seq: int, packed: Packed) -> None:
+        """Queue one packed outcome (paritycheck.store.packed); a full batch is sent at once."""
         if not self.pending:
             self._first_at = time.monotonic()
-        self.pending.append((run_id, seq, pack(outcome)))
+        self.pending.append((run_id, seq, packed))
         # A full batch, or one that waited FLUSH_SECONDS: the child writes it as it arrives (its own
         # Store flushes on the same clock), so a killed parent loses at most that much of a slow run.
         if len(self.pending) >= self.batch or time.monotonic() - self._first_at >= FLUSH_SECONDS:

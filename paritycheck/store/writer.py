@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from paritycheck.compare import detail, redact, shape
 from paritycheck.errors import StoreError
-from paritycheck.models import Difference, Headers, Outcome, Reply, Status, header
+from paritycheck.models import Difference, Headers, Outcome, Request, Status, header
 from paritycheck.store.dsn import outage
 from paritycheck.store.migrations import EXCHANGE_COLUMNS
+from paritycheck.store.packed import Packed, PackedReply, pack
 from paritycheck.store.records import FLUSH_SECONDS, NoisePath, RunInfo, dumps, shown_value
 from paritycheck.store.sqlitedb import SqliteDatabase
 
@@ -32,6 +33,7 @@ RUNNING = "running"
 LEVEL = 1
 _REDACT_CACHE_MAX = 4096  # distinct raw bodies remembered (only bodies up to _REDACT_CACHE_BODY bytes)
 _REDACT_CACHE_BODY = 16_384
+_NO_REPLY = (None, None, None, None, None)
 _SEEN_MAX = 1_000_000  # digests remembered as written; past this the set restarts (INSERT OR IGNORE holds)
 
 
@@ -179,56 +181,61 @@ class Writer:
             self.flush()
             self._child = ChildWriter(self.path if self.dsn is None else self.dsn, batch=self.batch)
 
-    def add(self, run_id: int, outcome: Outcome, *, seq: int | None = None) -> None:
-        """Buffer one outcome; every ``batch`` outcomes are written in one transaction.
-
-        ``seq`` is given only by the child writer, which receives the numbers the parent assigned.
-        """
+    def add(self, run_id: int, outcome: Outcome) -> None:
+        """Buffer one outcome; every ``batch`` outcomes are written in one transaction."""
+        seq = self._seq.get(run_id)
         if seq is None:
-            seq = self._seq.get(run_id)
-            if seq is None:
-                seq = self._next_seq(run_id)
-            self._seq[run_id] = seq + self._stride.get(run_id, 1)
-            if self._child is not None:
-                self._child.add(run_id, seq, outcome)
-                return
-        exchange = outcome.exchange
-        request = exchange.request
+            seq = self._next_seq(run_id)
+        self._seq[run_id] = seq + self._stride.get(run_id, 1)
+        if self._child is not None:
+            self._child.add(run_id, seq, pack(outcome))
+        else:
+            self.add_packed(run_id, seq, pack(outcome))
+
+    def add_packed(self, run_id: int, seq: int, packed: Packed) -> None:
+        """Buffer one outcome packed by :func:`~paritycheck.store.packed.pack`, numbered ``seq`` in its run.
+
+        The writer child calls this with the numbers the parent assigned; :meth:`add` with its own.
+        """
+        source, entry, request_fields, endpoint, status, reason = packed[:6]
+        legacy, candidate, again, differences, noise = packed[6:]
+        method, url, _, _, req_headers, req_body = request_fields
         index = len(self._rows)
         if not index:
             self._first_at = time.monotonic()
         # The request's own secrets, searched for wherever they reappear (its answers above all).
-        found = redact.request_secrets(request)
+        found = redact.request_secrets(Request(*request_fields))
         self._rows.append(
             (
                 run_id,
                 seq,
-                exchange.source,
-                exchange.index,
-                request.method,
-                redact.url(request.url, found),
-                outcome.endpoint,
-                self._headers_json(request.headers, found),
-                self._body(request.body, header(request.headers, "content-type"), found),
-                *self._reply(outcome.legacy, found, with_headers=True),
-                *self._reply(outcome.candidate, found, with_headers=True),
-                *self._reply(outcome.legacy_again, found, with_headers=False),
-                outcome.status.value,
-                redact.text(outcome.reason, found) if outcome.reason else outcome.reason,
+                source,
+                entry,
+                method,
+                redact.url(url, found),
+                endpoint,
+                self._headers_json(req_headers, found),
+                self._body(req_body, header(req_headers, "content-type"), found),
+                *self._reply(legacy, found),
+                *self._reply(candidate, found),
+                *self._reply(again, found, with_headers=False),
+                status,
+                redact.text(reason, found) if reason else reason,
             )
         )
-        for noise, diffs in ((0, outcome.differences), (1, outcome.noise)):
-            for d in diffs:
+        for flag, diffs in ((0, differences), (1, noise)):
+            for packed_difference in diffs:
+                d = Difference(*packed_difference)
                 self._diffs.append(
                     (
                         index,
                         run_id,
-                        outcome.endpoint,
+                        endpoint,
                         d.kind,
                         d.path,
                         dumps(shown_value(d.path, d.legacy, found)),
                         dumps(shown_value(d.path, d.candidate, found)),
-                        noise,
+                        flag,
                         shape(d.path),
                         detail(d),
                         d.legacy_path,
@@ -238,14 +245,19 @@ class Writer:
         if len(self._rows) >= self.batch or time.monotonic() - self._first_at >= FLUSH_SECONDS:
             self.flush()
 
-    def _reply(self, reply: Reply | None, found: redact.Found, *, with_headers: bool) -> tuple[Any, ...]:
+    def _reply(
+        self, reply: PackedReply | None, found: redact.Found, *, with_headers: bool = True
+    ) -> tuple[Any, ...]:
+        """``(status, ms, headers, body, error)`` as stored (headers as redacted JSON, the body as its
+        digest); without ``with_headers``, the same without the headers."""
         if reply is None:
-            return (None, None, None, None, None) if with_headers else (None, None, None, None)
-        body = self._body(reply.body, header(reply.headers, "content-type"), found)
-        error = redact.text(reply.error, found) if reply.error else reply.error
+            return _NO_REPLY if with_headers else _NO_REPLY[1:]
+        status, elapsed_ms, headers, body, error = reply
+        digest = self._body(body, header(headers, "content-type"), found)
+        error = redact.text(error, found) if error else error
         if with_headers:
-            return reply.status, reply.elapsed_ms, self._headers_json(reply.headers, found), body, error
-        return reply.status, reply.elapsed_ms, body, error
+            return status, elapsed_ms, self._headers_json(headers, found), digest, error
+        return status, elapsed_ms, digest, error
 
     def _headers_json(self, headers: Headers, found: redact.Found) -> str:
         """Redacted headers as JSON, remembered: captures repeat the same header sets many times."""

@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from paritycheck import capture
 from paritycheck.capture import DROPPED_REQUEST_HEADERS
+from paritycheck.capture.har import split_url, split_url_slowly
 from paritycheck.errors import CaptureError
 from paritycheck.models import Exchange, header
 
@@ -422,3 +425,18 @@ def test_non_utf8_file_gets_a_conversion_hint(tmp_path: Path) -> None:
         list(capture.read(path))
     assert info.value.hint is not None
     assert "UTF-8" in info.value.hint
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["http://", "https://", "HTTP://", "ws://", "", "http:", "https:///"]),
+    st.text(alphabet="ab1.:@-_~%/?#&=[] \t\r\n\x00é+;", max_size=30),
+)
+def test_the_fast_url_split_equals_urlsplit(scheme: str, rest: str) -> None:
+    url = scheme + rest
+    try:
+        expected = split_url_slowly(url)
+    except ValueError:  # urlsplit refuses it (an unbalanced "["): the fast path never takes those
+        assert "[" in url or "]" in url
+        return
+    assert split_url(url) == expected

@@ -97,3 +97,12 @@ def test_the_writer_child_gets_a_wide_pipe(tmp_path: Path) -> None:
         size = fcntl.fcntl(store._child.child.stdin.fileno(), fcntl.F_GETPIPE_SZ)
     limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
     assert size == PIPE_BYTES if limit >= PIPE_BYTES else size >= 65536
+
+
+def test_helper_children_import_the_parents_own_copy_of_the_package() -> None:
+    # Child puts this folder first on the child's PYTHONPATH: it must hold the package the parent
+    # imported (it held the package's own folder, so children imported whichever copy was installed).
+    import paritycheck
+    from paritycheck.common import childproc
+
+    assert Path(childproc._ROOT, "paritycheck", "__init__.py") == Path(paritycheck.__file__).resolve()
