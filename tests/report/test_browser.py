@@ -1,13 +1,12 @@
 """The HTML report in real headless Chromium (Debian's package, driven by Playwright).
 
 Skipped with a reason when Playwright or a Chromium binary is missing (``make test`` installs Chromium
-with ``.ci/ensure-chromium``). Playwright never downloads a browser here: it is pointed at the system one.
+with ``.ci/ensure-chromium``). Playwright never downloads a browser here: it is pointed at the system one
+(the ``browser`` fixture of tests/report/conftest.py).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,31 +23,6 @@ from tests.report.reportdata import add_contract_check, demo_outcomes, write_run
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = (
-    os.environ.get("PARITYCHECK_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-)
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
-    )
-    if CHROMIUM is None:
-        pytest.skip("no chromium binary on PATH (make test installs it with .ci/ensure-chromium)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 
 from paritycheck.report import write_html
 from paritycheck.store import Store
-from tests.report.test_browser import Page, browser  # noqa: F401  (the module's Chromium fixture)
+from tests.report.test_browser import Page
 from tests.rollout.rollouthelpers import SEED, a_rollout, plan
 
 
@@ -47,7 +47,7 @@ def test_no_rollout_no_section(demo_store: Store, tmp_path: Path) -> None:
 
 
 @pytest.mark.browser
-def test_the_timeline_renders_in_chromium(browser: Any, rollout_report: Path) -> None:  # noqa: F811
+def test_the_timeline_renders_in_chromium(browser: Any, rollout_report: Path) -> None:
     page = Page(browser, rollout_report)
     try:
         assert page.errors == [] and [c for c in page.console if c.startswith("error")] == []

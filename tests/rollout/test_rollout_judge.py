@@ -249,6 +249,7 @@ def test_a_finished_windows_point_is_read_once(store: Store, tmp_path: Path) -> 
     assert kept["errors"] == [0, 55, 5, 55] and kept["judged"] == 55
     store.update_meta(run_id, {"rollout_window": {**kept, "matched": 1}})  # what is kept is what is read
     assert window_point(store, store.run(run_id)).matched == 1 != first.matched
+    time.sleep(0.002)  # ends are stored to the millisecond: a resumed run ends in a later one
     store.reopen_run(run_id)
     store.finish_run(run_id, status="complete")  # a new end: read anew
     assert window_point(store, store.run(run_id)) == dataclasses.replace(first, ended=store.run(run_id).ended)
