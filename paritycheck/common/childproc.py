@@ -58,6 +58,19 @@ def read_frame(stream: IO[bytes]) -> Any:
     return pickle.loads(data)
 
 
+def with_package_path(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with the folder holding this copy of paritycheck first on ``PYTHONPATH``."""
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def python_module(module: str) -> list[str]:
+    """The command line of ``python -m module`` for a child: with ``-P``, so that the current folder
+    is not put first on ``sys.path``. Without it, a child started in a folder holding a ``paritycheck/``
+    of its own (a checked-out repository, a capture's folder) imported and ran that code."""
+    return [sys.executable, "-P", "-m", module]
+
+
 class Child:
     """A running helper process and the two ends of its pipes."""
 
@@ -65,11 +78,10 @@ class Child:
         self, module: str, *args: str, env_extra: dict[str, str] | None = None, pipe_bytes: int = 0
     ) -> None:
         """Start ``python -m module args``; ``pipe_bytes``: ask for pipes that large (0: the default)."""
-        env = {**os.environ, **(env_extra or {})}
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH", "")) if p)
+        env = with_package_path({**os.environ, **(env_extra or {})})
         env[_PARENT_ENV] = str(os.getpid())
         self.process = subprocess.Popen(
-            [sys.executable, "-m", module, *args],
+            [*python_module(module), *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,

@@ -21,7 +21,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -30,7 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import BinaryIO
 
-from paritycheck.common.childproc import die_with_parent
+from paritycheck.common.childproc import die_with_parent, python_module, with_package_path
 from paritycheck.compare import redact
 from paritycheck.config import Config
 from paritycheck.run.plan import ReplayPlan
@@ -155,18 +154,20 @@ def run_workers(
         if split is not None:
             split.save(Path(tmp) / "split")
             extra = ["--split", str(Path(tmp) / "split")]
-        env = {
-            **os.environ,
-            WORKER_ENV: str(os.getpid()),
-            DB_ENV: str(db),
-            redact.KEY_ENV: redact.current_key().hex(),
-        }
+        env = with_package_path(
+            {
+                **os.environ,
+                WORKER_ENV: str(os.getpid()),
+                DB_ENV: str(db),
+                redact.KEY_ENV: redact.current_key().hex(),
+            }
+        )
         started: list[tuple[int, subprocess.Popen[bytes], BinaryIO]] = []
         for index in shards:
             if relay.signum is not None:
                 break
             command = [
-                sys.executable, "-m", "paritycheck", "replay", *args, "--shard", f"{index}/{count}",
+                *python_module("paritycheck"), "replay", *args, "--shard", f"{index}/{count}",
                 "--run-name", name, "--workers", "1", "--no-report", "--json", *extra,
             ]  # fmt: skip
             err = (Path(tmp) / f"{index}.err").open("w+b")

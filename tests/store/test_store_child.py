@@ -106,3 +106,22 @@ def test_helper_children_import_the_parents_own_copy_of_the_package() -> None:
     from paritycheck.common import childproc
 
     assert Path(childproc._ROOT, "paritycheck", "__init__.py") == Path(paritycheck.__file__).resolve()
+
+
+def test_a_paritycheck_folder_where_the_command_runs_is_not_imported_by_its_children(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``python -m`` puts the current folder first on ``sys.path``: a child started in a folder holding
+    a ``paritycheck/`` of its own (a checked-out repository, a capture's folder) ran that code."""
+    planted = tmp_path / "work" / "paritycheck"
+    planted.mkdir(parents=True)
+    marker = tmp_path / "ran"
+    (planted / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\nraise SystemExit(9)\n")
+    monkeypatch.chdir(planted.parent)
+    with Store.open(tmp_path / "r.db") as store:
+        run_id = start(store)
+        store.write_in_child()
+        store.add(run_id, outcome(0))
+        store.flush()
+        assert store.run(run_id) is not None and sum(1 for _ in store.exchanges(run_id)) == 1
+    assert not marker.exists()
