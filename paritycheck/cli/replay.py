@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -78,38 +79,14 @@ from paritycheck.errors import CaptureError, ExitStatus
     help="Continue the newest interrupted or crashed run of these captures, skipping what it stored.",
 )
 @click.option("--run", "resume_run", type=int, help="With --resume (implied): continue this run instead.")
-def replay(
-    captures: tuple[Path, ...],
-    legacy: str | None,
-    candidate: str | None,
-    config_file: Path | None,
-    db: Path,
-    concurrency: int | None,
-    rate: float | None,
-    timeout: float | None,
-    include: tuple[str, ...],
-    exclude: tuple[str, ...],
-    host: tuple[str, ...],
-    allow_writes: bool | None,
-    dry_run: bool,
-    json_to: Path | str | None,
-    exit_zero: bool,
-    no_report: bool,
-    contract_spec: Path | None,
-    shard: str | None,
-    run_name: str | None,
-    workers: int | None,
-    split_file: Path | None,
-    resume: bool,
-    resume_run: int | None,
-) -> int:
+def replay(exit_zero: bool, **params: Any) -> int:
     """Replay CAPTURES against the legacy and the candidate backend, diff, store and summarise.
 
     Exit status: 0 every replayed exchange matched, 1 a mismatch or failed exchange (0 with --exit-zero),
     2 usage, config or capture error, 3 a backend that answered no exchange or an internal failure, 130
     interrupted, 143 terminated by SIGTERM (results so far are kept).
     """
-    status = _replay(**click.get_current_context().params)
+    status = _replay(**params)  # typed there, one option each
     return ExitStatus.OK if exit_zero and status == ExitStatus.DIFFERENCES else status
 
 
@@ -137,7 +114,6 @@ def _replay(
     split_file: Path | None,
     resume: bool,
     resume_run: int | None,
-    **_: object,
 ) -> int:
     """The replay itself: its exit status before --exit-zero."""
     from paritycheck import run as run_module
