@@ -14,6 +14,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -92,8 +93,10 @@ def unavailable_reason() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
+@contextmanager
+def running_server(prefix: str = "paritycheck-pg-") -> Iterator[PostgresServer]:
+    """A server of its own in a temporary folder, removed after; skips (fails under ``CI=true``) where
+    PostgreSQL cannot run."""
     reason = unavailable_reason()
     if reason is not None:
         if os.environ.get("CI", "").lower() == "true":
@@ -101,7 +104,7 @@ def postgres_server() -> Iterator[PostgresServer]:
         pytest.skip(reason)
     bindir = _bindir()
     assert bindir is not None
-    workdir = Path(tempfile.mkdtemp(prefix="paritycheck-pg-"))
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     os.chmod(workdir, 0o755)
     server = PostgresServer(bindir, workdir)
     try:
@@ -110,6 +113,12 @@ def postgres_server() -> Iterator[PostgresServer]:
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    with running_server() as server:
+        yield server
 
 
 @pytest.fixture

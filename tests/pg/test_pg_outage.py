@@ -7,9 +7,6 @@ the suite's own kind (tests/pgserver.py) but private to this module, since the t
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +20,7 @@ from paritycheck.errors import ExitStatus, StoreUnavailable
 from paritycheck.models import Outcome
 from paritycheck.run import replay_captures, runner
 from tests.harutil import entry, write_har
-from tests.pgserver import PostgresServer, _bindir, unavailable_reason
+from tests.pgserver import PostgresServer, running_server
 from tests.servers import json_serve
 
 ENTRIES = 4000
@@ -31,23 +28,9 @@ ENTRIES = 4000
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[PostgresServer]:
-    reason = unavailable_reason()
-    if reason is not None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but the PostgreSQL tests cannot run: {reason}")
-        pytest.skip(reason)
-    bindir = _bindir()
-    assert bindir is not None
-    workdir = Path(tempfile.mkdtemp(prefix="paritycheck-pg-outage-"))
-    os.chmod(workdir, 0o755)
-    pg = PostgresServer(bindir, workdir)
-    try:
-        pg.start()
+    with running_server("paritycheck-pg-outage-") as pg:
         pg.stop()  # each test starts it
         yield pg
-    finally:
-        pg.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.mark.parametrize("in_child", [False, True], ids=["in-process", "writer-child"])
