@@ -126,6 +126,7 @@ class CanaryConfig:
 
     alpha: float = 0.05
     min_samples: int = 30
+    #: Percentage points of error rate.
     min_error_increase: float = 0.5
     min_latency_ratio: float = 1.10
     min_latency_ms: float = 5.0

@@ -29,6 +29,7 @@ from typing import Any
 
 from paritycheck.capture import learn_templates
 from paritycheck.common.endpoints import EndpointMatcher
+from paritycheck.config_rollout import CanaryConfig
 from paritycheck.rollout.accesslog import CANDIDATE, LEGACY, LogRequest
 from paritycheck.rollout.stats import fisher_exact, holm, mann_whitney
 
@@ -50,16 +51,8 @@ ALL = "all endpoints"
 _Z_POWER = 0.8416  # one-sided normal quantile of 80% power
 
 
-@dataclass(frozen=True, slots=True)
-class CanaryLimits:
-    """What a difference must reach to count (docs/rollout.md)."""
-
-    alpha: float = 0.05
-    min_samples: int = 30
-    #: Percentage points of error rate.
-    min_error_increase: float = 0.5
-    min_latency_ratio: float = 1.10
-    min_latency_ms: float = 5.0
+#: What a difference must reach to count (docs/rollout.md): ``[rollout.canary]`` itself.
+CanaryLimits = CanaryConfig
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ from paritycheck.gate import (
 )
 from paritycheck.gate.stats import RESAMPLES
 from paritycheck.rollout.accesslog import CANDIDATE, LEGACY, CohortRule, LogRequest
-from paritycheck.rollout.canary import HIGH, NODATA, CanaryLimits, CanaryResult, compare_cohorts
+from paritycheck.rollout.canary import HIGH, NODATA, CanaryResult, compare_cohorts
 from paritycheck.rollout.evidence import CohortLogs, StepPeriod, read_cohorts, step_runs, window_point
 from paritycheck.rollout.findings import findings_criteria, findings_of
 from paritycheck.rollout.plan import current, gate_for, step_of
@@ -218,7 +218,7 @@ def _cohorts(config: Config, logs: Sequence[str | Path] | None, start: dt.dateti
 def _canary(config: Config, logs: CohortLogs | None, step: RolloutStep) -> CanaryResult | None:
     if logs is None or not step.canary:
         return None
-    limits = CanaryLimits(**{k: getattr(config.rollout.canary, k) for k in CanaryLimits.__dataclass_fields__})
+    limits = config.rollout.canary
     return compare_cohorts(logs.requests, limits=limits, patterns=[rule.match for rule in config.endpoint])
 
 
