@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -20,6 +19,7 @@ from paritycheck.cli import cli
 from paritycheck.errors import ExitStatus
 from paritycheck.run import runner
 from paritycheck.store import Store
+from tests.clirun import invoke
 from tests.harutil import entry, gets, replay_args, write_har
 from tests.servers import json_serve, refused
 
@@ -31,16 +31,6 @@ def routes(**overrides: Any) -> dict[str, Any]:
     table: dict[str, Any] = {path: {"path": path} for path in PATHS}
     table.update({"/" + k.replace("__", "/"): v for k, v in overrides.items()})
     return table
-
-
-def invoke(*args: str, cwd: Path) -> Any:
-    runner = CliRunner()
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        return runner.invoke(cli, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -21,20 +20,12 @@ from paritycheck.config import Backend, Backends, Config, EndpointRule, ReplayCo
 from paritycheck.errors import ConfigError, ExitStatus
 from paritycheck.run import replay_captures
 from paritycheck.store import Store
+from tests.clirun import invoke
 from tests.harutil import entry, replay_args, write_har
 from tests.servers import json_serve
 
 SECRET = "tok-9f8e7d6c5b4a39281706"
 DEAD = "http://127.0.0.1:9"  # never contacted: dry runs only
-
-
-def invoke(*args: str, cwd: Path) -> Any:
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
 
 
 @pytest.fixture

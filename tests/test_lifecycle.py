@@ -7,7 +7,6 @@ the test process, through click's runner).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -18,12 +17,11 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from paritycheck.cli import cli
 from paritycheck.errors import ExitStatus
 from paritycheck.run import runner
 from paritycheck.store import Store
+from tests.clirun import invoke
 from tests.harutil import gets, replay_args, write_har
 from tests.servers import JsonServer, json_serve
 
@@ -50,8 +48,7 @@ def _reports(tmp_path: Path) -> tuple[str, str, dict[str, object]]:
     md, junit, js = tmp_path / "r.md", tmp_path / "r.xml", tmp_path / "r.json"
     args = ["report", "--db", str(tmp_path / "r.db"), "--html", str(tmp_path / "r.html")]
     args += ["--markdown", str(md), "--junit", str(junit), "--json", str(js)]
-    with contextlib.chdir(tmp_path):  # in this process: the replay's was the one under test
-        done = CliRunner().invoke(cli, args)
+    done = invoke(*args, cwd=tmp_path)  # in this process: the replay's was the one under test
     assert done.exit_code == 0, done.output
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "AT PARITY" not in html.upper().replace("NOT AT PARITY", "")
@@ -137,8 +134,7 @@ def test_a_killed_run_is_crashed_and_its_helpers_free_the_database(tmp_path: Pat
         assert run.total == len(list(store.exchanges(run.id))) > 0
     md, junit, summary = _reports(tmp_path)
     assert "CRASHED" in md and 'type="crashed"' in junit and summary["status"] == "crashed"
-    with contextlib.chdir(tmp_path):
-        gate = CliRunner().invoke(cli, ["gate", "--db", str(tmp_path / "r.db")])
+    gate = invoke("gate", "--db", str(tmp_path / "r.db"), cwd=tmp_path)
     assert gate.exit_code == ExitStatus.DIFFERENCES, gate.output
 
 

@@ -4,28 +4,15 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
-from typing import Any
 
-from click.testing import CliRunner
-
-from paritycheck.cli import cli
 from paritycheck.errors import ExitStatus
 from paritycheck.store import Store
+from tests.clirun import invoke
 from tests.harutil import replay_args, write_har
 from tests.secretcase import SECRETS, echo_app, files_text, har_entries, leaks
 from tests.servers import serve
-
-
-def invoke(*args: str, cwd: Path) -> Any:
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
 
 
 def test_no_secret_leaks_from_a_replay_its_reports_or_its_messages(tmp_path: Path) -> None:

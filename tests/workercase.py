@@ -8,7 +8,6 @@ between a run's shards).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -17,11 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-from click.testing import CliRunner
 from harutil import entry, write_har
 
-from paritycheck.cli import cli
 from paritycheck.store import Store
+from tests.clirun import invoke
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRIES = 240
@@ -109,8 +107,8 @@ def stop_and_resume(tmp_path: Path, db: str, url: str, sig: signal.Signals, seen
         kept = len(store.stored_entries(run.id))
     assert kept < ENTRIES
     # The resume in this process: the command's own process was what the signal test needed.
-    with contextlib.chdir(tmp_path):  # as the command ran: no paritycheck.toml but the test's
-        resumed = CliRunner().invoke(cli, _command(har, db, url, "--resume", "--concurrency", "16")[3:])
+    # as the command ran: no paritycheck.toml but the test's
+    resumed = invoke(*_command(har, db, url, "--resume", "--concurrency", "16")[3:], cwd=tmp_path)
     assert resumed.exit_code in (0, 1), resumed.stderr
     assert f"resuming run {run.id}" in resumed.stderr
     summary = json.loads(resumed.stdout)

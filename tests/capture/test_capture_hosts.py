@@ -4,15 +4,11 @@ hosts the user means are replayed, the rest are skipped with one reason, and the
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import Any
-
-from click.testing import CliRunner
 
 from paritycheck.capture import HostChoice, choose_hosts, read
-from paritycheck.cli import cli
 from paritycheck.errors import ExitStatus
+from tests.clirun import invoke
 from tests.harutil import entry, write_har
 from tests.servers import json_serve
 
@@ -31,15 +27,6 @@ def page(tmp_path: Path) -> Path:
             entries.append(asset)
     entries.append(entry("POST", "https://collect.analytics.example/beacon", body='{"e": 1}'))
     return write_har(tmp_path / "news.har", entries)
-
-
-def invoke(*args: str, cwd: Path) -> Any:
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
 
 
 def test_the_dominant_api_host_is_replayed_and_the_rest_said(tmp_path: Path) -> None:

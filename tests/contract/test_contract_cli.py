@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
 import pytest
-from click.testing import CliRunner, Result
 
-from paritycheck.cli import cli
 from paritycheck.contract import load_spec
 from paritycheck.errors import ExitStatus
 from paritycheck.samples import candidate, legacy
 from paritycheck.store import Store
+from tests.clirun import invoke
 from tests.servers import serve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,15 +26,6 @@ REAL = {
     ("GET /api/v1/kpis/{kpi_id}", 200, "$.target_value", "type"),
     ("GET /api/v1/kpis/{kpi_id}", 400, "$.error", "required"),
 }
-
-
-def invoke(*args: str, cwd: Path) -> Result:
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
 
 
 def violations(report: dict[str, Any], side: str) -> set[tuple[str, int, str, str]]:

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from click.testing import CliRunner
 
-from paritycheck.cli import cli
 from paritycheck.errors import ExitStatus
+from tests.clirun import invoke
 from tests.harutil import gets, replay_args, write_har
 from tests.servers import serve
 
@@ -31,15 +29,6 @@ def app(price: float) -> web.Application:
     application = web.Application()
     application.router.add_get("/api/orders/{n}", order)
     return application
-
-
-def invoke(*args: str, cwd: Path) -> Any:
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import tomllib
 import uuid
@@ -14,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from click.testing import CliRunner
 
-from paritycheck.cli import cli
+from tests.clirun import invoke
 from tests.harutil import gets, replay_args, write_har
 from tests.servers import serve
 
@@ -54,15 +52,6 @@ def app(*, bug: bool) -> web.Application:
 def backends(*, bug: bool) -> Iterator[tuple[str, str]]:
     with serve(app(bug=False)) as legacy, serve(app(bug=bug)) as candidate:
         yield legacy, candidate
-
-
-def invoke(*args: str, cwd: Path) -> Any:
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
 
 
 def capture(tmp_path: Path) -> Path:
