@@ -50,7 +50,6 @@ from paritycheck.compare.redact_values import (
     present_in_text,
     scrub_bytes,
     scrub_text,
-    text_forms,
 )
 from paritycheck.models import Exchange, Headers, Request, header
 
@@ -162,14 +161,7 @@ def _value(raw: str, found: Found, *, plus: bool) -> str:
         inner = url(decoded, found)  # a URL in a parameter (redirect_uri=...) has a query of its own
         if inner != decoded:
             return quote(inner, safe="")
-    out = raw
-    for secret in found:
-        for form in text_forms(secret):
-            if form in out:
-                out = out.replace(form, url_mark(secret))
-    if looks.has_token(out):
-        out = looks.TOKEN.sub(lambda m: url_mark(m.group()), out)
-    return out
+    return scrub_text(raw, found, url_mark)
 
 
 def query(q: str, found: Found = _NONE) -> str:
