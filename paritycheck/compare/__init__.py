@@ -6,8 +6,9 @@ them structurally with JSONPaths, and redact secrets before anything is stored o
 
 from __future__ import annotations
 
-from paritycheck.compare.clock import RunClock, close_instants, instant
-from paritycheck.compare.comparator import Comparator, digest, media_type
+from typing import TYPE_CHECKING
+
+from paritycheck.common.lazy import attributes
 from paritycheck.compare.diff import LIMIT, bounded
 from paritycheck.compare.grade import (
     ACCEPTS_REFUSED,
@@ -28,10 +29,33 @@ from paritycheck.compare.grade import (
     status_risk,
     wire_paths,
 )
-from paritycheck.compare.normalise import Rules, timestamp, to_snake
-from paritycheck.compare.redact import REDACTED
-from paritycheck.compare.redact import exchange as redact_exchange
-from paritycheck.compare.streams import stream_view
+
+if TYPE_CHECKING:
+    from paritycheck.compare.clock import RunClock, close_instants, instant
+    from paritycheck.compare.comparator import Comparator, digest, media_type
+    from paritycheck.compare.normalise import Rules, timestamp, to_snake
+    from paritycheck.compare.redact import REDACTED
+    from paritycheck.compare.redact import exchange as redact_exchange
+    from paritycheck.compare.streams import stream_view
+
+# Imported on first use (paritycheck.common.lazy): the store writer child needs redaction and the
+# grades, not the comparator and the configuration behind it. The grades stay eager: ``grade`` is
+# both a function here and a submodule, and a lazy name would be shadowed by the submodule.
+_LAZY = {
+    "Comparator": "paritycheck.compare.comparator",
+    "REDACTED": "paritycheck.compare.redact",
+    "Rules": "paritycheck.compare.normalise",
+    "RunClock": "paritycheck.compare.clock",
+    "close_instants": "paritycheck.compare.clock",
+    "digest": "paritycheck.compare.comparator",
+    "instant": "paritycheck.compare.clock",
+    "media_type": "paritycheck.compare.comparator",
+    "redact_exchange": "paritycheck.compare.redact",
+    "stream_view": "paritycheck.compare.streams",
+    "timestamp": "paritycheck.compare.normalise",
+    "to_snake": "paritycheck.compare.normalise",
+}
+__getattr__ = attributes(globals(), _LAZY, {"redact_exchange": "exchange"})
 
 __all__ = [
     "ACCEPTS_REFUSED",
