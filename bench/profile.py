@@ -149,7 +149,9 @@ def worker(scenario: str, rounds: int, pairs: int, users: int, out: Path) -> Non
         close(self, **kwargs)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         spent = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-        children[self.process.args[2].split(".")[-2] + " child"] += spent
+        args = self.process.args
+        module = args[args.index("-m") + 1]  # python [-P] -m paritycheck.<stage>.<name>
+        children[module.split(".")[-2] + " child"] += spent
 
     childproc.Child.close = measured_close  # type: ignore[method-assign]
     results = []
