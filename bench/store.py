@@ -1,12 +1,17 @@
 """Measure how fast the store writes outcomes: 20,000 with ~1 KB JSON bodies, all distinct and all identical.
 
-Run: .venv/bin/python bench/store.py [--n 20000] [--level 6] [--no-redact]
+Run: .venv/bin/python bench/store.py [--n 20000] [--level 6] [--no-redact] [--child [--rounds 5]]
 The replay needs >= 2,500 exchanges/s end to end, so writing should cost well under 100 us per outcome.
+
+``--child`` compares instead, in alternating rounds, the CPU per outcome of the in-process writer's
+settings (a transaction per ``store.BATCH`` outcomes, SQLite's default cache and checkpoints) with the
+writer child's (``store.child.COMMIT_BATCH`` outcomes, ``Store.for_bulk_writes``), all bodies distinct.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
@@ -78,6 +83,30 @@ def measure(n: int, *, distinct: bool) -> None:
     )
 
 
+def child_settings(n: int, rounds: int) -> None:
+    from paritycheck.store.child import COMMIT_BATCH
+    from paritycheck.store.sqlite import BATCH
+
+    items = outcomes(n, distinct=True)
+    spent: dict[str, list[float]] = {"in-process": [], "child": []}
+    for _ in range(rounds):
+        for label, batch in (("in-process", BATCH), ("child", COMMIT_BATCH)):
+            with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "bench.db", batch=batch) as s:
+                if label == "child":
+                    s.for_bulk_writes()
+                run_id = s.start_run(tool_version="bench", config={}, backends={}, captures=[])
+                cpu = time.process_time()
+                for o in items:
+                    s.add(run_id, o)
+                s.flush()
+                spent[label].append((time.process_time() - cpu) / n * 1e6)
+    for label, values in spent.items():
+        print(
+            f"{label:>10} settings: {statistics.median(values):.1f} us CPU per outcome (median of {rounds}:"
+            f" {', '.join(f'{v:.1f}' for v in values)})"
+        )
+
+
 def compression() -> None:
     data = body(1)
     rounds = 5000
@@ -96,8 +125,13 @@ def main() -> None:
     parser.add_argument(
         "--no-redact", action="store_true", help="pass-through redaction: the store's own cost"
     )
+    parser.add_argument("--child", action="store_true", help="the writer child's settings vs in-process")
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     store_mod.LEVEL = args.level
+    if args.child:
+        child_settings(args.n, args.rounds)
+        return
     if args.no_redact:
         redact.request_secrets = lambda request: ()
         redact.headers = lambda h, found=(): h
