@@ -6,9 +6,7 @@ the gate, contracts) are imported on first use so that ``import paritycheck`` st
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from paritycheck.common.lazy import exports
 from paritycheck.config import Config
 from paritycheck.config import load as load_config
 from paritycheck.errors import (
@@ -24,31 +22,23 @@ from paritycheck.models import Difference, Exchange, Outcome, Recorded, Reply, R
 
 __version__ = "0.1.0"
 
-#: Lazily imported names: name -> module.
-_LAZY = {
-    "RunResult": "paritycheck.run",
-    "RunSummary": "paritycheck.gate",
-    "Store": "paritycheck.store",
-    "compare_cohorts": "paritycheck.rollout",
-    "dry_run": "paritycheck.run",
-    "judge_rollout": "paritycheck.rollout",
-    "load_spec": "paritycheck.contract",
-    "read_capture": "paritycheck.capture",
-    "replay_captures": "paritycheck.run",
-    "start_rollout_step": "paritycheck.rollout",
-    "summarise": "paritycheck.gate",
-}
-_RENAMED = {"read_capture": "read", "judge_rollout": "judge", "start_rollout_step": "start_step"}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'paritycheck' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), _RENAMED.get(name, name))
-    globals()[name] = value
-    return value
-
+# Heavier entry points load on first use (paritycheck/common/lazy.py).
+__getattr__ = exports(
+    __name__,
+    {
+        "RunResult": "run",
+        "RunSummary": "gate",
+        "Store": "store",
+        "compare_cohorts": "rollout",
+        "dry_run": "run",
+        "judge_rollout": "rollout:judge",
+        "load_spec": "contract",
+        "read_capture": "capture:read",
+        "replay_captures": "run",
+        "start_rollout_step": "rollout:start_step",
+        "summarise": "gate",
+    },
+)
 
 __all__ = [
     "BackendError",
