@@ -6,9 +6,9 @@ the gate, contracts) are imported on first use so that ``import paritycheck`` st
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from paritycheck.common.lazy import exports
-from paritycheck.config import Config
-from paritycheck.config import load as load_config
 from paritycheck.errors import (
     BackendError,
     CaptureError,
@@ -20,12 +20,18 @@ from paritycheck.errors import (
 )
 from paritycheck.models import Difference, Exchange, Outcome, Recorded, Reply, Request, Status
 
+if TYPE_CHECKING:
+    from paritycheck.config import Config
+    from paritycheck.config import load as load_config
+
 __version__ = "0.1.0"
 
-# Heavier entry points load on first use (paritycheck/common/lazy.py).
+# The configuration and heavier entry points load on first use (paritycheck/common/lazy.py).
 __getattr__ = exports(
     __name__,
     {
+        "Config": "config",
+        "load_config": "config:load",
         "RunResult": "run",
         "RunSummary": "gate",
         "Store": "store",

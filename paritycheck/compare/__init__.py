@@ -6,9 +6,12 @@ them structurally with JSONPaths, and redact secrets before anything is stored o
 
 from __future__ import annotations
 
-from paritycheck.compare.clock import RunClock, close_instants, instant
-from paritycheck.compare.comparator import Comparator, digest, media_type
-from paritycheck.compare.diff import LIMIT, bounded
+from typing import TYPE_CHECKING
+
+from paritycheck.common.lazy import exports
+
+# Exports named like their own module load at once: importing the module would set the package's
+# attribute to the module and hide them.
 from paritycheck.compare.grade import (
     ACCEPTS_REFUSED,
     ADDITIVE,
@@ -28,10 +31,36 @@ from paritycheck.compare.grade import (
     status_risk,
     wire_paths,
 )
-from paritycheck.compare.normalise import Rules, timestamp, to_snake
-from paritycheck.compare.redact import REDACTED
-from paritycheck.compare.redact import exchange as redact_exchange
-from paritycheck.compare.streams import stream_view
+
+if TYPE_CHECKING:
+    from paritycheck.compare.clock import RunClock, close_instants, instant
+    from paritycheck.compare.comparator import Comparator, digest, media_type
+    from paritycheck.compare.diff import LIMIT, bounded
+    from paritycheck.compare.normalise import Rules, timestamp, to_snake
+    from paritycheck.compare.redact import REDACTED
+    from paritycheck.compare.redact import exchange as redact_exchange
+    from paritycheck.compare.streams import stream_view
+
+# Each export loads its own module on first use (paritycheck/common/lazy.py).
+__getattr__ = exports(
+    __name__,
+    {
+        "RunClock": "clock",
+        "close_instants": "clock",
+        "instant": "clock",
+        "Comparator": "comparator",
+        "digest": "comparator",
+        "media_type": "comparator",
+        "LIMIT": "diff",
+        "bounded": "diff",
+        "Rules": "normalise",
+        "timestamp": "normalise",
+        "to_snake": "normalise",
+        "REDACTED": "redact",
+        "redact_exchange": "redact:exchange",
+        "stream_view": "streams",
+    },
+)
 
 __all__ = [
     "ACCEPTS_REFUSED",
