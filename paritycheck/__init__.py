@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paritycheck.common.lazy import attributes
+from paritycheck.common.lazy import exports
 from paritycheck.errors import (
     BackendError,
     CaptureError,
@@ -20,38 +20,31 @@ from paritycheck.errors import (
 )
 from paritycheck.models import Difference, Exchange, Outcome, Recorded, Reply, Request, Status
 
-__version__ = "0.1.0"
-
-if TYPE_CHECKING:  # the higher stages are not imported here even for typing (the import-linter layers)
+if TYPE_CHECKING:
     from paritycheck.config import Config
     from paritycheck.config import load as load_config
 
-#: Lazily imported names: name -> module. The configuration is among them: the capture reader and the
-#: store writer children import the package and read no configuration (it cost each ~80 ms at start).
-_LAZY = {
-    "Config": "paritycheck.config",
-    "load_config": "paritycheck.config",
-    "RunResult": "paritycheck.run",
-    "RunSummary": "paritycheck.gate",
-    "Store": "paritycheck.store",
-    "compare_cohorts": "paritycheck.rollout",
-    "dry_run": "paritycheck.run",
-    "judge_rollout": "paritycheck.rollout",
-    "load_spec": "paritycheck.contract",
-    "read_capture": "paritycheck.capture",
-    "replay_captures": "paritycheck.run",
-    "start_rollout_step": "paritycheck.rollout",
-    "summarise": "paritycheck.gate",
-}
-_RENAMED = {
-    "load_config": "load",
-    "read_capture": "read",
-    "judge_rollout": "judge",
-    "start_rollout_step": "start_step",
-}
+__version__ = "0.1.0"
 
-__getattr__ = attributes(globals(), _LAZY, _RENAMED)
-
+# The configuration and heavier entry points load on first use (paritycheck/common/lazy.py).
+__getattr__ = exports(
+    __name__,
+    {
+        "Config": "config",
+        "load_config": "config:load",
+        "RunResult": "run",
+        "RunSummary": "gate",
+        "Store": "store",
+        "compare_cohorts": "rollout",
+        "dry_run": "run",
+        "judge_rollout": "rollout:judge",
+        "load_spec": "contract",
+        "read_capture": "capture:read",
+        "replay_captures": "run",
+        "start_rollout_step": "rollout:start_step",
+        "summarise": "gate",
+    },
+)
 
 __all__ = [
     "BackendError",

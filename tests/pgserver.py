@@ -1,5 +1,9 @@
 """A real PostgreSQL server for the tests: Debian's binaries, a temporary data directory, a free port.
 
+Under pytest-xdist the test processes share one server (:func:`shared_server`): the first that needs it
+starts it in a folder the controller names (tests/conftest.py), the others find it there, and the
+controller stops it when the session ends. Every test gets a database of its own on it.
+
 initdb refuses to run as root, so as root the server runs as the ``postgres`` user (``runuser``). Where
 PostgreSQL is not installed the tests that need it skip with the reason; under ``CI=true`` they fail
 instead, so CI can never pass without having run them.
@@ -7,7 +11,9 @@ instead, so CI can never pass without having run them.
 
 from __future__ import annotations
 
+import fcntl
 import glob
+import json
 import os
 import shutil
 import socket
@@ -34,10 +40,12 @@ def _free_port() -> int:
 class PostgresServer:
     """One running server; :meth:`database` makes a fresh empty database and returns its DSN."""
 
-    def __init__(self, bindir: Path, workdir: Path, *, durable: bool = False) -> None:
+    def __init__(
+        self, bindir: Path, workdir: Path, *, durable: bool = False, port: int | None = None
+    ) -> None:
         self.durable = durable  # fsync on, as in production (the benchmarks); off for the tests
         self.bindir, self.workdir = bindir, workdir
-        self.port = _free_port()
+        self.port = port or _free_port()
         self.data = workdir / "data"
         self._runas: list[str] = []
         if os.geteuid() == 0:
@@ -57,7 +65,7 @@ class PostgresServer:
 
     def restart(self) -> None:
         """Start the server on its data directory and port (again, after :meth:`stop`)."""
-        options = f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c max_connections=60"
+        options = f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c max_connections=200"
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(
@@ -79,7 +87,7 @@ class PostgresServer:
         import psycopg
 
         self._count += 1
-        name = f"t{self._count}"
+        name = f"t{os.getpid()}_{self._count}"  # unique among the processes that share the server
         with psycopg.connect(self.dsn(), autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {name}")
         return self.dsn(name)
@@ -93,10 +101,8 @@ def unavailable_reason() -> str | None:
     return None
 
 
-@contextmanager
-def running_server(prefix: str = "paritycheck-pg-") -> Iterator[PostgresServer]:
-    """A server of its own in a temporary folder, removed after; skips (fails under ``CI=true``) where
-    PostgreSQL cannot run."""
+def _require() -> Path:
+    """The binaries' folder; skips (fails under ``CI=true``) where PostgreSQL cannot run."""
     reason = unavailable_reason()
     if reason is not None:
         if os.environ.get("CI", "").lower() == "true":
@@ -104,6 +110,14 @@ def running_server(prefix: str = "paritycheck-pg-") -> Iterator[PostgresServer]:
         pytest.skip(reason)
     bindir = _bindir()
     assert bindir is not None
+    return bindir
+
+
+@contextmanager
+def running_server(prefix: str = "paritycheck-pg-") -> Iterator[PostgresServer]:
+    """A server of its own in a temporary folder, removed after; skips (fails under ``CI=true``) where
+    PostgreSQL cannot run."""
+    bindir = _require()
     workdir = Path(tempfile.mkdtemp(prefix=prefix))
     os.chmod(workdir, 0o755)
     server = PostgresServer(bindir, workdir)
@@ -115,8 +129,43 @@ def running_server(prefix: str = "paritycheck-pg-") -> Iterator[PostgresServer]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+#: The key of :func:`shared_server`'s folder in an xdist worker's ``workerinput``.
+SHARED = "paritycheck_pg_folder"
+
+
+def shared_server(folder: Path) -> PostgresServer:
+    """The server in ``folder``, which the test processes of one session share: the first to ask starts
+    it (initdb and start, ~1 s of CPU and ~1.5 s of wall each time), the others attach to it.
+    :func:`stop_shared` stops it."""
+    bindir = _require()
+    with open(folder / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        info = folder / "server.json"
+        if info.exists():
+            return PostgresServer(bindir, folder / "pg", port=json.loads(info.read_text())["port"])
+        workdir = folder / "pg"
+        workdir.mkdir(mode=0o755, exist_ok=True)
+        server = PostgresServer(bindir, workdir)
+        server.start()
+        info.write_text(json.dumps({"port": server.port}))
+        return server
+
+
+def stop_shared(folder: Path) -> None:
+    """Stop the server of :func:`shared_server` if one was started in ``folder``, and remove the folder."""
+    info, bindir = folder / "server.json", _bindir()
+    if info.exists() and bindir is not None:
+        PostgresServer(bindir, folder / "pg", port=json.loads(info.read_text())["port"]).stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
+def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
+    """The session's server: shared by the xdist workers, or this process's own without xdist."""
+    folder = getattr(request.config, "workerinput", {}).get(SHARED)
+    if folder is not None:
+        yield shared_server(Path(folder))
+        return
     with running_server() as server:
         yield server
 

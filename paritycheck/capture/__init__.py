@@ -58,14 +58,44 @@ Errors are :class:`~paritycheck.errors.CaptureError` naming the file and, for a 
 
 from __future__ import annotations
 
-from paritycheck.capture.har import DROPPED_REQUEST_HEADERS
-from paritycheck.capture.hosts import HostChoice, choose_hosts, host_of
-from paritycheck.capture.jsonl import parse_line
-from paritycheck.capture.prefetch import read_fast, read_in_child
-from paritycheck.capture.reader import detect, digest, read
-from paritycheck.capture.select import Selector
-from paritycheck.capture.templates import PARAM, KnownNames, kept_literals, learn_templates
-from paritycheck.capture.write import CaptureWriter, Redactor, writer_format
+from typing import TYPE_CHECKING
+
+from paritycheck.common.lazy import exports
+
+if TYPE_CHECKING:
+    from paritycheck.capture.har import DROPPED_REQUEST_HEADERS
+    from paritycheck.capture.hosts import HostChoice, choose_hosts, host_of
+    from paritycheck.capture.jsonl import parse_line
+    from paritycheck.capture.prefetch import read_fast, read_in_child
+    from paritycheck.capture.reader import detect, digest, read
+    from paritycheck.capture.select import Selector
+    from paritycheck.capture.templates import PARAM, KnownNames, kept_literals, learn_templates
+    from paritycheck.capture.write import CaptureWriter, Redactor, writer_format
+
+# Each export loads its own module on first use (paritycheck/common/lazy.py).
+__getattr__ = exports(
+    __name__,
+    {
+        "DROPPED_REQUEST_HEADERS": "har",
+        "HostChoice": "hosts",
+        "choose_hosts": "hosts",
+        "host_of": "hosts",
+        "parse_line": "jsonl",
+        "read_fast": "prefetch",
+        "read_in_child": "prefetch",
+        "detect": "reader",
+        "digest": "reader",
+        "read": "reader",
+        "Selector": "select",
+        "PARAM": "templates",
+        "KnownNames": "templates",
+        "kept_literals": "templates",
+        "learn_templates": "templates",
+        "CaptureWriter": "write",
+        "Redactor": "write",
+        "writer_format": "write",
+    },
+)
 
 __all__ = [
     "DROPPED_REQUEST_HEADERS",

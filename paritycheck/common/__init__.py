@@ -3,7 +3,8 @@ JSONPath subset of ignore and unordered rules (``jsonpath``), endpoint names suc
 (``endpoints``), helper processes (``childproc``), the event-loop runner (``aio``), the server-sent
 events parser (``sse``), counted nouns (``text``), fewer garbage collections during a run
 (``gctune``), secrets recognised by their look (``secrets``), reading a TOML file (``tomlfile``),
-backend base URLs (``urls``) and dataclasses built strictly from TOML tables (``tables``).
+backend base URLs (``urls``), dataclasses built strictly from TOML tables (``tables``) and package
+exports that load on first use (``lazy``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ __all__ = [
     "gctune",
     "jsonparse",
     "jsonpath",
+    "lazy",
     "secrets",
     "sse",
     "tables",

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paritycheck.common.lazy import attributes
-from paritycheck.compare.diff import LIMIT, bounded
+from paritycheck.common.lazy import exports
+
+# Exports named like their own module load at once: importing the module would set the package's
+# attribute to the module and hide them.
 from paritycheck.compare.grade import (
     ACCEPTS_REFUSED,
     ADDITIVE,
@@ -33,29 +35,32 @@ from paritycheck.compare.grade import (
 if TYPE_CHECKING:
     from paritycheck.compare.clock import RunClock, close_instants, instant
     from paritycheck.compare.comparator import Comparator, digest, media_type
+    from paritycheck.compare.diff import LIMIT, bounded
     from paritycheck.compare.normalise import Rules, timestamp, to_snake
     from paritycheck.compare.redact import REDACTED
     from paritycheck.compare.redact import exchange as redact_exchange
     from paritycheck.compare.streams import stream_view
 
-# Imported on first use (paritycheck.common.lazy): the store writer child needs redaction and the
-# grades, not the comparator and the configuration behind it. The grades stay eager: ``grade`` is
-# both a function here and a submodule, and a lazy name would be shadowed by the submodule.
-_LAZY = {
-    "Comparator": "paritycheck.compare.comparator",
-    "REDACTED": "paritycheck.compare.redact",
-    "Rules": "paritycheck.compare.normalise",
-    "RunClock": "paritycheck.compare.clock",
-    "close_instants": "paritycheck.compare.clock",
-    "digest": "paritycheck.compare.comparator",
-    "instant": "paritycheck.compare.clock",
-    "media_type": "paritycheck.compare.comparator",
-    "redact_exchange": "paritycheck.compare.redact",
-    "stream_view": "paritycheck.compare.streams",
-    "timestamp": "paritycheck.compare.normalise",
-    "to_snake": "paritycheck.compare.normalise",
-}
-__getattr__ = attributes(globals(), _LAZY, {"redact_exchange": "exchange"})
+# Each export loads its own module on first use (paritycheck/common/lazy.py).
+__getattr__ = exports(
+    __name__,
+    {
+        "RunClock": "clock",
+        "close_instants": "clock",
+        "instant": "clock",
+        "Comparator": "comparator",
+        "digest": "comparator",
+        "media_type": "comparator",
+        "LIMIT": "diff",
+        "bounded": "diff",
+        "Rules": "normalise",
+        "timestamp": "normalise",
+        "to_snake": "normalise",
+        "REDACTED": "redact",
+        "redact_exchange": "redact:exchange",
+        "stream_view": "streams",
+    },
+)
 
 __all__ = [
     "ACCEPTS_REFUSED",
