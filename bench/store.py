@@ -91,9 +91,9 @@ def child_settings(n: int, rounds: int) -> None:
     spent: dict[str, list[float]] = {"in-process": [], "child": []}
     for _ in range(rounds):
         for label, batch in (("in-process", BATCH), ("child", COMMIT_BATCH)):
-            with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "bench.db", batch=batch) as s:
+            with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "bench.db") as s:
                 if label == "child":
-                    s.for_bulk_writes()
+                    s.for_bulk_writes(batch)
                 run_id = s.start_run(tool_version="bench", config={}, backends={}, captures=[])
                 cpu = time.process_time()
                 for o in items:

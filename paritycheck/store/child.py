@@ -18,9 +18,9 @@ from paritycheck.store.childwriter import DSN_ENV, REDACT_KEY_ENV, describe
 from paritycheck.store.dsn import OUTAGE_HINT, display_location, outage
 from paritycheck.store.sqlite import Store
 
-#: Outcomes per transaction here: fewer, larger commits than the parent's sends (store.BATCH) cost
-#: 10-20 us less per outcome (bench/store.py --child). The writer still commits within FLUSH_SECONDS
-#: of the first row it holds, and everything it holds when the parent goes or syncs.
+#: Outcomes per SQLite transaction here: fewer, larger commits than the parent's sends (store.BATCH)
+#: cost 10-20 us less per outcome (bench/store.py --child). The writer still commits within
+#: FLUSH_SECONDS of the first row it holds, and everything it holds when the parent goes or syncs.
 COMMIT_BATCH = 2000
 
 
@@ -37,8 +37,8 @@ def main(argv: list[str]) -> None:
     location = os.environ[DSN_ENV] if path == DSN_ENV else path
     sent = int(batch)  # the parent sends this many at a time, or fewer on the clock
     try:
-        store = Store.open(location, create=False, batch=max(sent, COMMIT_BATCH))
-        store.for_bulk_writes()
+        store = Store.open(location, create=False, batch=sent)
+        store.for_bulk_writes(COMMIT_BATCH)
     except StoreError as exc:  # the parent opened it a moment ago: the database went away since
         # Worded as an outage met mid-run is ("cannot connect to … at DSN: why" gives the why).
         lost = outage(display_location(location), Exception(str(exc).split(": ", 1)[-1]))
