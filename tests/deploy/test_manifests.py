@@ -33,7 +33,7 @@ def documents() -> list[tuple[str, dict[str, Any]]]:
     return [
         (f"{path.name}: {doc['kind']} {doc['metadata']['name']}", doc)
         for path in MANIFESTS
-        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8"))
+        for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
         if doc
     ]
 

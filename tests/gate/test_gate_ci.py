@@ -40,7 +40,8 @@ pytestmark = pytest.mark.slow
 
 def yaml_blocks() -> list[dict[str, Any]]:
     text = DOC.read_text(encoding="utf-8")
-    return [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", text, flags=re.S)]
+    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
+    return [yaml.load(block, Loader=yaml.CSafeLoader) for block in blocks]
 
 
 def github_job() -> dict[str, Any]:

@@ -39,7 +39,8 @@ console.log(JSON.stringify(out));
 
 def manifests() -> list[dict[str, Any]]:
     text = (ROOT / "docs" / "rollout.md").read_text(encoding="utf-8")
-    docs = [d for block in re.findall(r"```yaml\n(.*?)```", text, re.S) for d in yaml.safe_load_all(block)]
+    blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
+    docs = [d for block in blocks for d in yaml.load_all(block, Loader=yaml.CSafeLoader)]
     return [d for d in docs if isinstance(d, dict) and "apiVersion" in d]
 
 
