@@ -22,6 +22,35 @@ settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True
 settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
+def _share_httpx_ssl_contexts() -> None:
+    """One SSL context for the tests' httpx clients with default verification, per trust setting.
+
+    Each new ``httpx.Client`` or ``AsyncClient`` loads certifi's CA bundle into a context of its own
+    (~26 ms of CPU), although nearly all of the ~100 a run makes talk plain HTTP to loopback. A context
+    is shareable between clients; clients with ``verify=`` a context, a path or False, and a changed
+    SSL_CERT_FILE or SSL_CERT_DIR, still get their own. Best effort: another httpx without this
+    internal name is left alone."""
+    import httpx._transports.default as transports
+
+    create = getattr(transports, "create_ssl_context", None)
+    if create is None:
+        return
+    shared: dict[tuple[bool, str | None, str | None], Any] = {}
+
+    def create_shared(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
+        if verify is not True or cert is not None:
+            return create(verify=verify, cert=cert, trust_env=trust_env)
+        key = (trust_env, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        if key not in shared:
+            shared[key] = create(verify=verify, cert=cert, trust_env=trust_env)
+        return shared[key]
+
+    transports.create_ssl_context = create_shared  # type: ignore[assignment]
+
+
+_share_httpx_ssl_contexts()
+
+
 def pytest_collection_finish(session: object) -> None:
     """The modules and objects collection made live as long as the test process: out of the collector's
     sight, and fewer collections of what the tests allocate (as paritycheck's own helper processes do,
