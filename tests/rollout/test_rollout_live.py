@@ -5,10 +5,12 @@ ask the listener's admin port as Flagger and Argo Rollouts do.
   rollback hook and confirm-traffic-increase or confirm-promotion);
 - a candidate that starts failing 3% of requests mid-step rolls back within one window (Argo's ``web``
   metric, ``failureCondition: result.decision == "rollback"``);
-- a candidate ten times slower (300 ms against 30 ms) holds at the p95 ratio criterion, and says so.
+- a candidate that answers in 1 s against 30 ms holds at the p95 ratio criterion, and says so.
   On a loaded 2-core machine each side's p95 is much of it the scheduler's delay: 40 ms slower was
   within that noise, and A/A windows of 5 ms answers measured p95 ratios up to 1.47, so the answers
-  take 30 ms and the ratio allowed is 2.
+  take 30 ms and the ratio allowed is 2. A 300 ms candidate advanced once in ~7 runs of the gate,
+  rollout and report tests together: a legacy p95 of 30 ms plus over 100 ms of delay left the
+  ratio's lower bound under 2. The listener's 64 shadow workers keep a window of 1 s answers to ~2 s.
 
 One listener serves the three candidates in turn: each is judged only on the windows of the steps it
 began. The listener runs as in production, its shadow side in the helper process: on one event loop
@@ -36,7 +38,9 @@ from tests.live.livehelpers import backend, live
 
 WINDOW = 100
 #: Both backends answer after this long (seconds); the slow candidate after SLOW.
-DELAY, SLOW = 0.03, 0.3
+DELAY, SLOW = 0.03, 1.0
+#: Shadow workers of the listener: 100 answers of SLOW take ~SLOW * 100 / SHADOWS seconds.
+SHADOWS = 64
 MAX_P95_RATIO = 2.0
 # The gate's p95 limits (500 ms and 1.10 by default, the steps' fallback) are raised: on this 2-core
 # machine under a full suite a window's p95 reached 0.87 s, and latency is only step 2's subject here.
@@ -111,7 +115,12 @@ async def rollout(
             plan, backends=cfg.Backends(legacy=cfg.Backend(url=legacy), candidate=cfg.Backend(url=cand))
         )
         listener = live(
-            config, tmp_path / "r.db", mode="mirror", admin="127.0.0.1:0", window_exchanges=WINDOW
+            config,
+            tmp_path / "r.db",
+            mode="mirror",
+            admin="127.0.0.1:0",
+            window_exchanges=WINDOW,
+            workers=SHADOWS,
         )
         async with listener as server, httpx.AsyncClient(timeout=30) as client:
             yield server, client
