@@ -1,8 +1,8 @@
 # The two commands of the quick start: `make demo` and `make test`. Both create .venv when it is missing.
 # The interpreter .venv is made with (only when .venv is missing): the fastest CPython 3.11+ on the
-# machine (.ci/pick-python). A distribution's build with PGO and LTO ran `make test` 1.2x faster here than
+# machine (.ci/pick_python.py). A distribution's build with PGO and LTO ran `make test` 1.15x faster here than
 # a pyenv build without them. PYTHON=... overrides it.
-PYTHON ?= $(shell python3 .ci/pick-python 2>/dev/null || command -v python3.11 2>/dev/null || command -v python3)
+PYTHON ?= $(shell python3 .ci/pick_python.py 2>/dev/null || command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 # Test processes: two per core. A third of the suite's time is waiting (for real servers, signals,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Print the path of the fastest CPython 3.11+ on this machine that can make a venv (`make` creates .venv with it).
+"""Print the path of the fastest CPython 3.11+ here that can make a venv (`make` creates .venv with it).
 
 Machines often carry two: a distribution's build, compiled with profile-guided and link-time optimisation,
 and a self-built one (pyenv, asdf) without them. On the 2-core machine of docs/development.md, Debian's
@@ -24,7 +24,8 @@ ROUNDS = 3
 CHECK = "import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))"
 WORKLOAD = r"""
 import marshal, time
-source = "\n".join(f"def f{i}(a, b=2):\n    return {{'k': a, 'v': [b] * 3, 's': str(a) + 'x'}}" for i in range(300))
+body = "return {'k': a, 'v': [b] * 3, 's': str(a) + 'x'}"
+source = "\n".join(f"def f{i}(a, b=2):\n    " + body for i in range(300))
 code = compile(source, "bench", "exec")
 t = time.process_time()
 for _ in range(150):
@@ -55,7 +56,9 @@ def candidates() -> list[str]:
 def resolve_shim(path: str) -> str:
     """A pyenv or asdf shim is a script: ask the interpreter behind it where it lives."""
     try:
-        done = subprocess.run([path, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            [path, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True, timeout=30
+        )
     except (OSError, subprocess.TimeoutExpired):
         return path
     return done.stdout.strip() or path
@@ -69,8 +72,14 @@ def runs(python: str, code: str) -> bool:
 
 
 def cpu_seconds(python: str) -> float:
-    done = subprocess.run([python, "-c", WORKLOAD], capture_output=True, text=True, timeout=60, check=True)
-    return float(done.stdout.strip())
+    """CPU seconds of the workload on ``python``; infinite if it cannot run it."""
+    try:
+        done = subprocess.run(
+            [python, "-c", WORKLOAD], capture_output=True, text=True, timeout=60, check=True
+        )
+        return float(done.stdout.strip())
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return float("inf")
 
 
 def main() -> int:
@@ -84,7 +93,7 @@ def main() -> int:
                 times[python].append(cpu_seconds(python))
         pythons.sort(key=lambda p: statistics.median(times[p]))
         for python in pythons:
-            print(f"pick-python: {python}: {statistics.median(times[python]) * 1000:.0f} ms", file=sys.stderr)
+            print(f"pick_python: {python}: {statistics.median(times[python]) * 1000:.0f} ms", file=sys.stderr)
     print(pythons[0])
     return 0
 
