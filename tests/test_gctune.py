@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Iterator
 
 import pytest
 
 from paritycheck.common.gctune import GEN0_THRESHOLD, fewer_collections, with_fewer_collections
 
 
-def test_the_threshold_is_raised_and_restored_and_nothing_stays_frozen() -> None:
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    """The collector as in a new process, nothing frozen; the test process's own freeze
+    (tests/conftest.py) is made again afterwards."""
+    frozen = gc.get_freeze_count()
+    gc.unfreeze()
+    yield
+    if frozen:
+        gc.freeze()
+
+
+def test_the_threshold_is_raised_and_restored_and_nothing_stays_frozen(unfrozen: None) -> None:
     before = gc.get_threshold()
     with fewer_collections():
         assert gc.get_threshold()[0] >= GEN0_THRESHOLD
@@ -20,7 +32,18 @@ def test_the_threshold_is_raised_and_restored_and_nothing_stays_frozen() -> None
     assert gc.get_freeze_count() == 0
 
 
-def test_restored_when_the_run_fails() -> None:
+def test_what_the_process_froze_stays_frozen() -> None:
+    """A host that froze its own objects (here the test process, after collection) keeps them frozen:
+    the run neither thaws them nor freezes more."""
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    with fewer_collections():
+        assert gc.get_threshold()[0] >= GEN0_THRESHOLD
+        assert gc.get_freeze_count() == frozen
+    assert gc.get_freeze_count() == frozen
+
+
+def test_restored_when_the_run_fails(unfrozen: None) -> None:
     before = gc.get_threshold()
 
     @with_fewer_collections
