@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import tracemalloc
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from paritycheck import capture
 from paritycheck.capture import goreplay
-from paritycheck.cli import cli
 from paritycheck.errors import CaptureError, ExitStatus
 from tests import gorutil
+from tests.clirun import invoke
 from tests.harutil import replay_args
 from tests.servers import json_serve
 
@@ -182,16 +180,7 @@ def test_replay_reads_gor_files(tmp_path: Path) -> None:
     gor = gorutil.write(tmp_path / "prod.gor", chunks)
     routes = {path: {"path": path} for path in paths}
     with json_serve(routes) as legacy, json_serve(routes) as cand:
-        old = os.getcwd()
-        os.chdir(tmp_path)
-        try:
-            result = CliRunner().invoke(
-                cli,
-                [*replay_args(str(gor), legacy.url, cand.url), "--db", "r.db", "--json"],
-                catch_exceptions=False,
-            )
-        finally:
-            os.chdir(old)
+        result = invoke(*replay_args(str(gor), legacy.url, cand.url), "--db", "r.db", "--json", cwd=tmp_path)
     assert result.exit_code == ExitStatus.OK, result.output
     summary = json.loads(result.stdout)
     assert summary["total"] == 3 == summary["matched"]

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import random
 import sqlite3
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import Result
 from gatehelpers import add_run, base_latency, counts, open_store, timed
 
-from paritycheck.cli import cli
 from paritycheck.config import GateConfig
 from paritycheck.errors import ConfigError, ExitStatus, StoreError
 from paritycheck.gate import FAIL, NOT_JUDGED, PASS, evaluate, evaluate_runs, parse_since, runs_since
 from paritycheck.models import Difference, Status
 from paritycheck.store import Store
+from tests.clirun import invoke
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
 EP = "GET /api/v1/users/{id}"
@@ -119,13 +118,8 @@ def test_a_period_without_finished_runs_is_an_error(tmp_path: Path) -> None:
             runs_since(store, parse_since("1h"))
 
 
-def _invoke(tmp_path: Path, *args: str) -> object:
-    old = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        return CliRunner().invoke(cli, ["gate", "--db", "runs.db", *args], catch_exceptions=False)
-    finally:
-        os.chdir(old)
+def _invoke(tmp_path: Path, *args: str) -> Result:
+    return invoke("gate", "--db", "runs.db", *args, cwd=tmp_path)
 
 
 def test_cli_gate_since(tmp_path: Path) -> None:
