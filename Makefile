@@ -1,7 +1,7 @@
 # The two commands of the quick start: `make demo` and `make test`. Both create .venv when it is missing.
 # The interpreter .venv is made with (only when .venv is missing): the fastest CPython 3.11+ on the
-# machine (.ci/pick_python.py). A distribution's build with PGO and LTO ran `make test` 1.15x faster here than
-# a pyenv build without them. PYTHON=... overrides it.
+# machine (.ci/pick_python.py). A distribution's build with PGO and LTO ran `make test` 1.15x faster
+# here than a pyenv build without them. PYTHON=... overrides it.
 PYTHON ?= $(shell python3 .ci/pick_python.py 2>/dev/null || command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
