@@ -1,3 +1,4 @@
+import gc
 import os
 import sys
 import tempfile
@@ -5,7 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import settings
+
+# Collection imports every test module and what it needs (~1,300 modules) and keeps nearly all of it:
+# at CPython's default thresholds the collector went over that growing heap in four full collections
+# per test process (~0.27 s of CPU each, in the seconds when every process is collecting).
+# pytest_collection_finish freezes the result and keeps these thresholds for the tests.
+gc.set_threshold(10_000, 20, 50)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -15,11 +21,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 for _name in ("COLUMNS", "LINES"):
     os.environ.pop(_name, None)
 
-# No per-example deadline: the machine is shared and a slow example is not a failing one. In CI, the
-# same examples every run, so a red build is reproducible and never the luck of the draw.
-settings.register_profile("default", deadline=None)
-settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
-settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+def _hypothesis_profiles() -> None:
+    """No per-example deadline: the machine is shared and a slow example is not a failing one. In CI, the
+    same examples every run, so a red build is reproducible and never the luck of the draw."""
+    from hypothesis import settings
+
+    settings.register_profile("default", deadline=None)
+    settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+    settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
 def _share_httpx_ssl_contexts() -> None:
@@ -48,15 +58,19 @@ def _share_httpx_ssl_contexts() -> None:
     transports.create_ssl_context = create_shared  # type: ignore[assignment]
 
 
-_share_httpx_ssl_contexts()
+def pytest_configure(config: pytest.Config) -> None:
+    """Set up the processes that run tests. The xdist controller runs none: importing Hypothesis and
+    httpx there (~0.2 s) only delayed the start of every worker."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        return
+    _hypothesis_profiles()
+    _share_httpx_ssl_contexts()
 
 
 def pytest_collection_finish(session: object) -> None:
     """The modules and objects collection made live as long as the test process: out of the collector's
     sight, and fewer collections of what the tests allocate (as paritycheck's own helper processes do,
     common/gctune.py). The collector took 9% of a pytest process's CPU."""
-    import gc
-
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 20, 50)

@@ -13,10 +13,10 @@ import json
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-import trustme
 from aiohttp import web
 
 from paritycheck.errors import BackendError, ConfigError
@@ -47,6 +47,9 @@ from tests.servers import (  # noqa: F401 - fixtures
     reset_url,
     serve,
 )
+
+if TYPE_CHECKING:
+    import trustme
 
 KINDS = ["http1", "aiohttp", "httpx"]
 
@@ -288,6 +291,8 @@ async def test_aclose_twice_and_reuse_after_close(json_server: JsonServer) -> No
 
 @pytest.fixture(scope="module")
 def authority() -> trustme.CA:
+    import trustme  # imported by the TLS tests alone: ~45 ms in every test process that collects this file
+
     return trustme.CA()
 
 
