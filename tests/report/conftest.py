@@ -46,16 +46,52 @@ ARGS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Chromium for one module: Playwright's sync API holds an event loop on this thread while
-    it runs, which a session-long browser would leave running under every later asyncio test."""
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
-    )
-    if CHROMIUM is None:
-        pytest.skip("no chromium binary on PATH (make test installs it with .ci/ensure-chromium)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+class _Chromium:
+    """One headless Chromium for the browser tests that a test process runs one after another.
+
+    The tests marked ``browser`` run first, together (tests/conftest.py), in two modules. A browser per
+    module launched Chromium twice (~1.6 s of CPU each). It cannot live for the whole session either:
+    Playwright's sync API holds an event loop on this thread while it runs, which would stay under every
+    later asyncio test. So it starts with the first browser test and stops after the last one of a
+    row (:func:`pytest_runtest_teardown`)."""
+
+    def __init__(self) -> None:
+        self._playwright: Any = None
+        self._browser: Any = None
+
+    def get(self) -> Any:
+        if self._browser is None:
+            sync_api = pytest.importorskip(
+                "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
+            )
+            if CHROMIUM is None:
+                pytest.skip("no chromium binary on PATH (make test installs it with .ci/ensure-chromium)")
+            self._playwright = sync_api.sync_playwright().start()
+            self._browser = self._playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        return self._browser
+
+    def stop(self) -> None:
+        if self._playwright is not None:
+            try:
+                if self._browser is not None:
+                    self._browser.close()
+            finally:
+                self._playwright.stop()
+                self._playwright = self._browser = None
+
+
+_CHROMIUM = _Chromium()
+
+
+@pytest.fixture
+def browser() -> Any:
+    """Headless Chromium (:class:`_Chromium`); each test opens and closes its own pages."""
+    return _CHROMIUM.get()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Stop Chromium once the test's own fixtures are torn down, unless the next test needs it too."""
+    yield
+    if nextitem is None or nextitem.get_closest_marker("browser") is None:
+        _CHROMIUM.stop()
