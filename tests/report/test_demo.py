@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 from pathlib import Path
@@ -17,8 +18,13 @@ from paritycheck.store import Store
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-async def demo_db(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo replayed once for the module: its tests only read the run."""
+    return asyncio.run(_replay_demo(tmp_path_factory.mktemp("demo")))
+
+
+async def _replay_demo(tmp_path: Path) -> Path:
     if not (ROOT / "captures" / "auth.har").is_file():
         pytest.skip("the demo capture captures/auth.har is missing")
     config: Config = load(ROOT / "paritycheck.toml")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 from pathlib import Path
@@ -29,8 +30,13 @@ def test_the_recorder_writes_streams_as_a_browser_does(tmp_path: Path) -> None:
     assert kinds == [("GET", "sse"), ("POST", None), ("GET", "websocket")]
 
 
-@pytest.fixture
-async def streams_db(tmp_path: Path) -> tuple[Path, int]:
+@pytest.fixture(scope="module")
+def streams_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """The demo streams replayed once for the module: its tests only read the run."""
+    return asyncio.run(_replay_streams(tmp_path_factory.mktemp("streams")))
+
+
+async def _replay_streams(tmp_path: Path) -> tuple[Path, int]:
     if not STREAMS.is_file():
         pytest.skip("the demo capture captures/streams.har is missing")
     config = load(ROOT / "paritycheck.toml")
