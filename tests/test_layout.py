@@ -37,9 +37,10 @@ def test_no_module_is_over_500_lines() -> None:
 
 def test_a_sqlite_replay_loads_no_client_library_nor_the_postgresql_driver() -> None:
     """Every process of a default run (the CLI, its workers, the store and capture children, a live
-    listener's shadow helper) pays for what it imports at each start: aiohttp, httpx and psycopg load
-    only where they are used (the helper imports aiohttp when it serves --admin), and so do the report
-    writers and the rollout (a package's exports load on first use, paritycheck/common/lazy.py)."""
+    listener's shadow helper, a session's ``paritycheck.samples reset`` hook) pays for what it imports
+    at each start: aiohttp, httpx and psycopg load only where they are used (the helper imports aiohttp
+    when it serves --admin), and so do the report writers and the rollout (a package's exports load on
+    first use, paritycheck/common/lazy.py)."""
     import subprocess
     import sys
 
@@ -49,6 +50,7 @@ def test_a_sqlite_replay_loads_no_client_library_nor_the_postgresql_driver() -> 
         "paritycheck.store.child",
         "paritycheck.capture.child",
         "paritycheck.live.helper",
+        "paritycheck.samples.__main__",
     ]
     heavy = "{'aiohttp', 'httpx', 'psycopg', 'paritycheck.report.html', 'paritycheck.rollout'}"
     probe = f"import sys; import {', '.join(modules)}; print(sorted({heavy} & set(sys.modules)))"

@@ -25,8 +25,10 @@ from aiohttp import web
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from paritycheck.errors import ExitStatus
 from paritycheck.samples import Samples, candidate, configured_urls, data, legacy, record, running, serve_app
 from paritycheck.samples.__main__ import main as samples_main
+from tests.servers import refused, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTH = {"Authorization": "Bearer any-well-formed-token"}
@@ -344,3 +346,27 @@ def test_both_backends_route_the_same_paths() -> None:
 
     assert routes(legacy.make_app()) == routes(candidate.make_app())
     assert ("GET", "/api/v1/goals/{goal_id}") in routes(legacy.make_app())
+
+
+def test_reset_answers_with_its_exit_status_and_a_line_that_names_the_fix(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``python -m paritycheck.samples reset``, a session's reset hook (docs/sessions.md): a sample
+    backend forgets its session state; anything else is a failure that says what to check."""
+    with serve(legacy.make_app()) as url, httpx.Client(base_url=url) as client:
+        account = {"email": "reset-me@example.com", "password": "correct horse battery"}
+        assert client.post("/api/v1/auth/register", json=account).status_code == 201
+        assert client.post("/api/v1/auth/register", json=account).status_code == 409  # taken
+        assert samples_main(["reset", url]) == ExitStatus.OK
+        assert capsys.readouterr().out == f"reset {url}\n"
+        assert client.post("/api/v1/auth/register", json=account).status_code == 201  # forgotten
+    with serve(web.Application()) as url:  # not a sample backend: 404
+        assert samples_main(["reset", url]) == ExitStatus.FAILURE
+        assert f"error: {url} answered 404 to the reset" in capsys.readouterr().err
+    with refused() as url:
+        assert samples_main(["reset", url]) == ExitStatus.FAILURE
+        err = capsys.readouterr().err
+        assert f"error: cannot reset {url}" in err and "hint: is the sample backend running there?" in err
+    monkeypatch.delenv("PARITYCHECK_BACKEND_URL", raising=False)
+    assert samples_main(["reset"]) == ExitStatus.USAGE
+    assert "PARITYCHECK_BACKEND_URL" in capsys.readouterr().err
