@@ -67,7 +67,11 @@ class _Chromium:
             if CHROMIUM is None:
                 pytest.skip("no chromium binary on PATH (make test installs it with .ci/ensure-chromium)")
             self._playwright = sync_api.sync_playwright().start()
-            self._browser = self._playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                self._browser = self._playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            except BaseException:
+                self.stop()  # a browser that cannot start leaves no Playwright running behind it
+                raise
         return self._browser
 
     def stop(self) -> None:
