@@ -34,15 +34,8 @@ async def demo_live(
     """
     base = config if config is not None else load(None)
     async with running(host, summary_delay=summary_delay) as samples:
-        cfg = dataclasses.replace(
-            base,
-            backends=dataclasses.replace(
-                base.backends,
-                legacy=dataclasses.replace(base.backends.legacy, url=samples.legacy_url),
-                candidate=dataclasses.replace(base.backends.candidate, url=samples.candidate_url),
-            ),
-            replay=dataclasses.replace(base.replay, allow_writes=True),
-        )
+        cfg = samples.config(base)
+        cfg = dataclasses.replace(cfg, replay=dataclasses.replace(cfg.replay, allow_writes=True))
         options = LiveOptions(mode="proxy", listen=f"{host}:0", db=db, html=html, window_seconds=0)
         server = LiveServer(cfg, options)
         await server.start()

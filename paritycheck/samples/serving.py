@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from paritycheck.errors import ConfigError
 from paritycheck.samples import candidate, data, legacy
 from paritycheck.samples.candidate import Sleep
+
+if TYPE_CHECKING:
+    from paritycheck.config import Config
 
 __all__ = ["Samples", "configured_urls", "running", "serve_app", "start"]
 
@@ -30,6 +35,15 @@ class Samples:
         """Stop both servers and release their sockets."""
         for runner in self.runners:
             await runner.cleanup()
+
+    def config(self, base: Config) -> Config:
+        """``base`` with its legacy and candidate backends at these two (their other settings kept)."""
+        backends = dataclasses.replace(
+            base.backends,
+            legacy=dataclasses.replace(base.backends.legacy, url=self.legacy_url),
+            candidate=dataclasses.replace(base.backends.candidate, url=self.candidate_url),
+        )
+        return dataclasses.replace(base, backends=backends)
 
 
 async def serve_app(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:

@@ -35,13 +35,8 @@ async def test_first_window_shows_the_recorded_demos_differences(tmp_path: Path)
     assert (tmp_path / "index.html").is_file()
 
     async with running(summary_delay=0) as samples:
-        backends = dataclasses.replace(
-            config.backends,
-            legacy=dataclasses.replace(config.backends.legacy, url=samples.legacy_url),
-            candidate=dataclasses.replace(config.backends.candidate, url=samples.candidate_url),
-        )
         recorded_config = dataclasses.replace(
-            config, backends=backends, replay=dataclasses.replace(config.replay, allow_writes=True)
+            samples.config(config), replay=dataclasses.replace(config.replay, allow_writes=True)
         )
         result = await replay_captures(
             recorded_config, [ROOT / "captures" / "auth.har"], db=tmp_path / "rec.db"

@@ -173,14 +173,9 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     async def replay() -> None:
         async with samples.running(summary_delay=0) as s:
-            backends = dataclasses.replace(
-                config.backends,
-                legacy=dataclasses.replace(config.backends.legacy, url=s.legacy_url),
-                candidate=dataclasses.replace(config.backends.candidate, url=s.candidate_url),
-            )
             replay = dataclasses.replace(config.replay, allow_writes=True)
             await replay_captures(
-                dataclasses.replace(config, backends=backends, replay=replay),
+                dataclasses.replace(s.config(config), replay=replay),
                 [ROOT / "captures" / "auth.har"],
                 db=folder / "r.db",
             )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import re
 from pathlib import Path
 
@@ -28,19 +27,9 @@ async def _replay_demo(tmp_path: Path) -> Path:
     if not (ROOT / "captures" / "auth.har").is_file():
         pytest.skip("the demo capture captures/auth.har is missing")
     config: Config = load(ROOT / "paritycheck.toml")
-    served = await samples.start()
-    try:
-        backends = dataclasses.replace(
-            config.backends,
-            legacy=dataclasses.replace(config.backends.legacy, url=served.legacy_url),
-            candidate=dataclasses.replace(config.backends.candidate, url=served.candidate_url),
-        )
-        db = tmp_path / "results.db"
-        await runner.replay_captures(
-            dataclasses.replace(config, backends=backends), [ROOT / "captures" / "auth.har"], db=db
-        )
-    finally:
-        await served.close()
+    db = tmp_path / "results.db"
+    async with samples.running() as served:
+        await runner.replay_captures(served.config(config), [ROOT / "captures" / "auth.har"], db=db)
     return db
 
 

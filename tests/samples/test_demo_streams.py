@@ -45,18 +45,8 @@ async def _replay_streams(tmp_path: Path) -> tuple[Path, int]:
         replay=dataclasses.replace(config.replay, allow_writes=True),
         streams=dataclasses.replace(config.streams, idle_seconds=0.5),  # the SignalR chat is read until idle
     )
-    served = await samples.start(summary_delay=0)
-    try:
-        backends = dataclasses.replace(
-            config.backends,
-            legacy=dataclasses.replace(config.backends.legacy, url=served.legacy_url),
-            candidate=dataclasses.replace(config.backends.candidate, url=served.candidate_url),
-        )
-        result = await runner.replay_captures(
-            dataclasses.replace(config, backends=backends), [STREAMS], db=tmp_path / "r.db"
-        )
-    finally:
-        await served.close()
+    async with samples.running(summary_delay=0) as served:
+        result = await runner.replay_captures(served.config(config), [STREAMS], db=tmp_path / "r.db")
     return tmp_path / "r.db", result.run_id
 
 
