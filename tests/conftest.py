@@ -11,7 +11,8 @@ import pytest
 # at CPython's default thresholds the collector went over that growing heap in four full collections
 # per test process (~0.27 s of CPU each, in the seconds when every process is collecting).
 # pytest_collection_finish freezes the result and keeps these thresholds for the tests.
-gc.set_threshold(10_000, 20, 50)
+GC_THRESHOLDS = (10_000, 20, 50)
+gc.set_threshold(*GC_THRESHOLDS)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -73,7 +74,7 @@ def pytest_collection_finish(session: object) -> None:
     common/gctune.py). The collector took 9% of a pytest process's CPU."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(10_000, 20, 50)
+    gc.set_threshold(*GC_THRESHOLDS)  # again, should an import during collection have changed them
 
 
 # One PostgreSQL server for all the xdist workers of a session (tests/pgserver.py): the controller names
